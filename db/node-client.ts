@@ -1,0 +1,37 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import * as schema from "./schema/index.ts";
+
+export type Db = NodePgDatabase<typeof schema>;
+
+/** A pooled Postgres connection for Node processes (consumers, scripts); the edge uses the Neon driver. */
+export const createNodeDb = (
+  databaseUrl: string,
+  options: { max?: number } = {},
+): { db: Db; pool: pg.Pool } => {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
+  return { db: drizzle(pool, { schema }), pool };
+};
+
+/** Creates the database named in `databaseUrl` if the server does not have it yet. */
+export const ensureDatabase = async (databaseUrl: string): Promise<void> => {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_]+$/.test(name))
+    throw new Error(`refusing to create database with unusual name "${name}"`);
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (found.rowCount === 0) {
+      await client.query(`create database "${name}"`).catch((error: unknown) => {
+        // Two processes may race to create it; the loser sees duplicate_database (42P04).
+        if ((error as { code?: string }).code !== "42P04") throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+};

@@ -1,0 +1,16 @@
+import { jsonb, pgTable, timestamp, varchar } from "drizzle-orm/pg-core";
+
+export interface DurableCartLine {
+  productId: string;
+  qty: number;
+}
+
+/** Durable copy of a Redis cart, written from `cart-updated`; the newest `updatedAt` wins. */
+export const cartSnapshots = pgTable("cart_snapshots", {
+  cartId: varchar("cart_id", { length: 64 }).primaryKey(),
+  items: jsonb("items").$type<DurableCartLine[]>().notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
+  eventId: varchar("event_id", { length: 128 }).notNull(),
+});
+
+export type CartSnapshotRow = typeof cartSnapshots.$inferSelect;

@@ -1,0 +1,43 @@
+import { sql } from "drizzle-orm";
+import { check, integer, pgTable, primaryKey, timestamp, varchar } from "drizzle-orm/pg-core";
+import { products } from "./catalog.ts";
+
+/** Stock of record: `available` can be sold, `reserved` is held by pending orders. */
+export const inventory = pgTable(
+  "inventory",
+  {
+    productId: varchar("product_id", { length: 64 })
+      .primaryKey()
+      .references(() => products.id, { onDelete: "cascade" }),
+    available: integer("available").notNull().default(0),
+    reserved: integer("reserved").notNull().default(0),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("inventory_available_nonnegative", sql`${t.available} >= 0`),
+    check("inventory_reserved_nonnegative", sql`${t.reserved} >= 0`),
+  ],
+);
+
+export const RESERVATION_STATUSES = ["held", "committed", "released"] as const;
+
+/** One hold per order and product, so reserving and releasing are idempotent per order. */
+export const stockReservations = pgTable(
+  "stock_reservations",
+  {
+    orderId: varchar("order_id", { length: 64 }).notNull(),
+    productId: varchar("product_id", { length: 64 })
+      .notNull()
+      .references(() => products.id),
+    qty: integer("qty").notNull(),
+    status: varchar("status", { length: 16, enum: RESERVATION_STATUSES }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.productId] }),
+    check("stock_reservations_qty_positive", sql`${t.qty} > 0`),
+  ],
+);
+
+export type InventoryRow = typeof inventory.$inferSelect;

@@ -1,0 +1,60 @@
+import { sql } from "drizzle-orm";
+import {
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
+import type { ShippingAddress } from "../../domain/events.ts";
+import { CURRENCIES } from "../../domain/money.ts";
+
+export const ORDER_STATUSES = ["pending", "confirmed", "cancelled"] as const;
+export const CANCEL_REASONS = ["out_of_stock", "payment_declined"] as const;
+
+export const orders = pgTable(
+  "orders",
+  {
+    orderId: varchar("order_id", { length: 64 }).primaryKey(),
+    cartId: varchar("cart_id", { length: 64 }).notNull(),
+    email: text("email").notNull(),
+    status: varchar("status", { length: 16, enum: ORDER_STATUSES }).notNull().default("pending"),
+    reason: varchar("reason", { length: 32, enum: CANCEL_REASONS }),
+    subtotalCents: integer("subtotal_cents").notNull(),
+    currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
+    shippingAddress: jsonb("shipping_address").$type<ShippingAddress>().notNull(),
+    placedAt: timestamp("placed_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("orders_cart_id_idx").on(t.cartId),
+    check("orders_reason_only_when_cancelled", sql`(${t.status} = 'cancelled') = (${t.reason} is not null)`),
+  ],
+);
+
+export const orderLines = pgTable(
+  "order_lines",
+  {
+    orderId: varchar("order_id", { length: 64 })
+      .notNull()
+      .references(() => orders.orderId, { onDelete: "cascade" }),
+    productId: varchar("product_id", { length: 64 }).notNull(),
+    sku: varchar("sku", { length: 64 }).notNull(),
+    name: text("name").notNull(),
+    qty: integer("qty").notNull(),
+    unitPriceCents: integer("unit_price_cents").notNull(),
+    lineTotalCents: integer("line_total_cents").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.productId] }),
+    check("order_lines_qty_positive", sql`${t.qty} > 0`),
+  ],
+);
+
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderLineRow = typeof orderLines.$inferSelect;

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { AppError, ERROR_STATUS } from "./errors.ts";
+
+describe("AppError", () => {
+  it("maps each code to its contract status", () => {
+    expect(new AppError("cart_not_found", "no cart").status).toBe(404);
+    expect(new AppError("order_queue_unavailable", "down").status).toBe(503);
+    expect(ERROR_STATUS.quantity_limit).toBe(422);
+  });
+
+  it("builds the contract body, with details only when present", () => {
+    expect(new AppError("cart_empty", "empty").toBody()).toEqual({
+      error: { code: "cart_empty", message: "empty" },
+    });
+    expect(new AppError("invalid_request", "bad", { details: [{ path: ["qty"] }] }).toBody()).toEqual({
+      error: { code: "invalid_request", message: "bad", details: [{ path: ["qty"] }] },
+    });
+  });
+
+  it("keeps the cause and retry hint", () => {
+    const cause = new Error("socket closed");
+    const error = new AppError("dependency_unavailable", "redis down", { cause, retryAfter: 5 });
+    expect(error.cause).toBe(cause);
+    expect(error.retryAfter).toBe(5);
+  });
+});

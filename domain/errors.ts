@@ -1,0 +1,63 @@
+/**
+ * The closed set of error codes of the HTTP contract, each with its status.
+ * Domain code throws `AppError`; one `onError` per worker turns it into the contract's body.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  idempotency_key_required: 400,
+  unauthorized: 401,
+  invalid_signature: 403,
+  not_found: 404,
+  product_not_found: 404,
+  cart_not_found: 404,
+  order_not_found: 404,
+  media_not_found: 404,
+  cart_empty: 409,
+  checkout_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  quantity_limit: 422,
+  idempotency_key_mismatch: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  order_queue_unavailable: 503,
+  dependency_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: unknown; cause?: unknown; retryAfter?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.details = options.details;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): ErrorStatus {
+    return ERROR_STATUS[this.code];
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody["error"] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+export const isAppError = (value: unknown): value is AppError => value instanceof AppError;

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { CentsSchema, CurrencySchema } from "./money.ts";
+
+/** Fields every event carries: a unique id consumers deduplicate on. */
+const EventBase = z.object({ eventId: z.string().min(1).max(128) });
+
+export const ProductIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "product id: 1-64 of A-Z a-z 0-9 _ -");
+export const CartIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, "cart id: 22-64 URL-safe characters");
+export const OrderIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const PaymentTokenSchema = z
+  .string()
+  .regex(/^tok_[A-Za-z0-9_]{1,64}$/, "payment token: tok_ followed by 1-64 of A-Z a-z 0-9 _");
+
+export const ShippingAddressSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  line1: z.string().trim().min(1).max(200),
+  line2: z.string().trim().max(200).optional(),
+  city: z.string().trim().min(1).max(100),
+  postalCode: z.string().trim().min(1).max(20),
+  country: z.string().regex(/^[A-Z]{2}$/, "ISO-3166 alpha-2 country code"),
+});
+export type ShippingAddress = z.infer<typeof ShippingAddressSchema>;
+
+export const CartUpdatedSchema = EventBase.extend({
+  cartId: CartIdSchema,
+  items: z.array(z.object({ productId: ProductIdSchema, qty: z.number().int().min(1).max(99) })).max(100),
+  updatedAt: z.iso.datetime(),
+});
+export type CartUpdated = z.infer<typeof CartUpdatedSchema>;
+
+export const OrderLineSchema = z.object({
+  productId: ProductIdSchema,
+  sku: z.string().min(1),
+  name: z.string().min(1),
+  qty: z.number().int().min(1).max(99),
+  unitPriceCents: CentsSchema,
+});
+export type OrderLine = z.infer<typeof OrderLineSchema>;
+
+export const OrderPlacedSchema = EventBase.extend({
+  orderId: OrderIdSchema,
+  cartId: CartIdSchema,
+  email: z.email(),
+  items: z.array(OrderLineSchema).min(1).max(100),
+  subtotalCents: CentsSchema,
+  currency: CurrencySchema,
+  paymentToken: PaymentTokenSchema,
+  shippingAddress: ShippingAddressSchema,
+  placedAt: z.iso.datetime(),
+});
+export type OrderPlaced = z.infer<typeof OrderPlacedSchema>;
+
+export const CatalogUpdatedSchema = EventBase.extend({
+  productId: ProductIdSchema,
+  updatedAt: z.iso.datetime(),
+});
+export type CatalogUpdated = z.infer<typeof CatalogUpdatedSchema>;

@@ -1,0 +1,80 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import pg from "pg";
+import { type Managed, spawnManaged, waitFor } from "./processes.ts";
+
+export interface PostgresServer {
+  /** Connection string for the `postgres` superuser's `postgres` database. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const binDir = (): string => {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const found = versions.map((v) => `${root}/${v}/bin`).find((dir) => existsSync(`${dir}/initdb`));
+  if (!found) throw new Error("no PostgreSQL server binaries found under /usr/lib/postgresql");
+  return found;
+};
+
+/** PostgreSQL refuses to run as root, so the cluster belongs to the `postgres` user when we are root. */
+const asPostgres = (command: string, args: string[]): [string, string[]] =>
+  process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+
+/**
+ * Starts a private PostgreSQL cluster with trust auth on `port` (for machines without one, and for
+ * fault drills that stop Postgres while the shared server stays up).
+ */
+export const startPostgresServer = async (opts: {
+  port: number;
+  dataDir: string;
+}): Promise<PostgresServer> => {
+  const bin = binDir();
+  if (!existsSync(`${opts.dataDir}/PG_VERSION`)) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    if (process.getuid?.() === 0) execFileSync("chown", ["-R", "postgres:postgres", opts.dataDir]);
+    const [cmd, args] = asPostgres(`${bin}/initdb`, [
+      "-D",
+      opts.dataDir,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+      "--no-sync",
+    ]);
+    execFileSync(cmd, args, { stdio: "ignore" });
+  }
+  const [cmd, args] = asPostgres(`${bin}/postgres`, [
+    "-D",
+    opts.dataDir,
+    "-p",
+    String(opts.port),
+    "-h",
+    "127.0.0.1",
+    "-k",
+    "/tmp",
+    "-c",
+    "fsync=off",
+    "-c",
+    "max_connections=200",
+  ]);
+  const server: Managed = spawnManaged(cmd, args, { stdio: "ignore" }, 15_000);
+  const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
+  await waitFor(
+    `postgres on ${opts.port}`,
+    async () => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        await client.query("select 1");
+        return true;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
+  return { url, port: opts.port, stop: () => server.stop() };
+};

@@ -1,0 +1,59 @@
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { createConnection } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** True when something accepts TCP connections on host:port. */
+export const portOpen = (port: number, host = "127.0.0.1", timeoutMs = 500): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+
+/** Polls `probe` until it resolves true, or fails with `what` after `timeoutMs`. */
+export const waitFor = async (
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+};
+
+export interface Managed {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawns a long-running process and gives it a clean stop: SIGTERM, then SIGKILL after `graceMs`. */
+export const spawnManaged = (
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
+  graceMs = 10_000,
+): Managed => {
+  const child = spawn(command, args, { stdio: "ignore", ...options });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    child.once("exit", () => resolve());
+  });
+  return {
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+};

@@ -1,0 +1,45 @@
+import { mkdirSync } from "node:fs";
+import { Redis } from "ioredis";
+import { type Managed, spawnManaged, waitFor } from "./processes.ts";
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a private, non-persistent redis-server (for machines without one, and for fault drills). */
+export const startRedisServer = async (opts: { port: number; dir: string }): Promise<RedisServer> => {
+  mkdirSync(opts.dir, { recursive: true });
+  const server: Managed = spawnManaged("redis-server", [
+    "--port",
+    String(opts.port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    opts.dir,
+  ]);
+  const url = `redis://127.0.0.1:${opts.port}`;
+  await waitFor(
+    `redis-server on ${opts.port}`,
+    async () => {
+      const client = new Redis(url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      try {
+        await client.connect();
+        return (await client.ping()) === "PONG";
+      } finally {
+        client.disconnect();
+      }
+    },
+    15_000,
+  );
+  return { url, port: opts.port, stop: () => server.stop() };
+};

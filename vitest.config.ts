@@ -1,0 +1,56 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import type { TestStackContext } from "./local/test-setup.ts";
+
+/** Worker bindings that point the edge clients at the test stack's local endpoints. */
+const workerBindings = (stack: TestStackContext) => ({
+  UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
+  UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
+  KAFKA_REST_URL: stack.kafkaRestUrl,
+  KAFKA_REST_USERNAME: stack.kafkaRestUsername,
+  KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
+  DATABASE_URL: stack.databaseUrl,
+  NEON_LOCAL_ENDPOINT: stack.neonUrl,
+  ADMIN_TOKEN: stack.adminToken,
+});
+
+export default defineConfig({
+  test: {
+    globalSetup: ["./local/test-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["{domain,db,consumers,services,local}/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: workerBindings(inject("stack")) },
+          })),
+        ],
+        test: {
+          name: "storefront",
+          include: ["workers/storefront/**/*.test.ts", "workers/platform/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./workers/checkout/wrangler.toml" },
+            miniflare: { bindings: workerBindings(inject("stack")) },
+          })),
+        ],
+        test: { name: "checkout", include: ["workers/checkout/**/*.test.ts"] },
+      },
+    ],
+  },
+});

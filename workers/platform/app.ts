@@ -1,0 +1,33 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Env as HonoEnv } from "hono";
+import { requestId } from "hono/request-id";
+import { onError, onNotFound, validationError } from "./errors.ts";
+import { log } from "./log.ts";
+
+/**
+ * A Hono app with the shared edge behaviour: a request id on every answer, one JSON log line per
+ * request, the contract's error body for every failure, and one hook for validation errors.
+ */
+export const createApp = <E extends HonoEnv>(service: string): OpenAPIHono<E> => {
+  const app = new OpenAPIHono<E>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
+    },
+  });
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(async (c, next) => {
+    const started = Date.now();
+    await next();
+    log(c.res.status >= 500 ? "error" : "info", "request", {
+      service,
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Date.now() - started,
+    });
+  });
+  app.onError(onError);
+  app.notFound(onNotFound);
+  return app;
+};

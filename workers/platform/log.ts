@@ -1,0 +1,18 @@
+/** Structured JSON logs: one object per line, which Workers Logs and `wrangler tail` index by field. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export type LogFields = Record<string, unknown>;
+
+const serializeError = (error: unknown): unknown => {
+  if (!(error instanceof Error)) return error;
+  return { name: error.name, message: error.message, stack: error.stack, cause: serializeError(error.cause) };
+};
+
+export const log = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
+  const entry: LogFields = { level, msg, time: new Date().toISOString(), ...fields };
+  if ("error" in fields) entry.error = serializeError(fields.error);
+  const line = JSON.stringify(entry);
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+};
