@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import type { TestStackContext } from "./local/test-setup.ts";
+import type { TestStackContext } from "./local/test-context.ts";
+import { CHECKOUT_BUNDLE } from "./local/test-setup.ts";
 
 /** Worker bindings that point the edge clients at the test stack's local endpoints. */
 const workerBindings = (stack: TestStackContext) => ({
@@ -12,6 +13,7 @@ const workerBindings = (stack: TestStackContext) => ({
   DATABASE_URL: stack.databaseUrl,
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
+  LOG_LEVEL: "warn",
 });
 
 export default defineConfig({
@@ -33,7 +35,20 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: workerBindings(inject("stack")) },
+            miniflare: {
+              bindings: workerBindings(inject("stack")),
+              // The checkout worker behind the CHECKOUT service binding, bundled by the global setup.
+              workers: [
+                {
+                  name: "checkout",
+                  modules: true,
+                  scriptPath: CHECKOUT_BUNDLE,
+                  compatibilityDate: "2026-10-01",
+                  compatibilityFlags: ["nodejs_compat"],
+                  bindings: workerBindings(inject("stack")),
+                },
+              ],
+            },
           })),
         ],
         test: {

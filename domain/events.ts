@@ -27,6 +27,8 @@ export const CartUpdatedSchema = EventBase.extend({
   cartId: CartIdSchema,
   items: z.array(z.object({ productId: ProductIdSchema, qty: z.number().int().min(1).max(99) })).max(100),
   updatedAt: z.iso.datetime(),
+  /** Set when the cart was deleted; its durable copy then becomes a tombstone. */
+  deleted: z.boolean().optional(),
 });
 export type CartUpdated = z.infer<typeof CartUpdatedSchema>;
 

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import pg from "pg";
-import { type Managed, spawnManaged, waitFor } from "./processes.ts";
+import { type Managed, portOpen, spawnManaged, waitFor } from "./processes.ts";
 
 export interface PostgresServer {
   /** Connection string for the `postgres` superuser's `postgres` database. */
@@ -18,9 +18,14 @@ const binDir = (): string => {
   return found;
 };
 
-/** PostgreSQL refuses to run as root, so the cluster belongs to the `postgres` user when we are root. */
-const asPostgres = (command: string, args: string[]): [string, string[]] =>
-  process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+/** PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user. */
+const postgresUser = (): { uid: number; gid: number } | Record<string, never> => {
+  if (process.getuid?.() !== 0) return {};
+  const [uid, gid] = ["-u", "-g"].map((flag) =>
+    Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim()),
+  );
+  return { uid: uid as number, gid: gid as number };
+};
 
 /**
  * Starts a private PostgreSQL cluster with trust auth on `port` (for machines without one, and for
@@ -29,24 +34,25 @@ const asPostgres = (command: string, args: string[]): [string, string[]] =>
 export const startPostgresServer = async (opts: {
   port: number;
   dataDir: string;
+  /** Extra server settings (`-c name=value`). */
+  settings?: Record<string, string>;
 }): Promise<PostgresServer> => {
+  if (await portOpen(opts.port))
+    throw new Error(`port ${opts.port} is taken; stop whatever listens there first`);
   const bin = binDir();
   if (!existsSync(`${opts.dataDir}/PG_VERSION`)) {
     mkdirSync(opts.dataDir, { recursive: true });
     if (process.getuid?.() === 0) execFileSync("chown", ["-R", "postgres:postgres", opts.dataDir]);
-    const [cmd, args] = asPostgres(`${bin}/initdb`, [
-      "-D",
-      opts.dataDir,
-      "-U",
-      "postgres",
-      "--auth=trust",
-      "-E",
-      "UTF8",
-      "--no-sync",
-    ]);
-    execFileSync(cmd, args, { stdio: "ignore" });
+    execFileSync(
+      `${bin}/initdb`,
+      ["-D", opts.dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+      {
+        stdio: "ignore",
+        ...postgresUser(),
+      },
+    );
   }
-  const [cmd, args] = asPostgres(`${bin}/postgres`, [
+  const args = [
     "-D",
     opts.dataDir,
     "-p",
@@ -59,8 +65,16 @@ export const startPostgresServer = async (opts: {
     "fsync=off",
     "-c",
     "max_connections=200",
-  ]);
-  const server: Managed = spawnManaged(cmd, args, { stdio: "ignore" }, 15_000);
+    ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+  ];
+  // SIGINT is PostgreSQL's fast shutdown: it disconnects clients instead of waiting for them.
+  const server: Managed = spawnManaged(
+    `${bin}/postgres`,
+    args,
+    { stdio: "ignore", ...postgresUser() },
+    15_000,
+    "SIGINT",
+  );
   const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
   await waitFor(
     `postgres on ${opts.port}`,

@@ -1,5 +1,5 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { createConnection } from "node:net";
+import { type AddressInfo, createConnection, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** True when something accepts TCP connections on host:port. */
@@ -34,12 +34,13 @@ export interface Managed {
   stop(): Promise<void>;
 }
 
-/** Spawns a long-running process and gives it a clean stop: SIGTERM, then SIGKILL after `graceMs`. */
+/** Spawns a long-running process and gives it a clean stop: `stopSignal`, then SIGKILL after `graceMs`. */
 export const spawnManaged = (
   command: string,
   args: string[],
   options: SpawnOptions = {},
   graceMs = 10_000,
+  stopSignal: NodeJS.Signals = "SIGTERM",
 ): Managed => {
   const child = spawn(command, args, { stdio: "ignore", ...options });
   const exited = new Promise<void>((resolve) => {
@@ -50,10 +51,21 @@ export const spawnManaged = (
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
+      child.kill(stopSignal);
       const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);
     },
   };
 };
+
+/** A TCP port nothing listens on right now, for servers that cannot bind port 0 themselves. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });

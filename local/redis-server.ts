@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { Redis } from "ioredis";
-import { type Managed, spawnManaged, waitFor } from "./processes.ts";
+import { type Managed, portOpen, spawnManaged, waitFor } from "./processes.ts";
 
 export interface RedisServer {
   url: string;
@@ -10,6 +10,8 @@ export interface RedisServer {
 
 /** Starts a private, non-persistent redis-server (for machines without one, and for fault drills). */
 export const startRedisServer = async (opts: { port: number; dir: string }): Promise<RedisServer> => {
+  if (await portOpen(opts.port))
+    throw new Error(`port ${opts.port} is taken; stop whatever listens there first`);
   mkdirSync(opts.dir, { recursive: true });
   const server: Managed = spawnManaged("redis-server", [
     "--port",

@@ -1,6 +1,11 @@
+import { execFileSync } from "node:child_process";
+import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
 import { seedCatalog } from "../db/seed.ts";
-import { startStack } from "./stack.ts";
+import { startDrills } from "./drills.ts";
+import { freePort } from "./processes.ts";
+import { REPO_ROOT, startStack } from "./stack.ts";
+import type { TestStackContext } from "./test-context.ts";
 
 /** Credentials of the test stack only; they protect nothing outside this process's loopback ports. */
 export const TEST_SECRETS = {
@@ -10,30 +15,30 @@ export const TEST_SECRETS = {
   adminToken: "test-admin-token",
 } as const;
 
-export interface TestStackContext {
-  redisUrl: string;
-  databaseUrl: string;
-  kafkaBrokers: string;
-  redisRestUrl: string;
-  redisRestToken: string;
-  neonUrl: string;
-  kafkaRestUrl: string;
-  kafkaRestUsername: string;
-  kafkaRestPassword: string;
-  adminToken: string;
-}
+/** The checkout worker bundled exactly as `wrangler deploy` would, for the storefront's service binding in tests. */
+export const CHECKOUT_BUNDLE = `${REPO_ROOT}.local/checkout-build/index.js`;
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    stack: TestStackContext;
-  }
-}
+const buildCheckoutWorker = (): void => {
+  execFileSync(
+    `${REPO_ROOT}node_modules/.bin/wrangler`,
+    [
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      `${REPO_ROOT}.local/checkout-build`,
+      "-c",
+      `${REPO_ROOT}workers/checkout/wrangler.toml`,
+    ],
+    { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+};
 
 /**
  * Starts the real services once for the whole run (reusing any that already answer) and hands their
  * addresses to every test project through `inject("stack")`.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  buildCheckoutWorker();
   const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
   const databaseUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/storefront_test";
   const stack = await startStack({
@@ -50,7 +55,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: (msg) => console.log(`[test-stack] ${msg}`),
   });
   await seedCatalog(databaseUrl, { count: 1000 });
-  project.provide("stack", {
+  // Redis logical database of the tests only: start every run from an empty cache.
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
+  const drills = await startDrills({
+    dataDir: `${REPO_ROOT}.local/drill-postgres-${process.pid}`,
+    postgresPort: await freePort(),
+  });
+  const context: TestStackContext = {
     redisUrl,
     databaseUrl,
     kafkaBrokers: stack.kafkaBrokers.join(","),
@@ -61,6 +74,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaRestUsername: TEST_SECRETS.kafkaRestUsername,
     kafkaRestPassword: TEST_SECRETS.kafkaRestPassword,
     adminToken: TEST_SECRETS.adminToken,
-  });
-  return () => stack.close();
+    drillControlUrl: drills.controlUrl,
+    drillDatabaseUrl: drills.postgresUrl,
+    drillNeonUrl: drills.neonUrl,
+  };
+  project.provide("stack", context);
+  return async () => {
+    await drills.close();
+    await stack.close();
+  };
 }

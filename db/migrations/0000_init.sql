@@ -2,6 +2,7 @@ CREATE TABLE "cart_snapshots" (
 	"cart_id" varchar(64) PRIMARY KEY NOT NULL,
 	"items" jsonb NOT NULL,
 	"updated_at" timestamp with time zone NOT NULL,
+	"deleted" boolean DEFAULT false NOT NULL,
 	"event_id" varchar(128) NOT NULL
 );
 --> statement-breakpoint

@@ -1,4 +1,4 @@
-import { jsonb, pgTable, timestamp, varchar } from "drizzle-orm/pg-core";
+import { boolean, jsonb, pgTable, timestamp, varchar } from "drizzle-orm/pg-core";
 
 export interface DurableCartLine {
   productId: string;
@@ -10,6 +10,8 @@ export const cartSnapshots = pgTable("cart_snapshots", {
   cartId: varchar("cart_id", { length: 64 }).primaryKey(),
   items: jsonb("items").$type<DurableCartLine[]>().notNull(),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
+  /** A deleted cart stays as a tombstone so it is never restored. */
+  deleted: boolean("deleted").notNull().default(false),
   eventId: varchar("event_id", { length: 128 }).notNull(),
 });
 

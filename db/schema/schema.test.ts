@@ -37,7 +37,7 @@ describe("schema on the real PostgreSQL", () => {
   it("refuses negative stock", async () => {
     await expect(
       db.update(inventory).set({ available: -1 }).where(eq(inventory.productId, "prod_0000002")),
-    ).rejects.toThrow(/inventory_available_nonnegative/);
+    ).rejects.toMatchObject({ cause: { code: "23514", constraint: "inventory_available_nonnegative" } });
   });
 
   it("refuses a cancelled order without a reason", async () => {

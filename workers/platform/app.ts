@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Env as HonoEnv } from "hono";
 import { requestId } from "hono/request-id";
 import { onError, onNotFound, validationError } from "./errors.ts";
-import { log } from "./log.ts";
+import { log, setLogLevel } from "./log.ts";
 
 /**
  * A Hono app with the shared edge behaviour: a request id on every answer, one JSON log line per
@@ -16,6 +16,10 @@ export const createApp = <E extends HonoEnv>(service: string): OpenAPIHono<E> =>
   });
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(async (c, next) => {
+    const env: unknown = c.env;
+    setLogLevel(
+      typeof env === "object" && env !== null && "LOG_LEVEL" in env ? String(env.LOG_LEVEL) : undefined,
+    );
     const started = Date.now();
     await next();
     log(c.res.status >= 500 ? "error" : "info", "request", {

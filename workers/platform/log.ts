@@ -8,7 +8,16 @@ const serializeError = (error: unknown): unknown => {
   return { name: error.name, message: error.message, stack: error.stack, cause: serializeError(error.cause) };
 };
 
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+let threshold = RANK.info;
+
+/** Sets the lowest level written (from the LOG_LEVEL binding); unknown values keep the default. */
+export const setLogLevel = (level: string | undefined): void => {
+  threshold = level && level in RANK ? RANK[level as LogLevel] : RANK.info;
+};
+
 export const log = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
+  if (RANK[level] < threshold) return;
   const entry: LogFields = { level, msg, time: new Date().toISOString(), ...fields };
   if ("error" in fields) entry.error = serializeError(fields.error);
   const line = JSON.stringify(entry);

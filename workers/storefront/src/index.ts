@@ -1,7 +1,14 @@
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
+import { adminRoutes } from "./admin/routes.ts";
+import { cartRoutes } from "./cart/index.ts";
+import { catalogRoutes } from "./catalog/index.ts";
+import { docsRoutes } from "./docs.ts";
+import type { StorefrontEnv } from "./env.ts";
 
-export type StorefrontEnv = { Bindings: Env };
+export const JSON_BODY_LIMIT = 64 * 1024;
 
 export const app = createApp<StorefrontEnv>("storefront");
 
@@ -11,5 +18,20 @@ app.route("/", healthRoutes());
 app.all("/v1/checkout", (c) => c.env.CHECKOUT.fetch(c.req.raw));
 app.all("/v1/checkout/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
 app.all("/v1/orders/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
+
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new AppError("payload_too_large", `request body over ${JSON_BODY_LIMIT} bytes`);
+    },
+  }),
+);
+
+app.route("/", catalogRoutes);
+app.route("/", cartRoutes);
+app.route("/", adminRoutes);
+app.route("/", docsRoutes(app));
 
 export default app;

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../storefront/src/index.ts";
+import { app } from "./index.ts";
 
 interface Readiness {
   ok: boolean;

@@ -1,0 +1,188 @@
+import { Admin, type ClusterMetadata, murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
+import { RestError, withDeadline } from "./errors.ts";
+import { fetchRecords } from "./kafka-fetch.ts";
+import type { Header, TopicPartitionOffset } from "./schemas.ts";
+
+/** A message to write, as validated from the request. */
+export interface OutgoingMessage {
+  topic: string;
+  value: string;
+  key?: string;
+  partition?: number;
+  /** Unix milliseconds; the service sets the current time when absent. */
+  timestamp?: number;
+  headers: Header[];
+}
+
+/** What `@upstash/kafka` expects back for each produced message. */
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+/** What `@upstash/kafka` expects back for each fetched message. */
+export interface FetchedRecord extends ProducedRecord {
+  key: string;
+  value: string;
+  headers: Header[];
+}
+
+export type OffsetSpec = "earliest" | "latest" | number;
+
+/** The Kafka side of the service; `createApp` takes any implementation of it. */
+export interface KafkaGateway {
+  produce(messages: OutgoingMessage[]): Promise<ProducedRecord[]>;
+  /** Topic name to partition count, internal topics excluded. */
+  topics(): Promise<Record<string, number>>;
+  fetch(targets: TopicPartitionOffset[], maxWaitMs: number): Promise<FetchedRecord[]>;
+  offsets(
+    partitions: { topic: string; partition: number }[],
+    at: OffsetSpec,
+  ): Promise<TopicPartitionOffset[]>;
+  /** Resolves when a broker answers a metadata request. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaGatewayOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Upper bound for any one Kafka operation behind an HTTP request. */
+  timeoutMs?: number;
+}
+
+/** Same placement as the Java client's default partitioner for keyed records (murmur2, positive). */
+export function partitionForKey(key: Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
+export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
+  const clientId = o.clientId ?? "kafka-rest";
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const common = {
+    bootstrapBrokers: o.brokers,
+    connectTimeout: Math.min(2000, timeoutMs),
+    timeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    // Kafka down: refused connections fail in ~0.5 s. (An idempotent producer given retries <= 1
+    // retries forever, so 2 is also the smallest value that keeps it bounded.)
+    retries: 2,
+    retryDelay: 250,
+    metadataMaxAge: 5000,
+  };
+  const producer = new Producer({ ...common, clientId, acks: ProduceAcks.ALL, idempotent: true });
+  const admin = new Admin({ ...common, clientId: `${clientId}-admin` });
+  const roundRobin = new Map<string, number>();
+
+  async function partitionCount(topic: string): Promise<number> {
+    let metadata: ClusterMetadata;
+    try {
+      metadata = await producer.metadata({ topics: [topic] });
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith("Unknown topic")) {
+        throw new RestError(404, "topic_not_found", `topic "${topic}" does not exist`, { cause: err });
+      }
+      throw err;
+    }
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    if (count < 1) throw new RestError(404, "topic_not_found", `topic "${topic}" does not exist`);
+    return count;
+  }
+
+  async function produce(messages: OutgoingMessage[]): Promise<ProducedRecord[]> {
+    const topics = [...new Set(messages.map((m) => m.topic))];
+    const counts = new Map(await Promise.all(topics.map(async (t) => [t, await partitionCount(t)] as const)));
+    const now = Date.now();
+    const prepared = messages.map((m) => {
+      const count = counts.get(m.topic) ?? 0;
+      const key = m.key === undefined ? undefined : Buffer.from(m.key);
+      let partition = m.partition;
+      if (partition === undefined) {
+        if (key) partition = partitionForKey(key, count);
+        else {
+          partition = (roundRobin.get(m.topic) ?? 0) % count;
+          roundRobin.set(m.topic, partition + 1);
+        }
+      } else if (partition >= count) {
+        throw new RestError(
+          404,
+          "partition_not_found",
+          `partition ${partition} of topic "${m.topic}" does not exist (it has ${count})`,
+        );
+      }
+      // A Map keyed by distinct Buffers keeps repeated header keys and their order.
+      const headers = new Map(m.headers.map((h) => [Buffer.from(h.key), Buffer.from(h.value)] as const));
+      const timestamp = m.timestamp ?? now;
+      return { topic: m.topic, partition, key, value: Buffer.from(m.value), headers, timestamp };
+    });
+    const result = await producer.send({
+      messages: prepared.map((p) => ({ ...p, timestamp: BigInt(p.timestamp) })),
+    });
+    // One produce request carries one batch per partition, in request order: the broker returns each
+    // batch's base offset, and the n-th message of a partition in this request sits at base + n.
+    const base = new Map((result.offsets ?? []).map((r) => [`${r.topic}:${r.partition}`, r.offset]));
+    const seen = new Map<string, number>();
+    return prepared.map((p) => {
+      const slot = `${p.topic}:${p.partition}`;
+      const first = base.get(slot);
+      if (first === undefined) throw new Error(`Kafka acknowledged no offset for ${slot}`);
+      const index = seen.get(slot) ?? 0;
+      seen.set(slot, index + 1);
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        offset: Number(first) + index,
+        timestamp: p.timestamp,
+      };
+    });
+  }
+
+  async function topics(): Promise<Record<string, number>> {
+    const names = (await admin.listTopics()).sort();
+    if (names.length === 0) return {};
+    const metadata = await admin.metadata({ topics: names });
+    return Object.fromEntries(names.map((n) => [n, metadata.topics.get(n)?.partitionsCount ?? 0]));
+  }
+
+  async function offsets(
+    partitions: { topic: string; partition: number }[],
+    at: OffsetSpec,
+  ): Promise<TopicPartitionOffset[]> {
+    const timestamp = at === "latest" ? -1n : at === "earliest" ? -2n : BigInt(at);
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    await Promise.all([...byTopic.keys()].map((t) => partitionCount(t)));
+    const listed = await admin.listOffsets({
+      topics: [...byTopic].map(([name, ps]) => ({
+        name,
+        partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp })),
+      })),
+    });
+    return listed.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.offset) })),
+    );
+  }
+
+  return {
+    produce: (messages) => withDeadline(timeoutMs, "produce", produce(messages)),
+    topics: () => withDeadline(timeoutMs, "listing topics", topics()),
+    fetch: (targets, maxWaitMs) =>
+      withDeadline(
+        timeoutMs + maxWaitMs,
+        "fetch",
+        fetchRecords({ ...common, clientId: `${clientId}-fetch` }, targets, maxWaitMs),
+      ),
+    offsets: (partitions, at) => withDeadline(timeoutMs, "listing offsets", offsets(partitions, at)),
+    ping: () =>
+      withDeadline(
+        timeoutMs,
+        "metadata",
+        admin.metadata({ topics: [] }).then(() => undefined),
+      ),
+    close: async () => {
+      await Promise.allSettled([producer.close(), admin.close()]);
+    },
+  };
+}

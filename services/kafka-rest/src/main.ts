@@ -1,0 +1,57 @@
+import { pino } from "pino";
+import { ConfigError, loadConfig } from "./config.ts";
+import { startKafkaRest } from "./server.ts";
+
+/** Kafka REST service entry point: `node src/main.ts` (Node 22 strips the types) or `tsx src/main.ts`. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  const log = pino({ name: "kafka-rest", level: config.LOG_LEVEL });
+  const server = await startKafkaRest({
+    brokers: config.KAFKA_BROKERS,
+    username: config.KAFKA_REST_USERNAME,
+    password: config.KAFKA_REST_PASSWORD,
+    port: config.PORT,
+    host: config.HOST,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    onServerError: (err, path) => log.error({ err, path }, "request failed"),
+  });
+  log.info({ url: server.url, brokers: config.KAFKA_BROKERS }, "kafka-rest listening");
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      log.error("shutdown took longer than 10 s; exiting");
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `kafka-rest failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import type { Hono } from "hono";
+import type { KafkaGateway } from "../kafka.ts";
+import { FetchBodySchema, OffsetsBodySchema, OffsetsTimestampSchema } from "../schemas.ts";
+import { jsonBody, parseWith } from "./validation.ts";
+
+const DEFAULT_FETCH_WAIT_MS = 1000;
+
+/** Topic listing, offset lookup and the group-less `/fetch` of the Upstash dialect. */
+export function readRoutes(app: Hono, kafka: KafkaGateway): void {
+  app.get("/topics", async (c) => c.json(await kafka.topics(), 200));
+
+  app.post("/fetch", async (c) => {
+    const body = parseWith(FetchBodySchema, await jsonBody(c), "fetch request");
+    const targets = [...(body.topicPartitionOffsets ?? [])];
+    if (body.topic !== undefined && body.partition !== undefined && body.offset !== undefined) {
+      targets.push({ topic: body.topic, partition: body.partition, offset: body.offset });
+    }
+    return c.json(await kafka.fetch(targets, body.timeout ?? DEFAULT_FETCH_WAIT_MS), 200);
+  });
+
+  app.post("/offsets/:timestamp", async (c) => {
+    const at = parseWith(OffsetsTimestampSchema, c.req.param("timestamp"), "timestamp");
+    const body = parseWith(OffsetsBodySchema, await jsonBody(c), "offsets request");
+    const partitions = Array.isArray(body) ? body : [body];
+    const spec = at === "earliest" || at === "latest" ? at : Number(at);
+    return c.json(await kafka.offsets(partitions, spec), 200);
+  });
+}

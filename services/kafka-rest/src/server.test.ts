@@ -1,0 +1,227 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { Admin, Consumer, type Message, MessagesStreamModes, stringDeserializers } from "@platformatic/kafka";
+import { Kafka, UpstashError } from "@upstash/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureKafka } from "../../../local/kafka/broker.ts";
+import { partitionForKey } from "./kafka.ts";
+import { type KafkaRestServer, startKafkaRest } from "./server.ts";
+import { ensureTopics } from "./topics.ts";
+
+// Integration tests against a real broker (ensureKafka reuses the one on 127.0.0.1:9092 or starts
+// it). The broker is shared with other suites and is never stopped here.
+
+type StringMessage = Message<string, string, string, string>;
+
+const username = "storefront";
+const password = randomBytes(16).toString("hex");
+const run = randomUUID().slice(0, 8);
+const orders = `kafka-rest-test-${run}-orders`;
+const carts = `kafka-rest-test-${run}-carts`;
+
+let brokers: string[] = [];
+let rest: KafkaRestServer;
+let kafka: Kafka;
+
+/** Reads `count` messages of `topic` from the beginning with a native consumer. */
+async function readBack(topic: string, count: number, timeoutMs = 20_000): Promise<StringMessage[]> {
+  const consumer = new Consumer({
+    clientId: `kafka-rest-test-${run}`,
+    groupId: `kafka-rest-test-${randomUUID()}`,
+    bootstrapBrokers: brokers,
+    deserializers: stringDeserializers,
+    maxWaitTime: 200,
+  });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+  });
+  const timer = setTimeout(() => void stream.close(), timeoutMs);
+  const messages: StringMessage[] = [];
+  try {
+    for await (const message of stream) {
+      messages.push(message);
+      if (messages.length >= count) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await stream.close().catch(() => undefined);
+    await consumer.close(true);
+  }
+  return messages;
+}
+
+const at = (messages: StringMessage[], partition: number, offset: number): StringMessage | undefined =>
+  messages.find((m) => m.partition === partition && m.offset === BigInt(offset));
+
+beforeAll(async () => {
+  brokers = (await ensureKafka()).brokers;
+  await ensureTopics(brokers, [orders, carts], { partitions: 3 });
+  rest = await startKafkaRest({ brokers, username, password, port: 0 });
+  kafka = new Kafka({ url: rest.url, username, password });
+});
+
+afterAll(async () => {
+  await rest?.close();
+  const admin = new Admin({ clientId: `kafka-rest-test-${run}`, bootstrapBrokers: brokers });
+  await admin.deleteTopics({ topics: [orders, carts] }).finally(() => admin.close());
+});
+
+describe("produce through @upstash/kafka", () => {
+  it("writes one message with key and headers and answers with the broker's offset", async () => {
+    const producer = kafka.producer();
+    const before = Date.now();
+    const first = await producer.produce(
+      orders,
+      { orderId: "o-1" },
+      { key: "o-1", headers: [{ key: "trace", value: "t1" }] },
+    );
+    const second = await producer.produce(orders, { orderId: "o-1", n: 2 }, { key: "o-1" });
+
+    expect(first.topic).toBe(orders);
+    expect(first.partition).toBe(partitionForKey(Buffer.from("o-1"), 3));
+    expect(Number.isInteger(first.offset) && first.offset >= 0).toBe(true);
+    expect(first.timestamp).toBeGreaterThanOrEqual(before);
+    expect(second.partition).toBe(first.partition);
+    expect(second.offset).toBe(first.offset + 1);
+
+    const stored = at(await readBack(orders, second.offset + 1), first.partition, first.offset);
+    expect(stored?.key).toBe("o-1");
+    expect(JSON.parse(stored?.value ?? "null")).toEqual({ orderId: "o-1" });
+    expect(stored?.headerEntries).toEqual([["trace", "t1"]]);
+    expect(Number(stored?.timestamp)).toBe(first.timestamp);
+  });
+
+  it("writes a batch across topics and partitions; each answer is that message's real offset", async () => {
+    const batch = [
+      { topic: carts, value: "c0", key: "cart-a", headers: [{ key: "h", value: "1" }] },
+      { topic: carts, value: "c1", partition: 1, key: "k1" },
+      { topic: orders, value: JSON.stringify({ n: 1 }), partition: 2, key: "o-2" },
+      {
+        topic: carts,
+        value: "c2",
+        partition: 1,
+        headers: [
+          { key: "dup", value: "x" },
+          { key: "dup", value: "y" },
+        ],
+      },
+      { topic: carts, value: "c3", key: "cart-a", timestamp: 1_700_000_000_000 },
+      { topic: carts, value: "c4", partition: 1, key: "k4" },
+    ];
+    const answers = await kafka.producer().produceMany(batch);
+
+    expect(answers).toHaveLength(batch.length);
+    answers.forEach((a, i) => {
+      expect(a.topic).toBe(batch[i]?.topic);
+      const explicit = batch[i]?.partition;
+      if (explicit !== undefined) expect(a.partition).toBe(explicit);
+    });
+    expect(answers[4]?.partition).toBe(answers[0]?.partition); // same key, same partition
+    expect(answers[4]?.timestamp).toBe(1_700_000_000_000);
+    // Consecutive offsets within a partition, in request order.
+    expect([answers[1]?.offset, answers[3]?.offset, answers[5]?.offset]).toEqual(
+      [0, 1, 2].map((d) => (answers[1]?.offset ?? Number.NaN) + d),
+    );
+    expect(answers[4]?.offset).toBe(
+      (answers[0]?.offset ?? Number.NaN) + (answers[0]?.partition === 1 ? 3 : 1),
+    );
+
+    const stored = await readBack(carts, 5);
+    for (const [i, sent] of batch.entries()) {
+      if (sent.topic !== carts) continue;
+      const answer = answers[i];
+      const message = at(stored, answer?.partition ?? -1, answer?.offset ?? -1);
+      expect(message?.value, `message ${i}`).toBe(sent.value);
+      expect(message?.key ?? undefined).toBe(sent.key);
+      expect(message?.headerEntries).toEqual((sent.headers ?? []).map((h) => [h.key, h.value]));
+    }
+  });
+
+  it("lists topics with their partition counts", async () => {
+    const topics = await kafka.admin().topics();
+    expect(topics[orders]).toBe(3);
+    expect(topics[carts]).toBe(3);
+    expect(topics.__consumer_offsets).toBeUndefined();
+  });
+
+  it("fetches messages back by topic, partition and offset", async () => {
+    const produced = await kafka.producer().produce(carts, "fetch-me", {
+      partition: 0,
+      key: "f",
+      headers: [{ key: "a", value: "b" }],
+    });
+    const fetched = await kafka
+      .consumer()
+      .fetch({ topic: carts, partition: 0, offset: produced.offset, timeout: 500 });
+    expect(fetched[0]).toEqual({
+      ...produced,
+      key: "f",
+      value: "fetch-me",
+      headers: [{ key: "a", value: "b" }],
+    });
+  });
+});
+
+// The client retries every failed request 5 times (about 15.5 s of back-off) before it throws, so
+// these run concurrently.
+describe.concurrent("failures", () => {
+  it("rejects a wrong password with 401", async () => {
+    const wrong = new Kafka({ url: rest.url, username, password: `${password}x` });
+    const error = await wrong
+      .producer()
+      .produce(orders, "nope")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstashError);
+    expect((error as UpstashError).status).toBe(401);
+  });
+
+  it("rejects an unknown topic with a clear message", async () => {
+    const error = await kafka
+      .producer()
+      .produce(`${orders}-missing`, "x")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstashError);
+    expect((error as UpstashError).status).toBe(404);
+    expect((error as UpstashError).message).toBe(`topic "${orders}-missing" does not exist`);
+  });
+
+  it("answers 503 fast when Kafka is down", async () => {
+    const down = await startKafkaRest({ brokers: ["127.0.0.1:9199"], username, password, port: 0 });
+    try {
+      const started = Date.now();
+      const raw = await fetch(`${down.url}/produce`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` },
+        body: JSON.stringify({ topic: orders, value: "x" }),
+      });
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(raw.status).toBe(503);
+      expect(raw.headers.get("retry-after")).toBe("1");
+
+      const client = new Kafka({ url: down.url, username, password });
+      const error = await client
+        .producer()
+        .produce(orders, "x")
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UpstashError);
+      expect((error as UpstashError).status).toBe(503);
+      expect((error as UpstashError).message).toMatch(
+        /^Kafka is unavailable: .*ECONNREFUSED 127\.0\.0\.1:9199/,
+      );
+    } finally {
+      await down.close();
+    }
+  });
+
+  it("rejects a partition the topic does not have", async () => {
+    const auth = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+    const res = await fetch(`${rest.url}/produce`, {
+      method: "POST",
+      headers: { authorization: auth },
+      body: JSON.stringify({ topic: orders, value: "x", partition: 7 }),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ status: 404, code: "partition_not_found" });
+  });
+});

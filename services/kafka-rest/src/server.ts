@@ -1,0 +1,57 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createApp } from "./app.ts";
+import { createKafkaGateway } from "./kafka.ts";
+
+export interface StartKafkaRestOptions {
+  brokers: string[];
+  username: string;
+  password: string;
+  /** 0 picks any free port. Default 8082. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Upper bound for the Kafka work behind one HTTP request. Default 5000 ms. */
+  requestTimeoutMs?: number;
+  onServerError?: (err: unknown, path: string) => void;
+}
+
+export interface KafkaRestServer {
+  url: string;
+  /** Stops accepting requests, lets running ones finish, then disconnects the Kafka clients. */
+  close(): Promise<void>;
+}
+
+export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<KafkaRestServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const kafka = createKafkaGateway({ brokers: opts.brokers, timeoutMs: opts.requestTimeoutMs });
+  const app = createApp({
+    kafka,
+    username: opts.username,
+    password: opts.password,
+    onServerError: opts.onServerError,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 8082, hostname: host }, () => resolve(s));
+    s.once("error", (err) => {
+      void kafka.close();
+      reject(err);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    close: () => {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        await kafka.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,245 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { cartSnapshots } from "../../../../db/schema/index.ts";
+import { dbClient } from "../../../platform/clients.ts";
+import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
+import type { Cart } from "./schemas.ts";
+import { CartStore } from "./store.ts";
+
+const newCart = async (): Promise<Cart> => {
+  const res = await call("/v1/carts", { method: "POST" });
+  expect(res.status).toBe(201);
+  return json<Cart>(res);
+};
+
+const add = (cartId: string, productId: string, qty: number, overrides: Partial<Env> = {}) =>
+  call(`/v1/carts/${cartId}/items`, jsonInit("POST", { productId, qty }), overrides);
+
+describe("cart lifecycle", () => {
+  it("creates an empty cart with an unguessable URL-safe id that expires in 7 days", async () => {
+    const cart = await newCart();
+    expect(cart.cartId).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    expect(cart).toMatchObject({ items: [], itemCount: 0, subtotalCents: 0, currency: "USD" });
+    const days = (Date.parse(cart.expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.99);
+    expect(days).toBeLessThanOrEqual(7.01);
+    const other = await newCart();
+    expect(other.cartId).not.toBe(cart.cartId);
+  });
+
+  it("adds, accumulates, changes and removes lines, priced from the catalog", async () => {
+    const mug = await createProduct({ priceCents: 1250, name: "Mug" });
+    const lamp = await createProduct({ priceCents: 4000, name: "Lamp" });
+    const { cartId } = await newCart();
+    await add(cartId, mug, 2);
+    let cart = await json<Cart>(await add(cartId, mug, 1));
+    expect(cart.items).toEqual([
+      {
+        productId: mug,
+        sku: expect.any(String),
+        name: "Mug",
+        qty: 3,
+        unitPriceCents: 1250,
+        lineTotalCents: 3750,
+        imageUrl: null,
+      },
+    ]);
+    cart = await json<Cart>(await add(cartId, lamp, 1));
+    expect(cart).toMatchObject({ itemCount: 4, subtotalCents: 7750 });
+
+    cart = await json<Cart>(await call(`/v1/carts/${cartId}/items/${mug}`, jsonInit("PUT", { qty: 10 })));
+    expect(cart.items.find((i) => i.productId === mug)?.qty).toBe(10);
+    cart = await json<Cart>(await call(`/v1/carts/${cartId}/items/${mug}`, jsonInit("PUT", { qty: 0 })));
+    expect(cart.items.map((i) => i.productId)).toEqual([lamp]);
+    cart = await json<Cart>(await call(`/v1/carts/${cartId}/items/${lamp}`, { method: "DELETE" }));
+    expect(cart.items).toEqual([]);
+
+    const read = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(read.items).toEqual([]);
+  });
+
+  it("deletes a cart: 204, then 404, and it is never restored", async () => {
+    const mug = await createProduct();
+    const { cartId } = await newCart();
+    await add(cartId, mug, 1);
+    const res = await call(`/v1/carts/${cartId}`, { method: "DELETE" });
+    expect(res.status).toBe(204);
+    await expectError(await call(`/v1/carts/${cartId}`), 404, "cart_not_found");
+    await expectError(await add(cartId, mug, 1), 404, "cart_not_found");
+    await expectError(await call(`/v1/carts/${cartId}`, { method: "DELETE" }), 404, "cart_not_found");
+  });
+
+  it("reprices at read time: a price change shows in the cart at once", async () => {
+    const id = await createProduct({ priceCents: 2000 });
+    const { cartId } = await newCart();
+    await add(cartId, id, 2);
+    const res = await call(
+      `/v1/admin/products/${id}`,
+      admin("PUT", {
+        sku: `SKU-${id}`.slice(0, 60),
+        name: "Repriced",
+        description: "",
+        priceCents: 2500,
+        currency: "USD",
+        category: "office",
+      }),
+    );
+    expect(res.status).toBe(200);
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart.items[0]).toMatchObject({ unitPriceCents: 2500, lineTotalCents: 5000, name: "Repriced" });
+    expect(cart.subtotalCents).toBe(5000);
+  });
+});
+
+describe("cart races", () => {
+  it("50 parallel adds of qty 1 give qty 50", async () => {
+    const id = await createProduct();
+    const { cartId } = await newCart();
+    const results = await Promise.all(Array.from({ length: 50 }, () => add(cartId, id, 1)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart.items[0]?.qty).toBe(50);
+  });
+
+  it("holds the 99-per-line limit under concurrency", async () => {
+    const id = await createProduct();
+    const { cartId } = await newCart();
+    const results = await Promise.all(Array.from({ length: 20 }, () => add(cartId, id, 10)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(9);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(11);
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart.items[0]?.qty).toBe(90);
+  });
+
+  it("holds the 100-lines limit under concurrency", async () => {
+    const { cartId } = await newCart();
+    const seeded = Array.from({ length: 110 }, (_, i) => `prod_${String(i + 1).padStart(7, "0")}`);
+    const results = await Promise.all(seeded.map((id) => add(cartId, id, 1)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(10);
+    const body = await json<{ error: { code: string } }>(results.find((r) => r.status === 422) as Response);
+    expect(body.error.code).toBe("quantity_limit");
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart.items).toHaveLength(100);
+  });
+});
+
+describe("cart input errors", () => {
+  it.each([
+    ["qty 0", { qty: 0 }],
+    ["negative qty", { qty: -1 }],
+    ["fractional qty", { qty: 1.5 }],
+    ["qty as a string", { qty: "2" }],
+    ["qty over 99", { qty: 100 }],
+    ["missing productId", { productId: undefined }],
+    ["malformed productId", { productId: "../etc" }],
+    ["unknown field", { priceCents: 1 }],
+    ["null body", null],
+    ["array body", []],
+  ])("POST items answers 400 to %s", async (_name, patch) => {
+    const { cartId } = await newCart();
+    const body =
+      patch === null || Array.isArray(patch) ? patch : { productId: "prod_0000001", qty: 1, ...patch };
+    await expectError(
+      await call(`/v1/carts/${cartId}/items`, jsonInit("POST", body)),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("answers 400 to malformed JSON and 413 to a huge body", async () => {
+    const { cartId } = await newCart();
+    await expectError(
+      await call(`/v1/carts/${cartId}/items`, jsonInit("POST", "{not json")),
+      400,
+      "invalid_request",
+    );
+    const huge = JSON.stringify({ productId: "prod_0000001", qty: 1, pad: "x".repeat(70_000) });
+    await expectError(
+      await call(`/v1/carts/${cartId}/items`, jsonInit("POST", huge)),
+      413,
+      "payload_too_large",
+    );
+  });
+
+  it("answers 400 to PUT quantities out of range", async () => {
+    const { cartId } = await newCart();
+    for (const qty of [-1, 100, 1.5, "1"]) {
+      await expectError(
+        await call(`/v1/carts/${cartId}/items/prod_0000001`, jsonInit("PUT", { qty })),
+        400,
+        "invalid_request",
+      );
+    }
+  });
+
+  it("answers 404 for unknown carts and products, 400 for malformed cart ids", async () => {
+    const { cartId } = await newCart();
+    await expectError(await add(cartId, "no_such_product_anywhere", 1), 404, "product_not_found");
+    await expectError(await call("/v1/carts/AAAAAAAAAAAAAAAAAAAAAA"), 404, "cart_not_found");
+    await expectError(await call("/v1/carts/short"), 400, "invalid_request");
+    await expectError(await call(`/v1/carts/${"a".repeat(65)}`), 400, "invalid_request");
+  });
+
+  it("rate-limits cart changes per client with Retry-After", async () => {
+    const limited = { CART_RATE_LIMIT: "3", CART_RATE_WINDOW_SECONDS: "60" };
+    const client = { "CF-Connecting-IP": `203.0.113.${Math.floor(Math.random() * 250)}-${Date.now()}` };
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await call("/v1/carts", { method: "POST", headers: client }, limited);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const res = last as Response;
+    expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    await expectError(res, 429, "rate_limited");
+  });
+});
+
+describe("durability", () => {
+  it("restores a cart Redis lost from its durable copy in Postgres", async () => {
+    const id = await createProduct({ priceCents: 300 });
+    const cartId = `RestoredCart_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    await dbClient(env)
+      .insert(cartSnapshots)
+      .values({
+        cartId,
+        items: [{ productId: id, qty: 4 }],
+        updatedAt: new Date(),
+        eventId: crypto.randomUUID(),
+      });
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart.items).toMatchObject([{ productId: id, qty: 4, lineTotalCents: 1200 }]);
+    const updated = await json<Cart>(await add(cartId, id, 1));
+    expect(updated.items[0]?.qty).toBe(5);
+  });
+
+  it("does not restore an expired or deleted copy", async () => {
+    const expired = `ExpiredCart_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    const deleted = `DeletedCart_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    await dbClient(env)
+      .insert(cartSnapshots)
+      .values([
+        {
+          cartId: expired,
+          items: [{ productId: "prod_0000001", qty: 1 }],
+          updatedAt: new Date(Date.now() - 8 * 86_400_000),
+          eventId: "e1",
+        },
+        { cartId: deleted, items: [], updatedAt: new Date(), deleted: true, eventId: "e2" },
+      ]);
+    await expectError(await call(`/v1/carts/${expired}`), 404, "cart_not_found");
+    await expectError(await call(`/v1/carts/${deleted}`), 404, "cart_not_found");
+  });
+
+  it("keeps a 5-line cart within 200 bytes of Redis memory", async () => {
+    const { cartId } = await newCart();
+    for (let i = 1; i <= 5; i++) await add(cartId, `prod_${String(i).padStart(7, "0")}`, i);
+    const bytes = await new CartStore(env).memoryUsage(cartId);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(200);
+  });
+});

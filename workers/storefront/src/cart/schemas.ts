@@ -1,0 +1,48 @@
+import { z } from "@hono/zod-openapi";
+import { CartIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
+import { CurrencySchema } from "../../../../domain/money.ts";
+
+export const MAX_LINE_QTY = 99;
+export const MAX_LINES = 100;
+export const CART_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export const CartParamsSchema = z.object({
+  cartId: CartIdSchema.openapi({ param: { name: "cartId", in: "path" } }),
+});
+
+export const CartLineParamsSchema = CartParamsSchema.extend({
+  productId: ProductIdSchema.openapi({ param: { name: "productId", in: "path" } }),
+});
+
+export const AddItemSchema = z
+  .strictObject({ productId: ProductIdSchema, qty: z.number().int().min(1).max(MAX_LINE_QTY) })
+  .openapi("AddCartItem");
+
+export const SetQtySchema = z
+  .strictObject({ qty: z.number().int().min(0).max(MAX_LINE_QTY) })
+  .openapi("SetCartItemQty");
+
+export const CartLineSchema = z
+  .object({
+    productId: ProductIdSchema,
+    sku: z.string(),
+    name: z.string(),
+    qty: z.number().int().min(1).max(MAX_LINE_QTY),
+    unitPriceCents: z.number().int().nonnegative(),
+    lineTotalCents: z.number().int().nonnegative(),
+    imageUrl: z.url().nullable(),
+  })
+  .openapi("CartLine");
+export type CartLine = z.infer<typeof CartLineSchema>;
+
+export const CartSchema = z
+  .object({
+    cartId: CartIdSchema,
+    currency: CurrencySchema,
+    items: z.array(CartLineSchema),
+    itemCount: z.number().int().nonnegative(),
+    subtotalCents: z.number().int().nonnegative(),
+    expiresAt: z.iso.datetime(),
+  })
+  .openapi("Cart");
+export type Cart = z.infer<typeof CartSchema>;

@@ -1,0 +1,95 @@
+/**
+ * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never
+ * read-modify-write in the worker. A cart is one hash: a field per product holding its quantity,
+ * `#t` its last-change time in ms (strictly increasing, so "newest wins" is exact downstream),
+ * `#c` the currency of its lines, and `#d` on a deleted cart's tombstone.
+ *
+ * Every script answers `{status, updatedAtMs, fields...}` with status codes below.
+ */
+export const STATUS = { ok: 0, missing: 1, lineLimit: 2, linesLimit: 3, currency: 4, deleted: 5 } as const;
+
+/** Shared prologue: KEYS[1] cart; sets `now` (ms, from the Redis clock) and checks the cart is live. */
+const PROLOGUE = `
+local key = KEYS[1]
+local clock = redis.call('time')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if redis.call('exists', key) == 0 then return {${STATUS.missing}} end
+if redis.call('hexists', key, '#d') == 1 then return {${STATUS.deleted}} end
+`;
+
+/** Marks a change: bumps `#t` past its old value, refreshes the TTL (ARGV[1] ms) and answers the cart. */
+const TOUCH = `
+local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
+redis.call('hset', key, '#t', t)
+redis.call('pexpire', key, ARGV[1])
+return {${STATUS.ok}, t, redis.call('hgetall', key)}
+`;
+
+/** Counts product lines (fields not starting with #). */
+const LINE_COUNT = `
+local function line_count()
+  local n = 0
+  for _, f in ipairs(redis.call('hkeys', key)) do
+    if string.sub(f, 1, 1) ~= '#' then n = n + 1 end
+  end
+  return n
+end
+`;
+
+/** ARGV: ttl, productId, qty, maxQty, maxLines, currency. */
+export const ADD_ITEM = `${PROLOGUE}${LINE_COUNT}
+local current = tonumber(redis.call('hget', key, ARGV[2]) or '0')
+local cartCurrency = redis.call('hget', key, '#c')
+if cartCurrency and cartCurrency ~= ARGV[6] and line_count() > 0 then return {${STATUS.currency}, cartCurrency} end
+if current + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return {${STATUS.lineLimit}, current} end
+if current == 0 and line_count() >= tonumber(ARGV[5]) then return {${STATUS.linesLimit}} end
+redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', ARGV[6])
+${TOUCH}`;
+
+/** ARGV: ttl, productId, qty (0 removes), maxLines, currency. */
+export const SET_QTY = `${PROLOGUE}${LINE_COUNT}
+local qty = tonumber(ARGV[3])
+if qty == 0 then
+  redis.call('hdel', key, ARGV[2])
+else
+  local exists = redis.call('hexists', key, ARGV[2]) == 1
+  local cartCurrency = redis.call('hget', key, '#c')
+  if cartCurrency and cartCurrency ~= ARGV[5] and line_count() > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
+  if not exists and line_count() >= tonumber(ARGV[4]) then return {${STATUS.linesLimit}} end
+  redis.call('hset', key, ARGV[2], qty, '#c', ARGV[5])
+end
+${TOUCH}`;
+
+/** ARGV: ttl. Answers the cart without changing it. */
+export const READ = `${PROLOGUE}
+return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call('hgetall', key)}
+`;
+
+/** ARGV: ttl. A new, empty cart. */
+export const CREATE = `
+local key = KEYS[1]
+local clock = redis.call('time')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('hset', key, '#t', now)
+redis.call('pexpire', key, ARGV[1])
+return {${STATUS.ok}, now, redis.call('hgetall', key)}
+`;
+
+/** ARGV: ttl. Replaces the cart with a tombstone so it is never restored; answers its old status. */
+export const DELETE = `${PROLOGUE}
+local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
+redis.call('del', key)
+redis.call('hset', key, '#d', 1, '#t', t)
+redis.call('pexpire', key, ARGV[1])
+return {${STATUS.ok}, t, {}}
+`;
+
+/** ARGV: ttl (remaining ms), updatedAtMs, then productId, qty pairs. Restores a lost cart unless one exists. */
+export const RESTORE = `
+local key = KEYS[1]
+if redis.call('exists', key) == 1 then return 0 end
+redis.call('hset', key, '#t', ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('hset', key, ARGV[i], ARGV[i + 1]) end
+redis.call('pexpire', key, ARGV[1])
+return 1
+`;

@@ -1,0 +1,146 @@
+import { AppError } from "../../../../domain/errors.ts";
+import { type CartUpdated, CartUpdatedSchema } from "../../../../domain/events.ts";
+import { type Currency, lineTotalCents, sumCents } from "../../../../domain/money.ts";
+import type { EdgeDb } from "../../../platform/clients.ts";
+import { log } from "../../../platform/log.ts";
+import { type CatalogDeps, getProduct, getProducts } from "../catalog/index.ts";
+import { loadSnapshot } from "./restore.ts";
+import { CART_TTL_MS, type Cart, type CartLine } from "./schemas.ts";
+import type { CartStore, StoredCart } from "./store.ts";
+
+export interface CartDeps {
+  store: CartStore;
+  /** Postgres, touched only to restore a cart Redis lost. */
+  db: () => EdgeDb;
+  catalog: CatalogDeps;
+  /** Publishes `cart-updated`; runs after the answer. */
+  publish: (event: CartUpdated) => Promise<unknown>;
+  background: (work: Promise<unknown>) => void;
+  defaultCurrency: Currency;
+}
+
+type StoreResult = StoredCart | "missing" | "deleted";
+
+const notFound = (cartId: string) =>
+  new AppError("cart_not_found", `cart ${cartId} does not exist or has expired`);
+
+/** 16 random bytes (128 bits) as URL-safe base64: holding the id is the right to use the cart. */
+export const newCartId = (): string => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+};
+
+/** Runs a cart operation; when Redis lost the cart but its durable copy exists, restores it and runs again. */
+const withCart = async (
+  deps: CartDeps,
+  cartId: string,
+  op: () => Promise<StoreResult>,
+): Promise<StoredCart> => {
+  const first = await op();
+  if (first === "deleted") throw notFound(cartId);
+  if (first !== "missing") return first;
+  const snapshot = await loadSnapshot(deps.db(), cartId, Date.now());
+  if (!snapshot) throw notFound(cartId);
+  await deps.store.restore(snapshot, snapshot.updatedAtMs + CART_TTL_MS - Date.now());
+  log("info", "cart restored from its durable copy", { cartId, lines: snapshot.lines.length });
+  const second = await op();
+  if (typeof second === "string") throw notFound(cartId);
+  return second;
+};
+
+const announce = (deps: CartDeps, cart: StoredCart, deleted = false): void => {
+  const event = CartUpdatedSchema.parse({
+    eventId: crypto.randomUUID(),
+    cartId: cart.cartId,
+    items: cart.lines,
+    updatedAt: new Date(cart.updatedAtMs).toISOString(),
+    ...(deleted ? { deleted: true } : {}),
+  });
+  deps.background(
+    deps
+      .publish(event)
+      .catch((error: unknown) => log("warn", "cart-updated not published", { cartId: cart.cartId, error })),
+  );
+};
+
+/** Prices a stored cart from the catalog; lines whose product no longer exists are left out. */
+export const priceCart = async (deps: CartDeps, cart: StoredCart): Promise<Cart> => {
+  const products = await getProducts(
+    deps.catalog,
+    cart.lines.map((line) => line.productId),
+  );
+  const items: CartLine[] = [];
+  for (const line of cart.lines) {
+    const product = products.get(line.productId);
+    if (!product) continue;
+    items.push({
+      productId: product.id,
+      sku: product.sku,
+      name: product.name,
+      qty: line.qty,
+      unitPriceCents: product.priceCents,
+      lineTotalCents: lineTotalCents(product.priceCents, line.qty),
+      imageUrl: product.images[0]?.url ?? null,
+    });
+  }
+  const currency = items.length
+    ? (products.get(items[0]?.productId ?? "")?.currency ?? deps.defaultCurrency)
+    : deps.defaultCurrency;
+  return {
+    cartId: cart.cartId,
+    currency,
+    items,
+    itemCount: items.reduce((n, item) => n + item.qty, 0),
+    subtotalCents: sumCents(items.map((item) => item.lineTotalCents)),
+    expiresAt: new Date(cart.updatedAtMs + CART_TTL_MS).toISOString(),
+  };
+};
+
+export const createCart = async (deps: CartDeps): Promise<Cart> => {
+  const cart = await deps.store.create(newCartId());
+  announce(deps, cart);
+  return priceCart(deps, cart);
+};
+
+export const readCart = (deps: CartDeps, cartId: string): Promise<StoredCart> =>
+  withCart(deps, cartId, () => deps.store.read(cartId));
+
+export const getCart = async (deps: CartDeps, cartId: string): Promise<Cart> =>
+  priceCart(deps, await readCart(deps, cartId));
+
+export const addItem = async (
+  deps: CartDeps,
+  cartId: string,
+  productId: string,
+  qty: number,
+): Promise<Cart> => {
+  const { product } = await getProduct(deps.catalog, productId);
+  const cart = await withCart(deps, cartId, () =>
+    deps.store.addItem(cartId, productId, qty, product.currency),
+  );
+  announce(deps, cart);
+  return priceCart(deps, cart);
+};
+
+export const setItemQty = async (
+  deps: CartDeps,
+  cartId: string,
+  productId: string,
+  qty: number,
+): Promise<Cart> => {
+  const currency = qty === 0 ? "" : (await getProduct(deps.catalog, productId)).product.currency;
+  const cart = await withCart(deps, cartId, () => deps.store.setQty(cartId, productId, qty, currency));
+  announce(deps, cart);
+  return priceCart(deps, cart);
+};
+
+export const removeItem = (deps: CartDeps, cartId: string, productId: string): Promise<Cart> =>
+  setItemQty(deps, cartId, productId, 0);
+
+export const deleteCart = async (deps: CartDeps, cartId: string): Promise<void> => {
+  const cart = await withCart(deps, cartId, () => deps.store.delete(cartId));
+  announce(deps, cart, true);
+};

@@ -1,0 +1,114 @@
+import { Redis } from "@upstash/redis";
+import { AppError } from "../../../../domain/errors.ts";
+import type { ServiceBindings } from "../../../platform/clients.ts";
+import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
+import { ADD_ITEM, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
+
+/** A cart as Redis holds it: quantities by product, in the order lines were added. */
+export interface StoredCart {
+  cartId: string;
+  lines: Array<{ productId: string; qty: number }>;
+  updatedAtMs: number;
+}
+
+type ScriptReply = [number, ...unknown[]];
+
+export const cartKey = (cartId: string): string => `cart:${cartId}`;
+
+/**
+ * Redis access for carts. Values are read raw (no JSON guessing) so ids and quantities round-trip
+ * exactly; every mutation is one server-side script.
+ */
+export class CartStore {
+  private readonly redis: Redis;
+
+  constructor(env: ServiceBindings) {
+    this.redis = new Redis({
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
+    });
+  }
+
+  private async run(script: string, cartId: string, args: Array<string | number>): Promise<ScriptReply> {
+    try {
+      return await this.redis.createScript<ScriptReply>(script).exec([cartKey(cartId)], args.map(String));
+    } catch (error) {
+      throw new AppError("dependency_unavailable", "the cart store could not be reached", {
+        cause: error,
+        retryAfter: 2,
+      });
+    }
+  }
+
+  private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" {
+    const [status, updatedAt, fields] = reply;
+    if (status === STATUS.missing) return "missing";
+    if (status === STATUS.deleted) return "deleted";
+    if (status === STATUS.lineLimit) {
+      throw new AppError("quantity_limit", `a cart line holds at most ${MAX_LINE_QTY}`, {
+        details: { currentQty: Number(updatedAt) },
+      });
+    }
+    if (status === STATUS.linesLimit)
+      throw new AppError("quantity_limit", `a cart holds at most ${MAX_LINES} lines`);
+    if (status === STATUS.currency) {
+      throw new AppError(
+        "invalid_request",
+        `this cart is priced in ${String(updatedAt)}; the product is not`,
+      );
+    }
+    const flat = Array.isArray(fields) ? fields.map(String) : [];
+    const lines: StoredCart["lines"] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const field = flat[i] as string;
+      if (!field.startsWith("#")) lines.push({ productId: field, qty: Number(flat[i + 1]) });
+    }
+    return { cartId, lines, updatedAtMs: Number(updatedAt) };
+  }
+
+  async create(cartId: string): Promise<StoredCart> {
+    const cart = this.decode(cartId, await this.run(CREATE, cartId, [CART_TTL_MS]));
+    if (typeof cart === "string") throw new Error(`cart ${cartId} vanished while being created`);
+    return cart;
+  }
+
+  async read(cartId: string) {
+    return this.decode(cartId, await this.run(READ, cartId, [CART_TTL_MS]));
+  }
+
+  async addItem(cartId: string, productId: string, qty: number, currency: string) {
+    return this.decode(
+      cartId,
+      await this.run(ADD_ITEM, cartId, [CART_TTL_MS, productId, qty, MAX_LINE_QTY, MAX_LINES, currency]),
+    );
+  }
+
+  async setQty(cartId: string, productId: string, qty: number, currency: string) {
+    return this.decode(
+      cartId,
+      await this.run(SET_QTY, cartId, [CART_TTL_MS, productId, qty, MAX_LINES, currency]),
+    );
+  }
+
+  async delete(cartId: string) {
+    return this.decode(cartId, await this.run(DELETE, cartId, [CART_TTL_MS]));
+  }
+
+  /** Puts back a cart Redis lost; does nothing if the cart exists again meanwhile. */
+  async restore(cart: StoredCart, remainingMs: number): Promise<void> {
+    const args = [remainingMs, cart.updatedAtMs, ...cart.lines.flatMap((line) => [line.productId, line.qty])];
+    await this.run(RESTORE, cart.cartId, args);
+  }
+
+  /** Bytes Redis uses for the cart (for capacity planning). */
+  memoryUsage(cartId: string): Promise<number | null> {
+    return this.redis.eval<[], number | null>(
+      "return redis.call('memory', 'usage', KEYS[1], 'samples', '0')",
+      [cartKey(cartId)],
+      [],
+    );
+  }
+}

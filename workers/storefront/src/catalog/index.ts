@@ -1,0 +1,6 @@
+export { catalogDeps } from "./deps.ts";
+export { purgeEdge } from "./edge-cache.ts";
+export { catalogRoutes } from "./routes.ts";
+export type { Product, ProductInput } from "./schemas.ts";
+export { ProductInputSchema, ProductSchema } from "./schemas.ts";
+export { type CatalogDeps, getProduct, getProducts, productKey, upsertProduct } from "./service.ts";

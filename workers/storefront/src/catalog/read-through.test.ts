@@ -1,0 +1,103 @@
+import { env } from "cloudflare:test";
+import { Redis } from "@upstash/redis";
+import { describe, expect, it } from "vitest";
+import { type CachePolicy, ReadThrough } from "./read-through.ts";
+
+const redis = new Redis({
+  url: env.UPSTASH_REDIS_REST_URL,
+  token: env.UPSTASH_REDIS_REST_TOKEN,
+  enableTelemetry: false,
+});
+const key = () => `test:rt:${crypto.randomUUID()}`;
+const policy: CachePolicy<{ price: number }> = { freshMs: 60_000, keepMs: 600_000, version: (v) => v.price };
+
+/** One simulated isolate: its own in-flight map, background work collected for the test to await. */
+const isolate = () => {
+  const pending: Promise<unknown>[] = [];
+  const cache = new ReadThrough({ redis, background: (work) => pending.push(work), inflight: new Map() });
+  return { cache, settle: () => Promise.all(pending) };
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("read-through catalog cache on the real Redis", () => {
+  it("answers MISS, then HIT, from one origin read", async () => {
+    const k = key();
+    const { cache } = isolate();
+    let loads = 0;
+    const load = async () => ({ price: ++loads });
+    expect(await cache.read(k, policy, load)).toEqual({ value: { price: 1 }, status: "MISS" });
+    expect(await cache.read(k, policy, load)).toEqual({ value: { price: 1 }, status: "HIT" });
+    expect(loads).toBe(1);
+  });
+
+  it("costs one origin read for 10,000 concurrent requests across 10 isolates", async () => {
+    const k = key();
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      await sleep(100); // a slow origin widens the race window
+      return { price: 4200 };
+    };
+    const isolates = Array.from({ length: 10 }, isolate);
+    const results = await Promise.all(
+      isolates.flatMap(({ cache }) => Array.from({ length: 1000 }, () => cache.read(k, policy, load))),
+    );
+    expect(loads).toBe(1);
+    expect(results).toHaveLength(10_000);
+    expect(results.every((r) => r.value.price === 4200)).toBe(true);
+  });
+
+  it("serves a stale entry at once and refreshes it in the background", async () => {
+    const k = key();
+    const { cache, settle } = isolate();
+    const quick: CachePolicy<{ price: number }> = { freshMs: 50, keepMs: 600_000 };
+    let price = 100;
+    await cache.read(k, quick, async () => ({ price }));
+    await sleep(80);
+    price = 200;
+    expect(await cache.read(k, quick, async () => ({ price }))).toEqual({
+      value: { price: 100 },
+      status: "STALE",
+    });
+    await settle();
+    expect(await cache.read(k, quick, async () => ({ price: -1 }))).toEqual({
+      value: { price: 200 },
+      status: "HIT",
+    });
+  });
+
+  it("serves stale when the origin fails, and fails when there is nothing to serve", async () => {
+    const k = key();
+    const { cache, settle } = isolate();
+    const quick: CachePolicy<{ price: number }> = { freshMs: 10, keepMs: 600_000 };
+    await cache.read(k, quick, async () => ({ price: 7 }));
+    await sleep(30);
+    const down = async (): Promise<{ price: number }> => {
+      throw new Error("origin down");
+    };
+    expect(await cache.read(k, quick, down)).toEqual({ value: { price: 7 }, status: "STALE" });
+    await settle();
+    await expect(cache.read(key(), quick, down)).rejects.toThrow("origin down");
+  });
+
+  it("never lets an older value overwrite a newer write-through", async () => {
+    const k = key();
+    const { cache } = isolate();
+    await cache.write(k, policy, { price: 500 });
+    await cache.write(k, policy, { price: 300 }); // a filler that read before the update
+    expect(await cache.read(k, policy, async () => ({ price: -1 }))).toEqual({
+      value: { price: 500 },
+      status: "HIT",
+    });
+  });
+
+  it("reads the origin when Redis is unreachable", async () => {
+    const broken = new Redis({ url: "http://127.0.0.1:9", token: "x", enableTelemetry: false, retry: false });
+    const cache = new ReadThrough({ redis: broken, background: () => undefined, inflight: new Map() });
+    expect(await cache.read(key(), policy, async () => ({ price: 9 }))).toEqual({
+      value: { price: 9 },
+      status: "MISS",
+    });
+  });
+});

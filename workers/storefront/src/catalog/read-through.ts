@@ -1,0 +1,176 @@
+import type { Redis } from "@upstash/redis";
+import { log } from "../../../platform/log.ts";
+
+/** How the Redis cache answered: fresh entry, filled from the origin now, or an old entry. */
+export type CacheStatus = "HIT" | "MISS" | "STALE";
+
+export interface CachePolicy<T> {
+  /** Age up to which an entry is served as fresh. */
+  freshMs: number;
+  /** How long Redis keeps an entry, so it can be served stale while the origin is slow or down. */
+  keepMs: number;
+  /**
+   * Version of a value (e.g. its `updatedAt`). When given, a write never replaces a newer entry, so
+   * a slow filler holding an old read cannot overwrite a write-through of an update.
+   */
+  version?: (value: T) => number;
+}
+
+interface Entry<T> {
+  v: T;
+  /** Epoch ms when the entry was stored. */
+  t: number;
+  /** Version of `v`, when the policy has one. */
+  u?: number;
+}
+
+export interface ReadThroughDeps {
+  redis: Redis;
+  /** Runs work after the answer (`ctx.waitUntil` at the edge). */
+  background: (work: Promise<unknown>) => void;
+  /** Per-isolate map of origin fetches in flight, so concurrent requests share one. */
+  inflight: Map<string, Promise<unknown>>;
+  now?: () => number;
+}
+
+const LEASE_MS = 5_000;
+const POLL_MS = 25;
+
+/** SET unless the stored entry has a higher version. KEYS[1]=entry; ARGV=json, version, px. */
+const WRITE_IF_NEWER = `
+local current = redis.call('get', KEYS[1])
+if current then
+  local ok, entry = pcall(cjson.decode, current)
+  if ok and type(entry) == 'table' and entry.u and entry.u > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`;
+
+const RELEASE_LEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Read-through cache over Redis that does not stampede the origin: within an isolate concurrent
+ * misses share one promise, and across isolates a short Redis lease elects one filler while the
+ * others wait for the entry it writes. Stale entries are served while a refresh runs in the
+ * background, and when the origin fails.
+ */
+export class ReadThrough {
+  constructor(private readonly deps: ReadThroughDeps) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  async read<T>(
+    key: string,
+    policy: CachePolicy<T>,
+    load: () => Promise<T>,
+  ): Promise<{ value: T; status: CacheStatus }> {
+    let entry: Entry<T> | null;
+    try {
+      entry = await this.deps.redis.get<Entry<T>>(key);
+    } catch (error) {
+      log("warn", "catalog cache unreachable; reading the origin", { key, error: errorMessage(error) });
+      return { value: await load(), status: "MISS" };
+    }
+    if (entry && this.now() - entry.t < policy.freshMs) return { value: entry.v, status: "HIT" };
+    if (entry) {
+      const stale = entry;
+      this.deps.background(
+        this.coalesce(key, () => this.refresh(key, policy, load)).catch((error: unknown) => {
+          log("warn", "background refresh failed; stale entry kept", { key, error: errorMessage(error) });
+        }),
+      );
+      return { value: stale.v, status: "STALE" };
+    }
+    return { value: await this.coalesce(key, () => this.fill(key, policy, load)), status: "MISS" };
+  }
+
+  /** Replaces an entry now (write-through after an update of the record). */
+  async write<T>(key: string, policy: CachePolicy<T>, value: T): Promise<void> {
+    if (!policy.version) {
+      await this.deps.redis.set<Entry<T>>(key, { v: value, t: this.now() }, { px: policy.keepMs });
+      return;
+    }
+    const version = policy.version(value);
+    const entry: Entry<T> = { v: value, t: this.now(), u: version };
+    await this.deps.redis.eval(
+      WRITE_IF_NEWER,
+      [key],
+      [JSON.stringify(entry), String(version), String(policy.keepMs)],
+    );
+  }
+
+  /** Drops an entry, so the next read fills it from the origin. */
+  async forget(key: string): Promise<void> {
+    await this.deps.redis.del(key);
+  }
+
+  private coalesce<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = this.deps.inflight.get(key);
+    if (running) return running as Promise<T>;
+    const started = work().finally(() => this.deps.inflight.delete(key));
+    this.deps.inflight.set(key, started);
+    return started;
+  }
+
+  private async store<T>(key: string, policy: CachePolicy<T>, value: T): Promise<void> {
+    await this.write(key, policy, value).catch((error: unknown) => {
+      log("warn", "catalog cache write failed", { key, error: errorMessage(error) });
+    });
+  }
+
+  /** Drops a lease only if it is still ours; a lapsed lease may already belong to another filler. */
+  private async release(leaseKey: string, token: string): Promise<void> {
+    await this.deps.redis
+      .eval(RELEASE_LEASE, [leaseKey], [token])
+      .catch((error: unknown) =>
+        log("warn", "lease release failed; it expires by itself", { leaseKey, error: errorMessage(error) }),
+      );
+  }
+
+  /** Fills a missing entry: one filler across isolates holds the lease; the rest wait for its entry. */
+  private async fill<T>(key: string, policy: CachePolicy<T>, load: () => Promise<T>): Promise<T> {
+    const leaseKey = `${key}:lease`;
+    const deadline = this.now() + LEASE_MS * 2;
+    while (this.now() < deadline) {
+      const token = crypto.randomUUID();
+      const acquired = await this.deps.redis.set(leaseKey, token, { nx: true, px: LEASE_MS });
+      if (acquired) {
+        try {
+          const value = await load();
+          await this.store(key, policy, value);
+          return value;
+        } finally {
+          await this.release(leaseKey, token);
+        }
+      }
+      // Another isolate is filling: wait for its entry, or for its lease to lapse.
+      while (this.now() < deadline) {
+        await sleep(POLL_MS);
+        const [entry, holder] = await this.deps.redis.mget<[Entry<T> | null, string | null]>(key, leaseKey);
+        if (entry) return entry.v;
+        if (!holder) break;
+      }
+    }
+    // The filler never finished in time: read the origin ourselves rather than fail the request.
+    return load();
+  }
+
+  /** Refreshes a stale entry unless another isolate already is. */
+  private async refresh<T>(key: string, policy: CachePolicy<T>, load: () => Promise<T>): Promise<void> {
+    const leaseKey = `${key}:lease`;
+    const token = crypto.randomUUID();
+    if (!(await this.deps.redis.set(leaseKey, token, { nx: true, px: LEASE_MS }))) return;
+    try {
+      await this.store(key, policy, await load());
+    } finally {
+      await this.release(leaseKey, token);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { etag } from "hono/etag";
+import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import type { StorefrontEnv } from "../env.ts";
+import { catalogDeps } from "./deps.ts";
+import { edgeCache } from "./edge-cache.ts";
+import type { CacheStatus } from "./read-through.ts";
+import {
+  CategoryListSchema,
+  ProductListQuerySchema,
+  ProductPageSchema,
+  ProductParamsSchema,
+  ProductSchema,
+} from "./schemas.ts";
+import { getProduct, listCategories, listProducts } from "./service.ts";
+
+const cacheControl = (maxAge: number) =>
+  `public, max-age=${maxAge}, stale-while-revalidate=${maxAge * 2}, stale-if-error=86400`;
+
+const cacheHeaders = {
+  "Cache-Control": { schema: { type: "string" as const } },
+  ETag: { schema: { type: "string" as const } },
+  "X-Cache": { schema: { type: "string" as const, enum: ["HIT", "MISS", "STALE"] } },
+};
+
+const listProductsRoute = createRoute({
+  method: "get",
+  path: "/v1/products",
+  tags: ["catalog"],
+  summary: "List products, by category or full-text search, with keyset pagination",
+  request: { query: ProductListQuerySchema },
+  responses: {
+    200: { ...jsonContent(ProductPageSchema, "a page of products"), headers: cacheHeaders },
+    304: { description: "not modified (If-None-Match)" },
+    ...errorResponses("invalid_request", "rate_limited", "dependency_unavailable"),
+  },
+});
+
+const getProductRoute = createRoute({
+  method: "get",
+  path: "/v1/products/{productId}",
+  tags: ["catalog"],
+  summary: "One product",
+  request: { params: ProductParamsSchema },
+  responses: {
+    200: { ...jsonContent(ProductSchema, "the product"), headers: cacheHeaders },
+    304: { description: "not modified (If-None-Match)" },
+    ...errorResponses("invalid_request", "product_not_found", "dependency_unavailable"),
+  },
+});
+
+const listCategoriesRoute = createRoute({
+  method: "get",
+  path: "/v1/categories",
+  tags: ["catalog"],
+  summary: "Categories with their product counts",
+  responses: {
+    200: { ...jsonContent(CategoryListSchema, "every category"), headers: cacheHeaders },
+    304: { description: "not modified (If-None-Match)" },
+    ...errorResponses("dependency_unavailable"),
+  },
+});
+
+export const catalogRoutes = new OpenAPIHono<StorefrontEnv>();
+
+catalogRoutes.use("/v1/products", etag(), edgeCache(["category", "q", "cursor", "limit"]));
+catalogRoutes.use("/v1/products/:productId", etag(), edgeCache([]));
+catalogRoutes.use("/v1/categories", etag(), edgeCache([]));
+
+const describeCache = (status: CacheStatus, maxAge: number) => ({
+  "X-Cache": status,
+  "Cache-Control": cacheControl(maxAge),
+});
+
+catalogRoutes.openapi(listProductsRoute, async (c) => {
+  const deps = catalogDeps(c);
+  const { value, status } = await listProducts(deps, c.req.valid("query"));
+  return c.json(value, 200, describeCache(status, deps.listMaxAge));
+});
+
+catalogRoutes.openapi(getProductRoute, async (c) => {
+  const deps = catalogDeps(c);
+  const { product, status } = await getProduct(deps, c.req.valid("param").productId);
+  return c.json(product, 200, describeCache(status, deps.productMaxAge));
+});
+
+catalogRoutes.openapi(listCategoriesRoute, async (c) => {
+  const deps = catalogDeps(c);
+  const { value, status } = await listCategories(deps);
+  return c.json({ items: value }, 200, describeCache(status, deps.listMaxAge));
+});

@@ -1,0 +1,72 @@
+import { z } from "@hono/zod-openapi";
+import { ProductIdSchema } from "../../../../domain/events.ts";
+import { CurrencySchema } from "../../../../domain/money.ts";
+
+export const CategorySlugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "category slug: lowercase letters, digits and -");
+
+export const ProductImageSchema = z.object({ url: z.url(), alt: z.string() }).openapi("ProductImage");
+
+export const ProductSchema = z
+  .object({
+    id: ProductIdSchema,
+    sku: z.string(),
+    name: z.string(),
+    description: z.string(),
+    priceCents: z.number().int().nonnegative(),
+    currency: CurrencySchema,
+    category: CategorySlugSchema,
+    images: z.array(ProductImageSchema),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi("Product");
+export type Product = z.infer<typeof ProductSchema>;
+
+export const ProductParamsSchema = z.object({
+  productId: ProductIdSchema.openapi({ param: { name: "productId", in: "path" }, example: "prod_0000001" }),
+});
+
+export const ProductListQuerySchema = z.object({
+  category: CategorySlugSchema.optional().openapi({ example: "kitchen" }),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: "full-text search", example: "ceramic mug" }),
+  cursor: z.string().max(512).optional().openapi({ description: "opaque cursor from `nextCursor`" }),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type ProductListQuery = z.infer<typeof ProductListQuerySchema>;
+
+export const ProductPageSchema = z
+  .object({ items: z.array(ProductSchema), nextCursor: z.string().nullable() })
+  .openapi("ProductPage");
+export type ProductPage = z.infer<typeof ProductPageSchema>;
+
+export const CategorySchema = z
+  .object({ slug: CategorySlugSchema, name: z.string(), productCount: z.number().int().nonnegative() })
+  .openapi("Category");
+export type Category = z.infer<typeof CategorySchema>;
+
+export const CategoryListSchema = z.object({ items: z.array(CategorySchema) }).openapi("CategoryList");
+export type CategoryList = z.infer<typeof CategoryListSchema>;
+
+/** Admin upsert body: every field of the product but its id, which is in the path. */
+export const ProductInputSchema = z
+  .strictObject({
+    sku: z.string().trim().min(1).max(64),
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(5000),
+    priceCents: z.number().int().nonnegative().max(100_000_000),
+    currency: CurrencySchema,
+    category: CategorySlugSchema,
+    imageKeys: z
+      .array(z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, "media key"))
+      .max(20)
+      .optional(),
+  })
+  .openapi("ProductInput");
+export type ProductInput = z.infer<typeof ProductInputSchema>;

@@ -1,0 +1,148 @@
+import { AppError } from "../../../../domain/errors.ts";
+import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../../domain/events.ts";
+import { TOPICS } from "../../../../domain/topics.ts";
+import type { EdgeDb } from "../../../platform/clients.ts";
+import { log } from "../../../platform/log.ts";
+import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
+import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
+import { loadCategories, loadProduct, loadProductPage, saveProduct } from "./store.ts";
+
+export interface CatalogPolicies {
+  product: CachePolicy<Product | null>;
+  list: CachePolicy<ProductPage>;
+  categories: CachePolicy<Category[]>;
+}
+
+/** Cache lifetimes: fresh for the configured seconds, kept long after for stale-if-error. */
+export const catalogPolicies = (freshSeconds: number, listFreshSeconds: number): CatalogPolicies => ({
+  product: {
+    freshMs: freshSeconds * 1000,
+    keepMs: 30 * 24 * 3600 * 1000,
+    version: (product) => (product ? Date.parse(product.updatedAt) : 0),
+  },
+  list: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
+  categories: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
+});
+
+export interface CatalogDeps {
+  db: () => EdgeDb;
+  cache: ReadThrough;
+  mediaBaseUrl: string;
+  policies: CatalogPolicies;
+}
+
+export const productKey = (id: string): string => `cat:p:${id}`;
+const listKey = (q: ProductListQuery): string =>
+  `cat:l:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
+const CATEGORIES_KEY = "cat:c";
+
+/** Origin reads fail as a 503 the client may retry; stale entries were already tried by the cache. */
+const fromOrigin = async <T>(what: string, load: () => Promise<T>): Promise<T> => {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError("dependency_unavailable", `the catalog could not be read (${what})`, {
+      cause: error,
+      retryAfter: 5,
+    });
+  }
+};
+
+export const getProduct = async (
+  deps: CatalogDeps,
+  id: string,
+): Promise<{ product: Product; status: CacheStatus }> => {
+  const { value, status } = await deps.cache.read(productKey(id), deps.policies.product, () =>
+    fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl)),
+  );
+  if (!value) throw new AppError("product_not_found", `product ${id} does not exist`);
+  return { product: value, status };
+};
+
+export const listProducts = (
+  deps: CatalogDeps,
+  query: ProductListQuery,
+): Promise<{ value: ProductPage; status: CacheStatus }> =>
+  deps.cache.read(listKey(query), deps.policies.list, () =>
+    fromOrigin("product list", () => loadProductPage(deps.db(), query, deps.mediaBaseUrl)),
+  );
+
+export const listCategories = (deps: CatalogDeps): Promise<{ value: Category[]; status: CacheStatus }> =>
+  deps.cache.read(CATEGORIES_KEY, deps.policies.categories, () =>
+    fromOrigin("categories", () => loadCategories(deps.db())),
+  );
+
+/** Products by id for pricing carts and orders; ids that do not exist are left out. */
+export const getProducts = async (
+  deps: CatalogDeps,
+  ids: readonly string[],
+): Promise<Map<string, Product>> => {
+  const found = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        return (await getProduct(deps, id)).product;
+      } catch (error) {
+        if (error instanceof AppError && error.code === "product_not_found") return null;
+        throw error;
+      }
+    }),
+  );
+  return new Map(found.filter((p): p is Product => p !== null).map((p) => [p.id, p]));
+};
+
+const isUniqueViolation = (error: unknown): boolean => {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+};
+
+export interface UpsertEffects {
+  /** Publishes `catalog-updated` after the answer. */
+  publish: (event: CatalogUpdated) => Promise<unknown>;
+  background: (work: Promise<unknown>) => void;
+}
+
+/**
+ * Writes the product of record, then the Redis cache (write-through, so the next read and every
+ * checkout see the new price), and announces the change on `catalog-updated`.
+ */
+export const upsertProduct = async (
+  deps: CatalogDeps,
+  effects: UpsertEffects,
+  id: string,
+  input: ProductInput,
+): Promise<Product> => {
+  let product: Product;
+  try {
+    product = await saveProduct(deps.db(), id, input, deps.mediaBaseUrl);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new AppError("invalid_request", `sku ${input.sku} belongs to another product`, {
+        cause: error,
+        details: [{ path: ["sku"] }],
+      });
+    }
+    throw new AppError("dependency_unavailable", "the catalog could not be written", {
+      cause: error,
+      retryAfter: 5,
+    });
+  }
+  await deps.cache.write(productKey(id), deps.policies.product, product);
+  // A new product may add a category or change a count; lists otherwise follow within their TTL.
+  await deps.cache.forget(CATEGORIES_KEY);
+  const event = CatalogUpdatedSchema.parse({
+    eventId: crypto.randomUUID(),
+    productId: id,
+    updatedAt: product.updatedAt,
+  });
+  effects.background(
+    effects
+      .publish(event)
+      .catch((error: unknown) => log("warn", "catalog-updated not published", { productId: id, error })),
+  );
+  return product;
+};
+
+export const CATALOG_TOPIC = TOPICS.catalogUpdated;

@@ -1,0 +1,165 @@
+import { and, asc, count, desc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { categories, type ProductRow, products } from "../../../../db/schema/index.ts";
+import { AppError } from "../../../../domain/errors.ts";
+import type { EdgeDb } from "../../../platform/clients.ts";
+import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
+
+/** Postgres, the product of record, reached through the Neon driver. */
+
+const productColumns = {
+  id: products.id,
+  sku: products.sku,
+  name: products.name,
+  description: products.description,
+  priceCents: products.priceCents,
+  currency: products.currency,
+  category: products.category,
+  imageKeys: products.imageKeys,
+  updatedAt: products.updatedAt,
+};
+
+type ProductFields = Pick<ProductRow, keyof typeof productColumns>;
+
+export const toProduct = (row: ProductFields, mediaBaseUrl: string): Product => ({
+  id: row.id,
+  sku: row.sku,
+  name: row.name,
+  description: row.description,
+  priceCents: row.priceCents,
+  currency: row.currency,
+  category: row.category,
+  images: row.imageKeys.map((key) => ({ url: `${mediaBaseUrl.replace(/\/$/, "")}/${key}`, alt: row.name })),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+export const loadProduct = async (db: EdgeDb, id: string, mediaBaseUrl: string): Promise<Product | null> => {
+  const [row] = await db.select(productColumns).from(products).where(eq(products.id, id)).limit(1);
+  return row ? toProduct(row, mediaBaseUrl) : null;
+};
+
+interface Cursor {
+  id: string;
+  rank?: number;
+}
+
+const encodeCursor = (cursor: Cursor): string =>
+  btoa(JSON.stringify(cursor)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+export const decodeCursor = (value: string): Cursor => {
+  try {
+    const parsed: unknown = JSON.parse(atob(value.replace(/-/g, "+").replace(/_/g, "/")));
+    if (typeof parsed === "object" && parsed !== null && "id" in parsed && typeof parsed.id === "string") {
+      const rank = "rank" in parsed ? parsed.rank : undefined;
+      if (rank === undefined || typeof rank === "number") return { id: parsed.id, rank };
+    }
+  } catch (error) {
+    throw new AppError("invalid_request", "cursor is not one this API issued", {
+      cause: error,
+      details: [{ path: ["cursor"] }],
+    });
+  }
+  throw new AppError("invalid_request", "cursor is not one this API issued", {
+    details: [{ path: ["cursor"] }],
+  });
+};
+
+/** Keyset pagination: by id, or by search rank then id when `q` is given. */
+export const loadProductPage = async (
+  db: EdgeDb,
+  query: ProductListQuery,
+  mediaBaseUrl: string,
+): Promise<ProductPage> => {
+  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+  const filters: SQL[] = [];
+  if (query.category) filters.push(eq(products.category, query.category));
+
+  if (query.q) {
+    const tsQuery = sql`websearch_to_tsquery('english', ${query.q})`;
+    const rank = sql<number>`ts_rank(${products.search}, ${tsQuery})`;
+    filters.push(sql`${products.search} @@ ${tsQuery}`);
+    if (cursor) {
+      if (cursor.rank === undefined)
+        throw new AppError("invalid_request", "cursor does not belong to a search");
+      filters.push(
+        sql`(${rank} < ${cursor.rank}::real or (${rank} = ${cursor.rank}::real and ${products.id} > ${cursor.id}))`,
+      );
+    }
+    const rows = await db
+      .select({ ...productColumns, rank: sql<string>`${rank}::text` })
+      .from(products)
+      .where(and(...filters))
+      .orderBy(desc(rank), asc(products.id))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((row) => toProduct(row, mediaBaseUrl)),
+      nextCursor:
+        rows.length > query.limit && last ? encodeCursor({ id: last.id, rank: Number(last.rank) }) : null,
+    };
+  }
+
+  if (cursor) filters.push(gt(products.id, cursor.id));
+  const rows = await db
+    .select(productColumns)
+    .from(products)
+    .where(filters.length ? and(...filters) : undefined)
+    .orderBy(asc(products.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => toProduct(row, mediaBaseUrl)),
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null,
+  };
+};
+
+export const loadCategories = async (db: EdgeDb): Promise<Category[]> => {
+  const rows = await db
+    .select({ slug: categories.slug, name: categories.name, productCount: count(products.id) })
+    .from(categories)
+    .leftJoin(products, eq(products.category, categories.slug))
+    .groupBy(categories.slug, categories.name)
+    .orderBy(asc(categories.slug));
+  return rows;
+};
+
+const categoryName = (slug: string): string =>
+  slug
+    .split("-")
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(" ");
+
+/** Inserts or replaces a product (creating its category on first use) in one transaction. */
+export const saveProduct = async (
+  db: EdgeDb,
+  id: string,
+  input: ProductInput,
+  mediaBaseUrl: string,
+): Promise<Product> => {
+  const values = {
+    id,
+    sku: input.sku,
+    name: input.name,
+    description: input.description,
+    priceCents: input.priceCents,
+    currency: input.currency,
+    category: input.category,
+    imageKeys: input.imageKeys ?? [],
+    updatedAt: new Date(),
+  };
+  const [, saved] = await db.batch([
+    db
+      .insert(categories)
+      .values({ slug: input.category, name: categoryName(input.category) })
+      .onConflictDoNothing(),
+    db
+      .insert(products)
+      .values(values)
+      .onConflictDoUpdate({ target: products.id, set: { ...values, id: undefined } })
+      .returning(productColumns),
+  ]);
+  const row = saved[0];
+  if (!row) throw new Error(`upsert of product ${id} returned no row`);
+  return toProduct(row, mediaBaseUrl);
+};

@@ -1,0 +1,1 @@
+export { readStock, type StockLevel, setAvailable } from "./store.ts";

@@ -1,0 +1,77 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { expect } from "vitest";
+import { app } from "./index.ts";
+
+export const ORIGIN = "http://storefront.test";
+
+/**
+ * Calls the storefront worker in the Workers runtime with the test stack's bindings (optionally
+ * overridden), and waits for the work it left running after the answer (`waitUntil`).
+ */
+export const call = async (
+  path: string,
+  init: RequestInit = {},
+  overrides: Partial<Env> = {},
+): Promise<Response> => {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+};
+
+export const jsonInit = (
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): RequestInit => ({
+  method,
+  headers: { "content-type": "application/json", ...headers },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
+
+export const admin = (method: string, body?: unknown): RequestInit => ({
+  ...(body === undefined ? { method } : jsonInit(method, body)),
+  headers: {
+    ...(body === undefined ? {} : { "content-type": "application/json" }),
+    authorization: `Bearer ${env.ADMIN_TOKEN}`,
+  },
+});
+
+export const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** Asserts a contract error answer. */
+export const expectError = async (res: Response, status: number, code: string): Promise<ErrorBody> => {
+  const body = await json<ErrorBody>(res);
+  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
+  expect(typeof body.error.message).toBe("string");
+  return body;
+};
+
+let counter = 0;
+/** A product id unique to this run, so tests never share cache entries or stock. */
+export const uniqueProductId = (prefix = "t"): string =>
+  `${prefix}_${Date.now().toString(36)}_${(counter++).toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+export const productInput = (overrides: Record<string, unknown> = {}) => ({
+  sku: `SKU-${crypto.randomUUID().slice(0, 18)}`,
+  name: "Test Walnut Desk",
+  description: "A desk made for tests",
+  priceCents: 12_500,
+  currency: "USD",
+  category: "office",
+  ...overrides,
+});
+
+/** Creates a product through the admin API and returns its id. */
+export const createProduct = async (
+  overrides: Record<string, unknown> = {},
+  id = uniqueProductId(),
+): Promise<string> => {
+  const res = await call(`/v1/admin/products/${id}`, admin("PUT", productInput(overrides)));
+  expect(res.status).toBe(200);
+  return id;
+};
