@@ -11,6 +11,14 @@ describe("topics", () => {
       "order-placed.dlq",
       "catalog-updated",
       "catalog-updated.dlq",
+      "order-recorded",
+      "order-recorded.dlq",
+      "inventory-results",
+      "inventory-results.dlq",
+      "payment-results",
+      "payment-results.dlq",
+      "order-finalized",
+      "order-finalized.dlq",
     ]);
   });
 });

@@ -3,6 +3,10 @@ export const TOPICS = {
   cartUpdated: "cart-updated",
   orderPlaced: "order-placed",
   catalogUpdated: "catalog-updated",
+  orderRecorded: "order-recorded",
+  inventoryResults: "inventory-results",
+  paymentResults: "payment-results",
+  orderFinalized: "order-finalized",
 } as const;
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];

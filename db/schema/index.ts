@@ -5,3 +5,4 @@ export * from "./events.ts";
 export * from "./inventory.ts";
 export * from "./orders.ts";
 export * from "./payments.ts";
+export * from "./pipeline.ts";

@@ -12,9 +12,7 @@ import {
 } from "drizzle-orm/pg-core";
 import type { ShippingAddress } from "../../domain/events.ts";
 import { CURRENCIES } from "../../domain/money.ts";
-
-export const ORDER_STATUSES = ["pending", "confirmed", "cancelled"] as const;
-export const CANCEL_REASONS = ["out_of_stock", "payment_declined"] as const;
+import { CANCEL_REASONS, ORDER_STATUSES } from "../../domain/order-events.ts";
 
 export const orders = pgTable(
   "orders",

@@ -16,10 +16,12 @@ export interface ServiceBindings {
   NEON_LOCAL_ENDPOINT?: string;
 }
 
-export const redisClient = (env: ServiceBindings): Redis =>
+/** `raw`: values come back as Redis sent them, without JSON guessing (ids and counters round-trip exactly). */
+export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {}): Redis =>
   new Redis({
     url: env.UPSTASH_REDIS_REST_URL,
     token: env.UPSTASH_REDIS_REST_TOKEN,
+    automaticDeserialization: !options.raw,
     enableTelemetry: false,
     retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
   });

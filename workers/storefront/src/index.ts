@@ -3,12 +3,12 @@ import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
 import { adminRoutes } from "./admin/routes.ts";
-import { cartRoutes } from "./cart/index.ts";
+import { cartRoutes } from "./cart/routes.ts";
 import { catalogRoutes } from "./catalog/index.ts";
 import { docsRoutes } from "./docs.ts";
 import type { StorefrontEnv } from "./env.ts";
 
-export const JSON_BODY_LIMIT = 64 * 1024;
+const JSON_BODY_LIMIT = 64 * 1024;
 
 export const app = createApp<StorefrontEnv>("storefront");
 

@@ -1,5 +1,4 @@
-export { cartDeps } from "./deps.ts";
-export { cartRoutes } from "./routes.ts";
+export { type CartBindings, cartDeps, cartDepsFor } from "./deps.ts";
 export { type Cart, CartSchema } from "./schemas.ts";
-export { type CartDeps, priceCart, readCart } from "./service.ts";
+export { type CartDeps, clearCart, priceCart, readCart } from "./service.ts";
 export { CartStore, type StoredCart } from "./store.ts";

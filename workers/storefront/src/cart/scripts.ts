@@ -93,3 +93,11 @@ for i = 3, #ARGV, 2 do redis.call('hset', key, ARGV[i], ARGV[i + 1]) end
 redis.call('pexpire', key, ARGV[1])
 return 1
 `;
+
+/** ARGV: ttl. Empties the cart's lines (after its order was accepted), keeping the cart itself. */
+export const CLEAR = `${PROLOGUE}
+for _, f in ipairs(redis.call('hkeys', key)) do
+  if string.sub(f, 1, 1) ~= '#' then redis.call('hdel', key, f) end
+end
+redis.call('hdel', key, '#c')
+${TOUCH}`;

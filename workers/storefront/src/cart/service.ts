@@ -140,6 +140,12 @@ export const setItemQty = async (
 export const removeItem = (deps: CartDeps, cartId: string, productId: string): Promise<Cart> =>
   setItemQty(deps, cartId, productId, 0);
 
+/** Empties a cart whose order was accepted, and announces it. */
+export const clearCart = async (deps: CartDeps, cartId: string): Promise<void> => {
+  const cart = await withCart(deps, cartId, () => deps.store.clear(cartId));
+  announce(deps, cart);
+};
+
 export const deleteCart = async (deps: CartDeps, cartId: string): Promise<void> => {
   const cart = await withCart(deps, cartId, () => deps.store.delete(cartId));
   announce(deps, cart, true);

@@ -1,8 +1,8 @@
-import { Redis } from "@upstash/redis";
+import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
-import type { ServiceBindings } from "../../../platform/clients.ts";
+import { redisClient, type ServiceBindings } from "../../../platform/clients.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
-import { ADD_ITEM, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
+import { ADD_ITEM, CLEAR, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
 /** A cart as Redis holds it: quantities by product, in the order lines were added. */
 export interface StoredCart {
@@ -23,13 +23,7 @@ export class CartStore {
   private readonly redis: Redis;
 
   constructor(env: ServiceBindings) {
-    this.redis = new Redis({
-      url: env.UPSTASH_REDIS_REST_URL,
-      token: env.UPSTASH_REDIS_REST_TOKEN,
-      automaticDeserialization: false,
-      enableTelemetry: false,
-      retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
-    });
+    this.redis = redisClient(env, { raw: true });
   }
 
   private async run(script: string, cartId: string, args: Array<string | number>): Promise<ScriptReply> {
@@ -91,6 +85,10 @@ export class CartStore {
       cartId,
       await this.run(SET_QTY, cartId, [CART_TTL_MS, productId, qty, MAX_LINES, currency]),
     );
+  }
+
+  async clear(cartId: string) {
+    return this.decode(cartId, await this.run(CLEAR, cartId, [CART_TTL_MS]));
   }
 
   async delete(cartId: string) {

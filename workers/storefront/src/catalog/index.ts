@@ -1,4 +1,4 @@
-export { catalogDeps } from "./deps.ts";
+export { type CatalogBindings, catalogDeps, catalogDepsFor } from "./deps.ts";
 export { purgeEdge } from "./edge-cache.ts";
 export { catalogRoutes } from "./routes.ts";
 export type { Product, ProductInput } from "./schemas.ts";

@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { OrderIdSchema } from "./events.ts";
+import { CentsSchema } from "./money.ts";
+
+/**
+ * Events of the order pipeline after `order-placed`, each keyed by order id. Every consumer does
+ * one thing and announces its outcome; the order-state consumer joins the outcomes into the final
+ * state of the order.
+ */
+const Base = z.object({ eventId: z.string().min(1).max(128), orderId: OrderIdSchema });
+
+export const ORDER_STATUSES = ["pending", "confirmed", "cancelled"] as const;
+export const OrderStatusSchema = z.enum(ORDER_STATUSES);
+export type OrderStatus = z.infer<typeof OrderStatusSchema>;
+
+export const CANCEL_REASONS = ["out_of_stock", "payment_declined"] as const;
+export const CancelReasonSchema = z.enum(CANCEL_REASONS);
+export type CancelReason = z.infer<typeof CancelReasonSchema>;
+
+/** `order-recorded`: the order and its lines are in Postgres (status pending). */
+export const OrderRecordedSchema = Base.extend({ recordedAt: z.iso.datetime() });
+export type OrderRecorded = z.infer<typeof OrderRecordedSchema>;
+
+/** `inventory-results`: stock for the whole order was held, or none of it. */
+export const InventoryResultSchema = z.discriminatedUnion("type", [
+  Base.extend({ type: z.literal("reserved") }),
+  Base.extend({ type: z.literal("rejected"), reason: z.literal("out_of_stock") }),
+]);
+export type InventoryResult = z.infer<typeof InventoryResultSchema>;
+
+/** `payment-results`: the payment was authorized (not yet captured), or declined. */
+export const PaymentResultSchema = z.discriminatedUnion("type", [
+  Base.extend({ type: z.literal("authorized"), amountCents: CentsSchema }),
+  Base.extend({ type: z.literal("declined"), reason: z.literal("payment_declined") }),
+]);
+export type PaymentResult = z.infer<typeof PaymentResultSchema>;
+
+/**
+ * `order-finalized`: the order reached its final state. On `confirmed` inventory commits its holds
+ * and payment captures; on `cancelled` inventory releases and payment voids (both safe when there
+ * is nothing to undo); email sends exactly one message either way.
+ */
+export const OrderFinalizedSchema = z.discriminatedUnion("status", [
+  Base.extend({ status: z.literal("confirmed"), finalizedAt: z.iso.datetime() }),
+  Base.extend({ status: z.literal("cancelled"), reason: CancelReasonSchema, finalizedAt: z.iso.datetime() }),
+]);
+export type OrderFinalized = z.infer<typeof OrderFinalizedSchema>;

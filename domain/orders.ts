@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { OrderIdSchema, ProductIdSchema } from "./events.ts";
+import { CentsSchema, CurrencySchema } from "./money.ts";
+import { CancelReasonSchema, OrderStatusSchema } from "./order-events.ts";
+
+/** The API's Order: what `POST /v1/checkout` answers and `GET /v1/orders/:id` reads. */
+export const OrderSchema = z.object({
+  orderId: OrderIdSchema,
+  status: OrderStatusSchema,
+  reason: CancelReasonSchema.optional(),
+  email: z.email(),
+  items: z.array(
+    z.object({
+      productId: ProductIdSchema,
+      sku: z.string(),
+      name: z.string(),
+      qty: z.number().int().min(1),
+      unitPriceCents: CentsSchema,
+      lineTotalCents: CentsSchema,
+    }),
+  ),
+  subtotalCents: CentsSchema,
+  currency: CurrencySchema,
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type Order = z.infer<typeof OrderSchema>;
+
+/**
+ * The fast status record of an order in Redis: the Order as JSON under this key. Checkout writes it
+ * (pending); the order-state consumer rewrites `status`, `reason` and `updatedAt` when the order is
+ * final. When it has expired or is missing, readers fall back to Postgres.
+ */
+export const orderStatusKey = (orderId: string): string => `order:${orderId}`;
+export const ORDER_STATUS_TTL_SECONDS = 30 * 24 * 3600;

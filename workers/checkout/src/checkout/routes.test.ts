@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { seedProduct } from "../../../../db/seed-data.ts";
+import type { Order } from "../../../../domain/orders.ts";
+import {
+  call,
+  cartLines,
+  checkoutBody,
+  expectError,
+  filledCart,
+  newKey,
+  postCheckout,
+} from "../test-support.ts";
+
+const price = (index: number) => seedProduct(index).priceCents;
+
+describe("POST /v1/checkout", () => {
+  it("accepts the order as pending, priced from the catalog, and empties the cart", async () => {
+    const cartId = await filledCart([
+      ["prod_0000011", 2],
+      ["prod_0000012", 1],
+    ]);
+    const res = await postCheckout(checkoutBody(cartId), newKey());
+    expect(res.status).toBe(202);
+    const order = (await res.json()) as Order;
+    expect(order).toMatchObject({ status: "pending", email: "ada@example.com", currency: "USD" });
+    expect(order.orderId).toMatch(/^ord_[A-Za-z0-9_-]{22}$/);
+    expect(order.subtotalCents).toBe(price(10) * 2 + price(11));
+    expect(order.items).toHaveLength(2);
+    expect(res.headers.get("Location")).toBe(`/v1/orders/${order.orderId}`);
+    expect(res.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await cartLines(cartId)).toEqual([]);
+
+    const read = await call(`/v1/orders/${order.orderId}`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual(order);
+  });
+
+  it("replays the same key and body with the same answer and creates nothing", async () => {
+    const cartId = await filledCart([["prod_0000013", 1]]);
+    const key = newKey();
+    const first = await postCheckout(checkoutBody(cartId), key);
+    const firstOrder = (await first.json()) as Order;
+    const again = await postCheckout(checkoutBody(cartId), key);
+    expect(again.status).toBe(202);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstOrder);
+  });
+
+  it("answers 422 when a key is reused with a different body", async () => {
+    const cartId = await filledCart([["prod_0000014", 1]]);
+    const key = newKey();
+    expect((await postCheckout(checkoutBody(cartId), key)).status).toBe(202);
+    await expectError(
+      await postCheckout(checkoutBody(cartId, { email: "other@example.com" }), key),
+      422,
+      "idempotency_key_mismatch",
+    );
+  });
+
+  it("gives one order for 20 parallel requests with one key", async () => {
+    const cartId = await filledCart([["prod_0000015", 3]]);
+    const key = newKey();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => postCheckout(checkoutBody(cartId), key)),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.every((s) => s === 202 || s === 409)).toBe(true);
+    const accepted = await Promise.all(
+      answers.filter((res) => res.status === 202).map((res) => res.json() as Promise<Order>),
+    );
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(new Set(accepted.map((o) => o.orderId)).size).toBe(1);
+    for (const res of answers.filter((r) => r.status === 409))
+      await expectError(res, 409, "checkout_in_progress");
+    const replay = await postCheckout(checkoutBody(cartId), key);
+    expect(((await replay.json()) as Order).orderId).toBe(accepted[0]?.orderId);
+  });
+
+  it("never gives two orders for one cart checked out with different keys at once", async () => {
+    const cartId = await filledCart([["prod_0000016", 1]]);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => postCheckout(checkoutBody(cartId), newKey())),
+    );
+    const accepted = answers.filter((res) => res.status === 202);
+    expect(accepted).toHaveLength(1);
+    for (const res of answers.filter((r) => r.status !== 202)) {
+      const body = (await res.json()) as { error: { code: string } };
+      expect([409]).toContain(res.status);
+      expect(["checkout_in_progress", "cart_empty"]).toContain(body.error.code);
+    }
+  });
+
+  it("answers 409 cart_empty and 404 cart_not_found", async () => {
+    const empty = await filledCart([]);
+    await expectError(await postCheckout(checkoutBody(empty), newKey()), 409, "cart_empty");
+    await expectError(
+      await postCheckout(checkoutBody("AAAAAAAAAAAAAAAAAAAAAA"), newKey()),
+      404,
+      "cart_not_found",
+    );
+  });
+
+  it("requires an Idempotency-Key of 1..255 characters", async () => {
+    const cartId = await filledCart([["prod_0000017", 1]]);
+    await expectError(await postCheckout(checkoutBody(cartId), undefined), 400, "idempotency_key_required");
+    await expectError(await postCheckout(checkoutBody(cartId), "k".repeat(256)), 400, "invalid_request");
+    expect(await cartLines(cartId)).toEqual([{ productId: "prod_0000017", qty: 1 }]);
+  });
+
+  it.each([
+    ["a malformed token", { paymentToken: "card_4242" }],
+    ["a bad email", { email: "not-an-email" }],
+    [
+      "a 3-letter country",
+      { shippingAddress: { name: "A", line1: "B", city: "C", postalCode: "D", country: "GBR" } },
+    ],
+    ["a missing address", { shippingAddress: undefined }],
+    ["an unknown field", { coupon: "FREE" }],
+    ["a client-sent price", { subtotalCents: 1 }],
+    ["a malformed cart id", { cartId: "x" }],
+  ])("answers 400 to %s", async (_name, patch) => {
+    const cartId = await filledCart([["prod_0000018", 1]]);
+    await expectError(await postCheckout(checkoutBody(cartId, patch), newKey()), 400, "invalid_request");
+  });
+
+  it("answers 503 with the cart untouched when Kafka is down, and the same key succeeds later", async () => {
+    const cartId = await filledCart([["prod_0000019", 2]]);
+    const key = newKey();
+    const down = await postCheckout(checkoutBody(cartId), key, {
+      KAFKA_REST_URL: "http://127.0.0.1:9",
+      ORDER_PUBLISH_TIMEOUT_MS: "800",
+    });
+    await expectError(down, 503, "order_queue_unavailable");
+    expect(Number(down.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await cartLines(cartId)).toEqual([{ productId: "prod_0000019", qty: 2 }]);
+
+    const later = await postCheckout(checkoutBody(cartId), key);
+    expect(later.status).toBe(202);
+    expect(later.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await cartLines(cartId)).toEqual([]);
+  });
+});

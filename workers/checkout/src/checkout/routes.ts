@@ -1,0 +1,79 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { AppError } from "../../../../domain/errors.ts";
+import { OrderSchema } from "../../../../domain/orders.ts";
+import { kafkaClient, redisClient } from "../../../platform/clients.ts";
+import { errorResponses } from "../../../platform/openapi.ts";
+import { cartDepsFor } from "../../../storefront/src/cart/index.ts";
+import type { CheckoutEnv } from "../env.ts";
+import { IdempotencyStore } from "./idempotency.ts";
+import { CheckoutBodySchema, IdempotencyKeySchema } from "./schemas.ts";
+import { checkout } from "./service.ts";
+
+const checkoutRoute = createRoute({
+  method: "post",
+  path: "/v1/checkout",
+  tags: ["checkout"],
+  summary: "Place the order of a cart (answered before payment; follow it at Location)",
+  request: {
+    headers: z.object({
+      "idempotency-key": IdempotencyKeySchema.optional().openapi({
+        description: "1..255 characters; required",
+      }),
+    }),
+    body: { required: true, content: { "application/json": { schema: CheckoutBodySchema } } },
+  },
+  responses: {
+    202: {
+      description: "order received (status pending); replays carry Idempotent-Replayed: true",
+      headers: {
+        Location: { schema: { type: "string" } },
+        "Idempotent-Replayed": { schema: { type: "string" } },
+      },
+      content: { "application/json": { schema: OrderSchema.openapi("Order") } },
+    },
+    ...errorResponses(
+      "invalid_request",
+      "idempotency_key_required",
+      "cart_not_found",
+      "cart_empty",
+      "checkout_in_progress",
+      "payload_too_large",
+      "idempotency_key_mismatch",
+      "order_queue_unavailable",
+      "dependency_unavailable",
+    ),
+  },
+});
+
+export const checkoutRoutes = new OpenAPIHono<CheckoutEnv>();
+
+// The key is checked before the body: without one, nothing about the request can be replayed safely.
+checkoutRoutes.use("/v1/checkout", async (c, next) => {
+  if (c.req.method === "POST" && !c.req.header("Idempotency-Key")) {
+    throw new AppError("idempotency_key_required", "POST /v1/checkout needs an Idempotency-Key header");
+  }
+  await next();
+});
+
+checkoutRoutes.openapi(checkoutRoute, async (c) => {
+  const key = c.req.valid("header")["idempotency-key"];
+  if (!key)
+    throw new AppError("idempotency_key_required", "POST /v1/checkout needs an Idempotency-Key header");
+  const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  const redis = redisClient(c.env, { raw: true });
+  const timeout = Number(c.env.ORDER_PUBLISH_TIMEOUT_MS);
+  const { order, replayed } = await checkout(
+    {
+      cart: cartDepsFor(c.env, background),
+      redis,
+      idempotency: new IdempotencyStore(redis),
+      kafka: kafkaClient(c.env),
+      publishTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
+    },
+    key,
+    c.req.valid("json"),
+  );
+  c.header("Location", `/v1/orders/${order.orderId}`);
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(order, 202);
+});

@@ -1,0 +1,32 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OrderIdSchema } from "../../../../domain/events.ts";
+import { OrderSchema } from "../../../../domain/orders.ts";
+import { dbClient, redisClient } from "../../../platform/clients.ts";
+import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import type { CheckoutEnv } from "../env.ts";
+import { getOrder } from "./store.ts";
+
+const getOrderRoute = createRoute({
+  method: "get",
+  path: "/v1/orders/{orderId}",
+  tags: ["orders"],
+  summary: "An order and its status (pending, then confirmed or cancelled)",
+  request: {
+    params: z.object({ orderId: OrderIdSchema.openapi({ param: { name: "orderId", in: "path" } }) }),
+  },
+  responses: {
+    200: jsonContent(OrderSchema.openapi("Order"), "the order"),
+    ...errorResponses("invalid_request", "order_not_found", "dependency_unavailable"),
+  },
+});
+
+export const orderRoutes = new OpenAPIHono<CheckoutEnv>();
+
+orderRoutes.openapi(getOrderRoute, async (c) => {
+  const order = await getOrder(
+    { redis: redisClient(c.env, { raw: true }), db: () => dbClient(c.env) },
+    c.req.valid("param").orderId,
+  );
+  c.header("Cache-Control", "no-store");
+  return c.json(order, 200);
+});
