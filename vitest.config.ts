@@ -13,6 +13,7 @@ const workerBindings = (stack: TestStackContext) => ({
   DATABASE_URL: stack.databaseUrl,
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
+  MEDIA_SIGNING_SECRET: "test-media-signing-secret",
   LOG_LEVEL: "warn",
 });
 
@@ -27,7 +28,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["{domain,db,consumers,services,local}/**/*.test.ts"],
+          include: ["{domain,db,consumers,services,local}/**/*.test.ts", "e2e/**/*.test.ts"],
         },
       },
       {

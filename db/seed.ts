@@ -4,6 +4,7 @@ import type pg from "pg";
 import { migrateDatabase } from "./migrate.ts";
 import { createNodeDb } from "./node-client.ts";
 import { SEED_CATEGORIES, seedProduct } from "./seed-data.ts";
+import { seedImageKeys, seedImageKeysByCategory } from "./seed-images.ts";
 
 export const MAX_SEED_COUNT = 1_000_000;
 const BATCH = 5_000;
@@ -14,16 +15,28 @@ export interface SeedOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const insertBatch = async (pool: pg.Pool, from: number, to: number): Promise<void> => {
-  const rows = Array.from({ length: to - from }, (_, i) => seedProduct(from + i));
+const insertBatch = async (
+  pool: pg.Pool,
+  from: number,
+  to: number,
+  imageKeys: ReadonlyMap<string, readonly string[]>,
+): Promise<void> => {
+  const rows = Array.from({ length: to - from }, (_, i) => {
+    const product = seedProduct(from + i);
+    // Media keys never contain a comma, so a joined list crosses unnest() as one text per row.
+    return { ...product, imageKeys: seedImageKeys(imageKeys, product.category, from + i).join(",") };
+  });
   const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
   const client = await pool.connect();
   try {
     await client.query("begin");
+    // A product seeded before it had pictures gets them; one with images of its own keeps them.
     await client.query(
-      `insert into products (id, sku, name, description, price_cents, currency, category)
-       select * from unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::int[], $6::varchar[], $7::varchar[])
-       on conflict (id) do nothing`,
+      `insert into products (id, sku, name, description, price_cents, currency, category, image_keys)
+       select id, sku, name, description, price_cents, currency, category, string_to_array(image_keys, ',')
+       from unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::int[], $6::varchar[], $7::varchar[], $8::text[])
+         as t(id, sku, name, description, price_cents, currency, category, image_keys)
+       on conflict (id) do update set image_keys = excluded.image_keys where products.image_keys = '{}'`,
       [
         column("id"),
         column("sku"),
@@ -32,6 +45,7 @@ const insertBatch = async (pool: pg.Pool, from: number, to: number): Promise<voi
         column("priceCents"),
         column("currency"),
         column("category"),
+        column("imageKeys"),
       ],
     );
     await client.query(
@@ -49,19 +63,55 @@ const insertBatch = async (pool: pg.Pool, from: number, to: number): Promise<voi
   }
 };
 
-/** Seeds categories, products and their stock; rerunning with the same count changes nothing. */
+/**
+ * Gives seed products that have no pictures yet (a catalog seeded before the seed drew them) their
+ * seed pictures, in batches of the rows that need it; products with images of their own keep them.
+ */
+const backfillImageKeys = async (
+  pool: pg.Pool,
+  imageKeys: ReadonlyMap<string, readonly string[]>,
+): Promise<number> => {
+  let updated = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ id: string; category: string }>(
+      `select id, category from products
+       where image_keys = '{}' and id ~ '^prod_[0-9]{7}$' and category = any($1::varchar[])
+       order by id limit ${BATCH}`,
+      [[...imageKeys.keys()]],
+    );
+    if (rows.length === 0) return updated;
+    await pool.query(
+      `update products p set image_keys = string_to_array(t.keys, ',')
+       from unnest($1::varchar[], $2::text[]) as t(id, keys)
+       where p.id = t.id and p.image_keys = '{}'`,
+      [
+        rows.map((row) => row.id),
+        rows.map((row) => seedImageKeys(imageKeys, row.category, Number(row.id.slice(5)) - 1).join(",")),
+      ],
+    );
+    updated += rows.length;
+  }
+};
+
+/**
+ * Seeds categories, products (with the keys of their generated pictures, see seed-images.ts) and their
+ * stock; rerunning with the same count changes nothing. With `onlyIfEmpty` on a catalog that has
+ * products, it only gives seed products without pictures theirs (`backfilled`).
+ */
 export const seedCatalog = async (
   databaseUrl: string,
   options: SeedOptions,
-): Promise<{ inserted: number; skipped: boolean }> => {
+): Promise<{ inserted: number; skipped: boolean; backfilled: number }> => {
   if (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_SEED_COUNT) {
     throw new Error(`--count must be an integer from 1 to ${MAX_SEED_COUNT}`);
   }
   const { pool } = createNodeDb(databaseUrl, { max: 2 });
   try {
+    const imageKeys = await seedImageKeysByCategory();
     if (options.onlyIfEmpty) {
       const { rows } = await pool.query<{ any: boolean }>("select exists (select 1 from products) as any");
-      if (rows[0]?.any) return { inserted: 0, skipped: true };
+      if (rows[0]?.any)
+        return { inserted: 0, skipped: true, backfilled: await backfillImageKeys(pool, imageKeys) };
     }
     await pool.query(
       `insert into categories (slug, name) select * from unnest($1::varchar[], $2::text[]) on conflict (slug) do nothing`,
@@ -69,10 +119,10 @@ export const seedCatalog = async (
     );
     for (let from = 0; from < options.count; from += BATCH) {
       const to = Math.min(from + BATCH, options.count);
-      await insertBatch(pool, from, to);
+      await insertBatch(pool, from, to, imageKeys);
       options.onProgress?.(to, options.count);
     }
-    return { inserted: options.count, skipped: false };
+    return { inserted: options.count, skipped: false, backfilled: 0 };
   } finally {
     await pool.end();
   }
@@ -100,7 +150,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const seconds = (performance.now() - started) / 1000;
   console.log(
     result.skipped
-      ? "catalog already has products; nothing seeded"
-      : `seeded ${count} products in ${seconds.toFixed(1)} s (${Math.round(count / seconds)} products/s)`,
+      ? `catalog already has products; nothing seeded${result.backfilled ? `, ${result.backfilled} given pictures` : ""}`
+      : `seeded ${count} products in ${seconds.toFixed(1)} s (${Math.round(count / seconds)} products/s); ` +
+          "their pictures are uploaded by `npm run dev`, or by `npm run db:seed-images` to a running storefront",
   );
 }

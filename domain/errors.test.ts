@@ -22,5 +22,12 @@ describe("AppError", () => {
     const error = new AppError("dependency_unavailable", "redis down", { cause, retryAfter: 5 });
     expect(error.cause).toBe(cause);
     expect(error.retryAfter).toBe(5);
+    const range = new AppError("range_not_satisfiable", "past the end", {
+      headers: { "Content-Range": "bytes */9" },
+    });
+    expect({ status: range.status, headers: range.headers }).toEqual({
+      status: 416,
+      headers: { "Content-Range": "bytes */9" },
+    });
   });
 });

@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   checkout_in_progress: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
   quantity_limit: 422,
   idempotency_key_mismatch: 422,
   rate_limited: 429,
@@ -36,17 +37,25 @@ export class AppError extends Error {
   readonly details: unknown;
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   readonly retryAfter: number | undefined;
+  /** Further headers the answer carries (e.g. `Content-Range` on a 416). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: unknown; cause?: unknown; retryAfter?: number } = {},
+    options: {
+      details?: unknown;
+      cause?: unknown;
+      retryAfter?: number;
+      headers?: Readonly<Record<string, string>>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "AppError";
     this.code = code;
     this.details = options.details;
     this.retryAfter = options.retryAfter;
+    this.headers = options.headers;
   }
 
   get status(): ErrorStatus {

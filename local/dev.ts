@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { seedCatalog } from "../db/seed.ts";
+import { uploadSeedImages } from "../db/upload-seed-images.ts";
 import { loadDevVars, portOf } from "./dev-vars.ts";
 import { type Managed, spawnManaged, waitFor } from "./processes.ts";
 import { REPO_ROOT, startStack } from "./stack.ts";
 
-const { path: devVarsPath, vars, created } = loadDevVars(REPO_ROOT);
+const { path: devVarsPath, vars, created, added } = loadDevVars(REPO_ROOT);
 
 const Config = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
@@ -18,6 +19,7 @@ const Config = z.object({
   KAFKA_REST_URL: z.string().url(),
   KAFKA_REST_USERNAME: z.string().min(1),
   KAFKA_REST_PASSWORD: z.string().min(1),
+  ADMIN_TOKEN: z.string().min(1),
   STOREFRONT_PORT: z.coerce.number().int().default(8787),
   CHECKOUT_PORT: z.coerce.number().int().default(8788),
   SEED_COUNT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -33,6 +35,7 @@ if (!parsed.success) {
 const config = parsed.data;
 const say = (msg: string) => console.log(`[dev] ${msg}`);
 if (created) say(`created ${devVarsPath} from .dev.vars.example`);
+if (added.length > 0) say(`added ${added.join(", ")} to ${devVarsPath} from .dev.vars.example`);
 
 say("starting the local stack (Redis, PostgreSQL, Kafka and their REST/HTTP endpoints)...");
 const stack = await startStack({
@@ -51,6 +54,7 @@ const stack = await startStack({
 
 const seeded = await seedCatalog(config.DATABASE_URL, { count: config.SEED_COUNT, onlyIfEmpty: true });
 if (!seeded.skipped) say(`seeded ${seeded.inserted} products`);
+if (seeded.backfilled > 0) say(`gave ${seeded.backfilled} seed products their pictures`);
 
 const children: Managed[] = [];
 const wrangler = (name: string, configPath: string, port: number): Managed => {
@@ -98,11 +102,42 @@ wrangler("checkout", `${REPO_ROOT}workers/checkout/wrangler.toml`, config.CHECKO
 await sleep(500);
 wrangler("storefront", `${REPO_ROOT}wrangler.toml`, config.STOREFRONT_PORT);
 
+// Every Kafka consumer group in one Node process (`npm run consumers -- all`), on the same services.
+const consumers = spawnManaged(
+  process.execPath,
+  ["consumers/src/main.ts", "all"],
+  {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      DATABASE_URL: config.DATABASE_URL,
+      KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+      REDIS_URL: config.REDIS_URL,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    },
+  },
+  20_000,
+);
+consumers.child.once("exit", (code) => {
+  if (!shuttingDown) say(`consumers exited with code ${code}`);
+});
+children.push(consumers);
+
 const storefrontUrl = `http://127.0.0.1:${config.STOREFRONT_PORT}`;
 const checkoutUrl = `http://127.0.0.1:${config.CHECKOUT_PORT}`;
 const healthy = (url: string) => async () => (await fetch(`${url}/healthz`)).ok;
 await waitFor("storefront worker", healthy(storefrontUrl), 120_000);
 await waitFor("checkout worker", healthy(checkoutUrl), 120_000);
+
+// The seed's pictures go through the storefront's admin upload route into the local R2 that
+// `wrangler dev` keeps in .wrangler/state; idempotent (content-addressed keys), so every start re-checks them.
+try {
+  const uploaded = await uploadSeedImages(storefrontUrl, config.ADMIN_TOKEN);
+  say(`${uploaded} seed pictures in local R2`);
+} catch (error) {
+  say(`uploading the seed pictures failed; products show broken images until it succeeds: ${String(error)}`);
+}
 
 say("ready:");
 for (const [name, url] of [

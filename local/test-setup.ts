@@ -17,20 +17,20 @@ export const TEST_SECRETS = {
 
 /** The checkout worker bundled exactly as `wrangler deploy` would, for the storefront's service binding in tests. */
 export const CHECKOUT_BUNDLE = `${REPO_ROOT}.local/checkout-build/index.js`;
+/** The storefront worker bundled the same way, for the end-to-end tests (e2e/) that run both in Miniflare. */
+export const STOREFRONT_BUNDLE = `${REPO_ROOT}.local/storefront-build/index.js`;
 
-const buildCheckoutWorker = (): void => {
+const bundleWorker = (outdir: string, config: string): void => {
   execFileSync(
     `${REPO_ROOT}node_modules/.bin/wrangler`,
-    [
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      `${REPO_ROOT}.local/checkout-build`,
-      "-c",
-      `${REPO_ROOT}workers/checkout/wrangler.toml`,
-    ],
+    ["deploy", "--dry-run", "--outdir", `${REPO_ROOT}${outdir}`, "-c", `${REPO_ROOT}${config}`],
     { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
+};
+
+const buildCheckoutWorker = (): void => {
+  bundleWorker(".local/checkout-build", "workers/checkout/wrangler.toml");
+  bundleWorker(".local/storefront-build", "wrangler.toml");
 };
 
 /**

@@ -6,6 +6,7 @@ import { log } from "./log.ts";
 
 const respond = (c: Context, error: AppError): Response => {
   if (error.retryAfter !== undefined) c.header("Retry-After", String(error.retryAfter));
+  for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
   return c.json(error.toBody(), error.status);
 };
 

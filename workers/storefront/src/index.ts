@@ -1,4 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
@@ -7,6 +8,7 @@ import { cartRoutes } from "./cart/routes.ts";
 import { catalogRoutes } from "./catalog/index.ts";
 import { docsRoutes } from "./docs.ts";
 import type { StorefrontEnv } from "./env.ts";
+import { MEDIA_UPLOAD_PATHS, mediaRoutes } from "./media/index.ts";
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -19,19 +21,24 @@ app.all("/v1/checkout", (c) => c.env.CHECKOUT.fetch(c.req.raw));
 app.all("/v1/checkout/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
 app.all("/v1/orders/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
 
+// JSON bodies are capped at 64 KiB; media uploads enforce their own 10 MiB while streaming.
 app.use(
   "/v1/*",
-  bodyLimit({
-    maxSize: JSON_BODY_LIMIT,
-    onError: () => {
-      throw new AppError("payload_too_large", `request body over ${JSON_BODY_LIMIT} bytes`);
-    },
-  }),
+  except(
+    MEDIA_UPLOAD_PATHS,
+    bodyLimit({
+      maxSize: JSON_BODY_LIMIT,
+      onError: () => {
+        throw new AppError("payload_too_large", `request body over ${JSON_BODY_LIMIT} bytes`);
+      },
+    }),
+  ),
 );
 
 app.route("/", catalogRoutes);
 app.route("/", cartRoutes);
 app.route("/", adminRoutes);
+app.route("/", mediaRoutes);
 app.route("/", docsRoutes(app));
 
 export default app;

@@ -29,7 +29,7 @@ const checkoutRoute = createRoute({
         Location: { schema: { type: "string" } },
         "Idempotent-Replayed": { schema: { type: "string" } },
       },
-      content: { "application/json": { schema: OrderSchema.openapi("Order") } },
+      content: { "application/json": { schema: OrderSchema } },
     },
     ...errorResponses(
       "invalid_request",

@@ -5,8 +5,8 @@ export const CheckoutBodySchema = z
   .strictObject({
     cartId: CartIdSchema,
     email: z.email().max(254),
-    paymentToken: PaymentTokenSchema.openapi({ example: "tok_visa" }),
-    shippingAddress: ShippingAddressSchema.openapi("ShippingAddress"),
+    paymentToken: PaymentTokenSchema,
+    shippingAddress: ShippingAddressSchema,
   })
   .openapi("CheckoutRequest");
 export type CheckoutBody = z.infer<typeof CheckoutBodySchema>;

@@ -19,17 +19,15 @@ describe("GET /v1/orders/:orderId", () => {
       shippingAddress: { name: "G", line1: "1", city: "C", postalCode: "P", country: "US" },
       placedAt: new Date("2026-11-27T10:00:00Z"),
     });
-    await db
-      .insert(orderLines)
-      .values({
-        orderId,
-        productId: "prod_0000001",
-        sku: "SKU-0000001",
-        name: "Mug",
-        qty: 2,
-        unitPriceCents: 500,
-        lineTotalCents: 1000,
-      });
+    await db.insert(orderLines).values({
+      orderId,
+      productId: "prod_0000001",
+      sku: "SKU-0000001",
+      name: "Mug",
+      qty: 2,
+      unitPriceCents: 500,
+      lineTotalCents: 1000,
+    });
     const res = await call(`/v1/orders/${orderId}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({

@@ -12,10 +12,10 @@ const getOrderRoute = createRoute({
   tags: ["orders"],
   summary: "An order and its status (pending, then confirmed or cancelled)",
   request: {
-    params: z.object({ orderId: OrderIdSchema.openapi({ param: { name: "orderId", in: "path" } }) }),
+    params: z.object({ orderId: OrderIdSchema }),
   },
   responses: {
-    200: jsonContent(OrderSchema.openapi("Order"), "the order"),
+    200: jsonContent(OrderSchema, "the order"),
     ...errorResponses("invalid_request", "order_not_found", "dependency_unavailable"),
   },
 });

@@ -1,6 +1,4 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { timingSafeEqual } from "hono/utils/buffer";
-import { AppError } from "../../../../domain/errors.ts";
 import { ProductIdSchema } from "../../../../domain/events.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
 import { dbClient, kafkaClient } from "../../../platform/clients.ts";
@@ -14,9 +12,10 @@ import {
 } from "../catalog/index.ts";
 import type { StorefrontEnv } from "../env.ts";
 import { readStock, setAvailable } from "../inventory/index.ts";
+import { adminAuth, adminSecurity } from "./auth.ts";
 
 const ProductParams = z.object({
-  productId: ProductIdSchema.openapi({ param: { name: "productId", in: "path" }, example: "prod_0000001" }),
+  productId: ProductIdSchema,
 });
 
 const StockSchema = z
@@ -27,7 +26,9 @@ const StockInputSchema = z
   .strictObject({ available: z.number().int().min(0).max(1_000_000_000) })
   .openapi("StockInput");
 
-const security = [{ adminToken: [] }];
+// Every admin route checks the bearer token before anything else (see auth.ts).
+const security = adminSecurity;
+const middleware = [adminAuth];
 const authErrors = errorResponses(
   "invalid_request",
   "unauthorized",
@@ -41,6 +42,7 @@ const putProductRoute = createRoute({
   tags: ["admin"],
   summary: "Create or replace a product; every cache serves it to the next request",
   security,
+  middleware,
   request: {
     params: ProductParams,
     body: { required: true, content: { "application/json": { schema: ProductInputSchema } } },
@@ -54,6 +56,7 @@ const putStockRoute = createRoute({
   tags: ["admin"],
   summary: "Set the available stock of a product",
   security,
+  middleware,
   request: {
     params: ProductParams,
     body: { required: true, content: { "application/json": { schema: StockInputSchema } } },
@@ -67,23 +70,12 @@ const getStockRoute = createRoute({
   tags: ["admin"],
   summary: "Stock of a product: available and held by pending orders",
   security,
+  middleware,
   request: { params: ProductParams },
   responses: { 200: jsonContent(StockSchema, "the stock level"), ...authErrors },
 });
 
 export const adminRoutes = new OpenAPIHono<StorefrontEnv>();
-
-// Every admin route needs `Authorization: Bearer $ADMIN_TOKEN`, compared in constant time.
-adminRoutes.use("/v1/admin/*", async (c, next) => {
-  const [scheme, token] = (c.req.header("Authorization") ?? "").split(" ", 2);
-  const expected = c.env.ADMIN_TOKEN;
-  const valid = scheme === "Bearer" && !!token && !!expected && (await timingSafeEqual(token, expected));
-  if (!valid) {
-    c.header("WWW-Authenticate", 'Bearer realm="admin"');
-    throw new AppError("unauthorized", "a valid admin bearer token is required");
-  }
-  await next();
-});
 
 adminRoutes.openapi(putProductRoute, async (c) => {
   const { productId } = c.req.valid("param");

@@ -7,11 +7,11 @@ export const MAX_LINES = 100;
 export const CART_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export const CartParamsSchema = z.object({
-  cartId: CartIdSchema.openapi({ param: { name: "cartId", in: "path" } }),
+  cartId: CartIdSchema,
 });
 
 export const CartLineParamsSchema = CartParamsSchema.extend({
-  productId: ProductIdSchema.openapi({ param: { name: "productId", in: "path" } }),
+  productId: ProductIdSchema,
 });
 
 export const AddItemSchema = z

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ProductIdSchema } from "../../../../domain/events.ts";
+import { MediaKeySchema } from "../../../../domain/media.ts";
 import { CurrencySchema } from "../../../../domain/money.ts";
 
 export const CategorySlugSchema = z
@@ -24,7 +25,7 @@ export const ProductSchema = z
 export type Product = z.infer<typeof ProductSchema>;
 
 export const ProductParamsSchema = z.object({
-  productId: ProductIdSchema.openapi({ param: { name: "productId", in: "path" }, example: "prod_0000001" }),
+  productId: ProductIdSchema,
 });
 
 export const ProductListQuerySchema = z.object({
@@ -63,10 +64,7 @@ export const ProductInputSchema = z
     priceCents: z.number().int().nonnegative().max(100_000_000),
     currency: CurrencySchema,
     category: CategorySlugSchema,
-    imageKeys: z
-      .array(z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, "media key"))
-      .max(20)
-      .optional(),
+    imageKeys: z.array(MediaKeySchema).max(20).optional(),
   })
   .openapi("ProductInput");
 export type ProductInput = z.infer<typeof ProductInputSchema>;

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gt, type SQL, sql } from "drizzle-orm";
 import { categories, type ProductRow, products } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
+import { mediaUrl } from "../../../../domain/media.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
 
@@ -28,7 +29,7 @@ export const toProduct = (row: ProductFields, mediaBaseUrl: string): Product => 
   priceCents: row.priceCents,
   currency: row.currency,
   category: row.category,
-  images: row.imageKeys.map((key) => ({ url: `${mediaBaseUrl.replace(/\/$/, "")}/${key}`, alt: row.name })),
+  images: row.imageKeys.map((key) => ({ url: mediaUrl(mediaBaseUrl, key), alt: row.name })),
   updatedAt: row.updatedAt.toISOString(),
 });
 
