@@ -1,0 +1,131 @@
+import { z } from "zod";
+
+const BrokerSchema = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "expected host:port");
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** The environment of `node consumers/src/main.ts`; everything but the two URLs has a default. */
+export const SettingsSchema = z.object({
+  DATABASE_URL: z.url({ error: "DATABASE_URL is required: the Postgres URL (postgres://user@host:5432/db)" }),
+  KAFKA_BROKERS: z
+    .string({ error: "KAFKA_BROKERS is required: comma-separated host:port list" })
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(BrokerSchema).min(1, "KAFKA_BROKERS lists no broker")),
+  /** Needed by consumers that keep the Redis order status record (order-state). */
+  REDIS_URL: z.url().optional(),
+  /** Consumers to run when none are named on the command line: comma-separated names or `all`. */
+  CONSUMERS: z.string().optional(),
+  /** Replicas of every consumer not given its own count (REPLICAS_<NAME>, `--replicas name=N`). */
+  REPLICAS: int(1, 256, 1),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PG_POOL_MAX: int(1, 500, 10),
+  RETRY_MAX_ATTEMPTS: int(1, 100, 5),
+  RETRY_INITIAL_DELAY_MS: int(1, 600_000, 200),
+  RETRY_MAX_DELAY_MS: int(1, 3_600_000, 5_000),
+  DEPENDENCY_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 10_000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 15_000),
+  OUTBOX_RELAY_INTERVAL_MS: int(10, 600_000, 1_000),
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000, 30_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000, 3_000),
+  /** Where a new consumer group starts: `earliest` (default; nothing is skipped) or `latest`. */
+  CONSUMER_START_AT: z.enum(["earliest", "latest"]).default("earliest"),
+  /** Appended to every consumer group id (blue/green deployments, experiments). */
+  CONSUMER_GROUP_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default(""),
+  EMAIL_FROM: z.string().min(3).default("Storefront <orders@storefront.local>"),
+  /** Set only where email may really leave: stored emails are then delivered over SMTP. */
+  SMTP_URL: z.url().optional(),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export interface Selection {
+  name: string;
+  replicas: number;
+}
+
+export interface ConsumersConfig {
+  settings: Settings;
+  consumers: Selection[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** `REPLICAS_ORDER_STATE` for `order-state`. */
+export const replicasVariable = (name: string): string =>
+  `REPLICAS_${name.toUpperCase().replaceAll("-", "_")}`;
+
+interface Args {
+  names: string[];
+  replicas: Map<string, string>;
+}
+
+const parseArgs = (argv: readonly string[], problems: string[]): Args => {
+  const args: Args = { names: [], replicas: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--replicas" || arg.startsWith("--replicas=")) {
+      const value = arg === "--replicas" ? argv[++i] : arg.slice("--replicas=".length);
+      const match = value?.match(/^([a-z][a-z0-9-]*)=(.+)$/);
+      if (match?.[1] && match[2]) args.replicas.set(match[1], match[2]);
+      else problems.push(`--replicas expects name=count, got "${value ?? ""}"`);
+    } else if (arg.startsWith("-")) {
+      problems.push(`unknown option ${arg}`);
+    } else {
+      args.names.push(...arg.split(",").filter(Boolean));
+    }
+  }
+  return args;
+};
+
+/**
+ * Reads the command line (`orders email --replicas payment=10`, or `all`) and the environment.
+ * Throws a ConfigError listing every problem.
+ */
+export const loadConfig = (
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  known: readonly string[],
+): ConsumersConfig => {
+  const problems: string[] = [];
+  const parsed = SettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
+  }
+  const args = parseArgs(argv, problems);
+  const requested =
+    args.names.length > 0 ? args.names : (env.CONSUMERS ?? "").split(",").map((s) => s.trim());
+  const names = requested.filter(Boolean).includes("all")
+    ? [...known]
+    : [...new Set(requested.filter(Boolean))];
+  if (names.length === 0) {
+    problems.push(`no consumer named: pass names or "all" (or set CONSUMERS); known: ${known.join(", ")}`);
+  }
+  for (const name of names) {
+    if (!known.includes(name)) problems.push(`unknown consumer "${name}"; known: ${known.join(", ")}`);
+  }
+  for (const name of args.replicas.keys()) {
+    if (!names.includes(name)) problems.push(`--replicas names "${name}", which is not being run`);
+  }
+  const consumers = names.map((name) => {
+    const raw = args.replicas.get(name) ?? env[replicasVariable(name)] ?? String(parsed.data?.REPLICAS ?? 1);
+    const replicas = Number(raw);
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 256) {
+      problems.push(`replicas of ${name} must be an integer from 1 to 256, got "${raw}"`);
+    }
+    return { name, replicas };
+  });
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigError(`invalid consumers configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return { settings: parsed.data, consumers };
+};

@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { stockReservations } from "../../../db/schema/index.ts";
+import type { OrderFinalized } from "../../../domain/order-events.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import {
+  createStockedProduct,
+  orderPlacedEvent,
+  outboxFor,
+  readStock,
+} from "../test-support/order-fixtures.ts";
+import { inventoryConsumer } from "./index.ts";
+
+const { db, pool } = connectTestDb(20);
+afterAll(() => pool.end());
+
+const place = (event: ReturnType<typeof orderPlacedEvent>) =>
+  deliver(db, inventoryConsumer, TOPICS.orderPlaced, event);
+const finalize = (orderId: string, status: "confirmed" | "cancelled") => {
+  const base = { eventId: randomUUID(), orderId, finalizedAt: new Date().toISOString() };
+  const event: OrderFinalized =
+    status === "confirmed" ? { ...base, status } : { ...base, status, reason: "payment_declined" };
+  return deliver(db, inventoryConsumer, TOPICS.orderFinalized, event);
+};
+const holdsOf = (orderId: string) =>
+  db
+    .select({
+      productId: stockReservations.productId,
+      qty: stockReservations.qty,
+      status: stockReservations.status,
+    })
+    .from(stockReservations)
+    .where(eq(stockReservations.orderId, orderId));
+
+describe("inventory consumer: order-placed", () => {
+  it("holds stock for every line and emits reserved", async () => {
+    const [a, b] = [await createStockedProduct(db, 5), await createStockedProduct(db, 3)];
+    const placed = orderPlacedEvent([
+      { productId: a, qty: 2 },
+      { productId: b, qty: 3 },
+    ]);
+    const { emitted } = await place(placed);
+    expect(emitted).toEqual([
+      {
+        topic: "inventory-results",
+        key: placed.orderId,
+        payload: expect.objectContaining({ type: "reserved" }),
+      },
+    ]);
+    expect(await readStock(db, a)).toEqual({ available: 3, reserved: 2 });
+    expect(await readStock(db, b)).toEqual({ available: 0, reserved: 3 });
+    expect(await holdsOf(placed.orderId)).toHaveLength(2);
+    expect(await outboxFor(db, placed.orderId, "inventory-results")).toHaveLength(1);
+  });
+
+  it("holds nothing when a single line is short (all or nothing) and emits rejected", async () => {
+    const [a, b] = [await createStockedProduct(db, 5), await createStockedProduct(db, 1)];
+    const placed = orderPlacedEvent([
+      { productId: a, qty: 2 },
+      { productId: b, qty: 2 },
+    ]);
+    const { emitted } = await place(placed);
+    expect(emitted.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ orderId: placed.orderId, type: "rejected", reason: "out_of_stock" }),
+    ]);
+    expect(await readStock(db, a)).toEqual({ available: 5, reserved: 0 });
+    expect(await readStock(db, b)).toEqual({ available: 1, reserved: 0 });
+    expect(await holdsOf(placed.orderId)).toEqual([]);
+  });
+
+  it("counts a product named on two lines once, with the summed quantity", async () => {
+    const a = await createStockedProduct(db, 3);
+    const placed = orderPlacedEvent([
+      { productId: a, qty: 2 },
+      { productId: a, qty: 2 },
+    ]);
+    expect((await place(placed)).emitted[0]?.payload).toMatchObject({ type: "rejected" });
+    expect(await readStock(db, a)).toEqual({ available: 3, reserved: 0 });
+  });
+
+  it("rejects a product that has no inventory row", async () => {
+    const placed = orderPlacedEvent([{ productId: "no_such_product", qty: 1 }]);
+    expect((await place(placed)).emitted[0]?.payload).toMatchObject({ type: "rejected" });
+  });
+
+  it("changes nothing on a replay, with the same or a new event id", async () => {
+    const a = await createStockedProduct(db, 4);
+    const placed = orderPlacedEvent([{ productId: a, qty: 3 }]);
+    await place(placed);
+    expect(await place(placed)).toEqual({ applied: false, emitted: [] });
+    expect(await place({ ...placed, eventId: randomUUID() })).toEqual({ applied: true, emitted: [] });
+    expect(await readStock(db, a)).toEqual({ available: 1, reserved: 3 });
+    expect(await outboxFor(db, placed.orderId)).toHaveLength(1);
+  });
+
+  it("sells exactly the stock when 200 orders race for 10 units, never below zero", async () => {
+    const a = await createStockedProduct(db, 10);
+    const orders = Array.from({ length: 200 }, () => orderPlacedEvent([{ productId: a, qty: 1 }]));
+    const results = await Promise.all(orders.map((placed) => place(placed)));
+    const types = results.map((r) => r.emitted[0]?.payload.type);
+    expect(types.filter((t) => t === "reserved")).toHaveLength(10);
+    expect(types.filter((t) => t === "rejected")).toHaveLength(190);
+    expect(await readStock(db, a)).toEqual({ available: 0, reserved: 10 });
+  });
+
+  it("does not deadlock when orders lock overlapping products listed in different orders", async () => {
+    const products = [
+      await createStockedProduct(db, 1000),
+      await createStockedProduct(db, 1000),
+      await createStockedProduct(db, 1000),
+    ];
+    const orders = Array.from({ length: 60 }, (_, i) =>
+      orderPlacedEvent([0, 1, 2].map((k) => ({ productId: products[(i + k) % 3] ?? "", qty: 1 })).reverse()),
+    );
+    const results = await Promise.all(orders.map((placed) => place(placed)));
+    expect(results.every((r) => r.emitted[0]?.payload.type === "reserved")).toBe(true);
+    for (const productId of products) {
+      expect(await readStock(db, productId)).toEqual({ available: 940, reserved: 60 });
+    }
+  });
+});
+
+describe("inventory consumer: order-finalized", () => {
+  const reserved = async (qty: number, stock = 10) => {
+    const productId = await createStockedProduct(db, stock);
+    const placed = orderPlacedEvent([{ productId, qty }]);
+    await place(placed);
+    return { productId, orderId: placed.orderId };
+  };
+
+  it("cancelled releases the holds (compensation), and twice releases once", async () => {
+    const { productId, orderId } = await reserved(4);
+    await finalize(orderId, "cancelled");
+    await finalize(orderId, "cancelled");
+    expect(await readStock(db, productId)).toEqual({ available: 10, reserved: 0 });
+    expect(await holdsOf(orderId)).toEqual([{ productId, qty: 4, status: "released" }]);
+  });
+
+  it("confirmed commits the holds, and twice commits once", async () => {
+    const { productId, orderId } = await reserved(4);
+    await finalize(orderId, "confirmed");
+    await finalize(orderId, "confirmed");
+    expect(await readStock(db, productId)).toEqual({ available: 6, reserved: 0 });
+    expect(await holdsOf(orderId)).toEqual([{ productId, qty: 4, status: "committed" }]);
+  });
+
+  it("release and commit are safe on an order with nothing to undo", async () => {
+    const productId = await createStockedProduct(db, 1);
+    const rejected = orderPlacedEvent([{ productId, qty: 2 }]);
+    await place(rejected);
+    for (const orderId of [rejected.orderId, "ord_never_seen"]) {
+      await expect(finalize(orderId, "cancelled")).resolves.toMatchObject({ applied: true });
+      await expect(finalize(orderId, "confirmed")).resolves.toMatchObject({ applied: true });
+    }
+    expect(await readStock(db, productId)).toEqual({ available: 1, reserved: 0 });
+  });
+
+  it("a hold moves only from held: a released order is never committed, nor the reverse", async () => {
+    const first = await reserved(2);
+    await finalize(first.orderId, "cancelled");
+    await finalize(first.orderId, "confirmed");
+    expect(await readStock(db, first.productId)).toEqual({ available: 10, reserved: 0 });
+
+    const second = await reserved(2);
+    await finalize(second.orderId, "confirmed");
+    await finalize(second.orderId, "cancelled");
+    expect(await readStock(db, second.productId)).toEqual({ available: 8, reserved: 0 });
+    const [hold] = await db
+      .select({ status: stockReservations.status })
+      .from(stockReservations)
+      .where(
+        and(eq(stockReservations.orderId, second.orderId), eq(stockReservations.productId, second.productId)),
+      );
+    expect(hold?.status).toBe("committed");
+  });
+
+  it("concurrent releases of one order release once", async () => {
+    const { productId, orderId } = await reserved(3);
+    await Promise.all(Array.from({ length: 5 }, () => finalize(orderId, "cancelled")));
+    expect(await readStock(db, productId)).toEqual({ available: 10, reserved: 0 });
+  });
+});

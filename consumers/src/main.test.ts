@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { eq } from "drizzle-orm";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createNodeDb } from "../../db/node-client.ts";
+import { cartSnapshots } from "../../db/schema/index.ts";
+import { TOPICS } from "../../domain/topics.ts";
+import { REPO_ROOT } from "../../local/stack.ts";
+import { createTestProducer, waitUntil } from "./test-support/kafka.ts";
+
+const stack = inject("stack");
+const { db, pool } = createNodeDb(stack.databaseUrl, { max: 2 });
+afterAll(() => pool.end());
+
+/** Runs `node consumers/src/main.ts` as the container does (Node strips the types). */
+const runMain = (
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string } => {
+  let output = "";
+  const child = spawn(process.execPath, ["consumers/src/main.ts", ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, output: () => output };
+};
+
+describe("consumers main", () => {
+  it("exits with a clear message when its configuration is missing", async () => {
+    const { child, output } = runMain(["orders"], {});
+    const [code] = await once(child, "exit");
+    expect(code).toBe(2);
+    expect(output()).toContain("DATABASE_URL is required");
+    expect(output()).toContain("KAFKA_BROKERS is required");
+
+    const withoutRedis = runMain(["order-state"], {
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers,
+    });
+    const [redisCode] = await once(withoutRedis.child, "exit");
+    expect(redisCode).toBe(2);
+    expect(withoutRedis.output()).toContain("order-state: REDIS_URL is required");
+  });
+
+  it("consumes, and on SIGTERM finishes, commits and exits cleanly", async () => {
+    const { child, output } = runMain(["cart-persistence"], {
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers,
+      CONSUMER_GROUP_SUFFIX: `-main-test-${randomUUID().slice(0, 8)}`,
+      CONSUMER_START_AT: "latest",
+      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
+      LOG_LEVEL: "info",
+    });
+    const exited = once(child, "exit");
+    try {
+      await waitUntil("consumers ready", async () => output().includes("consumers ready"), 30_000);
+      const cartId = `cart_${randomUUID().replaceAll("-", "")}`;
+      const producer = createTestProducer();
+      const event = {
+        eventId: randomUUID(),
+        cartId,
+        items: [{ productId: "prod_0000001", qty: 2 }],
+        updatedAt: new Date().toISOString(),
+      };
+      await producer.send([{ topic: TOPICS.cartUpdated, key: cartId, value: event }]);
+      await producer.close();
+      await waitUntil("the cart snapshot", async () => {
+        const rows = await db.select().from(cartSnapshots).where(eq(cartSnapshots.cartId, cartId));
+        return rows.length === 1;
+      });
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(output()).toContain('"msg":"stopped"');
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});

@@ -1,0 +1,134 @@
+import { Redis } from "ioredis";
+import { type Logger, pino } from "pino";
+import { createNodeDb } from "../../db/node-client.ts";
+import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
+import { startSmtpRelay } from "./email/index.ts";
+import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
+import { createKafkaProducer } from "./runtime/kafka.ts";
+import { createOutboxRelay } from "./runtime/outbox-relay.ts";
+import { guardPool } from "./runtime/pool-guard.ts";
+import { type RunningConsumer, startConsumer } from "./runtime/runner.ts";
+import type { ConsumerDefinition } from "./runtime/types.ts";
+
+/**
+ * Consumers entry point: `node consumers/src/main.ts orders email --replicas payment=10` (or `all`,
+ * or names in CONSUMERS). Node 22 strips the types, so there is no build step.
+ */
+
+const fail = (message: string, code: number): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+};
+
+const configure = (): ConsumersConfig => {
+  try {
+    return loadConfig(process.argv.slice(2), process.env, CONSUMER_NAMES);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message, 2);
+    throw error;
+  }
+};
+
+const build = (
+  config: ConsumersConfig,
+  ctx: RegistryContext,
+): { def: ConsumerDefinition; replicas: number }[] =>
+  config.consumers.map(({ name, replicas }) => {
+    const factory = CONSUMER_REGISTRY[name];
+    if (!factory) return fail(`unknown consumer ${name}`, 2);
+    try {
+      return { def: factory(ctx), replicas };
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(`${name}: ${error.message}`, 2);
+      throw error;
+    }
+  });
+
+const main = async (): Promise<void> => {
+  const config = configure();
+  const { settings } = config;
+  const log: Logger = pino({ name: "consumers", level: settings.LOG_LEVEL });
+  const { db, pool } = createNodeDb(settings.DATABASE_URL, { max: settings.PG_POOL_MAX });
+  guardPool(pool, log);
+  let redis: Redis | undefined;
+  const ctx: RegistryContext = {
+    settings,
+    redis: () => {
+      if (!settings.REDIS_URL) throw new ConfigError("REDIS_URL is required (the Redis order status record)");
+      redis ??= new Redis(settings.REDIS_URL, { maxRetriesPerRequest: 3 });
+      return redis;
+    },
+  };
+  const definitions = build(config, ctx);
+
+  const brokers = settings.KAFKA_BROKERS;
+  const producer = createKafkaProducer(brokers, "consumers");
+  const relay = createOutboxRelay({ db, producer, log, intervalMs: settings.OUTBOX_RELAY_INTERVAL_MS });
+  const running: RunningConsumer[] = definitions.map(({ def, replicas }) =>
+    startConsumer(
+      def,
+      { db, pool, brokers, log, producer, relay },
+      {
+        replicas,
+        groupSuffix: settings.CONSUMER_GROUP_SUFFIX,
+        startAt: settings.CONSUMER_START_AT,
+        retry: {
+          maxAttempts: settings.RETRY_MAX_ATTEMPTS,
+          initialMs: settings.RETRY_INITIAL_DELAY_MS,
+          maxMs: settings.RETRY_MAX_DELAY_MS,
+        },
+        dependencyBackoff: { maxMs: settings.DEPENDENCY_RETRY_MAX_DELAY_MS },
+        shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT_MS,
+        kafka: {
+          sessionTimeoutMs: settings.KAFKA_SESSION_TIMEOUT_MS,
+          heartbeatIntervalMs: settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+        },
+      },
+    ),
+  );
+  const smtp =
+    settings.SMTP_URL && definitions.some(({ def }) => def.name === "email")
+      ? startSmtpRelay({ db, smtpUrl: settings.SMTP_URL, from: settings.EMAIL_FROM, log })
+      : undefined;
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping: no more fetching; finishing the events in flight");
+    const force = setTimeout(() => {
+      log.error("shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, settings.SHUTDOWN_TIMEOUT_MS + 15_000);
+    force.unref();
+    (async () => {
+      await Promise.all(running.map((r) => r.stop()));
+      await relay.stop();
+      await smtp?.stop();
+      await producer.close();
+      redis?.disconnect();
+      await pool.end();
+    })().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+
+  await Promise.all(running.map((r) => r.ready));
+  log.info({ consumers: config.consumers, brokers }, "consumers ready");
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `consumers failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { orderProgress } from "../../../db/schema/index.ts";
+import type { OrderPlaced } from "../../../domain/events.ts";
+import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import {
+  insertPendingOrder,
+  orderPlacedEvent,
+  outboxFor,
+  pendingOrderRecord,
+  readOrder,
+} from "../test-support/order-fixtures.ts";
+import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.ts";
+
+const { db, pool } = connectTestDb();
+const redis = new Redis(inject("stack").redisUrl);
+afterAll(async () => {
+  await pool.end();
+  await redis.quit();
+});
+const consumer = createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) });
+
+type Step = "recorded" | "inventory" | "payment";
+interface Scenario {
+  inventory?: "reserved" | "rejected";
+  payment?: "authorized" | "declined";
+}
+
+/** An order placed by checkout (row in Postgres, record in Redis) and the three events about it. */
+const newOrder = async (scenario: Scenario = {}) => {
+  const placed: OrderPlaced = orderPlacedEvent([{ productId: "p1", qty: 1 }]);
+  await insertPendingOrder(db, placed);
+  await redis.set(
+    orderStatusKey(placed.orderId),
+    JSON.stringify(pendingOrderRecord(placed)),
+    "EX",
+    ORDER_STATUS_TTL_SECONDS,
+  );
+  const { orderId } = placed;
+  const inventory = scenario.inventory ?? "reserved";
+  const payment = scenario.payment ?? "authorized";
+  const events: Record<Step, () => [string, Record<string, unknown>]> = {
+    recorded: () => [
+      TOPICS.orderRecorded,
+      { eventId: randomUUID(), orderId, recordedAt: new Date().toISOString() },
+    ],
+    inventory: () => [
+      TOPICS.inventoryResults,
+      inventory === "reserved"
+        ? { eventId: randomUUID(), orderId, type: "reserved" }
+        : { eventId: randomUUID(), orderId, type: "rejected", reason: "out_of_stock" },
+    ],
+    payment: () => [
+      TOPICS.paymentResults,
+      payment === "authorized"
+        ? { eventId: randomUUID(), orderId, type: "authorized", amountCents: placed.subtotalCents }
+        : { eventId: randomUUID(), orderId, type: "declined", reason: "payment_declined" },
+    ],
+  };
+  const send = (step: Step) => {
+    const [topic, event] = events[step]();
+    return deliver(db, consumer, topic, event);
+  };
+  const redisRecord = async (): Promise<unknown> =>
+    JSON.parse((await redis.get(orderStatusKey(orderId))) ?? "null");
+  return { placed, orderId, send, redisRecord };
+};
+
+const permutations = <T>(items: readonly T[]): T[][] =>
+  items.length <= 1
+    ? [[...items]]
+    : items.flatMap((item, i) =>
+        permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+      );
+
+describe("order-state consumer", () => {
+  it.each(permutations<Step>(["recorded", "inventory", "payment"]))(
+    "finalizes exactly once when the events arrive as %s, %s, %s",
+    async (...order: Step[]) => {
+      const { orderId, send, redisRecord, placed } = await newOrder();
+      const emittedPerStep: number[] = [];
+      for (const step of order) emittedPerStep.push((await send(step)).emitted.length);
+      expect(emittedPerStep).toEqual([0, 0, 1]);
+
+      const finalized = await outboxFor(db, orderId, TOPICS.orderFinalized);
+      expect(finalized.map((e) => e.payload)).toEqual([
+        { eventId: expect.any(String), orderId, status: "confirmed", finalizedAt: expect.any(String) },
+      ]);
+      const finalizedAt = String(finalized[0]?.payload.finalizedAt);
+      expect(await readOrder(db, orderId)).toMatchObject({
+        status: "confirmed",
+        reason: null,
+        updatedAt: new Date(finalizedAt),
+      });
+      expect(await redisRecord()).toEqual({
+        ...pendingOrderRecord(placed),
+        status: "confirmed",
+        updatedAt: finalizedAt,
+      });
+    },
+  );
+
+  it("finalizes exactly once when the three events race in parallel transactions", async () => {
+    const orders = await Promise.all(Array.from({ length: 20 }, () => newOrder()));
+    await Promise.all(orders.flatMap(({ send }) => [send("recorded"), send("inventory"), send("payment")]));
+    for (const { orderId } of orders) {
+      expect(await outboxFor(db, orderId, TOPICS.orderFinalized)).toHaveLength(1);
+      expect((await readOrder(db, orderId))?.status).toBe("confirmed");
+    }
+  });
+
+  it("cancels for missing stock, or for a declined payment, and says so in Redis", async () => {
+    const noStock = await newOrder({ inventory: "rejected", payment: "declined" });
+    const declined = await newOrder({ payment: "declined" });
+    for (const { send } of [noStock, declined])
+      for (const step of ["payment", "inventory", "recorded"] as const) await send(step);
+    expect(await readOrder(db, noStock.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "out_of_stock",
+    });
+    expect(await readOrder(db, declined.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "payment_declined",
+    });
+    expect(await noStock.redisRecord()).toMatchObject({ status: "cancelled", reason: "out_of_stock" });
+    expect(await declined.redisRecord()).toMatchObject({ status: "cancelled", reason: "payment_declined" });
+  });
+
+  it("changes nothing on duplicates after the order is final, with new event ids", async () => {
+    const { orderId, send } = await newOrder();
+    for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
+    const [before] = await db.select().from(orderProgress).where(eq(orderProgress.orderId, orderId));
+    for (const step of ["recorded", "inventory", "payment"] as const)
+      expect((await send(step)).emitted).toEqual([]);
+    expect(await outboxFor(db, orderId, TOPICS.orderFinalized)).toHaveLength(1);
+    const [after] = await db.select().from(orderProgress).where(eq(orderProgress.orderId, orderId));
+    expect(after?.finalizedAt).toEqual(before?.finalizedAt);
+  });
+
+  it("keeps the first result of a step and announces the final state again when a late one contradicts it", async () => {
+    const rejectedFirst = await newOrder({ inventory: "rejected" });
+    for (const step of ["recorded", "inventory", "payment"] as const) await rejectedFirst.send(step);
+    const late = await deliver(db, consumer, TOPICS.inventoryResults, {
+      eventId: randomUUID(),
+      orderId: rejectedFirst.orderId,
+      type: "reserved",
+    });
+    expect(late.emitted.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ status: "cancelled", reason: "out_of_stock" }),
+    ]);
+    expect(await readOrder(db, rejectedFirst.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "out_of_stock",
+    });
+  });
+
+  it("leaves Redis alone when the order has no status record there", async () => {
+    const { orderId, send } = await newOrder();
+    await redis.del(orderStatusKey(orderId));
+    for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
+    expect((await readOrder(db, orderId))?.status).toBe("confirmed");
+    expect(await redis.exists(orderStatusKey(orderId))).toBe(0);
+  });
+});

@@ -1,0 +1,108 @@
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { uniqueId } from "../test-support/handler-harness.ts";
+import { createRedisOrderStatusCache, type StatusRedis } from "./order-status-cache.ts";
+
+const redis = new Redis(inject("stack").redisUrl);
+afterAll(() => redis.quit());
+const cache = createRedisOrderStatusCache(redis);
+
+const record = (orderId: string) => ({
+  orderId,
+  status: "pending",
+  email: "buyer@example.com",
+  items: [
+    {
+      productId: "p1",
+      sku: "p1",
+      name: "Thing",
+      qty: 1,
+      unitPriceCents: 123456789012345,
+      lineTotalCents: 123456789012345,
+    },
+  ],
+  subtotalCents: 123456789012345,
+  currency: "USD",
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  extra: [],
+});
+const store = async (orderId: string, value: unknown = record(orderId)) => {
+  await redis.set(orderStatusKey(orderId), JSON.stringify(value), "EX", ORDER_STATUS_TTL_SECONDS);
+};
+const read = async (orderId: string): Promise<unknown> => {
+  const raw = await redis.get(orderStatusKey(orderId));
+  return raw === null ? null : JSON.parse(raw);
+};
+const at = "2026-01-02T03:04:05.000Z";
+
+describe("order status record in Redis", () => {
+  it("rewrites status, reason and updatedAt, keeping every other field exactly, and the TTL", async () => {
+    const orderId = uniqueId("ord");
+    await store(orderId);
+    await expect(
+      cache.writeStatus(orderId, { status: "cancelled", reason: "out_of_stock", updatedAt: at }),
+    ).resolves.toBe("updated");
+    expect(await read(orderId)).toEqual({
+      ...record(orderId),
+      status: "cancelled",
+      reason: "out_of_stock",
+      updatedAt: at,
+    });
+    expect(await redis.ttl(orderStatusKey(orderId))).toBeGreaterThan(ORDER_STATUS_TTL_SECONDS - 60);
+  });
+
+  it("drops the reason on confirmed, and answers unchanged when repeated", async () => {
+    const orderId = uniqueId("ord");
+    await store(orderId, { ...record(orderId), reason: "out_of_stock" });
+    await cache.writeStatus(orderId, { status: "confirmed", updatedAt: at });
+    await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe(
+      "unchanged",
+    );
+    expect(await read(orderId)).toEqual({ ...record(orderId), status: "confirmed", updatedAt: at });
+  });
+
+  it("leaves a missing record missing", async () => {
+    const orderId = uniqueId("ord");
+    await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe("missing");
+    expect(await redis.exists(orderStatusKey(orderId))).toBe(0);
+  });
+
+  it("deletes a record that is not an Order, so readers fall back to Postgres", async () => {
+    const orderId = uniqueId("ord");
+    await redis.set(orderStatusKey(orderId), "not json");
+    await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe("dropped");
+    expect(await redis.exists(orderStatusKey(orderId))).toBe(0);
+  });
+
+  it("never loses a field another writer changed between its read and its write", async () => {
+    const orderId = uniqueId("ord");
+    await store(orderId);
+    let interfered = false;
+    const racing: StatusRedis = {
+      get: async (key: string) => {
+        const value = await redis.get(key);
+        if (!interfered) {
+          interfered = true;
+          await redis.set(
+            key,
+            JSON.stringify({ ...record(orderId), note: "written concurrently" }),
+            "KEEPTTL",
+          );
+        }
+        return value;
+      },
+      eval: redis.eval.bind(redis),
+    };
+    await expect(
+      createRedisOrderStatusCache(racing).writeStatus(orderId, { status: "confirmed", updatedAt: at }),
+    ).resolves.toBe("updated");
+    expect(await read(orderId)).toEqual({
+      ...record(orderId),
+      note: "written concurrently",
+      status: "confirmed",
+      updatedAt: at,
+    });
+  });
+});

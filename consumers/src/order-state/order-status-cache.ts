@@ -1,0 +1,112 @@
+import { Redis } from "ioredis";
+import { z } from "zod";
+import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
+import { orderStatusKey } from "../../../domain/orders.ts";
+
+/**
+ * The fast status record of an order in Redis (the Order JSON that checkout wrote under
+ * `orderStatusKey`). Only `status`, `reason` and `updatedAt` are rewritten; every other field, and
+ * the key's TTL, stay as they are. A missing key is left missing: readers fall back to Postgres.
+ *
+ * The rewrite is a compare-and-set: the JSON is edited here and a Lua script replaces it only if the
+ * key still holds what was read (else it is read again), so a concurrent writer's fields are never
+ * lost. The JSON is not re-encoded in Lua because Redis's cjson would damage it (numbers beyond 14
+ * digits turn into exponents, `[]` into `{}`).
+ */
+
+export interface FinalStatus {
+  status: OrderStatus;
+  reason?: CancelReason;
+  updatedAt: string;
+}
+
+/** `dropped`: the record was not a JSON object, so it was deleted for readers to fall back to Postgres. */
+export type StatusWrite = "updated" | "unchanged" | "missing" | "dropped";
+
+export interface OrderStatusCache {
+  writeStatus(orderId: string, final: FinalStatus): Promise<StatusWrite>;
+}
+
+/** KEYS[1] the record; ARGV[1] the value it was read as; ARGV[2] the new value, or "" to delete it. */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= ARGV[1] then return -1 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+return 1`;
+
+const RecordSchema = z.record(z.string(), z.unknown());
+
+const parseRecord = (raw: string): Record<string, unknown> | undefined => {
+  try {
+    const parsed = RecordSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // not JSON: treated like any other unusable record (dropped)
+  }
+};
+
+/** The two commands the cache uses, so a test can put a concurrent writer between them. */
+export type StatusRedis = Pick<Redis, "get" | "eval">;
+
+export const createRedisOrderStatusCache = (
+  redis: StatusRedis,
+  options: { maxAttempts?: number } = {},
+): OrderStatusCache => {
+  const maxAttempts = options.maxAttempts ?? 10;
+  return {
+    async writeStatus(orderId, final) {
+      const key = orderStatusKey(orderId);
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const raw = await redis.get(key);
+        if (raw === null) return "missing";
+        const record = parseRecord(raw);
+        if (
+          record?.status === final.status &&
+          record.reason === final.reason &&
+          record.updatedAt === final.updatedAt
+        ) {
+          return "unchanged";
+        }
+        let next = "";
+        if (record) {
+          const { reason: _previous, ...rest } = record;
+          next = JSON.stringify({
+            ...rest,
+            status: final.status,
+            ...(final.reason ? { reason: final.reason } : {}),
+            updatedAt: final.updatedAt,
+          });
+        }
+        const swapped = Number(await redis.eval(COMPARE_AND_SET, 1, key, raw, next));
+        if (swapped === 0) return "missing";
+        if (swapped === 1) return record ? "updated" : "dropped";
+      }
+      throw new Error(
+        `status record of order ${orderId} kept changing; gave up after ${maxAttempts} attempts`,
+      );
+    },
+  };
+};
+
+/**
+ * A cache that connects to `REDIS_URL` on its first write, so importing the consumer opens nothing
+ * and a missing setting fails the first event with a clear message.
+ */
+export const createLazyRedisOrderStatusCache = (env: NodeJS.ProcessEnv = process.env): OrderStatusCache => {
+  let cache: OrderStatusCache | undefined;
+  return {
+    async writeStatus(orderId, final) {
+      if (!cache) {
+        const parsed = z.object({ REDIS_URL: z.url() }).safeParse(env);
+        if (!parsed.success) {
+          throw new Error(`order-state needs REDIS_URL: ${z.prettifyError(parsed.error)}`, {
+            cause: parsed.error,
+          });
+        }
+        cache = createRedisOrderStatusCache(new Redis(parsed.data.REDIS_URL));
+      }
+      return cache.writeStatus(orderId, final);
+    },
+  };
+};

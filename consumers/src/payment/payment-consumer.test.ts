@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import type { OrderPlaced } from "../../../domain/events.ts";
+import type { OrderFinalized } from "../../../domain/order-events.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import { orderPlacedEvent, outboxFor, readPayment } from "../test-support/order-fixtures.ts";
+import { createPaymentConsumer, createSimulatedProcessor, type SimulatedProcessor } from "./index.ts";
+
+const { db, pool } = connectTestDb();
+afterAll(() => pool.end());
+
+const setup = (processor: SimulatedProcessor = createSimulatedProcessor()) => {
+  const consumer = createPaymentConsumer({ processor });
+  return {
+    processor,
+    place: (event: OrderPlaced) => deliver(db, consumer, TOPICS.orderPlaced, event),
+    finalize: (orderId: string, status: "confirmed" | "cancelled") => {
+      const base = { eventId: randomUUID(), orderId, finalizedAt: new Date().toISOString() };
+      const event: OrderFinalized =
+        status === "confirmed" ? { ...base, status } : { ...base, status, reason: "out_of_stock" };
+      return deliver(db, consumer, TOPICS.orderFinalized, event);
+    },
+  };
+};
+const order = (paymentToken = "tok_visa") =>
+  orderPlacedEvent([{ productId: "p1", qty: 2, unitPriceCents: 1999 }], { paymentToken });
+
+describe("payment consumer", () => {
+  it("authorizes the subtotal, records it and emits authorized", async () => {
+    const { place, processor } = setup();
+    const placed = order();
+    const { emitted } = await place(placed);
+    expect(emitted.map((e) => [e.topic, e.key, e.payload])).toEqual([
+      ["payment-results", placed.orderId, expect.objectContaining({ type: "authorized", amountCents: 3998 })],
+    ]);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({
+      status: "authorized",
+      amountCents: 3998,
+      currency: "USD",
+      processorRef: expect.stringMatching(/^sim_auth_/),
+    });
+    expect(processor.authorizationsOf(placed.orderId)).toBe(1);
+  });
+
+  it("records a decline and emits declined", async () => {
+    const { place } = setup();
+    const placed = order("tok_chargeDeclined");
+    const { emitted } = await place(placed);
+    expect(emitted[0]?.payload).toMatchObject({ type: "declined", reason: "payment_declined" });
+    expect(await readPayment(db, placed.orderId)).toMatchObject({
+      status: "declined",
+      declineCode: "card_declined",
+    });
+  });
+
+  it("authorizes once on replays with the same or a new event id, and emits once", async () => {
+    const { place, processor } = setup();
+    const placed = order();
+    await place(placed);
+    expect(await place(placed)).toEqual({ applied: false, emitted: [] });
+    expect(await place({ ...placed, eventId: randomUUID() })).toEqual({ applied: true, emitted: [] });
+    await Promise.all([1, 2, 3].map(() => place({ ...placed, eventId: randomUUID() })));
+    expect(processor.authorizationsOf(placed.orderId)).toBe(1);
+    expect(await outboxFor(db, placed.orderId, "payment-results")).toHaveLength(1);
+  });
+
+  it("never charges twice when the processor fails transiently and the event is retried", async () => {
+    // Attempt 1 fails after the processor authorized (a lost answer), attempt 2 before, attempt 3 works.
+    const draws = [0.1, 0.9, 0.1, 0.1, 0.9, 0.9];
+    const processor = createSimulatedProcessor({ failureRate: 0.5, random: () => draws.shift() ?? 0.9 });
+    const { place } = setup(processor);
+    const placed = order();
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        await place(placed);
+        break;
+      } catch (error) {
+        expect(error).toMatchObject({ transient: true });
+        expect(await readPayment(db, placed.orderId)).toBeUndefined();
+      }
+    }
+    expect(attempts).toBe(3);
+    expect(processor.authorizationsOf(placed.orderId)).toBe(1);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
+    expect(await outboxFor(db, placed.orderId, "payment-results")).toHaveLength(1);
+  });
+
+  it("captures a confirmed order once", async () => {
+    const { place, finalize, processor } = setup();
+    const placed = order();
+    await place(placed);
+    await finalize(placed.orderId, "confirmed");
+    await finalize(placed.orderId, "confirmed");
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "captured" });
+    expect(processor.stateOf(placed.orderId)).toBe("captured");
+  });
+
+  it("voids the authorization of a cancelled order once (compensation)", async () => {
+    const { place, finalize, processor } = setup();
+    const placed = order();
+    await place(placed);
+    await finalize(placed.orderId, "cancelled");
+    await finalize(placed.orderId, "cancelled");
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided" });
+    expect(processor.stateOf(placed.orderId)).toBe("voided");
+  });
+
+  it("has nothing to void for a declined or an unknown payment", async () => {
+    const { place, finalize } = setup();
+    const declined = order("tok_chargeDeclined");
+    await place(declined);
+    await expect(finalize(declined.orderId, "cancelled")).resolves.toMatchObject({ applied: true });
+    await expect(finalize("ord_without_payment", "cancelled")).resolves.toMatchObject({ applied: true });
+    expect(await readPayment(db, declined.orderId)).toMatchObject({ status: "declined" });
+    expect(await readPayment(db, "ord_without_payment")).toBeUndefined();
+  });
+
+  it("refuses to capture a payment that was not authorized (the event goes to the dead letters)", async () => {
+    const { place, finalize } = setup();
+    const declined = order("tok_chargeDeclined");
+    await place(declined);
+    await expect(finalize(declined.orderId, "confirmed")).rejects.toThrow(/payment is declined/);
+  });
+});

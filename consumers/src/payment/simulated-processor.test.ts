@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { PaymentProcessorRequestError, PaymentProcessorUnavailableError } from "./processor.ts";
+import { createSimulatedProcessor, simulatedProcessorOptionsFromEnv } from "./simulated-processor.ts";
+
+const request = (orderId: string, token = "tok_visa") => ({
+  orderId,
+  amountCents: 2500,
+  currency: "USD" as const,
+  token,
+});
+
+/** Cycles through fixed draws: each call uses two (fail?, before or after the effect?). */
+const draws = (...values: number[]) => {
+  let i = 0;
+  return () => values[i++ % values.length] ?? 0;
+};
+
+describe("simulated payment processor", () => {
+  it("authorizes any tok_* but tok_chargeDeclined, which it declines", async () => {
+    const processor = createSimulatedProcessor();
+    expect(await processor.authorize(request("o1", "tok_visa"))).toMatchObject({ status: "authorized" });
+    expect(await processor.authorize(request("o2", "tok_mastercard"))).toMatchObject({
+      status: "authorized",
+    });
+    expect(await processor.authorize(request("o3", "tok_chargeDeclined"))).toEqual({
+      status: "declined",
+      code: "card_declined",
+    });
+  });
+
+  it("answers the first result for the same order id and authorizes once", async () => {
+    const processor = createSimulatedProcessor();
+    const first = await processor.authorize(request("o1"));
+    expect(await processor.authorize(request("o1", "tok_chargeDeclined"))).toEqual(first);
+    expect(processor.authorizationsOf("o1")).toBe(1);
+    await expect(processor.authorize({ ...request("o1"), amountCents: 1 })).rejects.toBeInstanceOf(
+      PaymentProcessorRequestError,
+    );
+  });
+
+  it("gives the same ref for an order after a restart (a new instance)", async () => {
+    const before = await createSimulatedProcessor().authorize(request("o1"));
+    expect(await createSimulatedProcessor().authorize(request("o1"))).toEqual(before);
+  });
+
+  it("fails transiently before or after the effect; a retry finds the first authorization", async () => {
+    const before = createSimulatedProcessor({ failureRate: 0.5, random: draws(0.1, 0.1, 0.9, 0.9) });
+    await expect(before.authorize(request("o1"))).rejects.toBeInstanceOf(PaymentProcessorUnavailableError);
+    expect(before.stateOf("o1")).toBeUndefined();
+    await expect(before.authorize(request("o1"))).resolves.toMatchObject({ status: "authorized" });
+
+    const after = createSimulatedProcessor({ failureRate: 0.5, random: draws(0.1, 0.9, 0.9, 0.9) });
+    await expect(after.authorize(request("o2"))).rejects.toBeInstanceOf(PaymentProcessorUnavailableError);
+    expect(after.stateOf("o2")).toBe("authorized");
+    await expect(after.authorize(request("o2"))).resolves.toMatchObject({ status: "authorized" });
+    expect(after.authorizationsOf("o2")).toBe(1);
+  });
+
+  it("adds the configured latency", async () => {
+    const processor = createSimulatedProcessor({ latencyMs: 50 });
+    const started = performance.now();
+    await processor.authorize(request("o1"));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it("captures or voids an authorization once, and refuses to capture a voided one", async () => {
+    const processor = createSimulatedProcessor();
+    await processor.authorize(request("o1"));
+    await processor.capture("o1");
+    await processor.capture("o1");
+    expect(processor.stateOf("o1")).toBe("captured");
+    await processor.authorize(request("o2"));
+    await processor.void("o2");
+    await processor.void("o2");
+    expect(processor.stateOf("o2")).toBe("voided");
+    await expect(processor.capture("o2")).rejects.toBeInstanceOf(PaymentProcessorRequestError);
+  });
+
+  it("reads its settings from the environment and refuses bad ones", () => {
+    expect(simulatedProcessorOptionsFromEnv({})).toEqual({ latencyMs: 0, failureRate: 0 });
+    expect(
+      simulatedProcessorOptionsFromEnv({ PAYMENT_SIM_LATENCY_MS: "20", PAYMENT_SIM_FAILURE_RATE: "0.1" }),
+    ).toEqual({ latencyMs: 20, failureRate: 0.1 });
+    expect(() => simulatedProcessorOptionsFromEnv({ PAYMENT_SIM_FAILURE_RATE: "2" })).toThrow(
+      /invalid payment simulator settings/,
+    );
+  });
+});

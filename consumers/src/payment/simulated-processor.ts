@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import {
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type PaymentProcessor,
+  PaymentProcessorRequestError,
+  PaymentProcessorUnavailableError,
+} from "./processor.ts";
+
+/**
+ * A stand-in for a card processor, following the common test tokens: `tok_chargeDeclined` is
+ * declined, any other `tok_*` authorizes. Like a real processor it keeps its own record per
+ * idempotency key (the order id), here in memory. Its answers are also derived from the request
+ * alone (the ref is a hash of the order id), so after a restart a repeated authorization answers the
+ * same ref and outcome. Capture and void of an order it has no record of (authorized before a
+ * restart) succeed: the simulation cannot tell, and the `payments` row is the system's record.
+ */
+
+export interface SimulatedProcessorOptions {
+  /** Added to every call, in milliseconds. */
+  latencyMs?: number;
+  /** Probability (0..1) that a call fails with a transient error, half before and half after the effect. */
+  failureRate?: number;
+  /** Source of randomness for the failures (tests pass a fixed one). */
+  random?: () => number;
+}
+
+export const DECLINED_TOKEN = "tok_chargeDeclined";
+export const DECLINE_CODE = "card_declined";
+
+type SimulatedPayment = {
+  amountCents: number;
+  currency: string;
+  result: AuthorizeResult;
+  state: "authorized" | "declined" | "captured" | "voided";
+};
+
+export interface SimulatedProcessor extends PaymentProcessor {
+  /** How many authorizations (distinct holds on a card) the processor created for the order. */
+  authorizationsOf(orderId: string): number;
+  stateOf(orderId: string): SimulatedPayment["state"] | undefined;
+}
+
+export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}): SimulatedProcessor => {
+  const { latencyMs = 0, failureRate = 0, random = Math.random } = options;
+  const payments = new Map<string, SimulatedPayment>();
+  const authorizations = new Map<string, number>();
+
+  /** Runs `effect` like a remote call: latency, then maybe a failure before or after the effect. */
+  const call = async <T>(what: string, effect: () => T): Promise<T> => {
+    if (latencyMs > 0) await sleep(latencyMs);
+    const fails = random() < failureRate;
+    const beforeEffect = random() < 0.5;
+    if (fails && beforeEffect) throw new PaymentProcessorUnavailableError(`simulated outage before ${what}`);
+    const result = effect();
+    if (fails) throw new PaymentProcessorUnavailableError(`simulated timeout after ${what}`);
+    return result;
+  };
+
+  const authorize = (request: AuthorizeRequest): AuthorizeResult => {
+    const known = payments.get(request.orderId);
+    if (known) {
+      if (known.amountCents !== request.amountCents || known.currency !== request.currency) {
+        throw new PaymentProcessorRequestError(
+          `idempotency key ${request.orderId} reused with another amount`,
+        );
+      }
+      return known.result;
+    }
+    const result: AuthorizeResult =
+      request.token === DECLINED_TOKEN
+        ? { status: "declined", code: DECLINE_CODE }
+        : {
+            status: "authorized",
+            ref: `sim_auth_${createHash("sha256").update(request.orderId).digest("hex").slice(0, 24)}`,
+          };
+    payments.set(request.orderId, { ...request, result, state: result.status });
+    if (result.status === "authorized")
+      authorizations.set(request.orderId, (authorizations.get(request.orderId) ?? 0) + 1);
+    return result;
+  };
+
+  const transition = (orderId: string, to: "captured" | "voided"): void => {
+    const payment = payments.get(orderId);
+    if (!payment || payment.state === to) return;
+    if (payment.state !== "authorized") {
+      throw new PaymentProcessorRequestError(
+        `cannot move payment of ${orderId} from ${payment.state} to ${to}`,
+      );
+    }
+    payment.state = to;
+  };
+
+  return {
+    authorize: (request) => call("authorize", () => authorize(request)),
+    capture: (orderId) => call("capture", () => transition(orderId, "captured")),
+    void: (orderId) => call("void", () => transition(orderId, "voided")),
+    authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
+    stateOf: (orderId) => payments.get(orderId)?.state,
+  };
+};
+
+const SimulatorEnvSchema = z.object({
+  PAYMENT_SIM_LATENCY_MS: z.coerce.number().int().min(0).default(0),
+  PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+});
+
+/** Reads the simulator's settings from the environment (`PAYMENT_SIM_LATENCY_MS`, `PAYMENT_SIM_FAILURE_RATE`). */
+export const simulatedProcessorOptionsFromEnv = (
+  env: NodeJS.ProcessEnv = process.env,
+): SimulatedProcessorOptions => {
+  const parsed = SimulatorEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid payment simulator settings: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return { latencyMs: parsed.data.PAYMENT_SIM_LATENCY_MS, failureRate: parsed.data.PAYMENT_SIM_FAILURE_RATE };
+};

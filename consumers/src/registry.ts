@@ -1,0 +1,31 @@
+import type { Redis } from "ioredis";
+import { cartPersistenceConsumer } from "./cart-persistence/index.ts";
+import type { Settings } from "./config.ts";
+import { createEmailConsumer } from "./email/index.ts";
+import { inventoryConsumer } from "./inventory/index.ts";
+import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
+import { ordersConsumer } from "./orders/index.ts";
+import { paymentConsumer } from "./payment/index.ts";
+import type { ConsumerDefinition } from "./runtime/types.ts";
+
+/** What a consumer may need from the process to be built. */
+export interface RegistryContext {
+  settings: Settings;
+  /** The process's Redis client, connected on first use; throws when REDIS_URL is not set. */
+  redis(): Redis;
+}
+
+export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
+
+/** Every consumer `main.ts` can run, by the name used on the command line and as its group id. */
+export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
+  orders: () => ordersConsumer,
+  inventory: () => inventoryConsumer,
+  payment: () => paymentConsumer,
+  // The process's Redis client (REDIS_URL checked at start, closed at shutdown).
+  "order-state": (ctx) => createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(ctx.redis()) }),
+  email: (ctx) => createEmailConsumer({ from: ctx.settings.EMAIL_FROM }),
+  "cart-persistence": () => cartPersistenceConsumer,
+};
+
+export const CONSUMER_NAMES: readonly string[] = Object.keys(CONSUMER_REGISTRY);

@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createNodeDb } from "../../../db/node-client.ts";
+import {
+  brokers,
+  createTestProducer,
+  createTopics,
+  dropTopics,
+  isolation,
+  jsonOf,
+  readTopic,
+  type TestProducer,
+  testLog,
+  waitUntil,
+} from "../test-support/kafka.ts";
+import {
+  countProcessed,
+  createProbeConsumer,
+  outboxRowsOf,
+  PROBE_IN,
+  PROBE_OUT,
+  type ProbeEvent,
+} from "../test-support/probe-consumer.ts";
+import { DLQ_HEADERS } from "./dead-letter.ts";
+import { type RunningConsumer, runConsumer } from "./runner.ts";
+
+const { topicPrefix, groupSuffix } = isolation();
+const IN = `${topicPrefix}${PROBE_IN}`;
+const OUT = `${topicPrefix}${PROBE_OUT}`;
+const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 8 });
+const probe = createProbeConsumer("runner-probe");
+let runner: RunningConsumer;
+let producer: TestProducer;
+
+const send = (events: ProbeEvent[], headers?: Record<string, string>) =>
+  producer.send(
+    events.map((e) => ({ topic: IN, key: e.outKey ?? e.eventId, value: e, ...(headers ? { headers } : {}) })),
+  );
+const processed = (...ids: string[]) => countProcessed(db, probe.def.name, ids);
+const event = (extra: Partial<ProbeEvent> = {}): ProbeEvent => ({ eventId: randomUUID(), ...extra });
+
+beforeAll(async () => {
+  await createTopics(topicPrefix, [PROBE_IN, PROBE_OUT]);
+  producer = createTestProducer();
+  runner = await runConsumer(
+    probe.def,
+    { db, pool, brokers: brokers(), log: testLog },
+    {
+      topicPrefix,
+      groupSuffix,
+      startAt: "latest",
+      retry: { maxAttempts: 3, initialMs: 20, maxMs: 100 },
+      kafka: { heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000, maxWaitTimeMs: 200 },
+      relayIntervalMs: 200,
+    },
+  );
+});
+
+afterAll(async () => {
+  await runner?.stop();
+  await producer?.close();
+  await dropTopics(db, topicPrefix);
+  await pool.end();
+});
+
+describe("runner", () => {
+  it("gives a replayed event (same eventId delivered twice) no second effect", async () => {
+    const key = `replay-${randomUUID()}`;
+    const once = event({ outKey: key });
+    const marker = event({ outKey: key });
+    await send([once, once, marker]);
+    await waitUntil("the marker behind the replay", async () => (await processed(marker.eventId)) === 1);
+    expect(probe.calls.get(once.eventId)).toBe(1);
+    expect(await outboxRowsOf(db, OUT, [once.eventId])).toHaveLength(1);
+    const out = await readTopic(OUT, (ms) =>
+      ms.some((m) => m.key === key && m.value.includes(marker.eventId)),
+    );
+    expect(out.filter((m) => m.value.includes(once.eventId))).toHaveLength(1);
+  });
+
+  it("retries a failing handler with backoff and applies the event once it succeeds", async () => {
+    const flaky = event({ failTimes: 2 });
+    await send([flaky]);
+    await waitUntil("the flaky event", async () => (await processed(flaky.eventId)) === 1);
+    expect(probe.calls.get(flaky.eventId)).toBe(3);
+    expect(await outboxRowsOf(db, OUT, [flaky.eventId])).toHaveLength(1);
+  });
+
+  it("sends an event that fails every attempt to <topic>.dlq with its error, then moves on", async () => {
+    const key = `dlq-${randomUUID()}`;
+    const doomed = event({ failTimes: 1_000, outKey: key });
+    const next = event({ outKey: key });
+    await send([doomed, next], { "trace-id": "trace-123" });
+    const letters = await readTopic(`${IN}.dlq`, (ms) => ms.some((m) => m.key === key));
+    const letter = letters.find((m) => m.key === key);
+    expect(letter?.value).toBe(JSON.stringify(doomed));
+    expect(letter?.headers).toMatchObject({
+      "trace-id": "trace-123",
+      [DLQ_HEADERS.attempts]: "3",
+      [DLQ_HEADERS.consumer]: "runner-probe",
+      [DLQ_HEADERS.sourceTopic]: IN,
+    });
+    expect(letter?.headers[DLQ_HEADERS.error]).toContain(`probe failure 3 of ${doomed.eventId}`);
+    expect(letter?.headers[DLQ_HEADERS.sourcePartition]).toMatch(/^\d+$/);
+    expect(letter?.headers[DLQ_HEADERS.sourceOffset]).toMatch(/^\d+$/);
+    expect(probe.calls.get(doomed.eventId)).toBe(3);
+    // The partition moved on past the dead letter, and the failed attempts left nothing behind.
+    await waitUntil("the event behind the dead letter", async () => (await processed(next.eventId)) === 1);
+    expect(await processed(doomed.eventId)).toBe(0);
+    expect(await outboxRowsOf(db, OUT, [doomed.eventId])).toHaveLength(0);
+  });
+
+  it("sends unparseable messages straight to the dlq", async () => {
+    const notJson = `not-json-${randomUUID()}`;
+    const badSchema = `bad-schema-${randomUUID()}`;
+    await producer.send([
+      { topic: IN, key: notJson, value: "{ this is not json" },
+      { topic: IN, key: badSchema, value: { eventId: 42 } },
+    ]);
+    const letters = await readTopic(`${IN}.dlq`, (ms) =>
+      [notJson, badSchema].every((k) => ms.some((m) => m.key === k)),
+    );
+    const byKey = (k: string) => letters.find((m) => m.key === k);
+    expect(byKey(notJson)?.value).toBe("{ this is not json");
+    expect(byKey(notJson)?.headers[DLQ_HEADERS.error]).toContain("not JSON");
+    expect(byKey(badSchema)?.headers[DLQ_HEADERS.error]).toContain("fails the schema");
+    expect(byKey(badSchema)?.headers[DLQ_HEADERS.attempts]).toBe("1");
+  });
+
+  it("publishes outbox events exactly in outbox order, each once", async () => {
+    const outKey = `ordered-${randomUUID()}`;
+    // Spread over every input partition (keys differ), so lanes emit concurrently for one output key.
+    const events = Array.from({ length: 40 }, () => event({ outKey, emits: 3 }));
+    await producer.send(events.map((e, i) => ({ topic: IN, key: `spread-${i}`, value: e })));
+    const ids = events.map((e) => e.eventId);
+    await waitUntil("every ordered event", async () => (await processed(...ids)) === ids.length);
+    const rows = await outboxRowsOf(db, OUT, ids);
+    expect(rows).toHaveLength(120);
+    const out = await readTopic(OUT, (ms) => ms.filter((m) => m.key === outKey).length >= 120);
+    const published = out
+      .filter((m) => m.key === outKey)
+      .map((m) => (jsonOf(m) as { eventId: string }).eventId);
+    expect(published).toEqual(rows.map((r) => r.payload.eventId));
+    await waitUntil("rows marked published", async () =>
+      (await outboxRowsOf(db, OUT, ids)).every((r) => r.publishedAt !== null),
+    );
+  });
+});

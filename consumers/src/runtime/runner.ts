@@ -1,0 +1,161 @@
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Db } from "../../../db/node-client.ts";
+import { type Backoff, DEFAULT_DEPENDENCY_BACKOFF, DEFAULT_RETRY, type RetryPolicy } from "./backoff.ts";
+import { createKafkaProducer, type KafkaProducer } from "./kafka.ts";
+import { createOutboxRelay, type OutboxRelay } from "./outbox-relay.ts";
+import { guardPool } from "./pool-guard.ts";
+import { emptyCounts, type OutcomeCounts, type ProcessEnv } from "./process-message.ts";
+import { type KafkaGroupSettings, type Replica, startReplica } from "./replica.ts";
+import { type StartAt, seedStartOffsets } from "./start-offsets.ts";
+import type { ConsumerDefinition, Subscription } from "./types.ts";
+
+export interface RunnerDeps {
+  db: Db;
+  /** The pool behind `db`; the runner logs its connection errors (a Postgres restart) instead of crashing. */
+  pool: pg.Pool;
+  brokers: string[];
+  log: Logger;
+  /** Producer of dead letters (and of the relay it creates); created and closed by the runner when absent. */
+  producer?: KafkaProducer;
+  /** A relay shared by the consumers of a process; created and stopped by the runner when absent. */
+  relay?: OutboxRelay;
+}
+
+export interface RunnerOptions {
+  /** Consumer instances in the group (default 1); each takes its share of the partitions. */
+  replicas?: number;
+  /** Appended to `def.name` for the group id (tests, blue/green); processed_events keeps `def.name`. */
+  groupSuffix?: string;
+  /** Prepended to every topic read, emitted and dead-lettered (isolated tests, shared clusters). */
+  topicPrefix?: string;
+  /** Where a group without committed offsets starts (default earliest: nothing is skipped). */
+  startAt?: StartAt;
+  retry?: Partial<RetryPolicy>;
+  /** Waiting for a dependency that is down (Postgres, Kafka for dead letters). */
+  dependencyBackoff?: Partial<Backoff>;
+  /** How long a stop waits for events in flight before abandoning them uncommitted (default 15 s). */
+  shutdownTimeoutMs?: number;
+  /** Messages buffered per replica before fetching pauses (default 500). */
+  maxBufferedMessages?: number;
+  kafka?: Partial<KafkaGroupSettings>;
+  /** Polling interval of the relay the runner creates (default 1 s). */
+  relayIntervalMs?: number;
+}
+
+export interface RunningConsumer {
+  name: string;
+  groupId: string;
+  topics: string[];
+  /** Resolves once every replica joined the group and consumes. */
+  ready: Promise<void>;
+  /** Message outcomes since start, across replicas. */
+  counts(): OutcomeCounts;
+  /** Graceful stop: no more fetching, events in flight finish and commit, the outbox is flushed. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_KAFKA_GROUP: KafkaGroupSettings = {
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  maxWaitTimeMs: 1_000,
+};
+
+/**
+ * Runs a consumer: `replicas` members of consumer group `def.name` over its subscriptions' topics,
+ * each event applied exactly once in Postgres (see process-message.ts), offsets committed after.
+ */
+export const startConsumer = (
+  def: ConsumerDefinition,
+  deps: RunnerDeps,
+  opts: RunnerOptions = {},
+): RunningConsumer => {
+  const prefix = opts.topicPrefix ?? "";
+  const topicName = (topic: string): string => `${prefix}${topic}`;
+  const groupId = `${def.name}${opts.groupSuffix ?? ""}`;
+  const subscriptions = new Map<string, Subscription>(def.subscriptions.map((s) => [topicName(s.topic), s]));
+  const topics = [...subscriptions.keys()];
+  const log = deps.log.child({ consumer: def.name, groupId });
+  guardPool(deps.pool, deps.log);
+  const producer = deps.producer ?? createKafkaProducer(deps.brokers, `${groupId}-producer`);
+  const relay =
+    deps.relay ??
+    createOutboxRelay({
+      db: deps.db,
+      producer,
+      log,
+      ...(opts.relayIntervalMs ? { intervalMs: opts.relayIntervalMs } : {}),
+    });
+  const env: ProcessEnv = {
+    consumer: def.name,
+    subscriptions,
+    db: deps.db,
+    producer,
+    log,
+    retry: { ...DEFAULT_RETRY, ...opts.retry },
+    dependencyBackoff: { ...DEFAULT_DEPENDENCY_BACKOFF, ...opts.dependencyBackoff },
+    topicName,
+  };
+  const replicas: Replica[] = [];
+  const counts = emptyCounts();
+  let stopped = false;
+
+  const ready = (async () => {
+    await seedStartOffsets(deps.brokers, groupId, topics, opts.startAt ?? "earliest", log);
+    const count = Math.max(1, opts.replicas ?? 1);
+    for (let index = 0; index < count && !stopped; index++) {
+      replicas.push(
+        startReplica({
+          groupId,
+          clientId: `${groupId}-${index}`,
+          brokers: deps.brokers,
+          topics,
+          env,
+          kafka: { ...DEFAULT_KAFKA_GROUP, ...opts.kafka },
+          maxBuffered: opts.maxBufferedMessages ?? 500,
+          onCommitted: () => relay.kick(),
+          counts,
+          log: log.child({ replica: index }),
+        }),
+      );
+    }
+    await Promise.all(replicas.map((r) => r.ready));
+    log.info({ topics, replicas: count }, "consumer running");
+  })();
+
+  return {
+    name: def.name,
+    groupId,
+    topics,
+    ready,
+    counts: () => ({ ...counts }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await ready.catch((error: unknown) => log.warn({ err: error }, "consumer had not started cleanly"));
+      const graceMs = opts.shutdownTimeoutMs ?? 15_000;
+      await Promise.all(replicas.map((r) => r.drain(graceMs)));
+      await Promise.all(replicas.map((r) => r.close()));
+      if (deps.relay) deps.relay.kick();
+      else await relay.stop();
+      if (!deps.producer) await producer.close();
+      log.info("consumer stopped");
+    },
+  };
+};
+
+/** `startConsumer`, resolved once the consumer is running. */
+export const runConsumer = async (
+  def: ConsumerDefinition,
+  deps: RunnerDeps,
+  opts: RunnerOptions = {},
+): Promise<RunningConsumer> => {
+  const running = startConsumer(def, deps, opts);
+  try {
+    await running.ready;
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
+};
