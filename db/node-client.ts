@@ -4,13 +4,35 @@ import * as schema from "./schema/index.ts";
 
 export type Db = NodePgDatabase<typeof schema>;
 
+/**
+ * Transactions on a client this process checks out and always gives back. drizzle-orm 0.45's pooled
+ * `transaction()` sends BEGIN before its try block, so a BEGIN that fails on a dead connection (a
+ * Postgres restart) never releases the client, and every outage would shrink the pool for good.
+ * A client that saw any error is destroyed rather than reused.
+ */
+const releasingTransactions = (db: Db, pool: pg.Pool): Db => {
+  const transaction: Db["transaction"] = async (work, config) => {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      return await drizzle(client, { schema }).transaction(work, config);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(failure);
+    }
+  };
+  return Object.assign(db, { transaction });
+};
+
 /** A pooled Postgres connection for Node processes (consumers, scripts); the edge uses the Neon driver. */
 export const createNodeDb = (
   databaseUrl: string,
   options: { max?: number } = {},
 ): { db: Db; pool: pg.Pool } => {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
-  return { db: drizzle(pool, { schema }), pool };
+  return { db: releasingTransactions(drizzle(pool, { schema }), pool), pool };
 };
 
 /** Creates the database named in `databaseUrl` if the server does not have it yet. */

@@ -1,0 +1,142 @@
+import { randomUUID } from "node:crypto";
+import type { Order } from "../../domain/orders.ts";
+
+/** The public HTTP API of the storefront, as a client sees it. */
+export interface StockLevel {
+  productId: string;
+  available: number;
+  reserved: number;
+}
+
+export interface CheckoutAnswer {
+  status: number;
+  order?: Order;
+}
+
+const FINAL = new Set(["confirmed", "cancelled"]);
+
+export const createApi = (baseUrl: string, adminToken: string) => {
+  const call = async (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${baseUrl}${path}`, init);
+  const jsonBody = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const adminHeaders = { authorization: `Bearer ${adminToken}` };
+  const expectOk = async <T>(res: Response, what: string): Promise<T> => {
+    if (!res.ok) throw new Error(`${what}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+
+  const api = {
+    /** Creates (upserts) a product through the admin API and sets its stock. */
+    async createProduct(productId: string, available: number, priceCents = 1_250): Promise<void> {
+      const product = {
+        sku: `SKU-${productId}`.slice(0, 64),
+        name: `E2E product ${productId}`,
+        description: "end-to-end test product",
+        priceCents,
+        currency: "USD",
+        category: "e2e",
+      };
+      await expectOk(
+        await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders)),
+        "create product",
+      );
+      await api.setStock(productId, available);
+    },
+    async setStock(productId: string, available: number): Promise<StockLevel> {
+      const res = await call(
+        `/v1/admin/inventory/${productId}`,
+        jsonBody("PUT", { available }, adminHeaders),
+      );
+      return expectOk<StockLevel>(res, "set stock");
+    },
+    async stock(productId: string): Promise<StockLevel> {
+      const res = await call(`/v1/admin/inventory/${productId}`, { headers: adminHeaders });
+      return expectOk<StockLevel>(res, "read stock");
+    },
+    /** A new cart holding `qty` of the product. */
+    async cartWith(productId: string, qty = 1): Promise<string> {
+      const cart = await expectOk<{ cartId: string }>(await call("/v1/carts", { method: "POST" }), "cart");
+      const res = await call(`/v1/carts/${cart.cartId}/items`, jsonBody("POST", { productId, qty }));
+      await expectOk(res, "add item");
+      return cart.cartId;
+    },
+    async checkout(
+      cartId: string,
+      paymentToken: string,
+      key: string = randomUUID(),
+    ): Promise<CheckoutAnswer> {
+      const body = {
+        cartId,
+        email: "shopper@example.com",
+        paymentToken,
+        shippingAddress: {
+          name: "Ada Shopper",
+          line1: "1 Test Street",
+          city: "Testville",
+          postalCode: "12345",
+          country: "US",
+        },
+      };
+      const res = await call("/v1/checkout", jsonBody("POST", body, { "idempotency-key": key }));
+      if (res.status !== 202) return { status: res.status };
+      return { status: res.status, order: (await res.json()) as Order };
+    },
+    async order(orderId: string): Promise<Order> {
+      return expectOk<Order>(await call(`/v1/orders/${orderId}`), `order ${orderId}`);
+    },
+    /** Polls every order until all are final (or the deadline passes); answers their last state. */
+    async waitFinal(orderIds: readonly string[], timeoutMs = 60_000): Promise<Map<string, Order>> {
+      const final = new Map<string, Order>();
+      const deadline = Date.now() + timeoutMs;
+      while (final.size < orderIds.length && Date.now() < deadline) {
+        const open = orderIds.filter((id) => !final.has(id));
+        for (let i = 0; i < open.length; i += 50) {
+          const orders = await Promise.all(open.slice(i, i + 50).map((id) => api.order(id)));
+          for (const order of orders) if (FINAL.has(order.status)) final.set(order.orderId, order);
+        }
+        if (final.size < orderIds.length) await new Promise((r) => setTimeout(r, 250));
+      }
+      if (final.size < orderIds.length) {
+        const missing = orderIds.filter((id) => !final.has(id));
+        throw new Error(
+          `${missing.length} of ${orderIds.length} orders not final in ${timeoutMs} ms: ${missing.slice(0, 5).join(", ")}`,
+        );
+      }
+      return final;
+    },
+  };
+  return api;
+};
+
+export type Api = ReturnType<typeof createApi>;
+
+/** Places one checkout per cart, all at once; throws unless every answer is 202. */
+export const checkoutAll = async (
+  api: Api,
+  cartIds: readonly string[],
+  token = "tok_visa",
+): Promise<Order[]> => {
+  // A 503 (Kafka did not acknowledge in time under the burst) is retried with the same key, as the
+  // contract tells clients to; the retry answers the order if the first publish landed after all.
+  const place = async (cartId: string): Promise<CheckoutAnswer> => {
+    const key = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      const answer = await api.checkout(cartId, token, key);
+      if (answer.status !== 503 || attempt >= 5) return answer;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  };
+  const answers = await Promise.all(cartIds.map(place));
+  const bad = answers.filter((a) => a.status !== 202 || !a.order);
+  if (bad.length > 0)
+    throw new Error(`${bad.length} checkouts not accepted: ${bad.map((a) => a.status).join(",")}`);
+  return answers.flatMap((a) => (a.order ? [a.order] : []));
+};
+
+/** A product id unique to this run. */
+export const uniqueProductId = (prefix: string): string =>
+  `${prefix}_${Date.now().toString(36)}_${randomUUID().slice(0, 8)}`;

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { pino } from "pino";
+import { cartPersistenceConsumer } from "../../consumers/src/cart-persistence/index.ts";
+import { createEmailConsumer } from "../../consumers/src/email/index.ts";
+import { inventoryConsumer } from "../../consumers/src/inventory/index.ts";
+import {
+  createOrderStateConsumer,
+  createRedisOrderStatusCache,
+} from "../../consumers/src/order-state/index.ts";
+import { ordersConsumer } from "../../consumers/src/orders/index.ts";
+import { createPaymentConsumer, createSimulatedProcessor } from "../../consumers/src/payment/index.ts";
+import { createKafkaProducer, type KafkaProducer } from "../../consumers/src/runtime/kafka.ts";
+import { createOutboxRelay, type OutboxRelay } from "../../consumers/src/runtime/outbox-relay.ts";
+import {
+  type RunnerOptions,
+  type RunningConsumer,
+  startConsumer,
+} from "../../consumers/src/runtime/runner.ts";
+import type { ConsumerDefinition } from "../../consumers/src/runtime/types.ts";
+import { createNodeDb, type Db } from "../../db/node-client.ts";
+
+/** Silent unless TEST_LOG_LEVEL is set (e.g. `TEST_LOG_LEVEL=info npx vitest run e2e`). */
+export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+export const CONSUMER_NAMES = [
+  "orders",
+  "inventory",
+  "payment",
+  "order-state",
+  "email",
+  "cart-persistence",
+] as const;
+export type ConsumerName = (typeof CONSUMER_NAMES)[number];
+
+export interface Pipeline {
+  db: Db;
+  pool: pg.Pool;
+  running: Map<ConsumerName, RunningConsumer>;
+  /** (Re)starts one consumer in this file's group; resolves once it consumes. */
+  start(name: ConsumerName, opts?: RunnerOptions): Promise<RunningConsumer>;
+  /** Runs an extra definition (a recorder) in this file's group namespace. */
+  startExtra(def: ConsumerDefinition): Promise<RunningConsumer>;
+  /** Sum of an outcome over the six consumers (current instances). */
+  total(outcome: "applied" | "duplicate" | "dead-lettered" | "abandoned"): number;
+  /** Stops everything; answers how many Postgres clients were still checked out (should be none). */
+  close(): Promise<number>;
+}
+
+/**
+ * The six consumers in-process, as consumers/src/main.ts runs them (one producer and one outbox
+ * relay shared), each in its own group with a per-file suffix, starting at the end of the topics.
+ */
+export const startPipeline = async (o: {
+  databaseUrl: string;
+  redisUrl: string;
+  brokers: string[];
+  /** Runner options of single consumers (e.g. no shutdown grace, to stop them like a kill). */
+  options?: Partial<Record<ConsumerName, RunnerOptions>>;
+}): Promise<Pipeline> => {
+  const groupSuffix = `-e2e-${randomUUID().slice(0, 8)}`;
+  const { db, pool } = createNodeDb(o.databaseUrl, { max: 20 });
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 3 });
+  const producer: KafkaProducer = createKafkaProducer(o.brokers, `e2e${groupSuffix}`);
+  const relay: OutboxRelay = createOutboxRelay({ db, producer, log, intervalMs: 200 });
+  const processor = createSimulatedProcessor();
+  const definitions: Record<ConsumerName, () => ConsumerDefinition> = {
+    orders: () => ordersConsumer,
+    inventory: () => inventoryConsumer,
+    payment: () => createPaymentConsumer({ processor }),
+    "order-state": () => createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) }),
+    email: () => createEmailConsumer(),
+    "cart-persistence": () => cartPersistenceConsumer,
+  };
+  const running = new Map<ConsumerName, RunningConsumer>();
+  const extras: RunningConsumer[] = [];
+  const base: RunnerOptions = {
+    groupSuffix,
+    startAt: "latest",
+    retry: { maxAttempts: 5, initialMs: 50, maxMs: 500 },
+    dependencyBackoff: { maxMs: 1_000 },
+    shutdownTimeoutMs: 5_000,
+    kafka: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 200 },
+  };
+  const deps = { db, pool, brokers: o.brokers, log, producer, relay };
+  const pipeline: Pipeline = {
+    db,
+    pool,
+    running,
+    async start(name, opts = {}) {
+      const consumer = startConsumer(definitions[name](), deps, { ...base, ...opts });
+      running.set(name, consumer);
+      await consumer.ready;
+      return consumer;
+    },
+    async startExtra(def) {
+      const consumer = startConsumer(def, deps, base);
+      extras.push(consumer);
+      await consumer.ready;
+      return consumer;
+    },
+    total: (outcome) => [...running.values()].reduce((n, c) => n + c.counts()[outcome], 0),
+    async close() {
+      const t = Date.now();
+      const step = (what: string) =>
+        process.env.E2E_DEBUG && console.log(`[close] ${what} at ${Date.now() - t} ms`);
+      await Promise.all(
+        [...running.values(), ...extras].map((c) => c.stop().then(() => step(`stopped ${c.name}`))),
+      );
+      await relay.stop();
+      step("relay");
+      await producer.close();
+      step("producer");
+      redis.disconnect();
+      // Every client is back in the pool once the consumers stopped, outages included
+      // (db/node-client.ts releases what drizzle's pooled transaction would leak).
+      const leakedClients = pool.totalCount - pool.idleCount;
+      await Promise.race([pool.end(), sleep(2_000)]);
+      step("pool");
+      return leakedClients;
+    },
+  };
+  await Promise.all(CONSUMER_NAMES.map((name) => pipeline.start(name, o.options?.[name])));
+  return pipeline;
+};
+
+/**
+ * Holds a session advisory lock on the main database for the whole test file: the e2e files share
+ * the unprefixed topics the workers publish to, so they take turns (each file's consumers would
+ * otherwise also process, and finalize, the other files' orders).
+ */
+export const takeE2eLock = async (databaseUrl: string): Promise<() => Promise<void>> => {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query("select pg_advisory_lock(4242001)");
+  return async () => {
+    await client.end();
+  };
+};
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it answers true (or throws after `timeoutMs`). */
+export const waitFor = async (
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+};

@@ -1,0 +1,75 @@
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { TestStackContext } from "../../local/test-context.ts";
+import { CHECKOUT_BUNDLE, STOREFRONT_BUNDLE } from "../../local/test-setup.ts";
+
+/** The bundled storefront and checkout workers in one Miniflare, on the test stack's services. */
+export interface Workers {
+  /** Base URL of the storefront (the one public base URL of the API). */
+  url: string;
+  dispose(): Promise<void>;
+}
+
+const COMPAT = { compatibilityDate: "2026-10-01", compatibilityFlags: ["nodejs_compat"] };
+
+/** The same bindings as `workerBindings` in vitest.config.ts. */
+const stackBindings = (stack: TestStackContext): Record<string, string> => ({
+  UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
+  UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
+  KAFKA_REST_URL: stack.kafkaRestUrl,
+  KAFKA_REST_USERNAME: stack.kafkaRestUsername,
+  KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
+  DATABASE_URL: stack.databaseUrl,
+  NEON_LOCAL_ENDPOINT: stack.neonUrl,
+  ADMIN_TOKEN: stack.adminToken,
+  MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+  LOG_LEVEL: "warn",
+});
+
+/** `[vars]` of wrangler.toml. */
+const STOREFRONT_VARS = {
+  MEDIA_BASE_URL: "http://127.0.0.1:8787/media",
+  CATALOG_FRESH_SECONDS: "60",
+  CATALOG_LIST_FRESH_SECONDS: "30",
+  CATALOG_MAX_AGE_SECONDS: "30",
+  CATALOG_LIST_MAX_AGE_SECONDS: "15",
+  DEFAULT_CURRENCY: "USD",
+  CART_RATE_LIMIT: "100000",
+  CART_RATE_WINDOW_SECONDS: "10",
+};
+
+/** `[vars]` of workers/checkout/wrangler.toml. */
+const CHECKOUT_VARS = {
+  MEDIA_BASE_URL: "http://127.0.0.1:8787/media",
+  CATALOG_FRESH_SECONDS: "60",
+  DEFAULT_CURRENCY: "USD",
+  ORDER_PUBLISH_TIMEOUT_MS: "4000",
+};
+
+export const startWorkers = async (stack: TestStackContext): Promise<Workers> => {
+  // This Miniflare takes the v5 config shape; the familiar (v4) worker options convert into it.
+  const options = convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    workers: [
+      {
+        name: "storefront",
+        modules: true,
+        scriptPath: STOREFRONT_BUNDLE,
+        ...COMPAT,
+        bindings: { ...STOREFRONT_VARS, ...stackBindings(stack) },
+        serviceBindings: { CHECKOUT: "checkout" },
+        r2Buckets: ["MEDIA"],
+      },
+      {
+        name: "checkout",
+        modules: true,
+        scriptPath: CHECKOUT_BUNDLE,
+        ...COMPAT,
+        bindings: { ...CHECKOUT_VARS, ...stackBindings(stack) },
+      },
+    ],
+  });
+  const mf = new Miniflare(options);
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { url, dispose: () => mf.dispose() };
+};
