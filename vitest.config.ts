@@ -28,7 +28,19 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["{domain,db,consumers,services,local}/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: ["{domain,db,consumers,services,local}/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Whole-pipeline runs: the files take turns (an advisory lock), so waits and runs are long
+          // on a loaded 2-core machine.
+          name: "e2e",
+          environment: "node",
+          include: ["e2e/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
         },
       },
       {
