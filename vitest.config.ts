@@ -39,6 +39,8 @@ export default defineConfig({
           name: "e2e",
           environment: "node",
           include: ["e2e/**/*.test.ts"],
+          // After every other project has finished, so the pipeline has the machine to itself.
+          sequence: { groupOrder: 1 },
           testTimeout: 300_000,
           hookTimeout: 900_000,
         },

@@ -70,7 +70,7 @@ describe("consumers killed mid-stream and restarted", () => {
     console.log(`[e2e kill] restarted at ${Date.now() - started} ms with ${orderIds.length} orders placed`);
     await burst;
 
-    const final = await api.waitFinal(orderIds, 60_000);
+    const final = await api.waitFinal(orderIds, 180_000);
     console.log(`[e2e kill] ${total} orders final in ${Date.now() - started} ms`);
     const outcomes = tally([...final.values()].map((o) => `${o.status}:${o.reason ?? ""}`));
     const confirmed = outcomes.get("confirmed:") ?? 0;

@@ -49,7 +49,7 @@ describe("no oversell under a checkout race", () => {
     const accepted = Date.now() - started;
     const orderIds = placed.map((o) => o.orderId);
     expect(new Set(orderIds).size).toBe(200);
-    const final = await api.waitFinal(orderIds, 60_000);
+    const final = await api.waitFinal(orderIds, 180_000);
     watching = false;
     await watcher;
     console.log(

@@ -85,7 +85,7 @@ describe("Postgres stopped during a burst of checkouts", () => {
     const restartedAt = Date.now() - started;
     const orderIds = [...early, ...late].map((o) => o.orderId);
 
-    const final = await api.waitFinal(orderIds, 60_000);
+    const final = await api.waitFinal(orderIds, 180_000);
     console.log(
       `[e2e pg-down] stopped at ${stoppedAt} ms, started at ${restartedAt} ms, ${total} orders final in ${Date.now() - started} ms`,
     );

@@ -89,7 +89,7 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       return expectOk<Order>(await call(`/v1/orders/${orderId}`), `order ${orderId}`);
     },
     /** Polls every order until all are final (or the deadline passes); answers their last state. */
-    async waitFinal(orderIds: readonly string[], timeoutMs = 60_000): Promise<Map<string, Order>> {
+    async waitFinal(orderIds: readonly string[], timeoutMs = 120_000): Promise<Map<string, Order>> {
       const final = new Map<string, Order>();
       const deadline = Date.now() + timeoutMs;
       while (final.size < orderIds.length && Date.now() < deadline) {
