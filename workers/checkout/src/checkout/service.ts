@@ -2,6 +2,7 @@ import type { Kafka } from "@upstash/kafka";
 import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
+import { randomToken } from "../../../../domain/ids.ts";
 import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
 import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../../domain/orders.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
@@ -24,13 +25,7 @@ export interface CheckoutDeps {
 export type CheckoutResult = { order: Order; replayed: boolean };
 
 /** 16 random bytes, URL-safe: an order id nobody can guess. */
-const newOrderId = (): string => {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `ord_${btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "")}`;
-};
+const newOrderId = (): string => `ord_${randomToken()}`;
 
 /**
  * Waits for `work` at most `ms`. The client cannot be cancelled, so work that outlives its deadline

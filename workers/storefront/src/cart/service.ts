@@ -1,5 +1,6 @@
 import { AppError } from "../../../../domain/errors.ts";
 import { type CartUpdated, CartUpdatedSchema } from "../../../../domain/events.ts";
+import { randomToken } from "../../../../domain/ids.ts";
 import { type Currency, lineTotalCents, sumCents } from "../../../../domain/money.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
@@ -25,13 +26,7 @@ const notFound = (cartId: string) =>
   new AppError("cart_not_found", `cart ${cartId} does not exist or has expired`);
 
 /** 16 random bytes (128 bits) as URL-safe base64: holding the id is the right to use the cart. */
-export const newCartId = (): string => {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-};
+export const newCartId = (): string => randomToken();
 
 /** Runs a cart operation; when Redis lost the cart but its durable copy exists, restores it and runs again. */
 const withCart = async (

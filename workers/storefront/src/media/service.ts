@@ -1,4 +1,5 @@
 import { AppError } from "../../../../domain/errors.ts";
+import { randomToken } from "../../../../domain/ids.ts";
 import { IMAGE_EXTENSIONS, IMAGE_TYPES, isImageType } from "../../../../domain/media.ts";
 import { log } from "../../../platform/log.ts";
 import type { MediaDeps } from "./deps.ts";
@@ -52,12 +53,6 @@ export const readPrivateMedia = async (
   if (!stored) throw notFound(key);
   return answerFor(request, stored);
 };
-
-const randomToken = (): string =>
-  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
 
 /**
  * A new private key (128 random bits, with the extension of the promised type) and signed URLs to
