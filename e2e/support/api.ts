@@ -91,19 +91,26 @@ export const createApi = (baseUrl: string, adminToken: string) => {
     /** Polls every order until all are final (or the deadline passes); answers their last state. */
     async waitFinal(orderIds: readonly string[], timeoutMs = 120_000): Promise<Map<string, Order>> {
       const final = new Map<string, Order>();
+      const last = new Map<string, Order>();
       const deadline = Date.now() + timeoutMs;
       while (final.size < orderIds.length && Date.now() < deadline) {
         const open = orderIds.filter((id) => !final.has(id));
         for (let i = 0; i < open.length; i += 50) {
           const orders = await Promise.all(open.slice(i, i + 50).map((id) => api.order(id)));
-          for (const order of orders) if (FINAL.has(order.status)) final.set(order.orderId, order);
+          for (const order of orders) {
+            last.set(order.orderId, order);
+            if (FINAL.has(order.status)) final.set(order.orderId, order);
+          }
         }
         if (final.size < orderIds.length) await new Promise((r) => setTimeout(r, 250));
       }
       if (final.size < orderIds.length) {
         const missing = orderIds.filter((id) => !final.has(id));
         throw new Error(
-          `${missing.length} of ${orderIds.length} orders not final in ${timeoutMs} ms: ${missing.slice(0, 5).join(", ")}`,
+          `${missing.length} of ${orderIds.length} orders not final in ${timeoutMs} ms: ${missing
+            .slice(0, 5)
+            .map((id) => `${id} (${last.get(id)?.status ?? "unread"})`)
+            .join(", ")}`,
         );
       }
       return final;

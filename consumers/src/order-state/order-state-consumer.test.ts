@@ -158,11 +158,17 @@ describe("order-state consumer", () => {
     });
   });
 
-  it("leaves Redis alone when the order has no status record there", async () => {
-    const { orderId, send } = await newOrder();
+  it("writes the final record from Postgres when checkout's pending record is not there yet", async () => {
+    const { orderId, send, redisRecord, placed } = await newOrder({ payment: "declined" });
     await redis.del(orderStatusKey(orderId));
     for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
-    expect((await readOrder(db, orderId))?.status).toBe("confirmed");
-    expect(await redis.exists(orderStatusKey(orderId))).toBe(0);
+    const [finalized] = await outboxFor(db, orderId, TOPICS.orderFinalized);
+    expect(await redisRecord()).toEqual({
+      ...pendingOrderRecord(placed),
+      status: "cancelled",
+      reason: "payment_declined",
+      updatedAt: finalized?.payload.finalizedAt,
+    });
+    expect(await redis.ttl(orderStatusKey(orderId))).toBeGreaterThan(ORDER_STATUS_TTL_SECONDS - 60);
   });
 });

@@ -10,7 +10,7 @@ const cache = createRedisOrderStatusCache(redis);
 
 const record = (orderId: string) => ({
   orderId,
-  status: "pending",
+  status: "pending" as const,
   email: "buyer@example.com",
   items: [
     {
@@ -23,7 +23,7 @@ const record = (orderId: string) => ({
     },
   ],
   subtotalCents: 123456789012345,
-  currency: "USD",
+  currency: "USD" as const,
   createdAt: "2026-01-01T00:00:00.000Z",
   updatedAt: "2026-01-01T00:00:00.000Z",
   extra: [],
@@ -63,7 +63,62 @@ describe("order status record in Redis", () => {
     expect(await read(orderId)).toEqual({ ...record(orderId), status: "confirmed", updatedAt: at });
   });
 
-  it("leaves a missing record missing", async () => {
+  it("creates a missing record from the loaded order, with the TTL, only while it is missing", async () => {
+    const orderId = uniqueId("ord");
+    const { extra: _extra, ...order } = record(orderId);
+    const load = async () => order;
+    await expect(
+      cache.writeStatus(orderId, { status: "cancelled", reason: "out_of_stock", updatedAt: at }, load),
+    ).resolves.toBe("created");
+    expect(await read(orderId)).toEqual({
+      ...order,
+      status: "cancelled",
+      reason: "out_of_stock",
+      updatedAt: at,
+    });
+    expect(await redis.ttl(orderStatusKey(orderId))).toBeGreaterThan(ORDER_STATUS_TTL_SECONDS - 60);
+    // Postgres without the order: nothing to write.
+    const unknown = uniqueId("ord");
+    await expect(
+      cache.writeStatus(unknown, { status: "confirmed", updatedAt: at }, async () => null),
+    ).resolves.toBe("missing");
+    expect(await redis.exists(orderStatusKey(unknown))).toBe(0);
+  });
+
+  it("updates, not overwrites, a record written between its miss and its create", async () => {
+    const orderId = uniqueId("ord");
+    let interfered = false;
+    const racing: StatusRedis = {
+      get: redis.get.bind(redis),
+      eval: redis.eval.bind(redis),
+      set: (async (...args: Parameters<Redis["set"]>) => {
+        if (!interfered) {
+          interfered = true;
+          await store(orderId, { ...record(orderId), note: "checkout's pending record" });
+        }
+        return redis.set(...args);
+      }) as StatusRedis["set"],
+    };
+    const { extra: _extra, ...order } = record(orderId);
+    await expect(
+      createRedisOrderStatusCache(racing).writeStatus(
+        orderId,
+        { status: "confirmed", updatedAt: at },
+        async () => ({
+          ...order,
+          status: "pending",
+        }),
+      ),
+    ).resolves.toBe("updated");
+    expect(await read(orderId)).toEqual({
+      ...record(orderId),
+      note: "checkout's pending record",
+      status: "confirmed",
+      updatedAt: at,
+    });
+  });
+
+  it("leaves a missing record missing without a loader", async () => {
     const orderId = uniqueId("ord");
     await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe("missing");
     expect(await redis.exists(orderStatusKey(orderId))).toBe(0);
@@ -94,6 +149,7 @@ describe("order status record in Redis", () => {
         return value;
       },
       eval: redis.eval.bind(redis),
+      set: redis.set.bind(redis),
     };
     await expect(
       createRedisOrderStatusCache(racing).writeStatus(orderId, { status: "confirmed", updatedAt: at }),

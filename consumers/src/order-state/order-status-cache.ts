@@ -1,12 +1,19 @@
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
-import { orderStatusKey } from "../../../domain/orders.ts";
+import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../domain/orders.ts";
 
 /**
  * The fast status record of an order in Redis (the Order JSON that checkout wrote under
  * `orderStatusKey`). Only `status`, `reason` and `updatedAt` are rewritten; every other field, and
- * the key's TTL, stay as they are. A missing key is left missing: readers fall back to Postgres.
+ * the key's TTL, stay as they are.
+ *
+ * A missing record is created from the order in Postgres when the caller can load it, only if
+ * still missing (SET NX): checkout writes its pending record after Kafka acknowledged the order, so
+ * under load (or when a timed-out publish landed and the client retried) the order can be final
+ * before checkout's write. Checkout writes with NX too, so whichever comes second never puts a
+ * final order back to pending. Without a loader a missing record stays missing; readers fall back
+ * to Postgres.
  *
  * The rewrite is a compare-and-set: the JSON is edited here and a Lua script replaces it only if the
  * key still holds what was read (else it is read again), so a concurrent writer's fields are never
@@ -20,11 +27,17 @@ export interface FinalStatus {
   updatedAt: string;
 }
 
-/** `dropped`: the record was not a JSON object, so it was deleted for readers to fall back to Postgres. */
-export type StatusWrite = "updated" | "unchanged" | "missing" | "dropped";
+/**
+ * `created`: the record was missing and was written from the loaded order. `dropped`: the record was
+ * not a JSON object, so it was deleted for readers to fall back to Postgres.
+ */
+export type StatusWrite = "updated" | "unchanged" | "created" | "missing" | "dropped";
+
+/** The order as Postgres has it, for a record that is missing (null when Postgres has no row either). */
+export type LoadOrder = () => Promise<Order | null>;
 
 export interface OrderStatusCache {
-  writeStatus(orderId: string, final: FinalStatus): Promise<StatusWrite>;
+  writeStatus(orderId: string, final: FinalStatus, load?: LoadOrder): Promise<StatusWrite>;
 }
 
 /** KEYS[1] the record; ARGV[1] the value it was read as; ARGV[2] the new value, or "" to delete it. */
@@ -46,8 +59,18 @@ const parseRecord = (raw: string): Record<string, unknown> | undefined => {
   }
 };
 
-/** The two commands the cache uses, so a test can put a concurrent writer between them. */
-export type StatusRedis = Pick<Redis, "get" | "eval">;
+/** The commands the cache uses, so a test can put a concurrent writer between them. */
+export type StatusRedis = Pick<Redis, "get" | "eval" | "set">;
+
+const withFinal = (record: Record<string, unknown>, final: FinalStatus): string => {
+  const { reason: _previous, ...rest } = record;
+  return JSON.stringify({
+    ...rest,
+    status: final.status,
+    ...(final.reason ? { reason: final.reason } : {}),
+    updatedAt: final.updatedAt,
+  });
+};
 
 export const createRedisOrderStatusCache = (
   redis: StatusRedis,
@@ -55,11 +78,25 @@ export const createRedisOrderStatusCache = (
 ): OrderStatusCache => {
   const maxAttempts = options.maxAttempts ?? 10;
   return {
-    async writeStatus(orderId, final) {
+    async writeStatus(orderId, final, load) {
       const key = orderStatusKey(orderId);
+      let loaded: Order | null | undefined;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const raw = await redis.get(key);
-        if (raw === null) return "missing";
+        if (raw === null) {
+          if (!load) return "missing";
+          loaded ??= await load();
+          if (!loaded) return "missing";
+          const created = await redis.set(
+            key,
+            withFinal(loaded, final),
+            "EX",
+            ORDER_STATUS_TTL_SECONDS,
+            "NX",
+          );
+          if (created === "OK") return "created";
+          continue; // written meanwhile (checkout's pending record): update that one
+        }
         const record = parseRecord(raw);
         if (
           record?.status === final.status &&
@@ -68,19 +105,11 @@ export const createRedisOrderStatusCache = (
         ) {
           return "unchanged";
         }
-        let next = "";
-        if (record) {
-          const { reason: _previous, ...rest } = record;
-          next = JSON.stringify({
-            ...rest,
-            status: final.status,
-            ...(final.reason ? { reason: final.reason } : {}),
-            updatedAt: final.updatedAt,
-          });
-        }
+        const next = record ? withFinal(record, final) : "";
         const swapped = Number(await redis.eval(COMPARE_AND_SET, 1, key, raw, next));
-        if (swapped === 0) return "missing";
-        if (swapped === 1) return record ? "updated" : "dropped";
+        if (swapped === 1 && record) return "updated";
+        // Gone meanwhile, or just dropped as unusable: with a loader the next round writes it anew.
+        if (swapped !== -1 && !load) return swapped === 0 ? "missing" : "dropped";
       }
       throw new Error(
         `status record of order ${orderId} kept changing; gave up after ${maxAttempts} attempts`,
@@ -96,7 +125,7 @@ export const createRedisOrderStatusCache = (
 export const createLazyRedisOrderStatusCache = (env: NodeJS.ProcessEnv = process.env): OrderStatusCache => {
   let cache: OrderStatusCache | undefined;
   return {
-    async writeStatus(orderId, final) {
+    async writeStatus(orderId, final, load) {
       if (!cache) {
         const parsed = z.object({ REDIS_URL: z.url() }).safeParse(env);
         if (!parsed.success) {
@@ -106,7 +135,7 @@ export const createLazyRedisOrderStatusCache = (env: NodeJS.ProcessEnv = process
         }
         cache = createRedisOrderStatusCache(new Redis(parsed.data.REDIS_URL));
       }
-      return cache.writeStatus(orderId, final);
+      return cache.writeStatus(orderId, final, load);
     },
   };
 };

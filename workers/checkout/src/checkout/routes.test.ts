@@ -1,6 +1,8 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
-import type { Order } from "../../../../domain/orders.ts";
+import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
+import { redisClient } from "../../../platform/clients.ts";
 import {
   call,
   cartLines,
@@ -10,6 +12,7 @@ import {
   newKey,
   postCheckout,
 } from "../test-support.ts";
+import { sha256 } from "./idempotency.ts";
 
 const price = (index: number) => seedProduct(index).priceCents;
 
@@ -138,5 +141,28 @@ describe("POST /v1/checkout", () => {
     expect(later.status).toBe(202);
     expect(later.headers.get("Idempotent-Replayed")).toBeNull();
     expect(await cartLines(cartId)).toEqual([]);
+  });
+
+  it("never puts a final order back to pending when a retry republishes it", async () => {
+    // A publish that timed out may still land: the pipeline then finalizes the order, and its record
+    // in Redis, before the client's retry with the same key gets its 202.
+    const cartId = await filledCart([["prod_0000020", 1]]);
+    const key = newKey();
+    const down = await postCheckout(checkoutBody(cartId), key, {
+      KAFKA_REST_URL: "http://127.0.0.1:9",
+      ORDER_PUBLISH_TIMEOUT_MS: "300",
+    });
+    await expectError(down, 503, "order_queue_unavailable");
+    const redis = redisClient(env, { raw: true });
+    const idempotency = await redis.get<string>(`idem:checkout:${await sha256(key)}`);
+    const { orderId } = JSON.parse(idempotency ?? "{}") as { orderId: string };
+    expect(orderId).toMatch(/^ord_/);
+    const final = { orderId, status: "confirmed", updatedAt: new Date().toISOString() };
+    await redis.set(orderStatusKey(orderId), JSON.stringify(final));
+
+    const retry = await postCheckout(checkoutBody(cartId), key);
+    expect(retry.status).toBe(202);
+    expect(((await retry.json()) as Order).orderId).toBe(orderId);
+    expect(JSON.parse((await redis.get<string>(orderStatusKey(orderId))) ?? "null")).toEqual(final);
   });
 });

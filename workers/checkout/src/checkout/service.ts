@@ -156,8 +156,11 @@ export const checkout = async (
       );
     }
     const order = toOrder(event);
+    // Only if absent: when a retry republishes an order whose first publish landed late, the order
+    // may be final already, and its record (written by the order-state consumer) must stay final.
     await deps.redis.set(orderStatusKey(order.orderId), JSON.stringify(order), {
       ex: ORDER_STATUS_TTL_SECONDS,
+      nx: true,
     });
     await deps.idempotency.complete(idempotencyKey, order);
     await clearCart(deps.cart, body.cartId).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { asc, eq } from "drizzle-orm";
+import { orderFromRows } from "../../../../db/orders.ts";
 import { orderLines, orders } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import { type Order, OrderSchema, orderStatusKey } from "../../../../domain/orders.ts";
@@ -11,25 +12,7 @@ const fromPostgres = async (db: EdgeDb, orderId: string): Promise<Order | null> 
     db.select().from(orders).where(eq(orders.orderId, orderId)),
     db.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.productId)),
   ]);
-  if (!row) return null;
-  return OrderSchema.parse({
-    orderId: row.orderId,
-    status: row.status,
-    ...(row.reason ? { reason: row.reason } : {}),
-    email: row.email,
-    items: lines.map((line) => ({
-      productId: line.productId,
-      sku: line.sku,
-      name: line.name,
-      qty: line.qty,
-      unitPriceCents: line.unitPriceCents,
-      lineTotalCents: line.lineTotalCents,
-    })),
-    subtotalCents: row.subtotalCents,
-    currency: row.currency,
-    createdAt: row.placedAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  });
+  return row ? orderFromRows(row, lines) : null;
 };
 
 /** An order from its fast status record in Redis, with Postgres, the system of record, behind it. */
