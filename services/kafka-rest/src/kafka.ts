@@ -58,6 +58,10 @@ export function partitionForKey(key: Buffer, partitions: number): number {
   return (murmur2(key) & 0x7fffffff) % partitions;
 }
 
+/** Bounds of one coalesced produce request. */
+const MAX_COALESCED_BYTES = 512 * 1024;
+const MAX_COALESCED_MESSAGES = 2_000;
+
 export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
   const clientId = o.clientId ?? "kafka-rest";
   const timeoutMs = o.timeoutMs ?? 5000;
@@ -117,26 +121,94 @@ export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
       const timestamp = m.timestamp ?? now;
       return { topic: m.topic, partition, key, value: Buffer.from(m.value), headers, timestamp };
     });
-    const result = await producer.send({
-      messages: prepared.map((p) => ({ ...p, timestamp: BigInt(p.timestamp) })),
+    return sendCoalesced(prepared);
+  }
+
+  type Prepared = {
+    topic: string;
+    partition: number;
+    key: Buffer | undefined;
+    value: Buffer;
+    headers: Map<Buffer, Buffer>;
+    timestamp: number;
+  };
+  type Waiting = {
+    prepared: Prepared[];
+    bytes: number;
+    resolve: (records: ProducedRecord[]) => void;
+    reject: (error: unknown) => void;
+  };
+  let waiting: Waiting[] = [];
+  let sending = false;
+
+  /**
+   * The idempotent producer keeps one produce request in flight per broker (that is how it orders
+   * without gaps), so concurrent REST requests would each wait for the one before. Instead, the
+   * requests that arrive while a send is in flight go out together in the next one, as Kafka clients
+   * batch: one record batch per partition, in arrival order, and each request gets its own offsets.
+   */
+  function sendCoalesced(prepared: Prepared[]): Promise<ProducedRecord[]> {
+    const bytes = prepared.reduce((n, p) => n + p.value.length + (p.key?.length ?? 0), 0);
+    return new Promise((resolve, reject) => {
+      waiting.push({ prepared, bytes, resolve, reject });
+      void pump();
     });
-    // One produce request carries one batch per partition, in request order: the broker returns each
-    // batch's base offset, and the n-th message of a partition in this request sits at base + n.
-    const base = new Map((result.offsets ?? []).map((r) => [`${r.topic}:${r.partition}`, r.offset]));
-    const seen = new Map<string, number>();
-    return prepared.map((p) => {
-      const slot = `${p.topic}:${p.partition}`;
-      const first = base.get(slot);
-      if (first === undefined) throw new Error(`Kafka acknowledged no offset for ${slot}`);
-      const index = seen.get(slot) ?? 0;
-      seen.set(slot, index + 1);
-      return {
-        topic: p.topic,
-        partition: p.partition,
-        offset: Number(first) + index,
-        timestamp: p.timestamp,
+  }
+
+  async function pump(): Promise<void> {
+    if (sending || waiting.length === 0) return;
+    sending = true;
+    // Bounded, so a combined request stays far below the broker's message.max.bytes.
+    let take = 0;
+    let bytes = 0;
+    let count = 0;
+    for (const w of waiting) {
+      if (
+        take > 0 &&
+        (bytes + w.bytes > MAX_COALESCED_BYTES || count + w.prepared.length > MAX_COALESCED_MESSAGES)
+      )
+        break;
+      take++;
+      bytes += w.bytes;
+      count += w.prepared.length;
+    }
+    const batch = waiting.slice(0, take);
+    waiting = waiting.slice(take);
+    try {
+      const all = batch.flatMap((w) => w.prepared);
+      const result = await producer.send({
+        messages: all.map((p) => ({ ...p, timestamp: BigInt(p.timestamp) })),
+      });
+      // One produce request carries one batch per partition, in message order: the broker returns
+      // each batch's base offset, and the n-th message of a partition in the request sits at base + n.
+      const base = new Map((result.offsets ?? []).map((r) => [`${r.topic}:${r.partition}`, r.offset]));
+      const seen = new Map<string, number>();
+      const place = (p: Prepared): ProducedRecord => {
+        const slot = `${p.topic}:${p.partition}`;
+        const first = base.get(slot);
+        if (first === undefined) throw new Error(`Kafka acknowledged no offset for ${slot}`);
+        const index = seen.get(slot) ?? 0;
+        seen.set(slot, index + 1);
+        return {
+          topic: p.topic,
+          partition: p.partition,
+          offset: Number(first) + index,
+          timestamp: p.timestamp,
+        };
       };
-    });
+      for (const w of batch) {
+        try {
+          w.resolve(w.prepared.map(place));
+        } catch (error) {
+          w.reject(error);
+        }
+      }
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+    } finally {
+      sending = false;
+      void pump();
+    }
   }
 
   async function topics(): Promise<Record<string, number>> {

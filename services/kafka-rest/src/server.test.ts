@@ -138,6 +138,21 @@ describe("produce through @upstash/kafka", () => {
     }
   });
 
+  it("gives 200 concurrent requests, sent together, each its own real offset", async () => {
+    const producer = kafka.producer();
+    const sent = Array.from({ length: 200 }, (_, i) => ({ key: `concurrent-${i % 7}`, value: { i } }));
+    const answers = await Promise.all(sent.map((m) => producer.produce(orders, m.value, { key: m.key })));
+    // No two answers share an offset, and each names where its own message is.
+    expect(new Set(answers.map((a) => `${a.partition}:${a.offset}`)).size).toBe(sent.length);
+    const stored = await readBack(orders, 200 + 3); // and the 3 of the tests before
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.partition).toBe(partitionForKey(Buffer.from(sent[i]?.key ?? ""), 3));
+      const message = at(stored, answer.partition, answer.offset);
+      expect(JSON.parse(message?.value ?? "null"), `message ${i}`).toEqual(sent[i]?.value);
+      expect(message?.key).toBe(sent[i]?.key);
+    }
+  });
+
   it("lists topics with their partition counts", async () => {
     const topics = await kafka.admin().topics();
     expect(topics[orders]).toBe(3);
