@@ -1,21 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import type { TestStackContext } from "./local/test-context.ts";
+import { workerBindings } from "./e2e/support/workers.ts";
 import { CHECKOUT_BUNDLE } from "./local/test-setup.ts";
-
-/** Worker bindings that point the edge clients at the test stack's local endpoints. */
-const workerBindings = (stack: TestStackContext) => ({
-  UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
-  UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
-  KAFKA_REST_URL: stack.kafkaRestUrl,
-  KAFKA_REST_USERNAME: stack.kafkaRestUsername,
-  KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
-  DATABASE_URL: stack.databaseUrl,
-  NEON_LOCAL_ENDPOINT: stack.neonUrl,
-  ADMIN_TOKEN: stack.adminToken,
-  MEDIA_SIGNING_SECRET: "test-media-signing-secret",
-  LOG_LEVEL: "warn",
-});
 
 export default defineConfig({
   test: {
@@ -28,6 +14,8 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
+          // Projects run by group, lowest first; a project without a group would run alongside e2e.
+          sequence: { groupOrder: 0 },
           include: ["{domain,db,consumers,services,local}/**/*.test.ts"],
         },
       },
@@ -68,6 +56,7 @@ export default defineConfig({
         ],
         test: {
           name: "storefront",
+          sequence: { groupOrder: 0 },
           include: ["workers/storefront/**/*.test.ts", "workers/platform/**/*.test.ts"],
         },
       },
@@ -79,7 +68,7 @@ export default defineConfig({
             miniflare: { bindings: workerBindings(inject("stack")) },
           })),
         ],
-        test: { name: "checkout", include: ["workers/checkout/**/*.test.ts"] },
+        test: { name: "checkout", include: ["workers/checkout/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
     ],
   },
