@@ -34,6 +34,7 @@ export const startRedisServer = async (opts: { port: number; dir: string }): Pro
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      client.on("error", () => undefined); // refused until the server listens: the poll retries
       try {
         await client.connect();
         return (await client.ping()) === "PONG";

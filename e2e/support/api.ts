@@ -32,6 +32,11 @@ export const createApi = (baseUrl: string, adminToken: string) => {
   const api = {
     /** Creates (upserts) a product through the admin API and sets its stock. */
     async createProduct(productId: string, available: number, priceCents = 1_250): Promise<void> {
+      await api.putProduct(productId, priceCents);
+      await api.setStock(productId, available);
+    },
+    /** Creates or updates the product (admin upsert), without touching its stock. */
+    async putProduct(productId: string, priceCents: number): Promise<void> {
       const product = {
         sku: `SKU-${productId}`.slice(0, 64),
         name: `E2E product ${productId}`,
@@ -42,9 +47,8 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       };
       await expectOk(
         await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders)),
-        "create product",
+        "put product",
       );
-      await api.setStock(productId, available);
     },
     async setStock(productId: string, available: number): Promise<StockLevel> {
       const res = await call(

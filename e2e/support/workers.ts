@@ -11,8 +11,21 @@ export interface Workers {
 
 const COMPAT = { compatibilityDate: "2026-10-01", compatibilityFlags: ["nodejs_compat"] };
 
-/** The same bindings as `workerBindings` in vitest.config.ts. */
-const stackBindings = (stack: TestStackContext): Record<string, string> => ({
+/** The services the workers reach: the test stack's, or the benchmark's. */
+export type WorkerServices = Pick<
+  TestStackContext,
+  | "redisRestUrl"
+  | "redisRestToken"
+  | "kafkaRestUrl"
+  | "kafkaRestUsername"
+  | "kafkaRestPassword"
+  | "databaseUrl"
+  | "neonUrl"
+  | "adminToken"
+>;
+
+/** Bindings that point the edge clients at the stack's local endpoints (vitest.config.ts uses them too). */
+export const workerBindings = (stack: WorkerServices): Record<string, string> => ({
   UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
   UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
   KAFKA_REST_URL: stack.kafkaRestUrl,
@@ -45,7 +58,11 @@ const CHECKOUT_VARS = {
   ORDER_PUBLISH_TIMEOUT_MS: "4000",
 };
 
-export const startWorkers = async (stack: TestStackContext): Promise<Workers> => {
+/** `vars` overrides `[vars]` of both workers (the benchmarks lift the cart rate limit). */
+export const startWorkers = async (
+  stack: WorkerServices,
+  vars: Record<string, string> = {},
+): Promise<Workers> => {
   // This Miniflare takes the v5 config shape; the familiar (v4) worker options convert into it.
   const options = convertV4MiniflareOptions({
     host: "127.0.0.1",
@@ -56,7 +73,7 @@ export const startWorkers = async (stack: TestStackContext): Promise<Workers> =>
         modules: true,
         scriptPath: STOREFRONT_BUNDLE,
         ...COMPAT,
-        bindings: { ...STOREFRONT_VARS, ...stackBindings(stack) },
+        bindings: { ...STOREFRONT_VARS, ...workerBindings(stack), ...vars },
         serviceBindings: { CHECKOUT: "checkout" },
         r2Buckets: ["MEDIA"],
       },
@@ -65,7 +82,7 @@ export const startWorkers = async (stack: TestStackContext): Promise<Workers> =>
         modules: true,
         scriptPath: CHECKOUT_BUNDLE,
         ...COMPAT,
-        bindings: { ...CHECKOUT_VARS, ...stackBindings(stack) },
+        bindings: { ...CHECKOUT_VARS, ...workerBindings(stack), ...vars },
       },
     ],
   });

@@ -1,0 +1,193 @@
+import { rmSync } from "node:fs";
+import { createInterface } from "node:readline";
+import pg from "pg";
+import { seedCatalog } from "../db/seed.ts";
+import { startWorkers, type Workers } from "../e2e/support/workers.ts";
+import { startPostgresServer } from "../local/postgres-server.ts";
+import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
+import { startRedisServer } from "../local/redis-server.ts";
+import type { Stack, StackOptions } from "../local/stack.ts";
+import { REPO_ROOT } from "../local/stack.ts";
+
+/** Credentials of the benchmark's throwaway stack; they guard loopback ports for one run. */
+const SECRETS = {
+  redisRestToken: "bench-redis-token",
+  kafkaRestUsername: "storefront-bench",
+  kafkaRestPassword: "bench-kafka-password",
+  adminToken: "bench-admin-token",
+} as const;
+
+export interface BenchEnv {
+  /** Storefront base URL (the public API; checkout behind its service binding). */
+  url: string;
+  adminToken: string;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPort: number;
+  redisRestUrl: string;
+  redisRestToken: string;
+  kafkaBrokers: string[];
+  /** Consumer group suffix of this run's consumers. */
+  groupSuffix: string;
+  /** Restarts the workers (a cold edge cache). */
+  restartWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const say = (msg: string) => console.log(`[bench] ${msg}`);
+
+/** Spawns a Node child that prints a line starting with `marker`; resolves with the rest of that line. */
+const spawnUntil = (
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  marker: string | RegExp,
+  timeoutMs: number,
+): Promise<{ managed: Managed; line: string }> =>
+  new Promise((resolve, reject) => {
+    const managed = spawnManaged(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const timer = setTimeout(() => {
+      void managed.stop();
+      reject(new Error(`${args.join(" ")} did not get ready in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const lines = createInterface({ input: managed.child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      const matched = typeof marker === "string" ? line.startsWith(marker) : marker.test(line);
+      if (!matched) return;
+      clearTimeout(timer);
+      resolve({ managed, line: typeof marker === "string" ? line.slice(marker.length) : line });
+    });
+    managed.child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(" ")} exited with code ${code} before it was ready`));
+    });
+  });
+
+/**
+ * A stack of its own for one benchmark run: a fresh PostgreSQL cluster (with pg_stat_statements, so
+ * scenarios count the queries that reached it) and a fresh Redis on free ports, the local endpoints
+ * in a child process, both workers bundled as `wrangler deploy` builds them in Miniflare, and every
+ * consumer in one child process, as `npm run consumers -- all` runs them. Kafka is the local broker
+ * (started if needed); this run's consumer groups start at the end of its topics.
+ */
+export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchEnv> => {
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => say(`stop failed: ${error}`));
+  };
+  try {
+    const pgDir = `${REPO_ROOT}.local/bench-postgres`;
+    rmSync(pgDir, { recursive: true, force: true });
+    const postgres = await startPostgresServer({
+      port: await freePort(),
+      dataDir: pgDir,
+      settings: {
+        shared_preload_libraries: "pg_stat_statements",
+        "pg_stat_statements.track": "all",
+        shared_buffers: "256MB",
+        max_wal_size: "4GB",
+      },
+    });
+    stops.push(async () => {
+      await postgres.stop();
+      rmSync(pgDir, { recursive: true, force: true });
+    });
+    const databaseUrl = postgres.url.replace(/\/postgres$/, "/storefront_bench");
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("create database storefront_bench");
+    await admin.end();
+
+    const redisPort = await freePort();
+    const redis = await startRedisServer({ port: redisPort, dir: `${REPO_ROOT}.local/bench-redis` });
+    stops.push(redis.stop);
+
+    const options: Omit<StackOptions, "log"> = {
+      redisUrl: redis.url,
+      databaseUrl,
+      kafkaBrokers: process.env.KAFKA_BROKERS?.split(",").filter(Boolean),
+      redisRestPort: await freePort(),
+      redisRestToken: SECRETS.redisRestToken,
+      neonPort: await freePort(),
+      kafkaRestPort: await freePort(),
+      kafkaRestUsername: SECRETS.kafkaRestUsername,
+      kafkaRestPassword: SECRETS.kafkaRestPassword,
+      topicPartitions: 4,
+    };
+    say("starting the local endpoints (and Kafka if it is not running)...");
+    const stackProcess = await spawnUntil(
+      ["--import", "tsx", "bench/stack-server.ts"],
+      { ...process.env, BENCH_STACK: JSON.stringify(options) },
+      "READY ",
+      300_000,
+    );
+    stops.push(stackProcess.managed.stop);
+    const stack = JSON.parse(stackProcess.line) as Omit<Stack, "close">;
+    const pgClient = new pg.Client({ connectionString: databaseUrl });
+    await pgClient.connect();
+    await pgClient.query("create extension if not exists pg_stat_statements");
+    await pgClient.end();
+
+    say(`seeding ${opts.seedCount} products...`);
+    await seedCatalog(databaseUrl, { count: opts.seedCount });
+
+    const groupSuffix = `-bench-${Date.now().toString(36)}`;
+    say("starting the consumers...");
+    const consumers = await spawnUntil(
+      ["consumers/src/main.ts", "all"],
+      {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+        REDIS_URL: redis.url,
+        CONSUMER_GROUP_SUFFIX: groupSuffix,
+        CONSUMER_START_AT: "latest",
+        LOG_LEVEL: "info",
+      },
+      /"msg":"consumers ready"/,
+      120_000,
+    );
+    // The consumers log on stdout (pino); keep reading it so the pipe never fills.
+    consumers.managed.child.stdout?.resume();
+    stops.push(consumers.managed.stop);
+
+    const services = {
+      redisRestUrl: stack.redisRestUrl,
+      redisRestToken: SECRETS.redisRestToken,
+      kafkaRestUrl: stack.kafkaRestUrl,
+      kafkaRestUsername: SECRETS.kafkaRestUsername,
+      kafkaRestPassword: SECRETS.kafkaRestPassword,
+      databaseUrl,
+      neonUrl: stack.neonUrl,
+      adminToken: SECRETS.adminToken,
+    };
+    // No cart rate limit: the load comes from one address.
+    const vars = { CART_RATE_LIMIT: "1000000000", LOG_LEVEL: "error" };
+    let workers: Workers = await startWorkers(services, vars);
+    stops.push(() => workers.dispose());
+    const env: BenchEnv = {
+      url: workers.url,
+      adminToken: SECRETS.adminToken,
+      databaseUrl,
+      redisUrl: redis.url,
+      redisPort,
+      redisRestUrl: stack.redisRestUrl,
+      redisRestToken: SECRETS.redisRestToken,
+      kafkaBrokers: stack.kafkaBrokers,
+      groupSuffix,
+      async restartWorkers() {
+        await workers.dispose();
+        workers = await startWorkers(services, vars);
+        env.url = workers.url;
+      },
+      close,
+    };
+    return env;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+};

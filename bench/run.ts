@@ -1,0 +1,120 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { createApi } from "../e2e/support/api.ts";
+import { kafkaVersion } from "../local/kafka/paths.ts";
+import { REPO_ROOT } from "../local/stack.ts";
+import { startBenchEnv } from "./env.ts";
+import { type RunInfo, renderReport } from "./report.ts";
+import { cartHotPath } from "./scenarios/cart.ts";
+import { catalogAtScale } from "./scenarios/catalog-scale.ts";
+import { flashSale } from "./scenarios/flash-sale.ts";
+import { memory } from "./scenarios/memory.ts";
+import { checkoutToConfirmed, oversellDrill } from "./scenarios/orders.ts";
+import type { Scenario, ScenarioResult } from "./scenarios/types.ts";
+
+/** In this order: the million-product seed comes last, as it changes the catalog the others read. */
+const SCENARIOS: Record<string, Scenario> = {
+  cart: cartHotPath,
+  "flash-sale": flashSale,
+  checkout: checkoutToConfirmed,
+  oversell: oversellDrill,
+  memory,
+  "catalog-scale": catalogAtScale,
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+  },
+});
+const quick = values.quick ?? false;
+const only = values.only?.split(",").map((s) => s.trim());
+const unknown = only?.filter((name) => !SCENARIOS[name]);
+if (unknown?.length) {
+  console.error(
+    `unknown scenario(s) ${unknown.join(", ")}; choose from ${Object.keys(SCENARIOS).join(", ")}`,
+  );
+  process.exit(2);
+}
+const selected = Object.entries(SCENARIOS).filter(([name]) => !only || only.includes(name));
+
+const packageVersion = (name: string): string => {
+  try {
+    return (
+      JSON.parse(readFileSync(`${REPO_ROOT}node_modules/${name}/package.json`, "utf8")) as { version: string }
+    ).version;
+  } catch {
+    return "unknown";
+  }
+};
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+const startedAt = new Date();
+const env = await startBenchEnv({ seedCount: 1_000 });
+const results: ScenarioResult[] = [];
+let failed = false;
+try {
+  const api = createApi(env.url, env.adminToken);
+  for (const [name, scenario] of selected) {
+    const t0 = performance.now();
+    log(`scenario ${name}...`);
+    try {
+      const result = await scenario({ env, api, quick, log: (msg) => log(`  ${msg}`) });
+      results.push(result);
+      for (const check of result.checks ?? []) if (!check.ok) failed = true;
+      log(`scenario ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      for (const line of result.headlines) log(`  ${line}`);
+    } catch (error) {
+      failed = true;
+      log(
+        `scenario ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+  }
+
+  const redis = new Redis(env.redisUrl);
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "unknown";
+  redis.disconnect();
+  const client = new pg.Client({ connectionString: env.databaseUrl });
+  await client.connect();
+  const postgresVersion =
+    (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ??
+    "unknown";
+  await client.end();
+  const cpu = cpus();
+  const info: RunInfo = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    quick,
+    machine: {
+      CPU: `${cpu.length} × ${cpu[0]?.model ?? "unknown"}`,
+      memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+      Node: process.version,
+    },
+    versions: {
+      workerd: packageVersion("workerd"),
+      miniflare: packageVersion("miniflare"),
+      wrangler: packageVersion("wrangler"),
+      autocannon: packageVersion("autocannon"),
+      Redis: redisVersion,
+      PostgreSQL: postgresVersion,
+      Kafka: kafkaVersion(),
+    },
+  };
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  // Quick runs only show that the scenarios run: their files stay out of the committed report.
+  const dir = quick ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
+  mkdirSync(`${dir}/results`, { recursive: true });
+  const resultsFile = `results/${stamp}.json`;
+  writeFileSync(`${dir}/${resultsFile}`, `${JSON.stringify({ info, results }, null, 2)}\n`);
+  writeFileSync(`${dir}/REPORT.md`, renderReport(info, results, resultsFile));
+  log(`wrote ${dir}/${resultsFile} and ${dir}/REPORT.md`);
+} finally {
+  await env.close();
+}
+log(failed ? "some scenarios failed or a check did not hold" : "all scenarios ran and every check held");
+process.exit(failed ? 1 : 0);

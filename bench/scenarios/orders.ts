@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { type Api, uniqueProductId } from "../../e2e/support/api.ts";
+import type { BenchEnv } from "../env.ts";
+import { createLagSampler } from "../kafka-lag.ts";
+import { httpLoad, type LoadResult } from "../load.ts";
+import { inBatches, LOAD_COLUMNS, loadCells, range, redisCommandCount, type Scenario } from "./types.ts";
+
+const checkoutBody = (cartId: string) =>
+  JSON.stringify({
+    cartId,
+    email: "shopper@example.com",
+    paymentToken: "tok_visa",
+    shippingAddress: {
+      name: "Bench Shopper",
+      line1: "1 Load Street",
+      city: "Benchville",
+      postalCode: "12345",
+      country: "US",
+    },
+  });
+
+interface OrderRun {
+  load: LoadResult;
+  /** Checkouts answered 503 and retried with their key, as the contract tells clients to. */
+  retried: number;
+  orderIds: string[];
+  /** From the first checkout sent until every order was final. */
+  allFinalMs: number;
+  statuses: Record<string, number>;
+  peakLag: number;
+  lagSamples: Array<{ atMs: number; lag: number }>;
+  /** Orders confirmed per second, over the time from the first checkout to the last final order. */
+  confirmedPerS: number;
+  /** Redis commands per checkout request (workers only: the consumers use Redis once per final order). */
+  redisPerCheckout: number;
+}
+
+/**
+ * Places one checkout per cart with autocannon (each request takes the next cart and a fresh
+ * Idempotency-Key), retries those answered 503 with the same key, then waits in Postgres until every
+ * order is final, sampling the consumers' lag all along.
+ */
+const placeAndFinish = async (
+  env: BenchEnv,
+  cartIds: string[],
+  connections: number,
+  log: (msg: string) => void,
+): Promise<OrderRun> => {
+  const lag = createLagSampler(env.kafkaBrokers, env.groupSuffix);
+  const watcher = lag.watch();
+  const keys = cartIds.map(() => randomUUID());
+  const orderOf = new Map<number, string>();
+  let next = 0;
+  const redis = new Redis(env.redisUrl);
+  const commandsBefore = await redisCommandCount(redis);
+  const started = performance.now();
+  const load = await httpLoad({
+    url: env.url,
+    connections,
+    amount: cartIds.length,
+    requests: [
+      {
+        method: "POST",
+        path: "/v1/checkout",
+        setupRequest: (request, context) => {
+          const i = next++;
+          (context as { i: number }).i = i;
+          return {
+            ...request,
+            headers: { "content-type": "application/json", "idempotency-key": keys[i] ?? "" },
+            body: checkoutBody(cartIds[i] ?? ""),
+          };
+        },
+        onResponse: (status, body, context) => {
+          if (status === 202)
+            orderOf.set((context as { i: number }).i, (JSON.parse(body) as { orderId: string }).orderId);
+        },
+      },
+    ],
+  });
+  const redisPerCheckout = ((await redisCommandCount(redis)) - commandsBefore - 1) / load.requests;
+  redis.disconnect();
+  let retried = 0;
+  const missing = range(cartIds.length).filter((i) => !orderOf.has(i));
+  await inBatches(missing, 16, async (i) => {
+    for (let attempt = 1; attempt <= 10 && !orderOf.has(i); attempt++) {
+      retried++;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+      const res = await fetch(`${env.url}/v1/checkout`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": keys[i] ?? "" },
+        body: checkoutBody(cartIds[i] ?? ""),
+      });
+      if (res.status === 202) orderOf.set(i, ((await res.json()) as { orderId: string }).orderId);
+    }
+  });
+  const orderIds = [...orderOf.values()];
+  if (orderIds.length < cartIds.length)
+    throw new Error(`${cartIds.length - orderIds.length} checkouts never accepted`);
+  log(`${orderIds.length} orders accepted; waiting until all are final`);
+
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  let statuses: Record<string, number> = {};
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const { rows } = await db.query<{ status: string; n: string }>(
+      "select status, count(*) as n from orders where order_id = any($1) group by status",
+      [orderIds],
+    );
+    statuses = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const final = (statuses.confirmed ?? 0) + (statuses.cancelled ?? 0);
+    if (final === orderIds.length) break;
+    if (Date.now() > deadline)
+      throw new Error(`orders not final after 10 minutes: ${JSON.stringify(statuses)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const allFinalMs = performance.now() - started;
+  await db.end();
+  const lagged = await watcher.stop();
+  await lag.close();
+  return {
+    load,
+    retried,
+    orderIds,
+    allFinalMs: Math.round(allFinalMs),
+    statuses,
+    peakLag: lagged.peak,
+    lagSamples: lagged.samples,
+    confirmedPerS: Number((((statuses.confirmed ?? 0) * 1000) / allFinalMs).toFixed(1)),
+    redisPerCheckout: Number(redisPerCheckout.toFixed(1)),
+  };
+};
+
+/** `count` carts holding one unit of the product each, made through the API. */
+const cartsOf = (api: Api, productId: string, count: number): Promise<string[]> =>
+  inBatches(range(count), 32, () => api.cartWith(productId, 1));
+
+/** Scenario 3: orders from filled carts through the whole pipeline until each is confirmed. */
+export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) => {
+  const count = quick ? 100 : 2_000;
+  const connections = 64;
+  const productId = uniqueProductId("bench_checkout");
+  await api.createProduct(productId, count * 2);
+  log(`filling ${count} carts`);
+  const carts = await cartsOf(api, productId, count);
+  log(`${count} checkouts at ${connections} connections`);
+  const run = await placeAndFinish(env, carts, connections, log);
+  return {
+    id: "checkout",
+    title: "Checkout to confirmed",
+    conditions: {
+      orders: count,
+      connections,
+      "payment token": "tok_visa (simulated processor, default latency)",
+      consumers: "all six in one Node process, one replica each, 4 partitions per topic",
+    },
+    headlines: [
+      `${count} orders at ${connections} connections: checkout p50 ${run.load.p50Ms} ms / p99 ${run.load.p99Ms} ms (${run.load.rps} req/s); all final ${(run.allFinalMs / 1000).toFixed(1)} s after the first checkout (${run.confirmedPerS} confirmed/s), peak consumer lag ${run.peakLag} messages.`,
+    ],
+    tables: [
+      {
+        title: "POST /v1/checkout",
+        columns: [...LOAD_COLUMNS, "retried 503s", "Redis commands per checkout"],
+        rows: [[...loadCells(run.load), run.retried, run.redisPerCheckout]],
+        note: "Redis commands are counted over the checkout requests only; order-state consumer writes during that window are included.",
+      },
+      {
+        title: "Through the pipeline",
+        columns: [
+          "orders",
+          "confirmed",
+          "cancelled",
+          "all final after (s)",
+          "confirmed per s",
+          "peak consumer lag (messages)",
+        ],
+        rows: [
+          [
+            run.orderIds.length,
+            run.statuses.confirmed ?? 0,
+            run.statuses.cancelled ?? 0,
+            (run.allFinalMs / 1000).toFixed(1),
+            run.confirmedPerS,
+            run.peakLag,
+          ],
+        ],
+        note: "Lag is summed over the six consumer groups and all partitions, sampled every 250 ms.",
+      },
+    ],
+    charts: [
+      {
+        title: "Consumer lag (messages) while the orders flow",
+        xLabel: "seconds since the first checkout",
+        x: thin(run.lagSamples).map((s) => (s.atMs / 1000).toFixed(1)),
+        yLabel: "messages behind",
+        series: [{ name: "lag, all groups", values: thin(run.lagSamples).map((s) => s.lag) }],
+      },
+    ],
+    checks: [
+      {
+        name: "every order confirmed",
+        ok: (run.statuses.confirmed ?? 0) === count,
+        detail: JSON.stringify(run.statuses),
+      },
+    ],
+    data: { ...run, orderIds: undefined },
+  };
+};
+
+/** At most 24 points, so the chart stays readable. */
+const thin = <T>(samples: T[]): T[] => {
+  const step = Math.max(1, Math.ceil(samples.length / 24));
+  return samples.filter((_, i) => i % step === 0);
+};
+
+/** Scenario 4: many more checkouts than units; exactly the units are confirmed. */
+export const oversellDrill: Scenario = async ({ env, api, quick, log }) => {
+  const count = quick ? 100 : 1_000;
+  const units = quick ? 10 : 100;
+  const connections = quick ? 50 : 100;
+  const productId = uniqueProductId("bench_race");
+  await api.createProduct(productId, units);
+  log(`filling ${count} carts`);
+  const carts = await cartsOf(api, productId, count);
+  log(`${count} checkouts for ${units} units at ${connections} connections`);
+  const run = await placeAndFinish(env, carts, connections, log);
+  // Holds turn into sales once payments are captured, just after the orders are final.
+  let stock = await api.stock(productId);
+  for (let tries = 0; tries < 60 && stock.reserved > 0; tries++) {
+    await new Promise((r) => setTimeout(r, 500));
+    stock = await api.stock(productId);
+  }
+  const confirmed = run.statuses.confirmed ?? 0;
+  return {
+    id: "oversell",
+    title: "Oversell drill at scale",
+    conditions: { checkouts: count, units, connections },
+    headlines: [
+      `${count} checkouts for ${units} units: ${confirmed} confirmed, ${run.statuses.cancelled ?? 0} cancelled, stock left ${stock.available} available / ${stock.reserved} reserved; all final in ${(run.allFinalMs / 1000).toFixed(1)} s.`,
+    ],
+    tables: [
+      {
+        title: "Outcome",
+        columns: [
+          "checkouts",
+          "units",
+          "confirmed",
+          "cancelled",
+          "available after",
+          "reserved after",
+          "all final after (s)",
+          "retried 503s",
+        ],
+        rows: [
+          [
+            count,
+            units,
+            confirmed,
+            run.statuses.cancelled ?? 0,
+            stock.available,
+            stock.reserved,
+            (run.allFinalMs / 1000).toFixed(1),
+            run.retried,
+          ],
+        ],
+      },
+      {
+        title: "POST /v1/checkout under the race",
+        columns: LOAD_COLUMNS,
+        rows: [loadCells(run.load)],
+      },
+    ],
+    checks: [
+      { name: `exactly ${units} confirmed`, ok: confirmed === units, detail: JSON.stringify(run.statuses) },
+      {
+        name: "no stock left, none held",
+        ok: stock.available === 0 && stock.reserved === 0,
+        detail: JSON.stringify(stock),
+      },
+    ],
+    data: { ...run, orderIds: undefined, stock },
+  };
+};
