@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { workerBindings } from "./e2e/support/workers.ts";
 import { CHECKOUT_BUNDLE } from "./local/test-setup.ts";
+import { workerBindings } from "./local/workers.ts";
 
 export default defineConfig({
   test: {

@@ -2,12 +2,12 @@ import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import pg from "pg";
 import { seedCatalog } from "../db/seed.ts";
-import { startWorkers, type Workers } from "../e2e/support/workers.ts";
 import { startPostgresServer } from "../local/postgres-server.ts";
 import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
 import { startRedisServer } from "../local/redis-server.ts";
 import type { Stack, StackOptions } from "../local/stack.ts";
 import { REPO_ROOT } from "../local/stack.ts";
+import { startWorkers, type Workers } from "../local/workers.ts";
 
 /** Credentials of the benchmark's throwaway stack; they guard loopback ports for one run. */
 const SECRETS = {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkers, type Workers } from "../local/workers.ts";
 import { type Api, createApi, uniqueProductId } from "./support/api.ts";
 import { type Pipeline, startPipeline, takeE2eLock } from "./support/pipeline.ts";
 import { readRecords } from "./support/records.ts";
-import { startWorkers, type Workers } from "./support/workers.ts";
 
 /** Issue 4, scenario 1: one confirmed and one declined order, end to end through the public API. */
 describe("checkout outcomes end to end", () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkers, type Workers } from "../local/workers.ts";
 import { type Api, createApi, uniqueProductId } from "./support/api.ts";
 import { type Pipeline, sleep, startPipeline, takeE2eLock } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
-import { startWorkers, type Workers } from "./support/workers.ts";
 
 /** Issue 4, scenario 4: the inventory and payment consumers die mid-stream and come back. */
 describe("consumers killed mid-stream and restarted", () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkers, type Workers } from "../local/workers.ts";
 import { type Api, checkoutAll, createApi, uniqueProductId } from "./support/api.ts";
 import { type Pipeline, startPipeline, takeE2eLock } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
-import { startWorkers, type Workers } from "./support/workers.ts";
 
 /** Issue 4, scenario 2: 200 shoppers race for 10 units. */
 describe("no oversell under a checkout race", () => {

@@ -1,9 +1,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkers, type Workers } from "../local/workers.ts";
 import { type Api, checkoutAll, createApi, uniqueProductId } from "./support/api.ts";
 import { type Pipeline, sleep, startPipeline, takeE2eLock, waitFor } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
-import { startWorkers, type Workers } from "./support/workers.ts";
 
 /**
  * Issue 4, scenario 5: the consumers' PostgreSQL (the throwaway drill cluster) stops during a burst

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkers, type Workers } from "../local/workers.ts";
 import { type Api, createApi, uniqueProductId } from "./support/api.ts";
 import { type Pipeline, startPipeline, takeE2eLock, waitFor } from "./support/pipeline.ts";
 import { createRecorder, produceAgain, type RecordedEvent } from "./support/recorder.ts";
 import { readRecords, readStock } from "./support/records.ts";
-import { startWorkers, type Workers } from "./support/workers.ts";
 
 /** Issue 4, scenario 3: every event of finished orders delivered a second time changes nothing. */
 describe("every event delivered twice", () => {

@@ -204,13 +204,13 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     tables: [
       {
         title: "Storefront worker: cart mix",
-        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request"],
+        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request (incl. inside scripts)"],
         rows: rows.map((r) => [r.connections, ...loadCells(r.worker), r.commandsPerMixed.toFixed(1)]),
         note: "Every add and quantity change also publishes cart-updated to Kafka (through the Kafka REST service) in the background of the request.",
       },
       {
         title: "Storefront worker: cart reads only",
-        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request"],
+        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request (incl. inside scripts)"],
         rows: rows.map((r) => [r.connections, ...loadCells(r.workerRead), r.commandsPerRead.toFixed(1)]),
       },
       {

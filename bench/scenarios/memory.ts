@@ -21,18 +21,27 @@ export const memory: Scenario = async ({ env, api, quick, log }) => {
   const keyBytes = async (key: string) => Number((await redis.memory("USAGE", key, "SAMPLES", 0)) ?? 0);
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
+  log(`reading ${products} products to cache them`);
+  const ids = range(products).map((i) => seedProductId(i));
+  await inBatches(ids, 32, async (id) => {
+    const res = await fetch(`${env.url}/v1/products/${id}`);
+    if (!res.ok) throw new Error(`product ${id}: ${res.status}`);
+  });
+  const productBytes = (await Promise.all(ids.map((id) => keyBytes(productKey(id))))).filter((n) => n > 0);
+  const perProduct = Math.round(mean(productBytes));
+  // Carts hold only products cached above, so the growth of used_memory is the carts' own.
   const carts: Array<{ lines: number; perKey: number; perCartUsed: number }> = [];
   for (const lines of [1, 5, 20]) {
     log(`${perSize} carts of ${lines} lines`);
     const before = await usedMemory();
     const ids = await inBatches(range(perSize), 16, async (i) => {
-      const cartId = await api.cartWith(seedProductId((i * 7) % 500), 1);
+      const cartId = await api.cartWith(seedProductId(i % products), 1);
       for (let line = 1; line < lines; line++) {
         const res = await fetch(`${env.url}/v1/carts/${cartId}/items`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({
-            productId: seedProductId(500 + ((i + line * 13) % 400)),
+            productId: seedProductId((i + line * 13) % products),
             qty: 1 + (line % 3),
           }),
         });
@@ -45,14 +54,6 @@ export const memory: Scenario = async ({ env, api, quick, log }) => {
     carts.push({ lines, perKey: Math.round(perKey), perCartUsed: Math.round((after - before) / perSize) });
   }
 
-  log(`reading ${products} products to cache them`);
-  const ids = range(products).map((i) => seedProductId(i));
-  await inBatches(ids, 32, async (id) => {
-    const res = await fetch(`${env.url}/v1/products/${id}`);
-    if (!res.ok) throw new Error(`product ${id}: ${res.status}`);
-  });
-  const productBytes = (await Promise.all(ids.map((id) => keyBytes(productKey(id))))).filter((n) => n > 0);
-  const perProduct = Math.round(mean(productBytes));
   redis.disconnect();
 
   const fiveLines = carts.find((c) => c.lines === 5);

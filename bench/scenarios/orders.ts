@@ -163,7 +163,7 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
     tables: [
       {
         title: "POST /v1/checkout",
-        columns: [...LOAD_COLUMNS, "retried 503s", "Redis commands per checkout"],
+        columns: [...LOAD_COLUMNS, "retried 503s", "Redis commands per checkout (incl. inside scripts)"],
         rows: [[...loadCells(run.load), run.retried, run.redisPerCheckout]],
         note: "Redis commands are counted over the checkout requests only; order-state consumer writes during that window are included.",
       },

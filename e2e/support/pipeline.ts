@@ -35,6 +35,8 @@ export const CONSUMER_NAMES = [
 export type ConsumerName = (typeof CONSUMER_NAMES)[number];
 
 export interface Pipeline {
+  /** Appended to every group id here; a separate consumers process joins the same groups with it. */
+  groupSuffix: string;
   db: Db;
   pool: pg.Pool;
   running: Map<ConsumerName, RunningConsumer>;
@@ -42,15 +44,16 @@ export interface Pipeline {
   start(name: ConsumerName, opts?: RunnerOptions): Promise<RunningConsumer>;
   /** Runs an extra definition (a recorder) in this file's group namespace. */
   startExtra(def: ConsumerDefinition): Promise<RunningConsumer>;
-  /** Sum of an outcome over the six consumers (current instances). */
+  /** Sum of an outcome over the consumers running in-process (current instances). */
   total(outcome: "applied" | "duplicate" | "dead-lettered" | "abandoned"): number;
   /** Stops everything; answers how many Postgres clients were still checked out (should be none). */
   close(): Promise<number>;
 }
 
 /**
- * The six consumers in-process, as consumers/src/main.ts runs them (one producer and one outbox
- * relay shared), each in its own group with a per-file suffix, starting at the end of the topics.
+ * The six consumers (or `only` some) in-process, as consumers/src/main.ts runs them (one producer and
+ * one outbox relay shared), each in its own group with a per-file suffix, starting at the end of the
+ * topics.
  */
 export const startPipeline = async (o: {
   databaseUrl: string;
@@ -58,6 +61,8 @@ export const startPipeline = async (o: {
   brokers: string[];
   /** Runner options of single consumers (e.g. no shutdown grace, to stop them like a kill). */
   options?: Partial<Record<ConsumerName, RunnerOptions>>;
+  /** The consumers started in-process (default all six); the others may run in another process. */
+  only?: readonly ConsumerName[];
 }): Promise<Pipeline> => {
   const groupSuffix = `-e2e-${randomUUID().slice(0, 8)}`;
   const { db, pool } = createNodeDb(o.databaseUrl, { max: 20 });
@@ -85,6 +90,7 @@ export const startPipeline = async (o: {
   };
   const deps = { db, pool, brokers: o.brokers, log, producer, relay };
   const pipeline: Pipeline = {
+    groupSuffix,
     db,
     pool,
     running,
@@ -121,7 +127,7 @@ export const startPipeline = async (o: {
       return leakedClients;
     },
   };
-  await Promise.all(CONSUMER_NAMES.map((name) => pipeline.start(name, o.options?.[name])));
+  await Promise.all((o.only ?? CONSUMER_NAMES).map((name) => pipeline.start(name, o.options?.[name])));
   return pipeline;
 };
 

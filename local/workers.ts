@@ -1,8 +1,11 @@
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import type { TestStackContext } from "../../local/test-context.ts";
-import { CHECKOUT_BUNDLE, STOREFRONT_BUNDLE } from "../../local/test-setup.ts";
+import type { TestStackContext } from "./test-context.ts";
+import { CHECKOUT_BUNDLE, STOREFRONT_BUNDLE } from "./test-setup.ts";
 
-/** The bundled storefront and checkout workers in one Miniflare, on the test stack's services. */
+/**
+ * The bundled storefront and checkout workers in one Miniflare, on the services of the test stack
+ * (e2e/) or of the benchmarks (bench/).
+ */
 export interface Workers {
   /** Base URL of the storefront (the one public base URL of the API). */
   url: string;
