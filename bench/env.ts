@@ -7,6 +7,7 @@ import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
 import { startRedisServer } from "../local/redis-server.ts";
 import type { Stack, StackOptions } from "../local/stack.ts";
 import { REPO_ROOT } from "../local/stack.ts";
+import { bundleWorkers } from "../local/test-setup.ts";
 import { startWorkers, type Workers } from "../local/workers.ts";
 
 /** Credentials of the benchmark's throwaway stack; they guard loopback ports for one run. */
@@ -164,6 +165,8 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       neonUrl: stack.neonUrl,
       adminToken: SECRETS.adminToken,
     };
+    say("bundling the workers as wrangler deploy does...");
+    bundleWorkers();
     // No cart rate limit: the load comes from one address.
     const vars = { CART_RATE_LIMIT: "1000000000", LOG_LEVEL: "error" };
     let workers: Workers = await startWorkers(services, vars);

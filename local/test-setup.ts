@@ -28,7 +28,8 @@ const bundleWorker = (outdir: string, config: string): void => {
   );
 };
 
-const buildCheckoutWorker = (): void => {
+/** Bundles both workers as `wrangler deploy` would (into CHECKOUT_BUNDLE and STOREFRONT_BUNDLE). */
+export const bundleWorkers = (): void => {
   bundleWorker(".local/checkout-build", "workers/checkout/wrangler.toml");
   bundleWorker(".local/storefront-build", "wrangler.toml");
 };
@@ -38,7 +39,7 @@ const buildCheckoutWorker = (): void => {
  * addresses to every test project through `inject("stack")`.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  buildCheckoutWorker();
+  bundleWorkers();
   const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
   const databaseUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/storefront_test";
   const stack = await startStack({
