@@ -106,8 +106,8 @@ try {
     },
   };
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-  // Quick runs only show that the scenarios run: their files stay out of the committed report.
-  const dir = quick ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
+  // Quick and partial runs stay out of the committed report (bench/REPORT.md is a full run).
+  const dir = quick || only ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
   mkdirSync(`${dir}/results`, { recursive: true });
   const resultsFile = `results/${stamp}.json`;
   writeFileSync(`${dir}/${resultsFile}`, `${JSON.stringify({ info, results }, null, 2)}\n`);

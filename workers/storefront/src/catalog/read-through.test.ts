@@ -92,6 +92,43 @@ describe("read-through catalog cache on the real Redis", () => {
     });
   });
 
+  it("reads many keys with one MGET, each answered as read would (HIT, MISS, STALE)", async () => {
+    const [fresh, missing, stale] = [key(), key(), key()];
+    const quick: CachePolicy<{ price: number }> = { freshMs: 200, keepMs: 600_000 };
+    const { cache, settle } = isolate();
+    await cache.read(stale, quick, async () => ({ price: 1 }));
+    await sleep(250);
+    await cache.read(fresh, quick, async () => ({ price: 2 }));
+    const calls: string[] = [];
+    const counted = new Proxy(redis, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== "function" || !["get", "mget"].includes(String(name))) return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const pending: Promise<unknown>[] = [];
+    const many = new ReadThrough({ redis: counted, background: (w) => pending.push(w), inflight: new Map() });
+    const loaded: string[] = [];
+    const answers = await many.readMany([fresh, missing, stale], quick, async (k, i) => {
+      loaded.push(k);
+      return { price: 10 + i };
+    });
+    expect(answers).toEqual([
+      { value: { price: 2 }, status: "HIT" },
+      { value: { price: 11 }, status: "MISS" },
+      { value: { price: 1 }, status: "STALE" },
+    ]);
+    expect(calls.filter((c) => c === "mget")).toHaveLength(1);
+    await Promise.all(pending);
+    await settle();
+    expect(loaded.sort()).toEqual([missing, stale].sort()); // the stale one refreshed in the background
+    expect(await many.readMany([], quick, async () => ({ price: 0 }))).toEqual([]);
+  });
+
   it("reads the origin when Redis is unreachable", async () => {
     const broken = new Redis({ url: "http://127.0.0.1:9", token: "x", enableTelemetry: false, retry: false });
     const cache = new ReadThrough({ redis: broken, background: () => undefined, inflight: new Map() });
@@ -99,5 +136,9 @@ describe("read-through catalog cache on the real Redis", () => {
       value: { price: 9 },
       status: "MISS",
     });
+    expect(await cache.readMany([key(), key()], policy, async (_k, i) => ({ price: i }))).toEqual([
+      { value: { price: 0 }, status: "MISS" },
+      { value: { price: 1 }, status: "MISS" },
+    ]);
   });
 });

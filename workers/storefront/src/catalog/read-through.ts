@@ -78,6 +78,39 @@ export class ReadThrough {
       log("warn", "catalog cache unreachable; reading the origin", { key, error: errorMessage(error) });
       return { value: await load(), status: "MISS" };
     }
+    return this.answer(key, entry, policy, load);
+  }
+
+  /**
+   * `read` for several keys with one round trip to Redis (MGET); each key then goes its own way
+   * (fresh, stale with a refresh, or filled from the origin) exactly as `read` would.
+   */
+  async readMany<T>(
+    keys: readonly string[],
+    policy: CachePolicy<T>,
+    load: (key: string, index: number) => Promise<T>,
+  ): Promise<Array<{ value: T; status: CacheStatus }>> {
+    if (keys.length === 0) return [];
+    let entries: Array<Entry<T> | null>;
+    try {
+      entries = await this.deps.redis.mget<Array<Entry<T> | null>>(...keys);
+    } catch (error) {
+      log("warn", "catalog cache unreachable; reading the origin", { keys, error: errorMessage(error) });
+      return Promise.all(
+        keys.map(async (key, i) => ({ value: await load(key, i), status: "MISS" as const })),
+      );
+    }
+    return Promise.all(
+      keys.map((key, i) => this.answer(key, entries[i] ?? null, policy, () => load(key, i))),
+    );
+  }
+
+  private async answer<T>(
+    key: string,
+    entry: Entry<T> | null,
+    policy: CachePolicy<T>,
+    load: () => Promise<T>,
+  ): Promise<{ value: T; status: CacheStatus }> {
     if (entry && this.now() - entry.t < policy.freshMs) return { value: entry.v, status: "HIT" };
     if (entry) {
       const stale = entry;

@@ -78,17 +78,11 @@ export const getProducts = async (
   deps: CatalogDeps,
   ids: readonly string[],
 ): Promise<Map<string, Product>> => {
-  const found = await Promise.all(
-    ids.map(async (id) => {
-      try {
-        return (await getProduct(deps, id)).product;
-      } catch (error) {
-        if (error instanceof AppError && error.code === "product_not_found") return null;
-        throw error;
-      }
-    }),
+  const unique = [...new Set(ids)];
+  const found = await deps.cache.readMany(unique.map(productKey), deps.policies.product, (_key, i) =>
+    fromOrigin("product", () => loadProduct(deps.db(), unique[i] ?? "", deps.mediaBaseUrl)),
   );
-  return new Map(found.filter((p): p is Product => p !== null).map((p) => [p.id, p]));
+  return new Map(found.flatMap(({ value }) => (value ? [[value.id, value] as const] : [])));
 };
 
 const isUniqueViolation = (error: unknown): boolean => {
