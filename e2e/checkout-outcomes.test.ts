@@ -1,62 +1,42 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startWorkers, type Workers } from "../local/workers.ts";
-import { type Api, createApi, uniqueProductId } from "./support/api.ts";
-import { type Pipeline, startPipeline, takeE2eLock } from "./support/pipeline.ts";
+import { describe, expect, it } from "vitest";
+import { uniqueProductId } from "./support/api.ts";
+import { useE2e } from "./support/fixture.ts";
 import { readRecords } from "./support/records.ts";
 
 /** Issue 4, scenario 1: one confirmed and one declined order, end to end through the public API. */
 describe("checkout outcomes end to end", () => {
-  const stack = inject("stack");
-  let unlock: () => Promise<void>;
-  let workers: Workers;
-  let pipeline: Pipeline;
-  let api: Api;
-
-  beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
-    workers = await startWorkers(stack);
-    pipeline = await startPipeline({
-      databaseUrl: stack.databaseUrl,
-      redisUrl: stack.redisUrl,
-      brokers: stack.kafkaBrokers.split(","),
-    });
-    api = createApi(workers.url, stack.adminToken);
-  }, 300_000);
-
-  afterAll(async () => {
-    await pipeline?.close();
-    await workers?.dispose();
-    await unlock?.();
-  });
+  const e2e = useE2e();
 
   it("tok_visa: confirmed, stock reserved then committed, payment captured, one email", async () => {
     const productId = uniqueProductId("e2e_ok");
-    await api.createProduct(productId, 5);
-    const cartId = await api.cartWith(productId, 2);
-    const answer = await api.checkout(cartId, "tok_visa");
+    await e2e.api.createProduct(productId, 5);
+    const cartId = await e2e.api.cartWith(productId, 2);
+    const answer = await e2e.api.checkout(cartId, "tok_visa");
     expect(answer.status).toBe(202);
     const orderId = answer.order?.orderId ?? "";
     expect(answer.order?.status).toBe("pending");
 
-    const final = await api.waitFinal([orderId]);
+    const final = await e2e.api.waitFinal([orderId]);
     expect(final.get(orderId)).toMatchObject({ status: "confirmed", subtotalCents: 2_500 });
     expect(final.get(orderId)?.reason).toBeUndefined();
     // Reserved (held) during the saga, then committed: sold units leave both columns.
     await expect
-      .poll(() => api.stock(productId), { timeout: 10_000 })
+      .poll(() => e2e.api.stock(productId), { timeout: 10_000 })
       .toEqual({ productId, available: 3, reserved: 0 });
     await expect
-      .poll(async () => (await readRecords(pipeline.db, [orderId])).payments.get(orderId), {
+      .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).payments.get(orderId), {
         timeout: 10_000,
       })
       .toBe("captured");
     await expect
-      .poll(async () => (await readRecords(pipeline.db, [orderId])).emails.get(orderId), { timeout: 10_000 })
+      .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).emails.get(orderId), {
+        timeout: 10_000,
+      })
       .toBe(1);
-    const records = await readRecords(pipeline.db, [orderId]);
+    const records = await readRecords(e2e.pipeline.db, [orderId]);
     expect(records.orders.get(orderId)).toEqual({ status: "confirmed", reason: null });
     expect(records.heldReservations).toBe(0);
-    const reservation = await pipeline.pool.query<{ status: string; qty: number }>(
+    const reservation = await e2e.pipeline.pool.query<{ status: string; qty: number }>(
       "select status, qty from stock_reservations where order_id = $1",
       [orderId],
     );
@@ -65,27 +45,30 @@ describe("checkout outcomes end to end", () => {
 
   it("tok_chargeDeclined: cancelled payment_declined, stock released, payment declined, one email", async () => {
     const productId = uniqueProductId("e2e_decl");
-    await api.createProduct(productId, 5);
-    const cartId = await api.cartWith(productId, 2);
-    const answer = await api.checkout(cartId, "tok_chargeDeclined");
+    await e2e.api.createProduct(productId, 5);
+    const cartId = await e2e.api.cartWith(productId, 2);
+    const answer = await e2e.api.checkout(cartId, "tok_chargeDeclined");
     expect(answer.status).toBe(202);
     const orderId = answer.order?.orderId ?? "";
 
-    const final = await api.waitFinal([orderId]);
+    const final = await e2e.api.waitFinal([orderId]);
     expect(final.get(orderId)).toMatchObject({ status: "cancelled", reason: "payment_declined" });
     await expect
-      .poll(() => api.stock(productId), { timeout: 10_000 })
+      .poll(() => e2e.api.stock(productId), { timeout: 10_000 })
       .toEqual({ productId, available: 5, reserved: 0 });
     await expect
-      .poll(async () => (await readRecords(pipeline.db, [orderId])).emails.get(orderId), { timeout: 10_000 })
+      .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).emails.get(orderId), {
+        timeout: 10_000,
+      })
       .toBe(1);
-    const records = await readRecords(pipeline.db, [orderId]);
+    const records = await readRecords(e2e.pipeline.db, [orderId]);
     expect(["declined", "voided"]).toContain(records.payments.get(orderId));
     expect(records.orders.get(orderId)).toEqual({ status: "cancelled", reason: "payment_declined" });
     expect(records.heldReservations).toBe(0);
-    const email = await pipeline.pool.query<{ kind: string }>("select kind from emails where order_id = $1", [
-      orderId,
-    ]);
+    const email = await e2e.pipeline.pool.query<{ kind: string }>(
+      "select kind from emails where order_id = $1",
+      [orderId],
+    );
     expect(email.rows).toEqual([{ kind: "order_cancelled" }]);
   });
 });

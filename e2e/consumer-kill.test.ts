@@ -1,12 +1,12 @@
 import { and, count, eq, inArray, lte } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
+import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { Db } from "../db/node-client.ts";
 import { processedEvents, stockReservations } from "../db/schema/index.ts";
 import { TOPICS } from "../domain/topics.ts";
-import { startWorkers, type Workers } from "../local/workers.ts";
-import { type Api, checkoutAll, createApi, uniqueProductId } from "./support/api.ts";
+import { checkoutAll, uniqueProductId } from "./support/api.ts";
 import { type ConsumersProcess, kill, spawnConsumers, VERBOSE } from "./support/consumers-process.ts";
-import { type Pipeline, sleep, startPipeline, takeE2eLock, waitFor } from "./support/pipeline.ts";
+import { useE2e } from "./support/fixture.ts";
+import { sleep, waitFor } from "./support/pipeline.ts";
 import { createRecorder } from "./support/recorder.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
 
@@ -36,20 +36,20 @@ const placedProcessedBy = async (
 
 /** Issue 4, scenario 4 for real: the consumers process is SIGKILLed mid-stream and started again. */
 describe("consumers process killed with SIGKILL mid-stream and restarted", () => {
-  const stack = inject("stack");
   const recorder = createRecorder();
+  const e2e = useE2e({
+    // Inventory and payment run in the child process, in the same groups.
+    only: ["orders", "order-state", "email", "cart-persistence"],
+    extras: [recorder.def],
+  });
   const processes: ConsumersProcess[] = [];
-  let unlock: () => Promise<void>;
-  let workers: Workers;
-  let pipeline: Pipeline;
-  let api: Api;
 
   /** The output of every consumers process this file started (on failure, or with TEST_LOG_LEVEL). */
   const dumpOutput = (): void => {
     for (const p of processes) console.error(`----- ${p.label} output -----\n${p.output()}`);
   };
   const startConsumers = async (label: string): Promise<ConsumersProcess> => {
-    const proc = spawnConsumers(stack, pipeline.groupSuffix, label);
+    const proc = spawnConsumers(e2e.stack, e2e.pipeline.groupSuffix, label);
     processes.push(proc);
     try {
       await proc.ready;
@@ -60,25 +60,9 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     return proc;
   };
 
-  beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
-    workers = await startWorkers(stack);
-    // Inventory and payment run in the child process, in the same groups.
-    pipeline = await startPipeline({
-      databaseUrl: stack.databaseUrl,
-      redisUrl: stack.redisUrl,
-      brokers: stack.kafkaBrokers.split(","),
-      only: ["orders", "order-state", "email", "cart-persistence"],
-    });
-    await pipeline.startExtra(recorder.def);
-    api = createApi(workers.url, stack.adminToken);
-  }, 300_000);
-
+  // Runs before the fixture's own clean-up (after-hooks run last registered first).
   afterAll(async () => {
     await Promise.all(processes.map(kill));
-    await pipeline?.close();
-    await workers?.dispose();
-    await unlock?.();
   });
 
   it("every order still reaches exactly one final state; stock stays consistent", async () => {
@@ -90,10 +74,10 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const units = 25;
     const streamed = 60;
     const whileDead = 12;
-    await api.createProduct(productId, units);
+    await e2e.api.createProduct(productId, units);
     const carts = await Promise.all(
       Array.from({ length: streamed + whileDead }, (_, i) =>
-        api.cartWith(productId, 1).then((cartId) => ({ cartId, declined: i % 6 === 5 })),
+        e2e.api.cartWith(productId, 1).then((cartId) => ({ cartId, declined: i % 6 === 5 })),
       ),
     );
     const orderIds: string[] = [];
@@ -102,7 +86,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const place = async (wave: typeof carts): Promise<void> => {
       await Promise.all(
         wave.map(async ({ cartId, declined }) => {
-          const [order] = await checkoutAll(api, [cartId], declined ? "tok_chargeDeclined" : "tok_visa");
+          const [order] = await checkoutAll(e2e.api, [cartId], declined ? "tok_chargeDeclined" : "tok_visa");
           if (!order) throw new Error(`no order for cart ${cartId}`);
           orderIds.push(order.orderId);
           if (declined) declinedOrders.add(order.orderId);
@@ -128,7 +112,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     // order ids: inventory is often done with an order before its checkout has answered.)
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const [holds] = await pipeline.db
+      const [holds] = await e2e.pipeline.db
         .select({ n: count() })
         .from(stockReservations)
         .where(eq(stockReservations.productId, productId));
@@ -152,9 +136,9 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const atKill = {
       checkoutsAnswered: answeredBeforeKill,
       /** Orders the in-process orders consumer had recorded: in Kafka before the kill, at least. */
-      recorded: await placedProcessedBy(pipeline.db, "orders", orderIds, killedAtDate),
-      inventory: await placedProcessedBy(pipeline.db, "inventory", orderIds),
-      payment: await placedProcessedBy(pipeline.db, "payment", orderIds),
+      recorded: await placedProcessedBy(e2e.pipeline.db, "orders", orderIds, killedAtDate),
+      inventory: await placedProcessedBy(e2e.pipeline.db, "inventory", orderIds),
+      payment: await placedProcessedBy(e2e.pipeline.db, "payment", orderIds),
     };
     console.log(`[e2e sigkill] killed at ${killedAt} ms: ${JSON.stringify(atKill)}`);
     // Really mid-stream: some, not all, of the orders had been through inventory when it died.
@@ -164,7 +148,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     await startConsumers("consumers#2");
     const restartedAt = Date.now() - started;
 
-    const final = await api.waitFinal(orderIds, 180_000);
+    const final = await e2e.api.waitFinal(orderIds, 180_000);
     const finalAt = Date.now() - started;
     console.log(
       `[e2e sigkill] respawned at ${respawnedAt} ms, ready at ${restartedAt} ms; ${orderCount} orders final at ${finalAt} ms (${finalAt - restartedAt} ms after the restart)`,
@@ -181,8 +165,8 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     expect(confirmed).toBeLessThanOrEqual(units);
 
     // Every order-placed event applied once by each step, each order finalized by one event.
-    expect(await placedProcessedBy(pipeline.db, "inventory", orderIds)).toBe(orderCount);
-    expect(await placedProcessedBy(pipeline.db, "payment", orderIds)).toBe(orderCount);
+    expect(await placedProcessedBy(e2e.pipeline.db, "inventory", orderIds)).toBe(orderCount);
+    expect(await placedProcessedBy(e2e.pipeline.db, "payment", orderIds)).toBe(orderCount);
     const ours = new Set(orderIds);
     const finalizedIds = new Map<string, Set<string>>();
     await waitFor("an order-finalized event of every order", () => {
@@ -202,14 +186,14 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
 
     // Settlements (commit / release, capture / void, email) finish after the final state.
     const settlements = async () => {
-      const r = await readRecords(pipeline.db, orderIds);
+      const r = await readRecords(e2e.pipeline.db, orderIds);
       const authorized = [...r.payments.values()].filter((status) => status === "authorized").length;
       return { emails: r.emails.size, heldReservations: r.heldReservations, authorized };
     };
     await expect
       .poll(settlements, { timeout: 30_000 })
       .toEqual({ emails: orderCount, heldReservations: 0, authorized: 0 });
-    const records = await readRecords(pipeline.db, orderIds);
+    const records = await readRecords(e2e.pipeline.db, orderIds);
     expect([...records.emails.values()].every((n) => n === 1)).toBe(true);
     expect(records.payments.size).toBe(orderCount);
     for (const id of orderIds) {
@@ -224,7 +208,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     }
 
     // Stock: the confirmed orders' holds are committed, every other hold released.
-    const holds = await pipeline.db
+    const holds = await e2e.pipeline.db
       .select({ orderId: stockReservations.orderId, status: stockReservations.status })
       .from(stockReservations)
       .where(eq(stockReservations.productId, productId));
@@ -232,7 +216,10 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const confirmedIds = orderIds.filter((id) => final.get(id)?.status === "confirmed");
     expect(committed.sort()).toEqual(confirmedIds.sort());
     expect(holds.every((h) => h.status === "committed" || h.status === "released")).toBe(true);
-    expect(await readStock(pipeline.db, productId)).toEqual({ available: units - confirmed, reserved: 0 });
-    expect(await api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
+    expect(await readStock(e2e.pipeline.db, productId)).toEqual({
+      available: units - confirmed,
+      reserved: 0,
+    });
+    expect(await e2e.api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
   });
 });

@@ -1,42 +1,22 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startWorkers, type Workers } from "../local/workers.ts";
-import { type Api, createApi, uniqueProductId } from "./support/api.ts";
-import { type Pipeline, sleep, startPipeline, takeE2eLock } from "./support/pipeline.ts";
+import { describe, expect, it } from "vitest";
+import { uniqueProductId } from "./support/api.ts";
+import { useE2e } from "./support/fixture.ts";
+import { sleep } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
 
 /** Issue 4, scenario 4: the inventory and payment consumers die mid-stream and come back. */
 describe("consumers killed mid-stream and restarted", () => {
-  const stack = inject("stack");
-  let unlock: () => Promise<void>;
-  let workers: Workers;
-  let pipeline: Pipeline;
-  let api: Api;
-
-  beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
-    workers = await startWorkers(stack);
-    pipeline = await startPipeline({
-      databaseUrl: stack.databaseUrl,
-      redisUrl: stack.redisUrl,
-      brokers: stack.kafkaBrokers.split(","),
-      // No grace at stop: events in flight are abandoned uncommitted, as when the process is killed.
-      options: { inventory: { shutdownTimeoutMs: 0 }, payment: { shutdownTimeoutMs: 0 } },
-    });
-    api = createApi(workers.url, stack.adminToken);
-  }, 300_000);
-
-  afterAll(async () => {
-    await pipeline?.close();
-    await workers?.dispose();
-    await unlock?.();
+  const e2e = useE2e({
+    // No grace at stop: events in flight are abandoned uncommitted, as when the process is killed.
+    options: { inventory: { shutdownTimeoutMs: 0 }, payment: { shutdownTimeoutMs: 0 } },
   });
 
   it("every order still reaches exactly one final state; stock stays consistent", async () => {
     const productId = uniqueProductId("e2e_kill");
     const units = 25;
     const total = 60;
-    await api.createProduct(productId, units);
-    const cartIds = await Promise.all(Array.from({ length: total }, () => api.cartWith(productId, 1)));
+    await e2e.api.createProduct(productId, units);
+    const cartIds = await Promise.all(Array.from({ length: total }, () => e2e.api.cartWith(productId, 1)));
     const tokenOf = (i: number): string => (i % 6 === 5 ? "tok_chargeDeclined" : "tok_visa");
 
     // A steady stream of checkouts, in waves of 10.
@@ -45,7 +25,7 @@ describe("consumers killed mid-stream and restarted", () => {
     const burst = (async () => {
       for (let i = 0; i < total; i += 10) {
         const answers = await Promise.all(
-          cartIds.slice(i, i + 10).map((c, j) => api.checkout(c, tokenOf(i + j))),
+          cartIds.slice(i, i + 10).map((c, j) => e2e.api.checkout(c, tokenOf(i + j))),
         );
         for (const a of answers) {
           expect(a.status).toBe(202);
@@ -59,18 +39,18 @@ describe("consumers killed mid-stream and restarted", () => {
     // start them again in the same consumer groups (they resume from the committed offsets).
     while (orderIds.length < 20) await sleep(20);
     const victims = ["inventory", "payment"] as const;
-    const killed = victims.map((name) => pipeline.running.get(name));
+    const killed = victims.map((name) => e2e.pipeline.running.get(name));
     const stopAt = orderIds.length;
     await Promise.all(killed.map((c) => c?.stop()));
     console.log(
       `[e2e kill] stopped inventory+payment after ${stopAt} orders (${Date.now() - started} ms); counts at stop: ${JSON.stringify(killed.map((c) => c?.counts()))}`,
     );
     await sleep(1_500);
-    await Promise.all(victims.map((name) => pipeline.start(name, { shutdownTimeoutMs: 0 })));
+    await Promise.all(victims.map((name) => e2e.pipeline.start(name, { shutdownTimeoutMs: 0 })));
     console.log(`[e2e kill] restarted at ${Date.now() - started} ms with ${orderIds.length} orders placed`);
     await burst;
 
-    const final = await api.waitFinal(orderIds, 180_000);
+    const final = await e2e.api.waitFinal(orderIds, 180_000);
     console.log(`[e2e kill] ${total} orders final in ${Date.now() - started} ms`);
     const outcomes = tally([...final.values()].map((o) => `${o.status}:${o.reason ?? ""}`));
     const confirmed = outcomes.get("confirmed:") ?? 0;
@@ -83,12 +63,12 @@ describe("consumers killed mid-stream and restarted", () => {
 
     // Settlements (commit / release, capture / void, email) finish after the final state.
     await expect
-      .poll(async () => (await readRecords(pipeline.db, orderIds)).emails.size, { timeout: 20_000 })
+      .poll(async () => (await readRecords(e2e.pipeline.db, orderIds)).emails.size, { timeout: 20_000 })
       .toBe(total);
     await expect
-      .poll(async () => (await readRecords(pipeline.db, orderIds)).heldReservations, { timeout: 20_000 })
+      .poll(async () => (await readRecords(e2e.pipeline.db, orderIds)).heldReservations, { timeout: 20_000 })
       .toBe(0);
-    const records = await readRecords(pipeline.db, orderIds);
+    const records = await readRecords(e2e.pipeline.db, orderIds);
     expect([...records.emails.values()].every((n) => n === 1)).toBe(true);
     for (const id of orderIds) {
       const order = final.get(id);
@@ -96,7 +76,10 @@ describe("consumers killed mid-stream and restarted", () => {
       if (order?.status === "confirmed") expect(records.payments.get(id)).toBe("captured");
       else expect(records.payments.get(id)).not.toBe("captured");
     }
-    expect(await readStock(pipeline.db, productId)).toEqual({ available: units - confirmed, reserved: 0 });
-    expect(await api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
+    expect(await readStock(e2e.pipeline.db, productId)).toEqual({
+      available: units - confirmed,
+      reserved: 0,
+    });
+    expect(await e2e.api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
   });
 });

@@ -1,55 +1,33 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startWorkers, type Workers } from "../local/workers.ts";
-import { type Api, checkoutAll, createApi, uniqueProductId } from "./support/api.ts";
-import { type Pipeline, startPipeline, takeE2eLock } from "./support/pipeline.ts";
+import { describe, expect, it } from "vitest";
+import { checkoutAll, uniqueProductId } from "./support/api.ts";
+import { useE2e } from "./support/fixture.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
 
 /** Issue 4, scenario 2: 200 shoppers race for 10 units. */
 describe("no oversell under a checkout race", () => {
-  const stack = inject("stack");
-  let unlock: () => Promise<void>;
-  let workers: Workers;
-  let pipeline: Pipeline;
-  let api: Api;
-
-  beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
-    workers = await startWorkers(stack);
-    pipeline = await startPipeline({
-      databaseUrl: stack.databaseUrl,
-      redisUrl: stack.redisUrl,
-      brokers: stack.kafkaBrokers.split(","),
-    });
-    api = createApi(workers.url, stack.adminToken);
-  }, 300_000);
-
-  afterAll(async () => {
-    await pipeline?.close();
-    await workers?.dispose();
-    await unlock?.();
-  });
+  const e2e = useE2e();
 
   it("10 units, 200 concurrent checkouts of 1: exactly 10 confirmed, 190 out_of_stock", async () => {
     const productId = uniqueProductId("e2e_race");
-    await api.createProduct(productId, 10);
-    const cartIds = await Promise.all(Array.from({ length: 200 }, () => api.cartWith(productId, 1)));
+    await e2e.api.createProduct(productId, 10);
+    const cartIds = await Promise.all(Array.from({ length: 200 }, () => e2e.api.cartWith(productId, 1)));
 
     // Watch the stock of record while the orders run: it must never go below zero.
     let lowest = Number.POSITIVE_INFINITY;
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        lowest = Math.min(lowest, (await readStock(pipeline.db, productId)).available);
+        lowest = Math.min(lowest, (await readStock(e2e.pipeline.db, productId)).available);
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
 
     const started = Date.now();
-    const placed = await checkoutAll(api, cartIds);
+    const placed = await checkoutAll(e2e.api, cartIds);
     const accepted = Date.now() - started;
     const orderIds = placed.map((o) => o.orderId);
     expect(new Set(orderIds).size).toBe(200);
-    const final = await api.waitFinal(orderIds, 180_000);
+    const final = await e2e.api.waitFinal(orderIds, 180_000);
     watching = false;
     await watcher;
     console.log(
@@ -60,14 +38,14 @@ describe("no oversell under a checkout race", () => {
     expect(Object.fromEntries(outcomes)).toEqual({ "confirmed:": 10, "cancelled:out_of_stock": 190 });
     expect(lowest).toBeGreaterThanOrEqual(0);
     await expect
-      .poll(() => api.stock(productId), { timeout: 15_000 })
+      .poll(() => e2e.api.stock(productId), { timeout: 15_000 })
       .toEqual({ productId, available: 0, reserved: 0 });
 
     const confirmed = orderIds.filter((id) => final.get(id)?.status === "confirmed");
     await expect
       .poll(
         async () =>
-          [...(await readRecords(pipeline.db, orderIds)).emails.values()].reduce((a, b) => a + b, 0),
+          [...(await readRecords(e2e.pipeline.db, orderIds)).emails.values()].reduce((a, b) => a + b, 0),
         {
           timeout: 15_000,
         },
@@ -76,13 +54,13 @@ describe("no oversell under a checkout race", () => {
     await expect
       .poll(
         async () => {
-          const records = await readRecords(pipeline.db, orderIds);
+          const records = await readRecords(e2e.pipeline.db, orderIds);
           return confirmed.filter((id) => records.payments.get(id) === "captured").length;
         },
         { timeout: 15_000 },
       )
       .toBe(10);
-    const records = await readRecords(pipeline.db, orderIds);
+    const records = await readRecords(e2e.pipeline.db, orderIds);
     expect(records.heldReservations).toBe(0);
     expect([...records.emails.values()].every((n) => n === 1)).toBe(true);
     // Cancelled orders hold no captured payment.

@@ -1,51 +1,32 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startWorkers, type Workers } from "../local/workers.ts";
-import { type Api, createApi, uniqueProductId } from "./support/api.ts";
-import { type Pipeline, startPipeline, takeE2eLock, waitFor } from "./support/pipeline.ts";
+import { describe, expect, it } from "vitest";
+import { uniqueProductId } from "./support/api.ts";
+import { useE2e } from "./support/fixture.ts";
+import { waitFor } from "./support/pipeline.ts";
 import { createRecorder, produceAgain, type RecordedEvent } from "./support/recorder.ts";
 import { readRecords, readStock } from "./support/records.ts";
 
 /** Issue 4, scenario 3: every event of finished orders delivered a second time changes nothing. */
 describe("every event delivered twice", () => {
-  const stack = inject("stack");
-  const brokers = stack.kafkaBrokers.split(",");
-  let unlock: () => Promise<void>;
-  let workers: Workers;
-  let pipeline: Pipeline;
-  let api: Api;
   const recorder = createRecorder();
-
-  beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
-    workers = await startWorkers(stack);
-    pipeline = await startPipeline({ databaseUrl: stack.databaseUrl, redisUrl: stack.redisUrl, brokers });
-    await pipeline.startExtra(recorder.def);
-    api = createApi(workers.url, stack.adminToken);
-  }, 300_000);
-
-  afterAll(async () => {
-    await pipeline?.close();
-    await workers?.dispose();
-    await unlock?.();
-  });
+  const e2e = useE2e({ extras: [recorder.def] });
 
   it("re-produced order-placed and pipeline events: no second effect anywhere", async () => {
     const productId = uniqueProductId("e2e_replay");
-    await api.createProduct(productId, 3);
+    await e2e.api.createProduct(productId, 3);
     const tokens = ["tok_visa", "tok_visa", "tok_chargeDeclined", "tok_visa", "tok_visa"];
     // One at a time, each final before the next: orders on different partitions race for the stock
     // otherwise, and this scenario is about replays, not about who gets the last unit.
     const orderIds: string[] = [];
     for (const token of tokens) {
-      const answer = await api.checkout(await api.cartWith(productId, 1), token);
+      const answer = await e2e.api.checkout(await e2e.api.cartWith(productId, 1), token);
       expect(answer.status).toBe(202);
       if (answer.order) {
         orderIds.push(answer.order.orderId);
-        await api.waitFinal([answer.order.orderId]);
+        await e2e.api.waitFinal([answer.order.orderId]);
       }
     }
-    const first = await api.waitFinal(orderIds);
+    const first = await e2e.api.waitFinal(orderIds);
     const statuses = orderIds.map((id) => `${first.get(id)?.status}:${first.get(id)?.reason ?? ""}`);
     expect(statuses).toEqual([
       "confirmed:",
@@ -59,16 +40,16 @@ describe("every event delivered twice", () => {
     const eventsOf = (): RecordedEvent[] => recorder.events.filter((e) => ours.has(e.key));
     await waitFor("the pipeline events of every order", () => eventsOf().length >= orderIds.length * 5);
     await waitFor("settlements", async () => {
-      const r = await readRecords(pipeline.db, orderIds);
+      const r = await readRecords(e2e.pipeline.db, orderIds);
       return r.emails.size === orderIds.length && r.heldReservations === 0;
     });
     const snapshot = async () => {
-      const records = await readRecords(pipeline.db, orderIds);
+      const records = await readRecords(e2e.pipeline.db, orderIds);
       const ids = sql`(${sql.join(
         orderIds.map((id) => sql`${id}`),
         sql`, `,
       )})`;
-      const counts = await pipeline.db.execute<{
+      const counts = await e2e.pipeline.db.execute<{
         emails: number;
         payments: number;
         reservations: number;
@@ -83,8 +64,8 @@ describe("every event delivered twice", () => {
         payments: Object.fromEntries(records.payments),
         emails: Object.fromEntries(records.emails),
         counts: counts.rows[0],
-        stock: await readStock(pipeline.db, productId),
-        api: await Promise.all(orderIds.map(async (id) => (await api.order(id)).status)),
+        stock: await readStock(e2e.pipeline.db, productId),
+        api: await Promise.all(orderIds.map(async (id) => (await e2e.api.order(id)).status)),
       };
     };
     const before = await snapshot();
@@ -104,16 +85,16 @@ describe("every event delivered twice", () => {
       "order-finalized": 3,
     };
     const expectedDuplicates = events.reduce((n, e) => n + (readers[e.topic] ?? 0), 0);
-    const duplicatesBefore = pipeline.total("duplicate");
-    await produceAgain(brokers, events);
+    const duplicatesBefore = e2e.pipeline.total("duplicate");
+    await produceAgain(e2e.stack.kafkaBrokers.split(","), events);
     await waitFor(
       `${expectedDuplicates} duplicates skipped`,
-      () => pipeline.total("duplicate") - duplicatesBefore >= expectedDuplicates,
+      () => e2e.pipeline.total("duplicate") - duplicatesBefore >= expectedDuplicates,
       30_000,
     );
     // No consumer dead-lettered a replay. (Applied counts are not compared: under `npm test` other
     // test projects publish to the same topics.)
-    expect(pipeline.total("dead-lettered")).toBe(0);
+    expect(e2e.pipeline.total("dead-lettered")).toBe(0);
     // Give any stray follow-up (an outbox row emitted by a replay) time to land, then compare.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await snapshot()).toEqual(before);
