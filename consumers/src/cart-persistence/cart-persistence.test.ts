@@ -1,45 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
+import { describe, expect, it } from "vitest";
 import { cartSnapshots } from "../../../db/schema/index.ts";
 import type { CartUpdated } from "../../../domain/events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type RunningConsumer, runConsumer } from "../runtime/runner.ts";
-import {
-  brokers,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { waitUntil } from "../test-support/kafka.ts";
 import { countProcessed } from "../test-support/probe-consumer.ts";
 import { cartPersistenceConsumer } from "./index.ts";
 
-const { topicPrefix, groupSuffix } = isolation();
-const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 4 });
-let runner: RunningConsumer;
-let producer: TestProducer;
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [TOPICS.cartUpdated]);
-  producer = createTestProducer();
-  runner = await runConsumer(
-    cartPersistenceConsumer,
-    { db, pool, brokers: brokers(), log: testLog },
-    { topicPrefix, groupSuffix, startAt: "latest", kafka: { heartbeatIntervalMs: 500, maxWaitTimeMs: 200 } },
-  );
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
-});
+const t = useConsumerTest({ topics: [TOPICS.cartUpdated], def: cartPersistenceConsumer });
+const { topicPrefix, db } = t;
 
 const newCartId = (): string => `cart_${randomUUID().replaceAll("-", "")}`;
 const at = (second: number): string => new Date(Date.UTC(2026, 10, 27, 12, 0, second)).toISOString();
@@ -58,7 +29,7 @@ const update = (
 
 /** Sends the events in this order (one key, so one partition) and waits until all are handled. */
 const deliver = async (events: CartUpdated[]): Promise<void> => {
-  await producer.send(
+  await t.producer.send(
     events.map((e) => ({ topic: `${topicPrefix}${TOPICS.cartUpdated}`, key: e.cartId, value: e })),
   );
   const ids = events.map((e) => e.eventId);

@@ -1,57 +1,25 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
+import { describe, expect, it } from "vitest";
 import { emails } from "../../../db/schema/index.ts";
 import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { recordOrder } from "../orders/store.ts";
 import { DLQ_HEADERS } from "../runtime/dead-letter.ts";
-import { type RunningConsumer, runConsumer } from "../runtime/runner.ts";
-import {
-  brokers,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  readTopic,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { readTopic, waitUntil } from "../test-support/kafka.ts";
 import { readMime } from "../test-support/mime.ts";
 import { samplePlacedOrder } from "../test-support/placed-order.ts";
 import { countProcessed } from "../test-support/probe-consumer.ts";
 import { createEmailConsumer } from "./index.ts";
 
-const { topicPrefix, groupSuffix } = isolation();
+const t = useConsumerTest({
+  topics: [TOPICS.orderFinalized],
+  def: createEmailConsumer({ from: "Test Shop <shop@test.example>" }),
+  options: { retry: { maxAttempts: 2, initialMs: 10, maxMs: 20 } },
+});
+const { topicPrefix, db } = t;
 const FINALIZED = `${topicPrefix}${TOPICS.orderFinalized}`;
-const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 4 });
-let runner: RunningConsumer;
-let producer: TestProducer;
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [TOPICS.orderFinalized]);
-  producer = createTestProducer();
-  runner = await runConsumer(
-    createEmailConsumer({ from: "Test Shop <shop@test.example>" }),
-    { db, pool, brokers: brokers(), log: testLog },
-    {
-      topicPrefix,
-      groupSuffix,
-      startAt: "latest",
-      retry: { maxAttempts: 2, initialMs: 10, maxMs: 20 },
-      kafka: { heartbeatIntervalMs: 500, maxWaitTimeMs: 200 },
-    },
-  );
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
-});
 
 /** An order in Postgres, written by the orders consumer's own store function. */
 const placeOrder = async (): Promise<string> => {
@@ -68,7 +36,7 @@ const finalized = (orderId: string, outcome: "confirmed" | "payment_declined"): 
 };
 
 const send = (events: OrderFinalized[]) =>
-  producer.send(events.map((e) => ({ topic: FINALIZED, key: e.orderId, value: e })));
+  t.producer.send(events.map((e) => ({ topic: FINALIZED, key: e.orderId, value: e })));
 const emailsOf = (orderId: string) => db.select().from(emails).where(eq(emails.orderId, orderId));
 
 describe("email consumer", () => {

@@ -1,56 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
+import { describe, expect, it } from "vitest";
 import { orderLines, orders, outbox } from "../../../db/schema/index.ts";
 import { OrderRecordedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type RunningConsumer, runConsumer } from "../runtime/runner.ts";
-import {
-  brokers,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  readTopic,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { readTopic, waitUntil } from "../test-support/kafka.ts";
 import { samplePlacedOrder } from "../test-support/placed-order.ts";
 import { countProcessed } from "../test-support/probe-consumer.ts";
 import { ordersConsumer } from "./index.ts";
 
-const { topicPrefix, groupSuffix } = isolation();
+const t = useConsumerTest({ topics: [TOPICS.orderPlaced, TOPICS.orderRecorded], def: ordersConsumer });
+const { topicPrefix, db } = t;
 const PLACED = `${topicPrefix}${TOPICS.orderPlaced}`;
 const RECORDED = `${topicPrefix}${TOPICS.orderRecorded}`;
-const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 4 });
-let runner: RunningConsumer;
-let producer: TestProducer;
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [TOPICS.orderPlaced, TOPICS.orderRecorded]);
-  producer = createTestProducer();
-  runner = await runConsumer(
-    ordersConsumer,
-    { db, pool, brokers: brokers(), log: testLog },
-    { topicPrefix, groupSuffix, startAt: "latest", kafka: { heartbeatIntervalMs: 500, maxWaitTimeMs: 200 } },
-  );
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
-});
 
 const recordedRows = (orderId: string) => db.select().from(outbox).where(eq(outbox.key, orderId));
 
 describe("orders consumer", () => {
   it("records a placed order as pending with its lines and emits order-recorded", async () => {
     const placed = samplePlacedOrder();
-    await producer.send([{ topic: PLACED, key: placed.orderId, value: placed }]);
+    await t.producer.send([{ topic: PLACED, key: placed.orderId, value: placed }]);
     const out = await readTopic(RECORDED, (ms) => ms.some((m) => m.key === placed.orderId));
     const recorded = OrderRecordedSchema.parse(out.find((m) => m.key === placed.orderId)?.json());
     expect(recorded.orderId).toBe(placed.orderId);
@@ -77,7 +47,7 @@ describe("orders consumer", () => {
     const placed = samplePlacedOrder();
     const again = { ...placed, eventId: randomUUID() }; // the same order published twice
     const marker = samplePlacedOrder();
-    await producer.send(
+    await t.producer.send(
       [placed, placed, again, marker].map((e) => ({ topic: PLACED, key: placed.orderId, value: e })),
     );
     await waitUntil(
@@ -88,6 +58,6 @@ describe("orders consumer", () => {
     expect(await db.select().from(orders).where(eq(orders.orderId, placed.orderId))).toHaveLength(1);
     expect(await db.select().from(orderLines).where(eq(orderLines.orderId, placed.orderId))).toHaveLength(2);
     expect(await recordedRows(placed.orderId)).toHaveLength(1);
-    expect(runner.counts()).toMatchObject({ "dead-lettered": 0 });
+    expect(t.runner.counts()).toMatchObject({ "dead-lettered": 0 });
   });
 });

@@ -1,17 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
-import {
-  brokers,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  readTopic,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { readTopic, waitUntil } from "../test-support/kafka.ts";
 import {
   countProcessed,
   createProbeConsumer,
@@ -19,7 +9,6 @@ import {
   PROBE_IN,
   PROBE_OUT,
 } from "../test-support/probe-consumer.ts";
-import { type RunningConsumer, runConsumer } from "./runner.ts";
 
 /** The throwaway PostgreSQL of the fault drills (local/drills.ts): stopped and started by this test. */
 const stack = inject("stack");
@@ -28,43 +17,27 @@ const drill = async (action: "stop" | "start"): Promise<void> => {
   if (!response.ok) throw new Error(`drill ${action} failed: ${response.status} ${await response.text()}`);
 };
 
-const { topicPrefix, groupSuffix } = isolation();
-const IN = `${topicPrefix}${PROBE_IN}`;
-const { db, pool } = createNodeDb(stack.drillDatabaseUrl, { max: 4 });
 const probe = createProbeConsumer("outage-probe");
-let runner: RunningConsumer;
-let producer: TestProducer;
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [PROBE_IN, PROBE_OUT]);
-  producer = createTestProducer();
-  runner = await runConsumer(
-    probe.def,
-    { db, pool, brokers: brokers(), log: testLog },
-    {
-      topicPrefix,
-      groupSuffix,
-      startAt: "latest",
-      retry: { maxAttempts: 2, initialMs: 20, maxMs: 50 },
-      dependencyBackoff: { initialMs: 100, maxMs: 500 },
-      kafka: { heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000, maxWaitTimeMs: 200 },
-      relayIntervalMs: 200,
-    },
-  );
+const t = useConsumerTest({
+  topics: [PROBE_IN, PROBE_OUT],
+  def: probe.def,
+  options: {
+    retry: { maxAttempts: 2, initialMs: 20, maxMs: 50 },
+    dependencyBackoff: { initialMs: 100, maxMs: 500 },
+  },
+  databaseUrl: stack.drillDatabaseUrl,
 });
-
+const { topicPrefix, db } = t;
+// Before the fixture stops the consumer (after-hooks run last registered first).
 afterAll(async () => {
   await drill("start");
-  await runner?.stop();
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
 });
+const IN = `${topicPrefix}${PROBE_IN}`;
 
 describe("runner during a Postgres outage", () => {
   it("waits for Postgres without dead-lettering or skipping anything, then handles every event", async () => {
     const warmUp = { eventId: randomUUID() };
-    await producer.send([{ topic: IN, key: warmUp.eventId, value: warmUp }]);
+    await t.producer.send([{ topic: IN, key: warmUp.eventId, value: warmUp }]);
     await waitUntil(
       "the warm-up event",
       async () => (await countProcessed(db, probe.def.name, [warmUp.eventId])) === 1,
@@ -72,10 +45,10 @@ describe("runner during a Postgres outage", () => {
 
     await drill("stop");
     const events = Array.from({ length: 12 }, () => ({ eventId: randomUUID() }));
-    await producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: e })));
+    await t.producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: e })));
     // Well past the two attempts an ordinary failure would get before its dead letter.
     await new Promise((r) => setTimeout(r, 3_000));
-    expect(runner.counts()["dead-lettered"]).toBe(0);
+    expect(t.runner.counts()["dead-lettered"]).toBe(0);
     await drill("start");
 
     const ids = events.map((e) => e.eventId);
@@ -91,7 +64,7 @@ describe("runner during a Postgres outage", () => {
     await waitUntil("the outbox relayed", async () =>
       (await outboxRowsOf(db, `${topicPrefix}${PROBE_OUT}`, ids)).every((r) => r.publishedAt !== null),
     );
-    expect(runner.counts()).toMatchObject({ "dead-lettered": 0, abandoned: 0 });
+    expect(t.runner.counts()).toMatchObject({ "dead-lettered": 0, abandoned: 0 });
     const letters = await readTopic(`${IN}.dlq`, () => false, 1_500);
     expect(letters).toHaveLength(0);
   });

@@ -1,17 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
-import {
-  brokers,
-  committedOffsets,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { describe, expect, it } from "vitest";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { committedOffsets, waitUntil } from "../test-support/kafka.ts";
 import {
   countProcessed,
   createProbeConsumer,
@@ -19,39 +9,19 @@ import {
   PROBE_IN,
   PROBE_OUT,
 } from "../test-support/probe-consumer.ts";
-import { type RunnerOptions, runConsumer } from "./runner.ts";
+import { runConsumer } from "./runner.ts";
 
-const { topicPrefix, groupSuffix } = isolation();
-const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 8 });
+const t = useConsumerTest({ topics: [PROBE_IN, PROBE_OUT], options: { replicas: 2 }, poolMax: 8 });
+const { topicPrefix, db } = t;
 const probe = createProbeConsumer("shutdown-probe");
-let producer: TestProducer;
-const options: RunnerOptions = {
-  topicPrefix,
-  groupSuffix,
-  startAt: "latest",
-  replicas: 2,
-  kafka: { heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000, maxWaitTimeMs: 200 },
-  relayIntervalMs: 200,
-};
-const start = () => runConsumer(probe.def, { db, pool, brokers: brokers(), log: testLog }, options);
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [PROBE_IN, PROBE_OUT]);
-  producer = createTestProducer();
-});
-
-afterAll(async () => {
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
-});
+const start = () => runConsumer(probe.def, t.deps, t.options);
 
 describe("runner shutdown and rebalancing", () => {
   it("stops mid-stream (as on SIGTERM) and, restarted, handles every event exactly once", async () => {
     const first = await start();
     const events = Array.from({ length: 160 }, (_, i) => ({ eventId: randomUUID(), delayMs: 25, seq: i }));
     const ids = events.map((e) => e.eventId);
-    await producer.send(
+    await t.producer.send(
       events.map((e) => ({ topic: `${topicPrefix}${PROBE_IN}`, key: e.eventId, value: e })),
     );
     await waitUntil("some events handled", async () => (await countProcessed(db, probe.def.name, ids)) >= 30);
@@ -76,11 +46,7 @@ describe("runner shutdown and rebalancing", () => {
     expect(flushed.every((r) => r.publishedAt !== null)).toBe(true);
 
     // One replica now, so no rebalance of its own can hand a partition over mid-event.
-    const second = await runConsumer(
-      probe.def,
-      { db, pool, brokers: brokers(), log: testLog },
-      { ...options, replicas: 1 },
-    );
+    const second = await runConsumer(probe.def, t.deps, { ...t.options, replicas: 1 });
     try {
       await waitUntil(
         "every event",
@@ -99,7 +65,7 @@ describe("runner shutdown and rebalancing", () => {
     const first = await start();
     const events = Array.from({ length: 200 }, () => ({ eventId: randomUUID(), delayMs: 40 }));
     const ids = events.map((e) => e.eventId);
-    await producer.send(
+    await t.producer.send(
       events.map((e) => ({ topic: `${topicPrefix}${PROBE_IN}`, key: e.eventId, value: e })),
     );
     await waitUntil("some events handled", async () => (await countProcessed(db, probe.def.name, ids)) >= 30);

@@ -1,18 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createNodeDb } from "../../../db/node-client.ts";
-import {
-  brokers,
-  createTestProducer,
-  createTopics,
-  dropTopics,
-  isolation,
-  jsonOf,
-  readTopic,
-  type TestProducer,
-  testLog,
-  waitUntil,
-} from "../test-support/kafka.ts";
+import { describe, expect, it } from "vitest";
+import { useConsumerTest } from "../test-support/consumer-run.ts";
+import { jsonOf, readTopic, waitUntil } from "../test-support/kafka.ts";
 import {
   countProcessed,
   createProbeConsumer,
@@ -22,46 +11,24 @@ import {
   type ProbeEvent,
 } from "../test-support/probe-consumer.ts";
 import { DLQ_HEADERS } from "./dead-letter.ts";
-import { type RunningConsumer, runConsumer } from "./runner.ts";
 
-const { topicPrefix, groupSuffix } = isolation();
+const probe = createProbeConsumer("runner-probe");
+const t = useConsumerTest({
+  topics: [PROBE_IN, PROBE_OUT],
+  def: probe.def,
+  options: { retry: { maxAttempts: 3, initialMs: 20, maxMs: 100 } },
+  poolMax: 8,
+});
+const { topicPrefix, db } = t;
 const IN = `${topicPrefix}${PROBE_IN}`;
 const OUT = `${topicPrefix}${PROBE_OUT}`;
-const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 8 });
-const probe = createProbeConsumer("runner-probe");
-let runner: RunningConsumer;
-let producer: TestProducer;
 
 const send = (events: ProbeEvent[], headers?: Record<string, string>) =>
-  producer.send(
+  t.producer.send(
     events.map((e) => ({ topic: IN, key: e.outKey ?? e.eventId, value: e, ...(headers ? { headers } : {}) })),
   );
 const processed = (...ids: string[]) => countProcessed(db, probe.def.name, ids);
 const event = (extra: Partial<ProbeEvent> = {}): ProbeEvent => ({ eventId: randomUUID(), ...extra });
-
-beforeAll(async () => {
-  await createTopics(topicPrefix, [PROBE_IN, PROBE_OUT]);
-  producer = createTestProducer();
-  runner = await runConsumer(
-    probe.def,
-    { db, pool, brokers: brokers(), log: testLog },
-    {
-      topicPrefix,
-      groupSuffix,
-      startAt: "latest",
-      retry: { maxAttempts: 3, initialMs: 20, maxMs: 100 },
-      kafka: { heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000, maxWaitTimeMs: 200 },
-      relayIntervalMs: 200,
-    },
-  );
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await producer?.close();
-  await dropTopics(db, topicPrefix);
-  await pool.end();
-});
 
 describe("runner", () => {
   it("gives a replayed event (same eventId delivered twice) no second effect", async () => {
@@ -113,7 +80,7 @@ describe("runner", () => {
   it("sends unparseable messages straight to the dlq", async () => {
     const notJson = `not-json-${randomUUID()}`;
     const badSchema = `bad-schema-${randomUUID()}`;
-    await producer.send([
+    await t.producer.send([
       { topic: IN, key: notJson, value: "{ this is not json" },
       { topic: IN, key: badSchema, value: { eventId: 42 } },
     ]);
@@ -131,7 +98,7 @@ describe("runner", () => {
     const outKey = `ordered-${randomUUID()}`;
     // Spread over every input partition (keys differ), so lanes emit concurrently for one output key.
     const events = Array.from({ length: 40 }, () => event({ outKey, emits: 3 }));
-    await producer.send(events.map((e, i) => ({ topic: IN, key: `spread-${i}`, value: e })));
+    await t.producer.send(events.map((e, i) => ({ topic: IN, key: `spread-${i}`, value: e })));
     const ids = events.map((e) => e.eventId);
     await waitUntil("every ordered event", async () => (await processed(...ids)) === ids.length);
     const rows = await outboxRowsOf(db, OUT, ids);
