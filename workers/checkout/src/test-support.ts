@@ -1,23 +1,11 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { expect } from "vitest";
+import { env } from "cloudflare:test";
+import { randomToken } from "../../../domain/ids.ts";
+import { expectError, workerCaller } from "../../platform/test-support.ts";
 import { CartStore } from "../../storefront/src/cart/index.ts";
 import { app } from "./index.ts";
 
-/** Calls the checkout worker in the Workers runtime with the test stack's bindings, optionally overridden. */
-export const call = async (
-  path: string,
-  init: RequestInit = {},
-  overrides: Partial<Env> = {},
-): Promise<Response> => {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(`http://checkout.test${path}`, init),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
-};
+/** Calls the checkout worker (see workerCaller). */
+export const call = workerCaller<Env>(app, "http://checkout.test");
 
 export const address = {
   name: "Ada Lovelace",
@@ -52,11 +40,7 @@ export const postCheckout = (body: unknown, key: string | undefined, overrides: 
 /** A cart in Redis holding the given seeded products, made through the cart store the storefront uses. */
 export const filledCart = async (lines: Array<[productId: string, qty: number]>): Promise<string> => {
   const store = new CartStore(env);
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const cartId = btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  const cartId = randomToken();
   await store.create(cartId);
   for (const [productId, qty] of lines) await store.addItem(cartId, productId, qty, "USD");
   return cartId;
@@ -68,10 +52,6 @@ export const cartLines = async (cartId: string) => {
   return cart.lines;
 };
 
-export const expectError = async (res: Response, status: number, code: string) => {
-  const body = (await res.json()) as { error: { code: string; message: string } };
-  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
-  return body;
-};
+export { expectError };
 
 export const newKey = () => `key-${crypto.randomUUID()}`;

@@ -1,23 +1,12 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { expect } from "vitest";
+import { type ErrorBody, expectError, json, workerCaller } from "../../platform/test-support.ts";
 import { app } from "./index.ts";
 
 export const ORIGIN = "http://storefront.test";
 
-/**
- * Calls the storefront worker in the Workers runtime with the test stack's bindings (optionally
- * overridden), and waits for the work it left running after the answer (`waitUntil`).
- */
-export const call = async (
-  path: string,
-  init: RequestInit = {},
-  overrides: Partial<Env> = {},
-): Promise<Response> => {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-};
+/** Calls the storefront worker (see workerCaller). */
+export const call = workerCaller<Env>(app, ORIGIN);
 
 export const jsonInit = (
   method: string,
@@ -37,19 +26,7 @@ export const admin = (method: string, body?: unknown): RequestInit => ({
   },
 });
 
-export const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
-
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
-
-/** Asserts a contract error answer. */
-export const expectError = async (res: Response, status: number, code: string): Promise<ErrorBody> => {
-  const body = await json<ErrorBody>(res);
-  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
-  expect(typeof body.error.message).toBe("string");
-  return body;
-};
+export { type ErrorBody, expectError, json };
 
 let counter = 0;
 /** A product id unique to this run, so tests never share cache entries or stock. */
