@@ -30,8 +30,6 @@ export interface BenchEnv {
   kafkaBrokers: string[];
   /** Consumer group suffix of this run's consumers. */
   groupSuffix: string;
-  /** Restarts the workers (a cold edge cache). */
-  restartWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -169,7 +167,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     bundleWorkers();
     // No cart rate limit: the load comes from one address.
     const vars = { CART_RATE_LIMIT: "1000000000", LOG_LEVEL: "error" };
-    let workers: Workers = await startWorkers(services, vars);
+    const workers: Workers = await startWorkers(services, vars);
     stops.push(() => workers.dispose());
     const env: BenchEnv = {
       url: workers.url,
@@ -181,11 +179,6 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       redisRestToken: SECRETS.redisRestToken,
       kafkaBrokers: stack.kafkaBrokers,
       groupSuffix,
-      async restartWorkers() {
-        await workers.dispose();
-        workers = await startWorkers(services, vars);
-        env.url = workers.url;
-      },
       close,
     };
     return env;
