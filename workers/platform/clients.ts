@@ -14,7 +14,20 @@ export interface ServiceBindings {
   DATABASE_URL: string;
   /** Local runs only: the endpoint that speaks Neon's HTTP and WebSocket protocols in front of PostgreSQL. */
   NEON_LOCAL_ENDPOINT?: string;
+  /** Deadline of one Redis request, retries included (ms). */
+  REDIS_TIMEOUT_MS?: string;
+  /** Deadline of one Postgres query over HTTP (ms). */
+  DATABASE_TIMEOUT_MS?: string;
 }
+
+/** Deadlines of outbound calls when the bindings do not set them: a hung dependency is a fast 503. */
+export const DEFAULT_TIMEOUTS = { redisMs: 1_500, databaseMs: 2_500 } as const;
+
+/** A positive integer setting, or the fallback when it is unset or not one. */
+export const msSetting = (value: string | undefined, fallback: number): number => {
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
+};
 
 /**
  * One client per configuration and isolate, built on first use. The clients hold no connection or
@@ -32,10 +45,15 @@ const memo = <T>(key: string, build: () => T): T => {
   return client;
 };
 
-/** `raw`: values come back as Redis sent them, without JSON guessing (ids and counters round-trip exactly). */
-export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {}): Redis =>
-  memo(
-    `redis\n${env.UPSTASH_REDIS_REST_URL}\n${env.UPSTASH_REDIS_REST_TOKEN}\n${Boolean(options.raw)}`,
+/**
+ * `raw`: values come back as Redis sent them, without JSON guessing (ids and counters round-trip
+ * exactly). Every request gets its own deadline (`REDIS_TIMEOUT_MS`, retries included): the signal is
+ * a function, evaluated per request, because an aborted shared signal would fail every later call.
+ */
+export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {}): Redis => {
+  const timeoutMs = msSetting(env.REDIS_TIMEOUT_MS, DEFAULT_TIMEOUTS.redisMs);
+  return memo(
+    `redis\n${env.UPSTASH_REDIS_REST_URL}\n${env.UPSTASH_REDIS_REST_TOKEN}\n${Boolean(options.raw)}\n${timeoutMs}`,
     () =>
       new Redis({
         url: env.UPSTASH_REDIS_REST_URL,
@@ -44,8 +62,10 @@ export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {
         enableTelemetry: false,
         enableAutoPipelining: false,
         retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
+        signal: () => AbortSignal.timeout(timeoutMs),
       }),
   );
+};
 
 export const kafkaClient = (env: ServiceBindings): Kafka =>
   memo(
@@ -58,8 +78,14 @@ export const kafkaClient = (env: ServiceBindings): Kafka =>
       }),
   );
 
-/** Points the Neon driver at the local endpoint when one is configured; production leaves the defaults. */
+/**
+ * Gives every Neon HTTP query a deadline (`DATABASE_TIMEOUT_MS`) and points the driver at the local
+ * endpoint when one is configured; production keeps Neon's endpoints.
+ */
 export const configureNeon = (env: ServiceBindings): void => {
+  const timeoutMs = msSetting(env.DATABASE_TIMEOUT_MS, DEFAULT_TIMEOUTS.databaseMs);
+  neonConfig.fetchFunction = (input: RequestInfo | URL, init?: RequestInit) =>
+    fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const local = env.NEON_LOCAL_ENDPOINT;
   if (!local) return;
   const endpoint = new URL(local);

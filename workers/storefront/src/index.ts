@@ -1,7 +1,9 @@
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
 import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
+import { msSetting } from "../../platform/clients.ts";
 import { healthRoutes } from "../../platform/health.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { cartRoutes } from "./cart/routes.ts";
@@ -17,9 +19,20 @@ export const app = createApp<StorefrontEnv>("storefront");
 app.route("/", healthRoutes());
 
 // One base URL serves everything: checkout and orders go to the checkout worker over its service binding.
-app.all("/v1/checkout", (c) => c.env.CHECKOUT.fetch(c.req.raw));
-app.all("/v1/checkout/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
-app.all("/v1/orders/*", (c) => c.env.CHECKOUT.fetch(c.req.raw));
+const forward = async (c: Context<StorefrontEnv>): Promise<Response> => {
+  const timeoutMs = msSetting(c.env.CHECKOUT_TIMEOUT_MS, 10_000);
+  try {
+    return await c.env.CHECKOUT.fetch(new Request(c.req.raw, { signal: AbortSignal.timeout(timeoutMs) }));
+  } catch (error) {
+    throw new AppError("dependency_unavailable", "the checkout service did not answer in time", {
+      cause: error,
+      retryAfter: 2,
+    });
+  }
+};
+app.all("/v1/checkout", forward);
+app.all("/v1/checkout/*", forward);
+app.all("/v1/orders/*", forward);
 
 // JSON bodies are capped at 64 KiB; media uploads enforce their own 10 MiB while streaming.
 app.use(
