@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
 import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
 import { redisClient } from "../../../platform/clients.ts";
+import { CartStore } from "../../../storefront/src/cart/index.ts";
 import {
   call,
   cartLines,
@@ -12,7 +13,6 @@ import {
   newKey,
   postCheckout,
 } from "../test-support.ts";
-import { sha256 } from "./idempotency.ts";
 
 const price = (index: number) => seedProduct(index).priceCents;
 
@@ -143,26 +143,60 @@ describe("POST /v1/checkout", () => {
     expect(await cartLines(cartId)).toEqual([]);
   });
 
-  it("never puts a final order back to pending when a retry republishes it", async () => {
-    // A publish that timed out may still land: the pipeline then finalizes the order, and its record
-    // in Redis, before the client's retry with the same key gets its 202.
-    const cartId = await filledCart([["prod_0000020", 1]]);
+  it("freezes the cart as the order after a 503, and a retry with any key places exactly that order", async () => {
+    const cartId = await filledCart([["prod_0000020", 2]]);
+    const down = await postCheckout(checkoutBody(cartId), newKey(), {
+      KAFKA_REST_URL: "http://127.0.0.1:9",
+      ORDER_PUBLISH_TIMEOUT_MS: "300",
+    });
+    const { orderId } = (await expectError(down, 503, "order_queue_unavailable")).error.details as {
+      orderId: string;
+    };
+    expect(orderId).toMatch(/^ord_/);
+
+    // The order may have landed: the cart shows it and refuses changes until it settles.
+    const store = new CartStore(env);
+    expect(await store.read(cartId)).toMatchObject({ pendingOrderId: orderId, lines: [{ qty: 2 }] });
+    await expect(store.addItem(cartId, "prod_0000021", 1, "USD")).rejects.toMatchObject({
+      code: "checkout_in_progress",
+      details: { orderId },
+    });
+    await expect(store.delete(cartId)).rejects.toMatchObject({ code: "checkout_in_progress" });
+
+    // Another click, another key, another email: still the first order, published again.
+    const retry = await postCheckout(checkoutBody(cartId, { email: "grace@example.com" }), newKey());
+    expect(retry.status).toBe(202);
+    const order = (await retry.json()) as Order;
+    expect(order).toMatchObject({ orderId, email: "ada@example.com", status: "pending" });
+    expect(order.subtotalCents).toBe(price(19) * 2);
+    expect(await store.read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
+    expect((await store.read(cartId)) as object).not.toHaveProperty("pendingOrderId");
+
+    // The cart is usable again, and a checkout of it empty names the order it placed.
+    const empty = await expectError(await postCheckout(checkoutBody(cartId), newKey()), 409, "cart_empty");
+    expect(empty.error.details).toEqual({ lastOrderId: orderId });
+  });
+
+  it("settles a frozen cart whose order the pipeline recorded, and never puts a final order back to pending", async () => {
+    // A publish that timed out may still land: the pipeline then finalizes the order and writes its
+    // status record before the shopper comes back.
+    const cartId = await filledCart([["prod_0000022", 1]]);
     const key = newKey();
     const down = await postCheckout(checkoutBody(cartId), key, {
       KAFKA_REST_URL: "http://127.0.0.1:9",
       ORDER_PUBLISH_TIMEOUT_MS: "300",
     });
-    await expectError(down, 503, "order_queue_unavailable");
+    const { orderId } = (await expectError(down, 503, "order_queue_unavailable")).error.details as {
+      orderId: string;
+    };
     const redis = redisClient(env, { raw: true });
-    const idempotency = await redis.get<string>(`idem:checkout:${await sha256(key)}`);
-    const { orderId } = JSON.parse(idempotency ?? "{}") as { orderId: string };
-    expect(orderId).toMatch(/^ord_/);
     const final = { orderId, status: "confirmed", updatedAt: new Date().toISOString() };
     await redis.set(orderStatusKey(orderId), JSON.stringify(final));
 
+    // The same key: the cart has settled as that order, so nothing is published again.
     const retry = await postCheckout(checkoutBody(cartId), key);
-    expect(retry.status).toBe(202);
-    expect(((await retry.json()) as Order).orderId).toBe(orderId);
+    await expectError(retry, 409, "cart_empty");
+    expect(await new CartStore(env).read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
     expect(JSON.parse((await redis.get<string>(orderStatusKey(orderId))) ?? "null")).toEqual(final);
   });
 });

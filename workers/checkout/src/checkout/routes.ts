@@ -5,7 +5,6 @@ import { kafkaClient, redisClient } from "../../../platform/clients.ts";
 import { errorResponses } from "../../../platform/openapi.ts";
 import { cartDepsFor } from "../../../storefront/src/cart/index.ts";
 import type { CheckoutEnv } from "../env.ts";
-import { IdempotencyStore } from "./idempotency.ts";
 import { CheckoutBodySchema, IdempotencyKeySchema } from "./schemas.ts";
 import { checkout } from "./service.ts";
 
@@ -66,7 +65,6 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
     {
       cart: cartDepsFor(c.env, background),
       redis,
-      idempotency: new IdempotencyStore(redis),
       kafka: kafkaClient(c.env),
       publishTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
     },

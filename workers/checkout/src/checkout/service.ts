@@ -4,19 +4,18 @@ import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import { randomToken } from "../../../../domain/ids.ts";
 import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
-import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../../domain/orders.ts";
+import type { Order } from "../../../../domain/orders.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
 import { log } from "../../../platform/log.ts";
-import { type CartDeps, clearCart, readCart } from "../../../storefront/src/cart/index.ts";
+import { announce, type CartDeps, readCart, type StoredCart } from "../../../storefront/src/cart/index.ts";
 import { getProducts } from "../../../storefront/src/catalog/index.ts";
-import { lockCart } from "./cart-lock.ts";
-import { canonicalJson, type IdempotencyStore, sha256 } from "./idempotency.ts";
+import { canonicalJson, sha256 } from "./idempotency.ts";
 import type { CheckoutBody } from "./schemas.ts";
+import { type Begun, CheckoutStore } from "./store.ts";
 
 export interface CheckoutDeps {
   cart: CartDeps;
   redis: Redis;
-  idempotency: IdempotencyStore;
   kafka: Kafka;
   /** How long to wait for Kafka's acknowledgement before answering 503. */
   publishTimeoutMs: number;
@@ -27,9 +26,13 @@ export type CheckoutResult = { order: Order; replayed: boolean };
 /** 16 random bytes, URL-safe: an order id nobody can guess. */
 const newOrderId = (): string => `ord_${randomToken()}`;
 
+/** How often a checkout reads and prices the cart again when it changed while being priced. */
+const MAX_PRICING_ROUNDS = 3;
+
 /**
- * Waits for `work` at most `ms`. The client cannot be cancelled, so work that outlives its deadline
- * is still followed and logged: a late publish is harmless because a retry reuses its order id.
+ * Waits for `work` at most `ms`. The Kafka REST client cannot be cancelled, so work that outlives its
+ * deadline is still followed and logged: that publish may still land, which is why the cart stays
+ * frozen as its order until the order is known to have landed.
  */
 const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Promise<T> => {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -49,9 +52,8 @@ const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Prom
   }
 };
 
-/** Reads the cart and prices it from the catalog; the client never sends a price. */
-const priceOrder = async (deps: CheckoutDeps, orderId: string, body: CheckoutBody): Promise<OrderPlaced> => {
-  const cart = await readCart(deps.cart, body.cartId);
+/** The order of the cart's lines, priced from the catalog; the client never sends a price. */
+const priceOrder = async (deps: CheckoutDeps, cart: StoredCart, body: CheckoutBody): Promise<OrderPlaced> => {
   const products = await getProducts(
     deps.cart.catalog,
     cart.lines.map((line) => line.productId),
@@ -70,13 +72,18 @@ const priceOrder = async (deps: CheckoutDeps, orderId: string, body: CheckoutBod
         ]
       : [];
   });
-  if (items.length === 0) throw new AppError("cart_empty", `cart ${body.cartId} has no items to check out`);
+  if (items.length === 0) {
+    throw new AppError("cart_empty", `cart ${body.cartId} has no items to check out`, {
+      details: cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : undefined,
+    });
+  }
   const currencies = new Set(items.map((item) => products.get(item.productId)?.currency));
   const [currency] = currencies;
   if (currencies.size !== 1 || !currency)
     throw new AppError("invalid_request", "a cart must be priced in one currency");
+  const orderId = newOrderId();
   return OrderPlacedSchema.parse({
-    // Derived from the order id, so a retry that publishes again is recognised downstream.
+    // Derived from the order id: every publish of this order carries the same event id downstream.
     eventId: `order-placed:${orderId}`,
     orderId,
     cartId: body.cartId,
@@ -104,10 +111,78 @@ const toOrder = (event: OrderPlaced): Order => ({
   updatedAt: event.placedAt,
 });
 
+type Started = Extract<Begun, { kind: "fresh" | "resume" }>;
+
+/** Takes the key and the cart, restoring a cart Redis lost; throws the contract's answer otherwise. */
+const begin = async (
+  deps: CheckoutDeps,
+  store: CheckoutStore,
+  fingerprint: string,
+  body: CheckoutBody,
+): Promise<Started | { kind: "replay"; order: Order }> => {
+  let begun = await store.begin(fingerprint);
+  if (begun.kind === "missing") {
+    await readCart(deps.cart, body.cartId); // restores it from its durable copy, or answers 404
+    begun = await store.begin(fingerprint);
+  }
+  switch (begun.kind) {
+    case "fresh":
+    case "resume":
+    case "replay":
+      return begun;
+    case "mismatch":
+      throw new AppError(
+        "idempotency_key_mismatch",
+        "this Idempotency-Key was used with a different request body",
+      );
+    case "running":
+      throw new AppError("checkout_in_progress", "a checkout with this Idempotency-Key is running", {
+        retryAfter: 1,
+      });
+    case "busy":
+      throw new AppError("checkout_in_progress", `cart ${body.cartId} is being checked out`, {
+        retryAfter: 1,
+        details: begun.pendingOrderId ? { orderId: begun.pendingOrderId } : undefined,
+      });
+    case "missing":
+    case "deleted":
+      throw new AppError("cart_not_found", `cart ${body.cartId} does not exist or has expired`);
+  }
+};
+
+/** Prices the cart and freezes it as the order; the cart changing meanwhile means pricing again. */
+const freezeOrder = async (
+  deps: CheckoutDeps,
+  store: CheckoutStore,
+  fingerprint: string,
+  body: CheckoutBody,
+  started: Started,
+): Promise<OrderPlaced> => {
+  let current: Begun = started;
+  for (let round = 0; round < MAX_PRICING_ROUNDS; round++) {
+    if (current.kind === "resume") return current.event;
+    if (current.kind !== "fresh") break;
+    const event = await priceOrder(deps, current.cart, body);
+    const frozen = await store.freeze(current.version, event);
+    if (frozen === "frozen") return event;
+    if (frozen === "fenced") break;
+    current = await store.begin(fingerprint);
+  }
+  throw new AppError("checkout_in_progress", `cart ${body.cartId} changed while being checked out`, {
+    retryAfter: 1,
+  });
+};
+
 /**
- * Validates and reprices the cart, publishes `OrderPlaced` and empties the cart only after Kafka
- * acknowledged it. Idempotent on the key (same answer, nothing new) and one checkout at a time per
- * cart; when Kafka cannot be reached the cart is untouched and a retry with the same key succeeds.
+ * Places the cart's order: validates and reprices the cart, freezes it as the order, publishes
+ * `OrderPlaced` and settles the cart once Kafka acknowledged it.
+ *
+ * One cart checkout is one order, whatever the shopper clicks. A publish that missed its deadline
+ * may still land (Kafka cannot take a message back), so the answer is 503 and the cart stays frozen
+ * as that order: changes are refused, and every later checkout of the cart, with any key, publishes
+ * exactly the same order (same id, same event id, same prices) until one is acknowledged or the
+ * pipeline reports it. Replays of a key answer its first result; only the request that holds a key
+ * (or a cart) may finish it.
  */
 export const checkout = async (
   deps: CheckoutDeps,
@@ -115,30 +190,11 @@ export const checkout = async (
   body: CheckoutBody,
 ): Promise<CheckoutResult> => {
   const fingerprint = await sha256(canonicalJson(body));
-  const begun = await deps.idempotency.begin(idempotencyKey, fingerprint, newOrderId());
-  if (begun.kind === "replay") return { order: begun.order, replayed: true };
-  if (begun.kind === "mismatch") {
-    throw new AppError(
-      "idempotency_key_mismatch",
-      "this Idempotency-Key was used with a different request body",
-    );
-  }
-  if (begun.kind === "running") {
-    throw new AppError("checkout_in_progress", "a checkout with this Idempotency-Key is running", {
-      retryAfter: 1,
-    });
-  }
-
-  const release = await lockCart(deps.redis, body.cartId).catch(async (error: unknown) => {
-    await deps.idempotency.fail(idempotencyKey);
-    throw error;
-  });
-  if (!release) {
-    await deps.idempotency.fail(idempotencyKey);
-    throw new AppError("checkout_in_progress", `cart ${body.cartId} is being checked out`, { retryAfter: 1 });
-  }
+  const store = await CheckoutStore.open(deps.redis, idempotencyKey, body.cartId);
+  const started = await begin(deps, store, fingerprint, body);
+  if (started.kind === "replay") return { order: started.order, replayed: true };
   try {
-    const event = await priceOrder(deps, begun.orderId, body);
+    const event = await freezeOrder(deps, store, fingerprint, body, started);
     try {
       await withDeadline(
         deps.kafka.producer().produce(TOPICS.orderPlaced, event, { key: event.orderId }),
@@ -148,30 +204,22 @@ export const checkout = async (
     } catch (error) {
       throw new AppError(
         "order_queue_unavailable",
-        "orders cannot be accepted right now; retry with the same Idempotency-Key",
-        {
-          cause: error,
-          retryAfter: 5,
-        },
+        `order ${event.orderId} may not have been received; checking out this cart again, with any key, places exactly this order`,
+        { cause: error, retryAfter: 5, details: { orderId: event.orderId } },
       );
     }
     const order = toOrder(event);
-    // Only if absent: when a retry republishes an order whose first publish landed late, the order
-    // may be final already, and its record (written by the order-state consumer) must stay final.
-    await deps.redis.set(orderStatusKey(order.orderId), JSON.stringify(order), {
-      ex: ORDER_STATUS_TTL_SECONDS,
-      nx: true,
-    });
-    await deps.idempotency.complete(idempotencyKey, order);
-    await clearCart(deps.cart, body.cartId).catch((error: unknown) => {
-      // The order is accepted; a cart left full is only an inconvenience, never a second order.
-      log("warn", "cart not emptied after checkout", { cartId: body.cartId, orderId: order.orderId, error });
-    });
+    const settled = await store.complete(order);
+    if (settled) announce(deps.cart, settled);
     return { order, replayed: false };
   } catch (error) {
-    await deps.idempotency.fail(idempotencyKey);
+    await store.release().catch((releaseError: unknown) => {
+      // The leases expire on their own; a retry waits at most CHECKOUT_LEASE_MS.
+      log("warn", "checkout could not release its key and cart", {
+        cartId: body.cartId,
+        error: releaseError,
+      });
+    });
     throw error;
-  } finally {
-    await release();
   }
 };

@@ -1,4 +1,5 @@
 export { type CartBindings, cartDeps, cartDepsFor } from "./deps.ts";
 export { type Cart, CartSchema } from "./schemas.ts";
-export { type CartDeps, clearCart, priceCart, readCart } from "./service.ts";
-export { CartStore, type StoredCart } from "./store.ts";
+export { CLOCK, SETTLE } from "./scripts.ts";
+export { announce, type CartDeps, priceCart, readCart } from "./service.ts";
+export { CartStore, cartKey, decodeCart, type StoredCart } from "./store.ts";

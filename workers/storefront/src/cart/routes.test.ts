@@ -1,10 +1,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { cartSnapshots } from "../../../../db/schema/index.ts";
-import { dbClient } from "../../../platform/clients.ts";
+import { orderStatusKey } from "../../../../domain/orders.ts";
+import { dbClient, redisClient } from "../../../platform/clients.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
 import type { Cart } from "./schemas.ts";
-import { CartStore } from "./store.ts";
+import { CartStore, cartKey } from "./store.ts";
 
 const newCart = async (): Promise<Cart> => {
   const res = await call("/v1/carts", { method: "POST" });
@@ -88,6 +89,37 @@ describe("cart lifecycle", () => {
     const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
     expect(cart.items[0]).toMatchObject({ unitPriceCents: 2500, lineTotalCents: 5000, name: "Repriced" });
     expect(cart.subtotalCents).toBe(5000);
+  });
+});
+
+describe("a cart frozen by an unsettled checkout", () => {
+  it("shows its pending order, refuses changes, and settles once the order has landed", async () => {
+    const mug = await createProduct({ priceCents: 900, name: "Frozen mug" });
+    const { cartId } = await newCart();
+    await add(cartId, mug, 2);
+    // What checkout leaves when its publish missed its deadline (see workers/checkout).
+    const redis = redisClient(env, { raw: true });
+    await redis.hset(cartKey(cartId), { "#o": "ord_frozen1", "#p": "{}" });
+
+    const frozen = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(frozen).toMatchObject({ pendingOrderId: "ord_frozen1", itemCount: 2 });
+    for (const res of [
+      await add(cartId, mug, 1),
+      await call(`/v1/carts/${cartId}/items/${mug}`, jsonInit("PUT", { qty: 5 })),
+      await call(`/v1/carts/${cartId}/items/${mug}`, { method: "DELETE" }),
+      await call(`/v1/carts/${cartId}`, { method: "DELETE" }),
+    ]) {
+      const body = await expectError(res, 409, "checkout_in_progress");
+      expect(body.error.details).toEqual({ orderId: "ord_frozen1" });
+      expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    }
+
+    // The pipeline wrote the order's status record: the order landed, the cart settles.
+    await redis.set(orderStatusKey("ord_frozen1"), JSON.stringify({ orderId: "ord_frozen1" }));
+    const settled = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(settled).toMatchObject({ items: [], itemCount: 0, lastOrderId: "ord_frozen1" });
+    expect(settled).not.toHaveProperty("pendingOrderId");
+    expect((await add(cartId, mug, 1)).status).toBe(200);
   });
 });
 

@@ -19,6 +19,7 @@ const mutationErrors = errorResponses(
   "product_not_found",
   "payload_too_large",
   "quantity_limit",
+  "checkout_in_progress",
   "rate_limited",
   "dependency_unavailable",
 );

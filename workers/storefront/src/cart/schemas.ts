@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CartIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
+import { CartIdSchema, OrderIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
 import { CurrencySchema } from "../../../../domain/money.ts";
 
 export const MAX_LINE_QTY = 99;
@@ -43,6 +43,12 @@ export const CartSchema = z
     itemCount: z.number().int().nonnegative(),
     subtotalCents: z.number().int().nonnegative(),
     expiresAt: z.iso.datetime(),
+    pendingOrderId: OrderIdSchema.optional().describe(
+      "Present while a checkout of this cart is unsettled (its answer was lost, or it answered 503): " +
+        "the cart is frozen as this order, every checkout of it with any key places exactly this order, " +
+        "and changes answer 409 checkout_in_progress until the order has landed.",
+    ),
+    lastOrderId: OrderIdSchema.optional().describe("The last order placed from this cart."),
   })
   .openapi("Cart");
 export type Cart = z.infer<typeof CartSchema>;

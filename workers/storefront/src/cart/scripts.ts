@@ -1,20 +1,74 @@
+import { orderStatusKey } from "../../../../domain/orders.ts";
+
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never
- * read-modify-write in the worker. A cart is one hash: a field per product holding its quantity,
- * `#t` its last-change time in ms (strictly increasing, so "newest wins" is exact downstream),
- * `#c` the currency of its lines, and `#d` on a deleted cart's tombstone.
+ * read-modify-write in the worker. A cart is one hash:
+ * - a field per product holding its quantity;
+ * - `#t` its last-change time in ms (strictly increasing, so "newest wins" is exact downstream);
+ * - `#c` the currency of its lines;
+ * - `#d` on a deleted cart's tombstone;
+ * - while a checkout is unsettled (the cart is frozen): `#o` the id of the order it is being placed
+ *   as and `#p` that order's `OrderPlaced` payload, so every retry publishes exactly that order;
+ * - while a checkout runs on it: `#k` the running checkout's owner token and `#e` its lease expiry (ms);
+ * - `#l` the last order placed from the cart.
+ * A frozen cart settles (its lines emptied, `#l` set) once its order is known to have landed: when
+ * checkout saw Kafka acknowledge it, or when the order's status record exists (the pipeline wrote it).
  *
  * Every script answers `{status, updatedAtMs, fields...}` with status codes below.
  */
-export const STATUS = { ok: 0, missing: 1, lineLimit: 2, linesLimit: 3, currency: 4, deleted: 5 } as const;
+export const STATUS = {
+  ok: 0,
+  missing: 1,
+  lineLimit: 2,
+  linesLimit: 3,
+  currency: 4,
+  deleted: 5,
+  frozen: 6,
+} as const;
 
-/** Shared prologue: KEYS[1] cart; sets `now` (ms, from the Redis clock) and checks the cart is live. */
-const PROLOGUE = `
-local key = KEYS[1]
+/** Sets `now` (ms) from the Redis server's clock. */
+export const CLOCK = `
 local clock = redis.call('time')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`;
+
+/**
+ * Defines `settle(key, orderId, now)`: the cart's order has landed, so its lines go, the checkout
+ * fields go, `#l` remembers the order and `#t` moves on. And `settle_if_landed(key, now)`, which
+ * settles a frozen cart whose order's status record exists, answering the order id still pending.
+ */
+export const SETTLE = `
+local function settle(cart, order, at)
+  for _, f in ipairs(redis.call('hkeys', cart)) do
+    if string.sub(f, 1, 1) ~= '#' then redis.call('hdel', cart, f) end
+  end
+  redis.call('hdel', cart, '#c', '#o', '#p', '#k', '#e')
+  local t = math.max(at, tonumber(redis.call('hget', cart, '#t') or '0') + 1)
+  redis.call('hset', cart, '#l', order, '#t', t)
+end
+local function settle_if_landed(cart, at)
+  local order = redis.call('hget', cart, '#o')
+  if order and redis.call('exists', '${orderStatusKey("")}' .. order) == 1 then
+    settle(cart, order, at)
+    return false
+  end
+  return order
+end
+`;
+
+/** Shared prologue: KEYS[1] cart; sets `now`, checks the cart is live, settles a landed checkout. */
+const PROLOGUE = `
+local key = KEYS[1]
+${CLOCK}
+${SETTLE}
 if redis.call('exists', key) == 0 then return {${STATUS.missing}} end
 if redis.call('hexists', key, '#d') == 1 then return {${STATUS.deleted}} end
+local pending = settle_if_landed(key, now)
+`;
+
+/** A change of a frozen cart is refused, naming the order it is being placed as. */
+const NOT_FROZEN = `
+if pending then return {${STATUS.frozen}, pending} end
 `;
 
 /** Marks a change: bumps `#t` past its old value, refreshes the TTL (ARGV[1] ms) and answers the cart. */
@@ -37,7 +91,7 @@ end
 `;
 
 /** ARGV: ttl, productId, qty, maxQty, maxLines, currency. */
-export const ADD_ITEM = `${PROLOGUE}${LINE_COUNT}
+export const ADD_ITEM = `${PROLOGUE}${NOT_FROZEN}${LINE_COUNT}
 local current = tonumber(redis.call('hget', key, ARGV[2]) or '0')
 local cartCurrency = redis.call('hget', key, '#c')
 if cartCurrency and cartCurrency ~= ARGV[6] and line_count() > 0 then return {${STATUS.currency}, cartCurrency} end
@@ -47,7 +101,7 @@ redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', ARGV[6])
 ${TOUCH}`;
 
 /** ARGV: ttl, productId, qty (0 removes), maxLines, currency. */
-export const SET_QTY = `${PROLOGUE}${LINE_COUNT}
+export const SET_QTY = `${PROLOGUE}${NOT_FROZEN}${LINE_COUNT}
 local qty = tonumber(ARGV[3])
 if qty == 0 then
   redis.call('hdel', key, ARGV[2])
@@ -60,7 +114,7 @@ else
 end
 ${TOUCH}`;
 
-/** ARGV: ttl. Answers the cart without changing it. */
+/** ARGV: ttl. Answers the cart without changing it (beyond settling a landed checkout). */
 export const READ = `${PROLOGUE}
 return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call('hgetall', key)}
 `;
@@ -68,15 +122,14 @@ return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call
 /** ARGV: ttl. A new, empty cart. */
 export const CREATE = `
 local key = KEYS[1]
-local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+${CLOCK}
 redis.call('hset', key, '#t', now)
 redis.call('pexpire', key, ARGV[1])
 return {${STATUS.ok}, now, redis.call('hgetall', key)}
 `;
 
 /** ARGV: ttl. Replaces the cart with a tombstone so it is never restored; answers its old status. */
-export const DELETE = `${PROLOGUE}
+export const DELETE = `${PROLOGUE}${NOT_FROZEN}
 local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
 redis.call('del', key)
 redis.call('hset', key, '#d', 1, '#t', t)
@@ -93,11 +146,3 @@ for i = 3, #ARGV, 2 do redis.call('hset', key, ARGV[i], ARGV[i + 1]) end
 redis.call('pexpire', key, ARGV[1])
 return 1
 `;
-
-/** ARGV: ttl. Empties the cart's lines (after its order was accepted), keeping the cart itself. */
-export const CLEAR = `${PROLOGUE}
-for _, f in ipairs(redis.call('hkeys', key)) do
-  if string.sub(f, 1, 1) ~= '#' then redis.call('hdel', key, f) end
-end
-redis.call('hdel', key, '#c')
-${TOUCH}`;

@@ -46,7 +46,7 @@ const withCart = async (
   return second;
 };
 
-const announce = (deps: CartDeps, cart: StoredCart, deleted = false): void => {
+export const announce = (deps: CartDeps, cart: StoredCart, deleted = false): void => {
   const event = CartUpdatedSchema.parse({
     eventId: crypto.randomUUID(),
     cartId: cart.cartId,
@@ -91,6 +91,8 @@ export const priceCart = async (deps: CartDeps, cart: StoredCart): Promise<Cart>
     itemCount: items.reduce((n, item) => n + item.qty, 0),
     subtotalCents: sumCents(items.map((item) => item.lineTotalCents)),
     expiresAt: new Date(cart.updatedAtMs + CART_TTL_MS).toISOString(),
+    ...(cart.pendingOrderId ? { pendingOrderId: cart.pendingOrderId } : {}),
+    ...(cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : {}),
   };
 };
 
@@ -100,6 +102,7 @@ export const createCart = async (deps: CartDeps): Promise<Cart> => {
   return priceCart(deps, cart);
 };
 
+/** Reads a cart, restoring it from its durable copy when Redis lost it. */
 export const readCart = (deps: CartDeps, cartId: string): Promise<StoredCart> =>
   withCart(deps, cartId, () => deps.store.read(cartId));
 
@@ -134,12 +137,6 @@ export const setItemQty = async (
 
 export const removeItem = (deps: CartDeps, cartId: string, productId: string): Promise<Cart> =>
   setItemQty(deps, cartId, productId, 0);
-
-/** Empties a cart whose order was accepted, and announces it. */
-export const clearCart = async (deps: CartDeps, cartId: string): Promise<void> => {
-  const cart = await withCart(deps, cartId, () => deps.store.clear(cartId));
-  announce(deps, cart);
-};
 
 export const deleteCart = async (deps: CartDeps, cartId: string): Promise<void> => {
   const cart = await withCart(deps, cartId, () => deps.store.delete(cartId));

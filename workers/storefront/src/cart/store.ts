@@ -1,19 +1,38 @@
 import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../../platform/clients.ts";
+import { redisScript } from "../../../platform/scripts.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
-import { ADD_ITEM, CLEAR, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
+import { ADD_ITEM, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
 /** A cart as Redis holds it: quantities by product, in the order lines were added. */
 export interface StoredCart {
   cartId: string;
   lines: Array<{ productId: string; qty: number }>;
   updatedAtMs: number;
+  /** The order an unsettled checkout is placing; the cart cannot change until it settles. */
+  pendingOrderId?: string;
+  /** The last order placed from this cart. */
+  lastOrderId?: string;
 }
 
 type ScriptReply = [number, ...unknown[]];
 
 export const cartKey = (cartId: string): string => `cart:${cartId}`;
+
+/** A cart from its hash fields as a flat `[field, value, ...]` list (see scripts.ts for the fields). */
+export const decodeCart = (cartId: string, updatedAtMs: number, fields: unknown): StoredCart => {
+  const flat = Array.isArray(fields) ? fields.map(String) : [];
+  const cart: StoredCart = { cartId, lines: [], updatedAtMs };
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i] as string;
+    const value = flat[i + 1] as string;
+    if (!field.startsWith("#")) cart.lines.push({ productId: field, qty: Number(value) });
+    else if (field === "#o") cart.pendingOrderId = value;
+    else if (field === "#l") cart.lastOrderId = value;
+  }
+  return cart;
+};
 
 /**
  * Redis access for carts. Values are read raw (no JSON guessing) so ids and quantities round-trip
@@ -28,7 +47,7 @@ export class CartStore {
 
   private async run(script: string, cartId: string, args: Array<string | number>): Promise<ScriptReply> {
     try {
-      return await this.redis.createScript<ScriptReply>(script).exec([cartKey(cartId)], args.map(String));
+      return await redisScript<ScriptReply>(this.redis, script).exec([cartKey(cartId)], args.map(String));
     } catch (error) {
       throw new AppError("dependency_unavailable", "the cart store could not be reached", {
         cause: error,
@@ -54,13 +73,14 @@ export class CartStore {
         `this cart is priced in ${String(updatedAt)}; the product is not`,
       );
     }
-    const flat = Array.isArray(fields) ? fields.map(String) : [];
-    const lines: StoredCart["lines"] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const field = flat[i] as string;
-      if (!field.startsWith("#")) lines.push({ productId: field, qty: Number(flat[i + 1]) });
+    if (status === STATUS.frozen) {
+      throw new AppError(
+        "checkout_in_progress",
+        `the cart is being checked out as order ${String(updatedAt)}; it cannot change until that order is placed`,
+        { details: { orderId: String(updatedAt) }, retryAfter: 2 },
+      );
     }
-    return { cartId, lines, updatedAtMs: Number(updatedAt) };
+    return decodeCart(cartId, Number(updatedAt), fields);
   }
 
   async create(cartId: string): Promise<StoredCart> {
@@ -85,10 +105,6 @@ export class CartStore {
       cartId,
       await this.run(SET_QTY, cartId, [CART_TTL_MS, productId, qty, MAX_LINES, currency]),
     );
-  }
-
-  async clear(cartId: string) {
-    return this.decode(cartId, await this.run(CLEAR, cartId, [CART_TTL_MS]));
   }
 
   async delete(cartId: string) {

@@ -1,0 +1,109 @@
+import type { Redis } from "@upstash/redis";
+import { AppError } from "../../../../domain/errors.ts";
+import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
+import {
+  ORDER_STATUS_TTL_SECONDS,
+  type Order,
+  OrderSchema,
+  orderStatusKey,
+} from "../../../../domain/orders.ts";
+import { redisScript } from "../../../platform/scripts.ts";
+import { cartKey, decodeCart, type StoredCart } from "../../../storefront/src/cart/index.ts";
+import { CART_TTL_MS } from "../../../storefront/src/cart/schemas.ts";
+import { IDEMPOTENCY_TTL_MS, idempotencyRecordKey } from "./idempotency.ts";
+import { BEGIN, COMPLETE, FREEZE, RELEASE } from "./scripts.ts";
+
+/**
+ * How long a running checkout holds its key and its cart: past it, a retry takes over (a checkout
+ * whose isolate died must not block the cart for good). Longer than any checkout can run within its
+ * deadlines; a holder that outlives it is fenced (its freeze is refused, its finish ignored).
+ */
+export const CHECKOUT_LEASE_MS = 15_000;
+
+export type Begun =
+  | { kind: "mismatch" | "running" | "missing" | "deleted" }
+  | { kind: "busy"; pendingOrderId?: string }
+  | { kind: "replay"; order: Order }
+  | { kind: "resume"; event: OrderPlaced }
+  | { kind: "fresh"; version: string; cart: StoredCart };
+
+/** One checkout's Redis steps, each one script; `owner` fences this request's writes. */
+export class CheckoutStore {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly recordKey: string,
+    private readonly cartId: string,
+    readonly owner: string,
+  ) {}
+
+  static async open(redis: Redis, idempotencyKey: string, cartId: string): Promise<CheckoutStore> {
+    return new CheckoutStore(redis, await idempotencyRecordKey(idempotencyKey), cartId, crypto.randomUUID());
+  }
+
+  private async run<T>(script: string, keys: string[], args: Array<string | number>): Promise<T> {
+    try {
+      return await redisScript<T>(this.redis, script).exec(keys, args.map(String));
+    } catch (error) {
+      throw new AppError("dependency_unavailable", "checkout records could not be reached", {
+        cause: error,
+        retryAfter: 2,
+      });
+    }
+  }
+
+  /** Takes the key and the cart's lease, or says why not; a frozen cart answers its order. */
+  async begin(fingerprint: string): Promise<Begun> {
+    const reply = await this.run<[string, ...unknown[]]>(
+      BEGIN,
+      [this.recordKey, cartKey(this.cartId)],
+      [fingerprint, this.owner, CHECKOUT_LEASE_MS, IDEMPOTENCY_TTL_MS],
+    );
+    const [kind, first, second] = reply;
+    switch (kind) {
+      case "mismatch":
+      case "running":
+      case "missing":
+      case "deleted":
+        return { kind };
+      case "busy":
+        return first ? { kind, pendingOrderId: String(first) } : { kind };
+      case "replay":
+        return { kind, order: OrderSchema.parse(JSON.parse(String(first))) };
+      case "resume":
+        return { kind, event: OrderPlacedSchema.parse(JSON.parse(String(first))) };
+      case "fresh":
+        return { kind, version: String(first), cart: decodeCart(this.cartId, Number(first), second) };
+      default:
+        throw new Error(`unexpected checkout answer ${String(kind)}`);
+    }
+  }
+
+  /** Freezes the cart as `event` unless it changed since `version` was read or the lease was lost. */
+  freeze(version: string, event: OrderPlaced): Promise<"frozen" | "changed" | "fenced"> {
+    return this.run(
+      FREEZE,
+      [cartKey(this.cartId)],
+      [this.owner, version, event.orderId, JSON.stringify(event), CART_TTL_MS],
+    );
+  }
+
+  /** Gives the key and the cart's lease back for a retry; a frozen cart stays frozen. */
+  async release(): Promise<void> {
+    await this.run(RELEASE, [this.recordKey, cartKey(this.cartId)], [this.owner, IDEMPOTENCY_TTL_MS]);
+  }
+
+  /**
+   * Kafka acknowledged `order`: the key answers it, the cart settles, the status record exists.
+   * Answers the emptied cart when this call settled it.
+   */
+  async complete(order: Order): Promise<StoredCart | null> {
+    const settledAt = await this.run<number>(
+      COMPLETE,
+      [this.recordKey, cartKey(this.cartId), orderStatusKey(order.orderId)],
+      [this.owner, order.orderId, JSON.stringify(order), IDEMPOTENCY_TTL_MS, ORDER_STATUS_TTL_SECONDS],
+    );
+    return settledAt > 0
+      ? { cartId: this.cartId, lines: [], updatedAtMs: settledAt, lastOrderId: order.orderId }
+      : null;
+  }
+}
