@@ -11,6 +11,8 @@ export interface StockLevel {
 export interface CheckoutAnswer {
   status: number;
   order?: Order;
+  /** The contract's error body of a non-202 answer. */
+  error?: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 const FINAL = new Set(["confirmed", "cancelled"]);
@@ -86,7 +88,10 @@ export const createApi = (baseUrl: string, adminToken: string) => {
         },
       };
       const res = await call("/v1/checkout", jsonBody("POST", body, { "idempotency-key": key }));
-      if (res.status !== 202) return { status: res.status };
+      if (res.status !== 202) {
+        const body = (await res.json()) as { error: NonNullable<CheckoutAnswer["error"]> };
+        return { status: res.status, error: body.error };
+      }
       return { status: res.status, order: (await res.json()) as Order };
     },
     async order(orderId: string): Promise<Order> {
