@@ -13,6 +13,14 @@ const checkoutRoute = createRoute({
   path: "/v1/checkout",
   tags: ["checkout"],
   summary: "Place the order of a cart (answered before payment; follow it at Location)",
+  description:
+    "One cart checkout is one order, whatever the shopper clicks. The cart is frozen as its order " +
+    "before the order is published; if Kafka does not acknowledge in time the answer is 503 " +
+    "`order_queue_unavailable` with `details.orderId`, because the order may still land. The cart " +
+    "then shows `pendingOrderId` and refuses changes (409 `checkout_in_progress`), and every later " +
+    "checkout of it, with any Idempotency-Key, places exactly that order (same id and prices) until " +
+    "it is acknowledged or the pipeline has recorded it; the cart is then emptied and shows " +
+    "`lastOrderId`. A checkout of an emptied cart is 409 `cart_empty` with `details.lastOrderId`.",
   request: {
     headers: z.object({
       "idempotency-key": IdempotencyKeySchema.optional().openapi({
