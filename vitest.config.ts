@@ -57,7 +57,11 @@ export default defineConfig({
         test: {
           name: "storefront",
           sequence: { groupOrder: 0 },
-          include: ["workers/storefront/**/*.test.ts", "workers/platform/**/*.test.ts"],
+          include: [
+            "workers/storefront/**/*.test.ts",
+            "workers/platform/**/*.test.ts",
+            "workers/edge/**/*.test.ts",
+          ],
         },
       },
       {

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   media_not_found: 404,
   cart_empty: 409,
   checkout_in_progress: 409,
+  out_of_stock: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

@@ -130,14 +130,16 @@ export const createApi = (baseUrl: string, adminToken: string) => {
 
 export type Api = ReturnType<typeof createApi>;
 
-/** Places one checkout per cart, all at once; throws unless every answer is 202. */
-export const checkoutAll = async (
+/**
+ * Places one checkout per cart, all at once, and answers each answer. A 503 (Kafka did not
+ * acknowledge in time under the burst) is retried, as the contract tells clients to; the retry
+ * answers the order if the first publish landed after all.
+ */
+export const placeAll = (
   api: Api,
   cartIds: readonly string[],
   token = "tok_visa",
-): Promise<Order[]> => {
-  // A 503 (Kafka did not acknowledge in time under the burst) is retried with the same key, as the
-  // contract tells clients to; the retry answers the order if the first publish landed after all.
+): Promise<CheckoutAnswer[]> => {
   const place = async (cartId: string): Promise<CheckoutAnswer> => {
     const key = randomUUID();
     for (let attempt = 1; ; attempt++) {
@@ -146,10 +148,21 @@ export const checkoutAll = async (
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
   };
-  const answers = await Promise.all(cartIds.map(place));
+  return Promise.all(cartIds.map(place));
+};
+
+/** Places one checkout per cart, all at once; throws unless every answer is 202. */
+export const checkoutAll = async (
+  api: Api,
+  cartIds: readonly string[],
+  token = "tok_visa",
+): Promise<Order[]> => {
+  const answers = await placeAll(api, cartIds, token);
   const bad = answers.filter((a) => a.status !== 202 || !a.order);
   if (bad.length > 0)
-    throw new Error(`${bad.length} checkouts not accepted: ${bad.map((a) => a.status).join(",")}`);
+    throw new Error(
+      `${bad.length} checkouts not accepted: ${bad.map((a) => a.error?.code ?? a.status).join(",")}`,
+    );
   return answers.flatMap((a) => (a.order ? [a.order] : []));
 };
 

@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderSchema } from "../../../../domain/orders.ts";
-import { kafkaClient, redisClient } from "../../../platform/clients.ts";
+import { StockCounter } from "../../../edge/stock/counter.ts";
+import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
 import { errorResponses } from "../../../platform/openapi.ts";
 import { cartDepsFor } from "../../../storefront/src/cart/index.ts";
 import type { CheckoutEnv } from "../env.ts";
@@ -44,6 +45,7 @@ const checkoutRoute = createRoute({
       "cart_not_found",
       "cart_empty",
       "checkout_in_progress",
+      "out_of_stock",
       "payload_too_large",
       "idempotency_key_mismatch",
       "order_queue_unavailable",
@@ -68,13 +70,14 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
     throw new AppError("idempotency_key_required", "POST /v1/checkout needs an Idempotency-Key header");
   const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const redis = redisClient(c.env, { raw: true });
-  const timeout = Number(c.env.ORDER_PUBLISH_TIMEOUT_MS);
   const { order, replayed } = await checkout(
     {
       cart: cartDepsFor(c.env, background),
       redis,
       kafka: kafkaClient(c.env),
-      publishTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
+      stock: new StockCounter(redis, () => dbClient(c.env)),
+      publishTimeoutMs: msSetting(c.env.ORDER_PUBLISH_TIMEOUT_MS, 4_000),
+      holdMs: msSetting(c.env.STOCK_HOLD_TTL_MS, 600_000),
     },
     key,
     c.req.valid("json"),

@@ -1,3 +1,4 @@
+import { STOCK_LUA } from "../../../../domain/stock-counter.ts";
 import { CLOCK, SETTLE } from "../../../storefront/src/cart/index.ts";
 
 /**
@@ -50,20 +51,41 @@ return {'fresh', redis.call('hget', cart, '#t') or '0', redis.call('hgetall', ca
 `;
 
 /**
- * KEYS: cart. ARGV: owner, version the lines were priced at, order id, payload, cart ttl ms.
- * Freezes the cart as the order, if the lease is still ours and the cart unchanged since it was read.
- * Answers `frozen`, `changed` (read and price again) or `fenced` (the lease was lost).
+ * KEYS: cart. ARGV: owner, version the lines were priced at, order id, payload, cart ttl ms, hold ms,
+ * then product id, qty pairs (one per product).
+ * Holds the order's units on the stock counter and freezes the cart as the order, all or nothing, if
+ * the lease is still ours and the cart unchanged since it was read. Answers `{'frozen'}`,
+ * `{'changed'}` (read and price again), `{'fenced'}` (the lease was lost), `{'unknown', ids...}`
+ * (counters to load from Postgres first) or `{'short', id, requested, available, ...}`.
  */
 export const FREEZE = `
 ${CLOCK}
+${STOCK_LUA}
 local cart = KEYS[1]
 if redis.call('hget', cart, '#k') ~= ARGV[1] or tonumber(redis.call('hget', cart, '#e') or '0') <= now then
-  return 'fenced'
+  return {'fenced'}
 end
-if (redis.call('hget', cart, '#t') or '0') ~= ARGV[2] then return 'changed' end
+if (redis.call('hget', cart, '#t') or '0') ~= ARGV[2] then return {'changed'} end
+local unknown = {'unknown'}
+local short = {'short'}
+for i = 7, #ARGV, 2 do
+  local available = stock_available(ARGV[i], now)
+  if not available then
+    table.insert(unknown, ARGV[i])
+  elseif available < tonumber(ARGV[i + 1]) then
+    table.insert(short, ARGV[i])
+    table.insert(short, ARGV[i + 1])
+    table.insert(short, math.max(available, 0))
+  end
+end
+if #unknown > 1 then return unknown end
+if #short > 1 then return short end
+for i = 7, #ARGV, 2 do
+  stock_hold(ARGV[i], ARGV[3], tonumber(ARGV[i + 1]), now + tonumber(ARGV[6]), now)
+end
 redis.call('hset', cart, '#o', ARGV[3], '#p', ARGV[4])
 redis.call('pexpire', cart, ARGV[5])
-return 'frozen'
+return {'frozen'}
 `;
 
 /**

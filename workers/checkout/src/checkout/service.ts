@@ -6,6 +6,7 @@ import { randomToken } from "../../../../domain/ids.ts";
 import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
 import type { Order } from "../../../../domain/orders.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
+import type { StockCounter } from "../../../edge/stock/counter.ts";
 import { log } from "../../../platform/log.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../storefront/src/cart/index.ts";
 import { getProducts } from "../../../storefront/src/catalog/index.ts";
@@ -17,8 +18,11 @@ export interface CheckoutDeps {
   cart: CartDeps;
   redis: Redis;
   kafka: Kafka;
+  stock: StockCounter;
   /** How long to wait for Kafka's acknowledgement before answering 503. */
   publishTimeoutMs: number;
+  /** How long an order's units stay held on the stock counter if its order never reaches Postgres. */
+  holdMs: number;
 }
 
 export type CheckoutResult = { order: Order; replayed: boolean };
@@ -150,7 +154,10 @@ const begin = async (
   }
 };
 
-/** Prices the cart and freezes it as the order; the cart changing meanwhile means pricing again. */
+/**
+ * Prices the cart, holds its units and freezes it as the order; the cart changing meanwhile means
+ * pricing again, a counter Redis does not have is loaded from Postgres first.
+ */
 const freezeOrder = async (
   deps: CheckoutDeps,
   store: CheckoutStore,
@@ -163,9 +170,18 @@ const freezeOrder = async (
     if (current.kind === "resume") return current.event;
     if (current.kind !== "fresh") break;
     const event = await priceOrder(deps, current.cart, body);
-    const frozen = await store.freeze(current.version, event);
-    if (frozen === "frozen") return event;
-    if (frozen === "fenced") break;
+    let frozen = await store.freeze(current.version, event, deps.holdMs);
+    if (frozen.kind === "unknown") {
+      await deps.stock.load(frozen.productIds);
+      frozen = await store.freeze(current.version, event, deps.holdMs);
+    }
+    if (frozen.kind === "frozen") return event;
+    if (frozen.kind === "short") {
+      throw new AppError("out_of_stock", "not enough stock for this cart; nothing was held", {
+        details: { items: frozen.items },
+      });
+    }
+    if (frozen.kind === "fenced" || frozen.kind === "unknown") break;
     current = await store.begin(fingerprint);
   }
   throw new AppError("checkout_in_progress", `cart ${body.cartId} changed while being checked out`, {

@@ -27,6 +27,17 @@ export type Begun =
   | { kind: "resume"; event: OrderPlaced }
   | { kind: "fresh"; version: string; cart: StoredCart };
 
+export interface ShortItem {
+  productId: string;
+  requested: number;
+  available: number;
+}
+
+export type Freeze =
+  | { kind: "frozen" | "changed" | "fenced" }
+  | { kind: "unknown"; productIds: string[] }
+  | { kind: "short"; items: ShortItem[] };
+
 /** One checkout's Redis steps, each one script; `owner` fences this request's writes. */
 export class CheckoutStore {
   private constructor(
@@ -78,13 +89,47 @@ export class CheckoutStore {
     }
   }
 
-  /** Freezes the cart as `event` unless it changed since `version` was read or the lease was lost. */
-  freeze(version: string, event: OrderPlaced): Promise<"frozen" | "changed" | "fenced"> {
-    return this.run(
+  /**
+   * Holds the order's units for `holdMs` and freezes the cart as `event`, all or nothing, unless the
+   * cart changed since `version` was read, the lease was lost, a counter is not loaded, or stock is short.
+   */
+  async freeze(version: string, event: OrderPlaced, holdMs: number): Promise<Freeze> {
+    const units = new Map<string, number>();
+    for (const item of event.items) units.set(item.productId, (units.get(item.productId) ?? 0) + item.qty);
+    const [kind, ...rest] = await this.run<[string, ...Array<string | number>]>(
       FREEZE,
       [cartKey(this.cartId)],
-      [this.owner, version, event.orderId, JSON.stringify(event), CART_TTL_MS],
+      [
+        this.owner,
+        version,
+        event.orderId,
+        JSON.stringify(event),
+        CART_TTL_MS,
+        holdMs,
+        ...[...units].flatMap(([productId, qty]) => [productId, qty]),
+      ],
     );
+    switch (kind) {
+      case "frozen":
+      case "changed":
+      case "fenced":
+        return { kind };
+      case "unknown":
+        return { kind, productIds: rest.map(String) };
+      case "short": {
+        const items: ShortItem[] = [];
+        for (let i = 0; i + 2 < rest.length; i += 3) {
+          items.push({
+            productId: String(rest[i]),
+            requested: Number(rest[i + 1]),
+            available: Number(rest[i + 2]),
+          });
+        }
+        return { kind, items };
+      }
+      default:
+        throw new Error(`unexpected freeze answer ${String(kind)}`);
+    }
   }
 
   /** Gives the key and the cart's lease back for a retry; a frozen cart stays frozen. */

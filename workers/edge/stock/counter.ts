@@ -1,0 +1,57 @@
+import type { Redis } from "@upstash/redis";
+import { AppError } from "../../../domain/errors.ts";
+import { READ_STOCK, STOCK_SYNC_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
+import type { EdgeDb } from "../../platform/clients.ts";
+import { redisScript } from "../../platform/scripts.ts";
+import { readStockLevels, type StockLevel } from "./levels.ts";
+
+/** Flat `[productId, available, version, ...]` arguments of the counter scripts. */
+export const levelArgs = (levels: readonly StockLevel[]): string[] =>
+  levels.flatMap((level) => [level.productId, String(level.available), String(level.version)]);
+
+/**
+ * The edge stock counter (layout and scripts in domain/stock-counter.ts), as the workers use it:
+ * read what may be held, and record Postgres's levels.
+ */
+export class StockCounter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: () => EdgeDb,
+  ) {}
+
+  private async run<T>(script: string, args: string[]): Promise<T> {
+    try {
+      return await redisScript<T>(this.redis, script).exec([], args);
+    } catch (error) {
+      throw new AppError("dependency_unavailable", "the stock counter could not be reached", {
+        cause: error,
+        retryAfter: 2,
+      });
+    }
+  }
+
+  /** Units checkout may hold per product; loads counters Redis does not have from Postgres. */
+  async available(productIds: readonly string[]): Promise<Map<string, number>> {
+    const read = await this.run<number[]>(READ_STOCK, [...productIds]);
+    const result = new Map(productIds.map((id, i) => [id, Number(read[i] ?? -1)]));
+    const unknown = productIds.filter((id) => (result.get(id) ?? -1) < 0);
+    if (unknown.length === 0) return result;
+    await this.load(unknown);
+    const reread = await this.run<number[]>(READ_STOCK, unknown);
+    unknown.forEach((id, i) => {
+      result.set(id, Number(reread[i] ?? 0));
+    });
+    return result;
+  }
+
+  /** Loads the products' counters from Postgres (kept for STOCK_SYNC_TTL_MS unless synced again). */
+  async load(productIds: readonly string[]): Promise<void> {
+    await this.sync(await readStockLevels(this.db(), productIds));
+  }
+
+  /** Records Postgres's levels; an older version never replaces a newer one. */
+  async sync(levels: readonly StockLevel[]): Promise<void> {
+    if (levels.length === 0) return;
+    await this.run(SYNC_STOCK, [String(STOCK_SYNC_TTL_MS), ...levelArgs(levels)]);
+  }
+}
