@@ -17,6 +17,8 @@ export interface LoadResult {
   /** Answers outside 2xx. */
   non2xx: number;
   statusCounts: Record<string, number>;
+  /** Latency percentiles (ms) of the answers of each status. */
+  byStatus: Record<string, { count: number; p50Ms: number; p99Ms: number }>;
 }
 
 export interface HttpLoad {
@@ -48,6 +50,7 @@ export const httpLoad = async (o: HttpLoad): Promise<LoadResult> => {
     highestTrackableValue: 600_000_000,
     numberOfSignificantValueDigits: 3,
   });
+  const perStatus = new Map<number, hdr.Histogram>();
   const started = performance.now();
   const options: autocannon.Options = {
     url: o.url,
@@ -63,8 +66,19 @@ export const httpLoad = async (o: HttpLoad): Promise<LoadResult> => {
   };
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
-    instance.on("response", (_client, _status, _bytes, responseTimeMs) => {
-      micros.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+    instance.on("response", (_client, status, _bytes, responseTimeMs) => {
+      const value = Math.max(1, Math.round(responseTimeMs * 1000));
+      micros.recordValue(value);
+      let histogram = perStatus.get(status);
+      if (!histogram) {
+        histogram = hdr.build({
+          lowestDiscernibleValue: 1,
+          highestTrackableValue: 600_000_000,
+          numberOfSignificantValueDigits: 3,
+        });
+        perStatus.set(status, histogram);
+      }
+      histogram.recordValue(value);
     });
   });
   const durationS = (performance.now() - started) / 1000;
@@ -83,8 +97,19 @@ export const httpLoad = async (o: HttpLoad): Promise<LoadResult> => {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     statusCounts,
+    byStatus: Object.fromEntries(
+      [...perStatus].map(([status, h]) => [
+        String(status),
+        {
+          count: h.totalCount,
+          p50Ms: round(h.getValueAtPercentile(50) / 1000, 3),
+          p99Ms: round(h.getValueAtPercentile(99) / 1000, 3),
+        },
+      ]),
+    ),
   };
   micros.destroy();
+  for (const h of perStatus.values()) h.destroy();
   return out;
 };
 
@@ -141,5 +166,6 @@ export const redisLoad = async (o: {
     errors: 0,
     non2xx: 0,
     statusCounts: {},
+    byStatus: {},
   };
 };

@@ -26,6 +26,8 @@ interface OrderRun {
   /** Checkouts answered 503 and retried with their key, as the contract tells clients to. */
   retried: number;
   orderIds: string[];
+  /** Checkouts answered 409 out_of_stock: the stock counter said no at once. */
+  soldOut: number;
   /** From the first checkout sent until every order was final. */
   allFinalMs: number;
   statuses: Record<string, number>;
@@ -52,6 +54,7 @@ const placeAndFinish = async (
   const watcher = lag.watch();
   const keys = cartIds.map(() => randomUUID());
   const orderOf = new Map<number, string>();
+  const soldOut = new Set<number>();
   let next = 0;
   const redis = new Redis(env.redisUrl);
   const commandsBefore = await redisCommandCount(redis);
@@ -74,8 +77,9 @@ const placeAndFinish = async (
           };
         },
         onResponse: (status, body, context) => {
-          if (status === 202)
-            orderOf.set((context as { i: number }).i, (JSON.parse(body) as { orderId: string }).orderId);
+          const i = (context as { i: number }).i;
+          if (status === 202) orderOf.set(i, (JSON.parse(body) as { orderId: string }).orderId);
+          else if (status === 409 && body.includes('"out_of_stock"')) soldOut.add(i);
         },
       },
     ],
@@ -83,7 +87,7 @@ const placeAndFinish = async (
   const redisPerCheckout = ((await redisCommandCount(redis)) - commandsBefore - 1) / load.requests;
   redis.disconnect();
   let retried = 0;
-  const missing = range(cartIds.length).filter((i) => !orderOf.has(i));
+  const missing = range(cartIds.length).filter((i) => !orderOf.has(i) && !soldOut.has(i));
   await inBatches(missing, 16, async (i) => {
     for (let attempt = 1; attempt <= 10 && !orderOf.has(i); attempt++) {
       retried++;
@@ -94,11 +98,12 @@ const placeAndFinish = async (
         body: checkoutBody(cartIds[i] ?? ""),
       });
       if (res.status === 202) orderOf.set(i, ((await res.json()) as { orderId: string }).orderId);
+      else if (res.status === 409 && (await res.text()).includes('"out_of_stock"')) soldOut.add(i);
     }
   });
   const orderIds = [...orderOf.values()];
-  if (orderIds.length < cartIds.length)
-    throw new Error(`${cartIds.length - orderIds.length} checkouts never accepted`);
+  if (orderIds.length + soldOut.size < cartIds.length)
+    throw new Error(`${cartIds.length - orderIds.length - soldOut.size} checkouts never answered`);
   log(`${orderIds.length} orders accepted; waiting until all are final`);
 
   const db = new pg.Client({ connectionString: env.databaseUrl });
@@ -125,6 +130,7 @@ const placeAndFinish = async (
     load,
     retried,
     orderIds,
+    soldOut: soldOut.size,
     allFinalMs: Math.round(allFinalMs),
     statuses,
     peakLag: lagged.peak,
@@ -234,12 +240,14 @@ export const oversellDrill: Scenario = async ({ env, api, quick, log }) => {
     stock = await api.stock(productId);
   }
   const confirmed = run.statuses.confirmed ?? 0;
+  const accepted = run.load.byStatus["202"];
+  const refused = run.load.byStatus["409"];
   return {
     id: "oversell",
     title: "Oversell drill at scale",
     conditions: { checkouts: count, units, connections },
     headlines: [
-      `${count} checkouts for ${units} units: ${confirmed} confirmed, ${run.statuses.cancelled ?? 0} cancelled, stock left ${stock.available} available / ${stock.reserved} reserved; all final in ${(run.allFinalMs / 1000).toFixed(1)} s.`,
+      `${count} checkouts for ${units} units: ${run.orderIds.length} accepted (${confirmed} confirmed, ${run.statuses.cancelled ?? 0} cancelled), ${run.soldOut} answered 409 out_of_stock at once (p50 ${refused?.p50Ms ?? "-"} ms / p99 ${refused?.p99Ms ?? "-"} ms, against p50 ${accepted?.p50Ms ?? "-"} ms / p99 ${accepted?.p99Ms ?? "-"} ms for the accepted); stock left ${stock.available} available / ${stock.reserved} reserved; all final in ${(run.allFinalMs / 1000).toFixed(1)} s.`,
     ],
     tables: [
       {
@@ -247,6 +255,8 @@ export const oversellDrill: Scenario = async ({ env, api, quick, log }) => {
         columns: [
           "checkouts",
           "units",
+          "accepted (202)",
+          "out_of_stock (409)",
           "confirmed",
           "cancelled",
           "available after",
@@ -258,6 +268,8 @@ export const oversellDrill: Scenario = async ({ env, api, quick, log }) => {
           [
             count,
             units,
+            run.orderIds.length,
+            run.soldOut,
             confirmed,
             run.statuses.cancelled ?? 0,
             stock.available,
@@ -272,9 +284,19 @@ export const oversellDrill: Scenario = async ({ env, api, quick, log }) => {
         columns: LOAD_COLUMNS,
         rows: [loadCells(run.load)],
       },
+      {
+        title: "Latency by answer",
+        columns: ["answer", "count", "p50 (ms)", "p99 (ms)"],
+        rows: Object.entries(run.load.byStatus).map(([status, s]) => [status, s.count, s.p50Ms, s.p99Ms]),
+      },
     ],
     checks: [
       { name: `exactly ${units} confirmed`, ok: confirmed === units, detail: JSON.stringify(run.statuses) },
+      {
+        name: `the other ${count - units} answered out_of_stock at checkout, none cancelled`,
+        ok: run.soldOut === count - units && (run.statuses.cancelled ?? 0) === 0,
+        detail: `${run.soldOut} out_of_stock, ${JSON.stringify(run.statuses)}`,
+      },
       {
         name: "no stock left, none held",
         ok: stock.available === 0 && stock.reserved === 0,
