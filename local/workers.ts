@@ -38,6 +38,7 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+  CORS_ALLOWED_ORIGINS: "http://localhost:*,http://127.0.0.1:*",
   LOG_LEVEL: "warn",
 });
 

@@ -1,12 +1,15 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Env as HonoEnv } from "hono";
+import { except } from "hono/combine";
 import { requestId } from "hono/request-id";
+import { apiCors, mediaCors } from "./cors.ts";
 import { onError, onNotFound, validationError } from "./errors.ts";
 import { log, setLogLevel } from "./log.ts";
 
 /**
- * A Hono app with the shared edge behaviour: a request id on every answer, one JSON log line per
- * request, the contract's error body for every failure, and one hook for validation errors.
+ * A Hono app with the shared edge behaviour: a request id on every answer, CORS for the configured
+ * origins (`CORS_ALLOWED_ORIGINS`; images for any), one JSON log line per request, the contract's
+ * error body for every failure, and one hook for validation errors.
  */
 export const createApp = <E extends HonoEnv>(service: string): OpenAPIHono<E> => {
   const app = new OpenAPIHono<E>({
@@ -15,6 +18,8 @@ export const createApp = <E extends HonoEnv>(service: string): OpenAPIHono<E> =>
     },
   });
   app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use("/media/*", mediaCors());
+  app.use("*", except("/media/*", apiCors()));
   app.use(async (c, next) => {
     const env: unknown = c.env;
     setLogLevel(

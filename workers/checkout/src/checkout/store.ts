@@ -99,15 +99,7 @@ export class CheckoutStore {
     const [kind, ...rest] = await this.run<[string, ...Array<string | number>]>(
       FREEZE,
       [cartKey(this.cartId)],
-      [
-        this.owner,
-        version,
-        event.orderId,
-        JSON.stringify(event),
-        CART_TTL_MS,
-        holdMs,
-        ...[...units].flatMap(([productId, qty]) => [productId, qty]),
-      ],
+      [this.owner, version, event.orderId, JSON.stringify(event), CART_TTL_MS, holdMs, ...[...units].flat()],
     );
     switch (kind) {
       case "frozen":
