@@ -41,6 +41,14 @@ const putProductRoute = createRoute({
   path: "/v1/admin/products/{productId}",
   tags: ["admin"],
   summary: "Create or replace a product; every cache serves it to the next request",
+  description: [
+    "Upserts the product in Postgres, which gives the new state a version (one higher per write), then",
+    "writes it through to the Redis catalog cache and purges this colo's edge copy. Every cache entry",
+    "carries that version and is never replaced by a lower one, so of racing updates the one Postgres",
+    "committed last is what every cache serves, and no checkout after this answer is priced from an",
+    "earlier state. If the cache cannot be written the answer is 503 `dependency_unavailable` although",
+    "Postgres has the update: repeat the request.",
+  ].join(" "),
   security,
   middleware,
   request: {
@@ -108,18 +116,22 @@ export const adminRoutes = new OpenAPIHono<StorefrontEnv>();
 
 adminRoutes.openapi(putProductRoute, async (c) => {
   const { productId } = c.req.valid("param");
-  const product = await upsertProduct(
-    catalogDeps(c),
-    {
-      publish: (event) =>
-        kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
-      background: (work) => c.executionCtx.waitUntil(work),
-    },
-    productId,
-    c.req.valid("json"),
-  );
-  await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
-  return c.json(product, 200);
+  try {
+    const product = await upsertProduct(
+      catalogDeps(c),
+      {
+        publish: (event) =>
+          kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
+        background: (work) => c.executionCtx.waitUntil(work),
+      },
+      productId,
+      c.req.valid("json"),
+    );
+    return c.json(product, 200);
+  } finally {
+    // Also after a failure: Postgres may hold the update even when the answer is an error.
+    await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
+  }
 });
 
 const stockAnswer = (stock: StockLevel) => ({ ETag: stockEtag(stock), "Cache-Control": "no-store" });
