@@ -154,10 +154,12 @@ export class ReadThrough {
     );
   }
 
-  /** The version of the stored entry (undefined: no entry, or one without a version). */
-  async storedVersion(key: string): Promise<number | undefined> {
-    const entry = await this.deps.redis.get<Entry<unknown>>(key);
-    return entry?.u;
+  /**
+   * The version of the stored entry (undefined: no entry, or one without a version). Concurrent
+   * calls for a key in an isolate share one Redis read.
+   */
+  storedVersion(key: string): Promise<number | undefined> {
+    return this.coalesce(`version\n${key}`, async () => (await this.deps.redis.get<Entry<unknown>>(key))?.u);
   }
 
   /** Drops an entry, so the next read fills it from the origin. */
