@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 
 const stack = inject("stack");
 
@@ -16,20 +16,25 @@ const ping = (ms: number) =>
     signal: AbortSignal.timeout(ms),
   });
 
-afterAll(() => control("/redis/resume"));
-
 describe("fault drills", () => {
-  it("pauses the drill Redis so its REST endpoint hangs, and resumes it", async () => {
+  it("pauses the drill Redis so its REST endpoint hangs, until every pause is resumed", async () => {
     expect(await (await ping(2_000)).json()).toEqual({ result: "PONG" });
     await control("/redis/pause");
-    await control("/redis/pause"); // idempotent
+    let held = true;
     try {
-      await expect(ping(500)).rejects.toThrow();
+      await control("/redis/pause"); // a second holder (another test file, say)
+      try {
+        await expect(ping(500)).rejects.toThrow();
+      } finally {
+        await control("/redis/resume");
+      }
+      await expect(ping(500)).rejects.toThrow(); // the first pause still holds
       const late = ping(10_000); // sent while paused: answered once the server runs again
       await control("/redis/resume");
+      held = false;
       expect(await (await late).json()).toEqual({ result: "PONG" });
     } finally {
-      await control("/redis/resume");
+      if (held) await control("/redis/resume"); // each pause gets exactly one resume
     }
     expect(await (await ping(2_000)).json()).toEqual({ result: "PONG" });
   });

@@ -17,7 +17,9 @@ import { startRedisServer } from "./redis-server.ts";
  * - a throwaway Redis with its own Upstash REST endpoint: `POST /redis/pause` freezes the server
  *   (SIGSTOP: the endpoint's requests hang, as with a Redis that stops answering), `POST
  *   /redis/resume` lets it go on (SIGCONT).
- * Every action answers 204 and is idempotent. A test that breaks something mends it in a `finally`.
+ * Every action answers 204. Test files run in parallel, so pauses are counted: Redis stays frozen
+ * until every pause has had its resume (a resume with none open does nothing). Pair each pause with
+ * exactly one resume, in a `finally`; a test that stops Postgres starts it again the same way.
  */
 export interface Drills {
   controlUrl: string;
@@ -61,11 +63,19 @@ export const startDrills = async (opts: {
   const redis = await startRedisServer({ port: await freePort(), dir: opts.redisDir });
   const redisRest = await startRedisRest({ redisUrl: redis.url, token: opts.redisRestToken, port: 0 });
 
+  let pauses = 0;
   const actions: Record<string, () => Promise<void>> = {
     "/postgres/stop": stop,
     "/postgres/start": start,
-    "/redis/pause": async () => redis.pause(),
-    "/redis/resume": async () => redis.resume(),
+    "/redis/pause": async () => {
+      pauses += 1;
+      if (pauses === 1) redis.pause();
+    },
+    "/redis/resume": async () => {
+      if (pauses === 0) return;
+      pauses -= 1;
+      if (pauses === 0) redis.resume();
+    },
   };
   const server: Server = createServer((req, res) => {
     const run = req.method === "POST" ? actions[req.url ?? ""] : undefined;
