@@ -206,6 +206,13 @@ describe("OpenAPI document", () => {
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Product", "Cart", "Error"]));
+    const putStock = (
+      doc.paths["/v1/admin/inventory/{productId}"] as {
+        put: { parameters: Array<{ name: string; in: string }>; responses: Record<string, unknown> };
+      }
+    ).put;
+    expect(Object.keys(putStock.responses)).toEqual(expect.arrayContaining(["200", "409", "412"]));
+    expect(putStock.parameters).toContainEqual(expect.objectContaining({ name: "if-match", in: "header" }));
     const docs = await call("/docs");
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("openapi.json");
