@@ -5,21 +5,39 @@ import pg from "pg";
 import { migrateDatabase } from "../db/migrate.ts";
 import { startNeonProxy } from "./neon/server.ts";
 import { type PostgresServer, startPostgresServer } from "./postgres-server.ts";
+import { freePort } from "./processes.ts";
+import { startRedisRest } from "./redis-rest/server.ts";
+import { startRedisServer } from "./redis-server.ts";
 
 /**
- * Fault drills for tests that run where processes cannot be spawned (the Workers test pool): a
- * throwaway PostgreSQL, separate from the shared one, with its own Neon endpoint, that a test stops
- * and starts over loopback HTTP (`POST /postgres/stop`, `POST /postgres/start`).
+ * Fault drills for tests that run where processes cannot be spawned (the Workers test pool), on
+ * servers of their own, separate from the shared ones, that a test breaks and mends over loopback
+ * HTTP:
+ * - a throwaway PostgreSQL with its own Neon endpoint: `POST /postgres/stop`, `POST /postgres/start`;
+ * - a throwaway Redis with its own Upstash REST endpoint: `POST /redis/pause` freezes the server
+ *   (SIGSTOP: the endpoint's requests hang, as with a Redis that stops answering), `POST
+ *   /redis/resume` lets it go on (SIGCONT).
+ * Every action answers 204. Test files run in parallel, so pauses are counted: Redis stays frozen
+ * until every pause has had its resume (a resume with none open does nothing). Pair each pause with
+ * exactly one resume, in a `finally`; a test that stops Postgres starts it again the same way.
  */
 export interface Drills {
   controlUrl: string;
   /** Database URL of the throwaway cluster and the Neon endpoint in front of it. */
   postgresUrl: string;
   neonUrl: string;
+  /** The throwaway Redis's REST endpoint and its token. */
+  redisRestUrl: string;
+  redisRestToken: string;
   close(): Promise<void>;
 }
 
-export const startDrills = async (opts: { dataDir: string; postgresPort: number }): Promise<Drills> => {
+export const startDrills = async (opts: {
+  dataDir: string;
+  postgresPort: number;
+  redisDir: string;
+  redisRestToken: string;
+}): Promise<Drills> => {
   const postgresUrl = `postgres://postgres@127.0.0.1:${opts.postgresPort}/storefront_drill`;
   let postgres: PostgresServer | undefined;
   const start = async () => {
@@ -42,10 +60,25 @@ export const startDrills = async (opts: { dataDir: string; postgresPort: number 
   };
   await start();
   const neon = await startNeonProxy({ postgresUrl, port: 0 });
+  const redis = await startRedisServer({ port: await freePort(), dir: opts.redisDir });
+  const redisRest = await startRedisRest({ redisUrl: redis.url, token: opts.redisRestToken, port: 0 });
 
+  let pauses = 0;
+  const actions: Record<string, () => Promise<void>> = {
+    "/postgres/stop": stop,
+    "/postgres/start": start,
+    "/redis/pause": async () => {
+      pauses += 1;
+      if (pauses === 1) redis.pause();
+    },
+    "/redis/resume": async () => {
+      if (pauses === 0) return;
+      pauses -= 1;
+      if (pauses === 0) redis.resume();
+    },
+  };
   const server: Server = createServer((req, res) => {
-    const action = req.method === "POST" ? req.url : undefined;
-    const run = action === "/postgres/stop" ? stop : action === "/postgres/start" ? start : undefined;
+    const run = req.method === "POST" ? actions[req.url ?? ""] : undefined;
     if (!run) {
       res.writeHead(404).end();
       return;
@@ -61,11 +94,17 @@ export const startDrills = async (opts: { dataDir: string; postgresPort: number 
     controlUrl: `http://127.0.0.1:${port}`,
     postgresUrl,
     neonUrl: neon.url,
+    redisRestUrl: redisRest.url,
+    redisRestToken: opts.redisRestToken,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      redis.resume();
+      await redisRest.close();
+      await redis.stop();
       await neon.close();
       await stop();
       rmSync(opts.dataDir, { recursive: true, force: true });
+      rmSync(opts.redisDir, { recursive: true, force: true });
     },
   };
 };

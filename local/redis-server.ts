@@ -5,6 +5,10 @@ import { type Managed, portOpen, spawnManaged, waitFor } from "./processes.ts";
 export interface RedisServer {
   url: string;
   port: number;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as in a real hang. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT); what it was sent meanwhile is answered then. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -44,5 +48,17 @@ export const startRedisServer = async (opts: { port: number; dir: string }): Pro
     },
     15_000,
   );
-  return { url, port: opts.port, stop: () => server.stop() };
+  const signal = (name: NodeJS.Signals) => {
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill(name);
+  };
+  return {
+    url,
+    port: opts.port,
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    async stop() {
+      signal("SIGCONT"); // a stopped process would not act on SIGTERM
+      await server.stop();
+    },
+  };
 };

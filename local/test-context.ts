@@ -10,10 +10,16 @@ export interface TestStackContext {
   kafkaRestUsername: string;
   kafkaRestPassword: string;
   adminToken: string;
-  /** Fault drills: a throwaway PostgreSQL that tests stop and start (see local/drills.ts). */
+  /**
+   * Fault drills (see local/drills.ts): a throwaway PostgreSQL that tests stop and start, and a
+   * throwaway Redis behind its own REST endpoint that tests pause and resume, all through
+   * `drillControlUrl` (`POST /postgres/stop|start`, `POST /redis/pause|resume`).
+   */
   drillControlUrl: string;
   drillDatabaseUrl: string;
   drillNeonUrl: string;
+  drillRedisRestUrl: string;
+  drillRedisRestToken: string;
 }
 
 declare module "vitest" {

@@ -13,6 +13,7 @@ export const TEST_SECRETS = {
   kafkaRestUsername: "storefront-test",
   kafkaRestPassword: "test-kafka-password",
   adminToken: "test-admin-token",
+  drillRedisRestToken: "test-drill-redis-token",
 } as const;
 
 /** The checkout worker bundled exactly as `wrangler deploy` would, for the storefront's service binding in tests. */
@@ -63,6 +64,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const drills = await startDrills({
     dataDir: `${REPO_ROOT}.local/drill-postgres-${process.pid}`,
     postgresPort: await freePort(),
+    redisDir: `${REPO_ROOT}.local/drill-redis-${process.pid}`,
+    redisRestToken: TEST_SECRETS.drillRedisRestToken,
   });
   const context: TestStackContext = {
     redisUrl,
@@ -78,6 +81,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     drillControlUrl: drills.controlUrl,
     drillDatabaseUrl: drills.postgresUrl,
     drillNeonUrl: drills.neonUrl,
+    drillRedisRestUrl: drills.redisRestUrl,
+    drillRedisRestToken: drills.redisRestToken,
   };
   project.provide("stack", context);
   return async () => {

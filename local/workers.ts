@@ -40,6 +40,11 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
   CORS_ALLOWED_ORIGINS: "http://localhost:*,http://127.0.0.1:*",
   LOG_LEVEL: "warn",
+  // Abuse limits out of reach of every test and benchmark (wrangler.toml ships production ones).
+  CART_RATE_LIMIT: "100000",
+  CART_RATE_WINDOW_SECONDS: "10",
+  UPLOAD_RATE_LIMIT: "100000",
+  UPLOAD_RATE_WINDOW_SECONDS: "10",
 });
 
 /** `[vars]` of wrangler.toml. */
@@ -50,8 +55,10 @@ const STOREFRONT_VARS = {
   CATALOG_MAX_AGE_SECONDS: "30",
   CATALOG_LIST_MAX_AGE_SECONDS: "15",
   DEFAULT_CURRENCY: "USD",
-  CART_RATE_LIMIT: "100000",
-  CART_RATE_WINDOW_SECONDS: "10",
+  CART_RATE_LIMIT: "300",
+  CART_RATE_WINDOW_SECONDS: "60",
+  UPLOAD_RATE_LIMIT: "20",
+  UPLOAD_RATE_WINDOW_SECONDS: "600",
 };
 
 /** `[vars]` of workers/checkout/wrangler.toml. */

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { app } from "./index.ts";
 
 interface Readiness {
   ok: boolean;
-  checks: Record<string, { ok: boolean; error?: string }>;
+  checks: Record<string, { ok: boolean; ms: number; reason?: string; error?: string }>;
   error?: { code: string; message: string };
 }
 
@@ -32,6 +32,38 @@ describe("health endpoints", () => {
     expect(body.error?.code).toBe("dependency_unavailable");
     expect(body.error?.message).toBe("unavailable: redis, kafka");
     expect(body.checks.postgres?.ok).toBe(true);
+    expect(body.checks.redis).toEqual({ ok: false, ms: expect.any(Number), reason: "error" });
+    expect(body.checks.kafka).toEqual({
+      ok: false,
+      ms: expect.any(Number),
+      reason: expect.stringMatching(/^(error|timeout)$/),
+    });
+  });
+
+  it("names a dependency that does not answer in time, and echoes no dependency error", async () => {
+    const stack = inject("stack");
+    await fetch(`${stack.drillControlUrl}/redis/pause`, { method: "POST" });
+    try {
+      const hung = {
+        ...env,
+        UPSTASH_REDIS_REST_URL: stack.drillRedisRestUrl,
+        UPSTASH_REDIS_REST_TOKEN: stack.drillRedisRestToken,
+        REDIS_TIMEOUT_MS: "300",
+        DATABASE_URL: "postgres://nobody:secret-password@127.0.0.1:9/none",
+      };
+      const res = await app.request("/readyz", {}, hung);
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      const body = JSON.parse(text) as Readiness;
+      expect(body.error?.message).toBe("unavailable: redis, postgres");
+      expect(body.checks.redis).toMatchObject({ ok: false, reason: "timeout" });
+      expect(body.checks.postgres).toMatchObject({ ok: false });
+      for (const leak of ["secret-password", "nobody", "127.0.0.1", "abort", "ECONNREFUSED", "Error"]) {
+        expect(text).not.toContain(leak);
+      }
+    } finally {
+      await fetch(`${stack.drillControlUrl}/redis/resume`, { method: "POST" });
+    }
   });
 
   it("keeps a caller's request id", async () => {

@@ -5,8 +5,9 @@ import { admin, call, expectError, json, productInput, uniqueProductId } from ".
 import type { Product } from "./schemas.ts";
 
 /**
- * Drills against a throwaway PostgreSQL of their own (see local/drills.ts): the shared one stays up
- * for the rest of the suite. The edge cache is off (max-age 0) so every answer shows the Redis layer.
+ * Drills against a throwaway PostgreSQL and a throwaway Redis of their own (see local/drills.ts): the
+ * shared ones stay up for the rest of the suite. In the Postgres drills the edge cache is off
+ * (max-age 0) so every answer shows the Redis layer.
  */
 const stack = inject("stack");
 const DRILL_REQUESTS = 2_000;
@@ -17,9 +18,37 @@ const drill = {
   CATALOG_LIST_MAX_AGE_SECONDS: "0",
 };
 
-const postgres = async (action: "stop" | "start") => {
-  const res = await fetch(`${stack.drillControlUrl}/postgres/${action}`, { method: "POST" });
+const control = async (action: string) => {
+  const res = await fetch(`${stack.drillControlUrl}${action}`, { method: "POST" });
   expect(res.status).toBe(204);
+};
+const postgres = (action: "stop" | "start") => control(`/postgres/${action}`);
+const redis = (action: "pause" | "resume") => control(`/redis/${action}`);
+
+/** The worker against the drill Redis, which a test pauses; its deadline kept short. */
+const REDIS_TIMEOUT_MS = 400;
+const hung = {
+  ...drill,
+  UPSTASH_REDIS_REST_URL: stack.drillRedisRestUrl,
+  UPSTASH_REDIS_REST_TOKEN: stack.drillRedisRestToken,
+  REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS),
+  CATALOG_MAX_AGE_SECONDS: "1",
+};
+
+/** A product straight in the drill Postgres (no write-through), so no cache has seen it. */
+const insertProduct = async (id: string, priceCents = 12_500) => {
+  configureNeon({ ...drill } as unknown as Env);
+  const sql = neon(stack.drillDatabaseUrl);
+  const input = productInput();
+  await sql`insert into categories (slug, name) values ('office', 'Office') on conflict do nothing`;
+  await sql`insert into products (id, sku, name, description, price_cents, currency, category)
+    values (${id}, ${input.sku}, ${input.name}, ${input.description}, ${priceCents}, 'USD', 'office')`;
+};
+
+const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
+  const started = Date.now();
+  const value = await work();
+  return { value, ms: Date.now() - started };
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,16 +67,7 @@ afterAll(() => postgres("start"));
 describe("catalog drills on a throwaway PostgreSQL", () => {
   it("costs one Postgres query for 2,000 concurrent requests for one uncached product in one isolate", async () => {
     const id = uniqueProductId("hot");
-    // Create the product straight in Postgres (no write-through), so Redis has never seen it.
-    configureNeon({ ...drill } as unknown as Env);
-    const input = productInput();
-    await neon(
-      stack.drillDatabaseUrl,
-    )`insert into categories (slug, name) values ('office', 'Office') on conflict do nothing`;
-    await neon(
-      stack.drillDatabaseUrl,
-    )`insert into products (id, sku, name, description, price_cents, currency, category)
-      values (${id}, ${input.sku}, ${input.name}, ${input.description}, ${input.priceCents}, 'USD', 'office')`;
+    await insertProduct(id);
     const before = await productQueries();
     const answers = await Promise.all(
       Array.from({ length: DRILL_REQUESTS }, () => call(`/v1/products/${id}`, {}, drill)),
@@ -111,5 +131,72 @@ describe("catalog drills on a throwaway PostgreSQL", () => {
     }
     const back = await call(`/v1/products/${ids[0]}`, {}, fresh);
     expect(back.status).toBe(200);
+  });
+});
+
+describe("catalog drills with a Redis that hangs (SIGSTOP)", () => {
+  it("coalesces the misses of one isolate into one Postgres read and answers every request", async () => {
+    const id = uniqueProductId("hang");
+    await insertProduct(id, 4_321);
+    const before = await productQueries();
+    await redis("pause");
+    try {
+      const { value: answers, ms } = await timed(() =>
+        Promise.all(Array.from({ length: 500 }, () => call(`/v1/products/${id}`, {}, hung))),
+      );
+      const bodies = await Promise.all(answers.map((res) => json<Product>(res)));
+      expect(new Set(answers.map((res) => `${res.status} ${res.headers.get("X-Cache")}`))).toEqual(
+        new Set(["200 MISS"]),
+      );
+      expect(new Set(bodies.map((body) => body.priceCents))).toEqual(new Set([4_321]));
+      expect(ms).toBeLessThan(15_000); // bounded by the Redis deadline, not by the hang
+      await sleep(50);
+      expect((await productQueries()) - before).toBe(1);
+    } finally {
+      await redis("resume");
+    }
+  });
+
+  it("serves the edge copy past its max-age when Redis hangs and Postgres is down, else a fast 503", async () => {
+    const id = uniqueProductId("edge");
+    const saved = await call(
+      `/v1/admin/products/${id}`,
+      admin("PUT", productInput({ priceCents: 888 })),
+      hung,
+    );
+    expect(saved.status).toBe(200);
+    const first = await call(`/v1/products/${id}`, {}, hung);
+    expect({ status: first.status, edge: first.headers.get("X-Edge-Cache") }).toEqual({
+      status: 200,
+      edge: "MISS",
+    });
+    const fresh = await call(`/v1/products/${id}`, {}, hung);
+    expect(fresh.headers.get("X-Edge-Cache")).toBe("HIT");
+    await sleep(1_100); // past the edge copy's max-age (1 s)
+    await redis("pause");
+    await postgres("stop");
+    try {
+      const { value: stale, ms } = await timed(() => call(`/v1/products/${id}`, {}, hung));
+      expect({
+        status: stale.status,
+        cache: stale.headers.get("X-Cache"),
+        edge: stale.headers.get("X-Edge-Cache"),
+        price: (await json<Product>(stale)).priceCents,
+      }).toEqual({ status: 200, cache: "STALE", edge: "STALE", price: 888 });
+      expect(stale.headers.get("Cache-Control")).toMatch(/max-age=0/);
+      expect(ms).toBeLessThan(10_000);
+
+      const { value: never, ms: neverMs } = await timed(() =>
+        call(`/v1/products/${uniqueProductId("never")}`, {}, hung),
+      );
+      await expectError(never, 503, "dependency_unavailable");
+      expect(Number(never.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(neverMs).toBeLessThan(10_000);
+    } finally {
+      await postgres("start");
+      await redis("resume");
+    }
+    const back = await call(`/v1/products/${id}`, {}, hung);
+    expect({ status: back.status, cache: back.headers.get("X-Cache") }).toMatchObject({ status: 200 });
   });
 });

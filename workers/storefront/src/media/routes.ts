@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { IMAGE_TYPES } from "../../../../domain/media.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import { rateLimit } from "../../../platform/rate-limit.ts";
 import { adminAuth, adminSecurity } from "../admin/auth.ts";
 import type { StorefrontEnv } from "../env.ts";
 import { mediaDeps } from "./deps.ts";
@@ -73,15 +74,26 @@ const getMediaRoute = createRoute({
   },
 });
 
+/** Per-client limit on signed upload grants: UPLOAD_RATE_LIMIT per UPLOAD_RATE_WINDOW_SECONDS. */
+const uploadRateLimit = rateLimit<StorefrontEnv>((env) => ({
+  name: "upload",
+  what: "upload requests",
+  limit: { setting: env.UPLOAD_RATE_LIMIT, fallback: 20 },
+  windowSeconds: { setting: env.UPLOAD_RATE_WINDOW_SECONDS, fallback: 600 },
+}));
+
 const createUploadRoute = createRoute({
   method: "post",
   path: "/v1/uploads",
   tags: ["media"],
   summary: "Signed, expiring URLs to upload a user image privately and read it back",
+  description:
+    "Rate-limited per client IP (`UPLOAD_RATE_LIMIT` per `UPLOAD_RATE_WINDOW_SECONDS`; 429 `rate_limited` with `Retry-After`).",
+  middleware: [uploadRateLimit],
   request: { body: { required: true, content: { "application/json": { schema: CreateUploadSchema } } } },
   responses: {
     201: jsonContent(SignedUploadSchema, "the private key and its signed URLs"),
-    ...errorResponses(...uploadErrors),
+    ...errorResponses(...uploadErrors, "rate_limited"),
   },
 });
 

@@ -56,6 +56,32 @@ describe("POST /v1/uploads", () => {
       "invalid_request",
     );
   });
+
+  it("rate-limits upload grants per client with Retry-After, apart from the cart's limit", async () => {
+    const limited = {
+      UPLOAD_RATE_LIMIT: "2",
+      UPLOAD_RATE_WINDOW_SECONDS: "60",
+      CART_RATE_LIMIT: "2",
+      CART_RATE_WINDOW_SECONDS: "60",
+    };
+    const client = { "CF-Connecting-IP": `198.51.100.${Math.floor(Math.random() * 250)}-${Date.now()}` };
+    const grant = () => call("/v1/uploads", jsonInit("POST", { contentType: "image/png" }, client), limited);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await grant();
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([201, 201, 429]);
+    const res = last as Response;
+    expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(res.headers.get("RateLimit-Remaining")).toBe("0");
+    const body = await expectError(res, 429, "rate_limited");
+    expect(body.error.message).toMatch(/upload requests/);
+    // The same client still has its cart allowance: each limit counts on its own.
+    const cart = await call("/v1/carts", { method: "POST", headers: client }, limited);
+    expect(cart.status).toBe(201);
+  });
 });
 
 describe("signed upload and download", () => {

@@ -1,0 +1,44 @@
+import { env } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import { randomToken } from "../../../../domain/ids.ts";
+import type { Order } from "../../../../domain/orders.ts";
+import { CartStore } from "../../../storefront/src/cart/index.ts";
+import { checkoutBody, expectError, newKey, postCheckout } from "../test-support.ts";
+
+/** Checkout against a Redis that hangs (SIGSTOP): a fast 503, nothing half-written, a clean retry. */
+describe("checkout while Redis hangs", () => {
+  const stack = inject("stack");
+  const drill = {
+    UPSTASH_REDIS_REST_URL: stack.drillRedisRestUrl,
+    UPSTASH_REDIS_REST_TOKEN: stack.drillRedisRestToken,
+  };
+  const redis = (what: "pause" | "resume") =>
+    fetch(`${stack.drillControlUrl}/redis/${what}`, { method: "POST" }).then((res) => {
+      if (!res.ok) throw new Error(`drill ${what} answered ${res.status}`);
+    });
+
+  it("answers 503 dependency_unavailable within 5 s, and the same key places the order afterwards", async () => {
+    const store = new CartStore({ ...env, ...drill });
+    const cartId = randomToken();
+    await store.create(cartId);
+    await store.addItem(cartId, "prod_0000051", 1, "USD");
+    const key = newKey();
+
+    await redis("pause");
+    let answer: Response;
+    const started = Date.now();
+    try {
+      answer = await postCheckout(checkoutBody(cartId), key, drill);
+    } finally {
+      await redis("resume");
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expectError(answer, 503, "dependency_unavailable");
+    expect(Number(answer.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await store.read(cartId)).toMatchObject({ lines: [{ productId: "prod_0000051", qty: 1 }] });
+
+    const retry = await postCheckout(checkoutBody(cartId), key, drill);
+    expect(retry.status).toBe(202);
+    expect(((await retry.json()) as Order).items).toMatchObject([{ productId: "prod_0000051", qty: 1 }]);
+  });
+});

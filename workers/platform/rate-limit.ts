@@ -1,0 +1,66 @@
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Env as HonoEnv, MiddlewareHandler } from "hono";
+import { AppError } from "../../domain/errors.ts";
+import { msSetting, redisClient, type ServiceBindings } from "./clients.ts";
+import { log } from "./log.ts";
+
+/** One per-client limit: `limit` requests per `windowSeconds`, counted in Redis under `prefix`. */
+export interface RateLimitRule {
+  /** Redis key prefix, one per limit (`rl:<name>`). */
+  name: string;
+  /** What is limited, for the 429 message ("cart changes"). */
+  what: string;
+  /** The settings that hold the limit and its window, with the value used when one is unset. */
+  limit: { setting: string | undefined; fallback: number };
+  windowSeconds: { setting: string | undefined; fallback: number };
+}
+
+/** Blocked identifiers remembered per limit in this isolate, so a flood is refused without a Redis call. */
+const blocked = new Map<string, Map<string, number>>();
+const blockedOf = (name: string): Map<string, number> => {
+  let cache = blocked.get(name);
+  if (!cache) {
+    cache = new Map();
+    blocked.set(name, cache);
+  }
+  return cache;
+};
+
+/**
+ * Per-client rate limit (sliding window in Redis, `@upstash/ratelimit`). The client is the
+ * connecting IP Cloudflare reports. Over the limit: 429 `rate_limited` with `Retry-After`; every
+ * answer carries `RateLimit-Limit` and `RateLimit-Remaining`. When the limiter cannot reach Redis the
+ * request is let through (the route's own Redis call then answers 503 if Redis is really down).
+ */
+export const rateLimit =
+  <E extends HonoEnv & { Bindings: ServiceBindings }>(
+    rule: (env: E["Bindings"]) => RateLimitRule,
+  ): MiddlewareHandler<E> =>
+  async (c, next) => {
+    const { name, what, limit, windowSeconds } = rule(c.env);
+    const max = msSetting(limit.setting, limit.fallback);
+    const window = msSetting(windowSeconds.setting, windowSeconds.fallback);
+    const limiter = new Ratelimit({
+      redis: redisClient(c.env),
+      limiter: Ratelimit.slidingWindow(max, `${window} s`),
+      prefix: `rl:${name}`,
+      ephemeralCache: blockedOf(name),
+      analytics: false,
+    });
+    const client = c.req.header("CF-Connecting-IP") ?? "unknown";
+    let result: Awaited<ReturnType<Ratelimit["limit"]>>;
+    try {
+      result = await limiter.limit(client);
+    } catch (error) {
+      log("warn", "rate limiter unavailable; request let through", { limit: name, error });
+      return next();
+    }
+    c.executionCtx.waitUntil(result.pending);
+    c.header("RateLimit-Limit", String(result.limit));
+    c.header("RateLimit-Remaining", String(result.remaining));
+    if (!result.success) {
+      const retryAfter = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
+      throw new AppError("rate_limited", `too many ${what}; retry in ${retryAfter} s`, { retryAfter });
+    }
+    await next();
+  };
