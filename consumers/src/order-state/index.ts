@@ -1,5 +1,11 @@
+export { type DeadlineSweep, sweepOverdueOrders } from "./order-deadline.ts";
 export { type Advance, advanceOrder, type OrderStep } from "./order-progress.ts";
-export { createOrderStateConsumer, orderStateConsumer } from "./order-state-consumer.ts";
+export {
+  createOrderStateConsumer,
+  DEADLINE_TASK,
+  type OrderStateOptions,
+  orderStateConsumer,
+} from "./order-state-consumer.ts";
 export {
   createLazyRedisOrderStatusCache,
   createRedisOrderStatusCache,
@@ -8,4 +14,4 @@ export {
   type StatusRedis,
   type StatusWrite,
 } from "./order-status-cache.ts";
-export { decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";
+export { contradicts, decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { z } from "zod";
 import {
   type AuthorizeRequest,
   type AuthorizeResult,
@@ -100,22 +99,4 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
   };
-};
-
-const SimulatorEnvSchema = z.object({
-  PAYMENT_SIM_LATENCY_MS: z.coerce.number().int().min(0).default(0),
-  PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
-});
-
-/** Reads the simulator's settings from the environment (`PAYMENT_SIM_LATENCY_MS`, `PAYMENT_SIM_FAILURE_RATE`). */
-export const simulatedProcessorOptionsFromEnv = (
-  env: NodeJS.ProcessEnv = process.env,
-): SimulatedProcessorOptions => {
-  const parsed = SimulatorEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`invalid payment simulator settings: ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
-  }
-  return { latencyMs: parsed.data.PAYMENT_SIM_LATENCY_MS, failureRate: parsed.data.PAYMENT_SIM_FAILURE_RATE };
 };
