@@ -46,7 +46,7 @@ export const createConsumerRedis = (redisUrl: string, s: RedisSettings): Redis =
 
 type ProcessorSettings = Pick<
   Settings,
-  "PAYMENT_PROCESSOR_TIMEOUT_MS" | "PAYMENT_SIM_LATENCY_MS" | "PAYMENT_SIM_FAILURE_RATE"
+  "PAYMENT_PROCESSOR_TIMEOUT_MS" | "PAYMENT_SIM_LATENCY_MS" | "PAYMENT_SIM_FAILURE_RATE" | "PAYMENT_SIM_SLOW_MS"
 >;
 
 /** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */
@@ -55,5 +55,6 @@ export const createPaymentProcessor = (
   processor: PaymentProcessor = createSimulatedProcessor({
     latencyMs: s.PAYMENT_SIM_LATENCY_MS,
     failureRate: s.PAYMENT_SIM_FAILURE_RATE,
+    slowForMs: s.PAYMENT_SIM_SLOW_MS,
   }),
 ): PaymentProcessor => withDeadline(processor, s.PAYMENT_PROCESSOR_TIMEOUT_MS);

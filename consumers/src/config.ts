@@ -44,6 +44,8 @@ export const SettingsSchema = z.object({
   /** The simulated processor (the only one shipped): added latency, and share of failing calls. */
   PAYMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
   PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** How long the simulated processor ignores an order paid with `tok_processorSlow`. */
+  PAYMENT_SIM_SLOW_MS: int(0, 86_400_000, 60_000),
   /** Saga deadline: an order pending longer than this is cancelled with reason payment_timeout. */
   ORDER_PENDING_LIMIT_MS: int(100, 86_400_000, 120_000),
   /** How often order-state looks for orders past that deadline. */

@@ -19,6 +19,7 @@ export {
   createSimulatedProcessor,
   DECLINE_CODE,
   DECLINED_TOKEN,
+  SLOW_TOKEN,
   type SimulatedProcessor,
   type SimulatedProcessorOptions,
 } from "./simulated-processor.ts";
