@@ -46,7 +46,10 @@ export const createConsumerRedis = (redisUrl: string, s: RedisSettings): Redis =
 
 type ProcessorSettings = Pick<
   Settings,
-  "PAYMENT_PROCESSOR_TIMEOUT_MS" | "PAYMENT_SIM_LATENCY_MS" | "PAYMENT_SIM_FAILURE_RATE" | "PAYMENT_SIM_SLOW_MS"
+  | "PAYMENT_PROCESSOR_TIMEOUT_MS"
+  | "PAYMENT_SIM_LATENCY_MS"
+  | "PAYMENT_SIM_FAILURE_RATE"
+  | "PAYMENT_SIM_SLOW_MS"
 >;
 
 /** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */

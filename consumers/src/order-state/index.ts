@@ -4,10 +4,8 @@ export {
   createOrderStateConsumer,
   DEADLINE_TASK,
   type OrderStateOptions,
-  orderStateConsumer,
 } from "./order-state-consumer.ts";
 export {
-  createLazyRedisOrderStatusCache,
   createRedisOrderStatusCache,
   type FinalStatus,
   type OrderStatusCache,

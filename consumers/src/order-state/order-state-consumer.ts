@@ -18,7 +18,7 @@ import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, subscribe, type TxContext } from "../runtime/types.ts";
 import { sweepOverdueOrders } from "./order-deadline.ts";
 import { advanceOrder, type OrderStep } from "./order-progress.ts";
-import { createLazyRedisOrderStatusCache, type OrderStatusCache } from "./order-status-cache.ts";
+import type { OrderStatusCache } from "./order-status-cache.ts";
 
 /**
  * Order-state step of the saga (overview: SAGA.md): joins `order-recorded`, `inventory-results` and
@@ -123,8 +123,3 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
     ],
   };
 };
-
-/** The order-state consumer writing status records to the Redis at `REDIS_URL` (connected on first use). */
-export const orderStateConsumer: ConsumerDefinition = createOrderStateConsumer({
-  statusCache: createLazyRedisOrderStatusCache(),
-});

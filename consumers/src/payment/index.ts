@@ -19,7 +19,7 @@ export {
   createSimulatedProcessor,
   DECLINE_CODE,
   DECLINED_TOKEN,
-  SLOW_TOKEN,
   type SimulatedProcessor,
   type SimulatedProcessorOptions,
+  SLOW_TOKEN,
 } from "./simulated-processor.ts";
