@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
-import { sleep } from "./backoff.ts";
+import { backoffDelay, DEFAULT_DEPENDENCY_BACKOFF, sleep } from "./backoff.ts";
 import { describeError } from "./failures.ts";
 import { runAfterCommit, txScope } from "./transaction.ts";
 import type { PeriodicTask, TaskContext } from "./types.ts";
@@ -13,8 +13,12 @@ export interface TaskDeps {
   onCommitted: () => void;
 }
 
-/** The context a task runs with: the db, and transactions with `emit` and `afterCommit`. */
-export const taskContext = (deps: TaskDeps, log: Logger): TaskContext => ({
+/**
+ * The context a task runs with: the db, and transactions with `emit` and `afterCommit`. Once a
+ * transaction committed, its hooks are retried until they succeed (nothing would run them again:
+ * the work is done), with backoff, until `signal` aborts (the consumer stops).
+ */
+export const taskContext = (deps: TaskDeps, log: Logger, signal?: AbortSignal): TaskContext => ({
   db: deps.db,
   log,
   async transaction(work) {
@@ -25,8 +29,16 @@ export const taskContext = (deps: TaskDeps, log: Logger): TaskContext => ({
       return work(scope.ctx);
     });
     deps.onCommitted();
-    await runAfterCommit(hooks, { db: deps.db, log });
-    return value;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runAfterCommit(hooks, { db: deps.db, log });
+        return value;
+      } catch (error) {
+        const wait = backoffDelay(attempt, DEFAULT_DEPENDENCY_BACKOFF);
+        log.warn({ err: describeError(error), attempt, waitMs: wait }, "after-commit work failed; retrying");
+        if (!(await sleep(wait, signal))) throw error;
+      }
+    }
   },
 });
 
@@ -39,7 +51,7 @@ export const startPeriodicTasks = (tasks: readonly PeriodicTask[], deps: TaskDep
   const stopping = new AbortController();
   const loops = tasks.map(async (task) => {
     const log = deps.log.child({ task: task.name });
-    const ctx = taskContext(deps, log);
+    const ctx = taskContext(deps, log, stopping.signal);
     while (await sleep(task.intervalMs, stopping.signal)) {
       try {
         await task.run(ctx);

@@ -5,11 +5,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { outbox } from "../../../db/schema/index.ts";
 import { connectTestDb } from "../test-support/handler-harness.ts";
+import { taskContext } from "./periodic-tasks.ts";
 import { createEventRun } from "./run-event.ts";
 import { type HandlerContext, type PrepareContext, subscribePrepared } from "./types.ts";
 
 /** The order of one event's steps, and what the after-commit hooks see, against the real Postgres. */
 const { db, pool } = connectTestDb(4);
+const silent = pino({ level: "silent" });
 const TOPIC = `run-event-test-${randomUUID().slice(0, 8)}`;
 afterAll(async () => {
   // No relay may try to publish to this topic, which does not exist on Kafka.
@@ -33,7 +35,7 @@ const runOf = (script: Script, eventId = randomUUID()) =>
     }),
     event: { eventId },
     eventId,
-    log: pino({ level: "silent" }),
+    log: silent,
     source: { topic: TOPIC, partition: 0, offset: 0n },
     topicName: (topic) => topic,
   });
@@ -118,5 +120,22 @@ describe("an event's run: prepare, transaction, after-commit hooks", () => {
     expect((await runOf(script, eventId).attempt()).outcome).toBe("applied");
     expect((await runOf(script, eventId).attempt()).outcome).toBe("duplicate");
     expect(steps).toEqual(["prepare", "handle:authorized"]);
+  });
+
+  it("in a periodic task, retries a failed hook until it succeeds, once the transaction committed", async () => {
+    const key = randomUUID();
+    let tries = 0;
+    const ctx = taskContext({ db, log: silent, topicName: (topic) => topic, onCommitted: () => {} }, silent);
+    const value = await ctx.transaction(async (tx) => {
+      await tx.emit(TOPIC, key, { eventId: randomUUID() });
+      tx.afterCommit(async () => {
+        tries++;
+        if (tries < 3) throw new Error("Command timed out");
+      });
+      return "done";
+    });
+    expect(value).toBe("done");
+    expect(tries).toBe(3);
+    expect(await committedRows(key)).toHaveLength(1);
   });
 });
