@@ -26,12 +26,21 @@ const releasingTransactions = (db: Db, pool: pg.Pool): Db => {
   return Object.assign(db, { transaction });
 };
 
+/** Pool settings a caller may add: the pool size and the deadlines of connects and queries. */
+export type NodeDbOptions = Pick<
+  pg.PoolConfig,
+  | "max"
+  | "connectionTimeoutMillis"
+  | "statement_timeout"
+  | "idle_in_transaction_session_timeout"
+  | "query_timeout"
+  | "keepAlive"
+  | "keepAliveInitialDelayMillis"
+>;
+
 /** A pooled Postgres connection for Node processes (consumers, scripts); the edge uses the Neon driver. */
-export const createNodeDb = (
-  databaseUrl: string,
-  options: { max?: number } = {},
-): { db: Db; pool: pg.Pool } => {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
+export const createNodeDb = (databaseUrl: string, options: NodeDbOptions = {}): { db: Db; pool: pg.Pool } => {
+  const pool = new pg.Pool({ ...options, connectionString: databaseUrl, max: options.max ?? 10 });
   return { db: releasingTransactions(drizzle(pool, { schema }), pool), pool };
 };
 

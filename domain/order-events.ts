@@ -13,7 +13,13 @@ export const ORDER_STATUSES = ["pending", "confirmed", "cancelled"] as const;
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
-export const CANCEL_REASONS = ["out_of_stock", "payment_declined"] as const;
+/** The contract's reasons (API.md): `payment_timeout` when the saga deadline passed before payment settled. */
+export const CANCEL_REASONS = [
+  "out_of_stock",
+  "payment_declined",
+  "payment_timeout",
+  "cancelled_by_merchant",
+] as const;
 export const CancelReasonSchema = z.enum(CANCEL_REASONS);
 export type CancelReason = z.infer<typeof CancelReasonSchema>;
 

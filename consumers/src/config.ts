@@ -24,6 +24,32 @@ export const SettingsSchema = z.object({
   REPLICAS: int(1, 256, 1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PG_POOL_MAX: int(1, 500, 10),
+  /** Deadlines of every Postgres call: a hung server fails the call, and the runner waits it out. */
+  PG_CONNECT_TIMEOUT_MS: int(100, 600_000, 5_000),
+  PG_STATEMENT_TIMEOUT_MS: int(100, 3_600_000, 30_000),
+  /** Also bounds the outbox relay's Kafka send, which runs inside its transaction. */
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 3_600_000, 60_000),
+  /** Client side: a query whose answer never comes (a silent network) fails after this. */
+  PG_QUERY_TIMEOUT_MS: int(100, 3_600_000, 35_000),
+  /** Deadlines of every Redis call, and how often a command is retried over reconnections. */
+  REDIS_CONNECT_TIMEOUT_MS: int(100, 600_000, 5_000),
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 600_000, 2_000),
+  REDIS_MAX_RETRIES_PER_REQUEST: int(0, 20, 2),
+  /** Deadline of one payment processor call; a timeout is a transient failure. */
+  PAYMENT_PROCESSOR_TIMEOUT_MS: int(10, 600_000, 10_000),
+  /** Transient processor failures: exponential backoff with full jitter, for this long, then the DLQ. */
+  PAYMENT_RETRY_INITIAL_DELAY_MS: int(1, 600_000, 250),
+  PAYMENT_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 15_000),
+  PAYMENT_RETRY_MAX_MS: int(0, 86_400_000, 120_000),
+  /** The simulated processor (the only one shipped): added latency, and share of failing calls. */
+  PAYMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
+  PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** How long the simulated processor ignores an order paid with `tok_processorSlow`. */
+  PAYMENT_SIM_SLOW_MS: int(0, 86_400_000, 60_000),
+  /** Saga deadline: an order pending longer than this is cancelled with reason payment_timeout. */
+  ORDER_PENDING_LIMIT_MS: int(100, 86_400_000, 120_000),
+  /** How often order-state looks for orders past that deadline. */
+  ORDER_SWEEP_INTERVAL_MS: int(10, 3_600_000, 5_000),
   RETRY_MAX_ATTEMPTS: int(1, 100, 5),
   RETRY_INITIAL_DELAY_MS: int(1, 600_000, 200),
   RETRY_MAX_DELAY_MS: int(1, 3_600_000, 5_000),

@@ -1,6 +1,6 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
-import { createNodeDb } from "../../db/node-client.ts";
+import { createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
 import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
@@ -48,14 +48,14 @@ const main = async (): Promise<void> => {
   const config = configure();
   const { settings } = config;
   const log: Logger = pino({ name: "consumers", level: settings.LOG_LEVEL });
-  const { db, pool } = createNodeDb(settings.DATABASE_URL, { max: settings.PG_POOL_MAX });
+  const { db, pool } = createConsumerDb(settings.DATABASE_URL, settings);
   guardPool(pool, log);
   let redis: Redis | undefined;
   const ctx: RegistryContext = {
     settings,
     redis: () => {
       if (!settings.REDIS_URL) throw new ConfigError("REDIS_URL is required (the Redis order status record)");
-      redis ??= new Redis(settings.REDIS_URL, { maxRetriesPerRequest: 3 });
+      redis ??= createConsumerRedis(settings.REDIS_URL, settings);
       return redis;
     },
   };
@@ -76,6 +76,11 @@ const main = async (): Promise<void> => {
           maxAttempts: settings.RETRY_MAX_ATTEMPTS,
           initialMs: settings.RETRY_INITIAL_DELAY_MS,
           maxMs: settings.RETRY_MAX_DELAY_MS,
+        },
+        transientRetry: {
+          initialMs: settings.PAYMENT_RETRY_INITIAL_DELAY_MS,
+          maxMs: settings.PAYMENT_RETRY_MAX_DELAY_MS,
+          maxElapsedMs: settings.PAYMENT_RETRY_MAX_MS,
         },
         dependencyBackoff: { maxMs: settings.DEPENDENCY_RETRY_MAX_DELAY_MS },
         shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT_MS,

@@ -1,11 +1,12 @@
 import type { Redis } from "ioredis";
 import { cartPersistenceConsumer } from "./cart-persistence/index.ts";
+import { createPaymentProcessor } from "./clients.ts";
 import type { Settings } from "./config.ts";
 import { createEmailConsumer } from "./email/index.ts";
 import { inventoryConsumer } from "./inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
 import { ordersConsumer } from "./orders/index.ts";
-import { paymentConsumer } from "./payment/index.ts";
+import { createPaymentConsumer } from "./payment/index.ts";
 import type { ConsumerDefinition } from "./runtime/types.ts";
 
 /** What a consumer may need from the process to be built. */
@@ -21,9 +22,14 @@ export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
 export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
   orders: () => ordersConsumer,
   inventory: () => inventoryConsumer,
-  payment: () => paymentConsumer,
+  payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings) }),
   // The process's Redis client (REDIS_URL checked at start, closed at shutdown).
-  "order-state": (ctx) => createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(ctx.redis()) }),
+  "order-state": (ctx) =>
+    createOrderStateConsumer({
+      statusCache: createRedisOrderStatusCache(ctx.redis()),
+      pendingLimitMs: ctx.settings.ORDER_PENDING_LIMIT_MS,
+      sweepIntervalMs: ctx.settings.ORDER_SWEEP_INTERVAL_MS,
+    }),
   email: (ctx) => createEmailConsumer({ from: ctx.settings.EMAIL_FROM }),
   "cart-persistence": () => cartPersistenceConsumer,
 };

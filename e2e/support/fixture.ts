@@ -18,7 +18,7 @@ export interface E2e {
  * of the public API; all stopped after the file. The fields are there once `beforeAll` has run.
  */
 export const useE2e = (
-  options: Pick<Parameters<typeof startPipeline>[0], "options" | "only"> & {
+  options: Pick<Parameters<typeof startPipeline>[0], "options" | "only" | "settings"> & {
     extras?: ConsumerDefinition[];
   } = {},
 ): E2e => {

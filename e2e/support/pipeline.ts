@@ -1,8 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { pino } from "pino";
 import { cartPersistenceConsumer } from "../../consumers/src/cart-persistence/index.ts";
+import {
+  createConsumerDb,
+  createConsumerRedis,
+  createPaymentProcessor,
+} from "../../consumers/src/clients.ts";
+import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
 import { createEmailConsumer } from "../../consumers/src/email/index.ts";
 import { inventoryConsumer } from "../../consumers/src/inventory/index.ts";
 import {
@@ -10,7 +15,11 @@ import {
   createRedisOrderStatusCache,
 } from "../../consumers/src/order-state/index.ts";
 import { ordersConsumer } from "../../consumers/src/orders/index.ts";
-import { createPaymentConsumer, createSimulatedProcessor } from "../../consumers/src/payment/index.ts";
+import {
+  createPaymentConsumer,
+  createSimulatedProcessor,
+  type SimulatedProcessor,
+} from "../../consumers/src/payment/index.ts";
 import { createKafkaProducer, type KafkaProducer } from "../../consumers/src/runtime/kafka.ts";
 import { createOutboxRelay, type OutboxRelay } from "../../consumers/src/runtime/outbox-relay.ts";
 import {
@@ -19,7 +28,7 @@ import {
   startConsumer,
 } from "../../consumers/src/runtime/runner.ts";
 import type { ConsumerDefinition } from "../../consumers/src/runtime/types.ts";
-import { createNodeDb, type Db } from "../../db/node-client.ts";
+import type { Db } from "../../db/node-client.ts";
 
 /** Silent unless TEST_LOG_LEVEL is set (e.g. `TEST_LOG_LEVEL=info npx vitest run e2e`). */
 export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -40,6 +49,10 @@ export interface Pipeline {
   db: Db;
   pool: pg.Pool;
   running: Map<ConsumerName, RunningConsumer>;
+  /** The consumers' settings (the environment variables of consumers/src/config.ts, parsed). */
+  settings: Settings;
+  /** The simulated processor behind the payment consumer, to ask what it did per order. */
+  processor: SimulatedProcessor;
   /** (Re)starts one consumer in this file's group; resolves once it consumes. */
   start(name: ConsumerName, opts?: RunnerOptions): Promise<RunningConsumer>;
   /** Runs an extra definition (a recorder) in this file's group namespace. */
@@ -63,18 +76,36 @@ export const startPipeline = async (o: {
   options?: Partial<Record<ConsumerName, RunnerOptions>>;
   /** The consumers started in-process (default all six); the others may run in another process. */
   only?: readonly ConsumerName[];
+  /** Consumer settings by environment variable name (e.g. PAYMENT_SIM_FAILURE_RATE), as main.ts reads them. */
+  settings?: Record<string, string>;
 }): Promise<Pipeline> => {
   const groupSuffix = `-e2e-${randomUUID().slice(0, 8)}`;
-  const { db, pool } = createNodeDb(o.databaseUrl, { max: 20 });
-  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 3 });
+  const settings = SettingsSchema.parse({
+    DATABASE_URL: o.databaseUrl,
+    KAFKA_BROKERS: o.brokers.join(","),
+    REDIS_URL: o.redisUrl,
+    PG_POOL_MAX: "20",
+    ...o.settings,
+  });
+  const { db, pool } = createConsumerDb(o.databaseUrl, settings);
+  const redis = createConsumerRedis(o.redisUrl, settings);
   const producer: KafkaProducer = createKafkaProducer(o.brokers, `e2e${groupSuffix}`);
   const relay: OutboxRelay = createOutboxRelay({ db, producer, log, intervalMs: 200 });
-  const processor = createSimulatedProcessor();
+  const processor = createSimulatedProcessor({
+    latencyMs: settings.PAYMENT_SIM_LATENCY_MS,
+    failureRate: settings.PAYMENT_SIM_FAILURE_RATE,
+    slowForMs: settings.PAYMENT_SIM_SLOW_MS,
+  });
   const definitions: Record<ConsumerName, () => ConsumerDefinition> = {
     orders: () => ordersConsumer,
     inventory: () => inventoryConsumer,
-    payment: () => createPaymentConsumer({ processor }),
-    "order-state": () => createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) }),
+    payment: () => createPaymentConsumer({ processor: createPaymentProcessor(settings, processor) }),
+    "order-state": () =>
+      createOrderStateConsumer({
+        statusCache: createRedisOrderStatusCache(redis),
+        pendingLimitMs: settings.ORDER_PENDING_LIMIT_MS,
+        sweepIntervalMs: settings.ORDER_SWEEP_INTERVAL_MS,
+      }),
     email: () => createEmailConsumer(),
     "cart-persistence": () => cartPersistenceConsumer,
   };
@@ -84,6 +115,11 @@ export const startPipeline = async (o: {
     groupSuffix,
     startAt: "latest",
     retry: { maxAttempts: 5, initialMs: 50, maxMs: 500 },
+    transientRetry: {
+      initialMs: settings.PAYMENT_RETRY_INITIAL_DELAY_MS,
+      maxMs: settings.PAYMENT_RETRY_MAX_DELAY_MS,
+      maxElapsedMs: settings.PAYMENT_RETRY_MAX_MS,
+    },
     dependencyBackoff: { maxMs: 1_000 },
     shutdownTimeoutMs: 5_000,
     kafka: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 200 },
@@ -94,6 +130,8 @@ export const startPipeline = async (o: {
     db,
     pool,
     running,
+    settings,
+    processor,
     async start(name, opts = {}) {
       const consumer = startConsumer(definitions[name](), deps, { ...base, ...opts });
       running.set(name, consumer);

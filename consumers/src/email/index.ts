@@ -15,6 +15,7 @@ export interface EmailConsumerOptions {
 export const DEFAULT_EMAIL_FROM = "Storefront <orders@storefront.local>";
 
 /**
+ * Email step of the order saga (overview: ../order-state/SAGA.md).
  * `order-finalized` → exactly one confirmation or cancellation email per order: rendered with
  * nodemailer into the `emails` table (the email outbox, unique per order) in the event's
  * transaction, so a replay, a retry or a second finalization never produces a second email.

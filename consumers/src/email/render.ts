@@ -26,6 +26,8 @@ export const formatMoney = (cents: number, currency: string): string =>
 const REASONS: Record<CancelReason, string> = {
   out_of_stock: "an item in it is out of stock",
   payment_declined: "the payment was declined",
+  payment_timeout: "the payment could not be completed in time",
+  cancelled_by_merchant: "the store cancelled it",
 };
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

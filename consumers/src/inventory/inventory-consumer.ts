@@ -11,7 +11,7 @@ import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runt
 import { commitStock, releaseStock, reserveStock } from "./stock-store.ts";
 
 /**
- * Inventory step of the order saga: holds stock for a placed order (all or nothing) and announces
+ * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order (all or nothing) and announces
  * the outcome on `inventory-results`; when the order is final, commits the holds (confirmed) or runs
  * the compensation that releases them (cancelled).
  */

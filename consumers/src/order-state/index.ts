@@ -1,11 +1,15 @@
+export { type DeadlineSweep, sweepOverdueOrders } from "./order-deadline.ts";
 export { type Advance, advanceOrder, type OrderStep } from "./order-progress.ts";
-export { createOrderStateConsumer, orderStateConsumer } from "./order-state-consumer.ts";
 export {
-  createLazyRedisOrderStatusCache,
+  createOrderStateConsumer,
+  DEADLINE_TASK,
+  type OrderStateOptions,
+} from "./order-state-consumer.ts";
+export {
   createRedisOrderStatusCache,
   type FinalStatus,
   type OrderStatusCache,
   type StatusRedis,
   type StatusWrite,
 } from "./order-status-cache.ts";
-export { decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";
+export { contradicts, decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";

@@ -1,19 +1,23 @@
 import { and, eq, sql } from "drizzle-orm";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
-import { decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";
+import { contradicts, decideOutcome, type FinalOutcome, outcomeOfOrder } from "./outcome.ts";
 
 /**
- * The join of the order saga, in the caller's transaction: each step's outcome is upserted into the
- * order's `order_progress` row, and the transaction that completes the row finalizes the order. The
- * upsert locks the row, so events of one order arriving concurrently (they come from three topics)
- * queue and the last one sees every field; `finalized_at` makes finalizing happen once.
+ * The join of the order saga (see SAGA.md), in the caller's transaction: each step's outcome is
+ * upserted into the order's `order_progress` row, and the transaction that completes the row (or
+ * that the saga deadline runs) finalizes the order. Every call locks the order's `orders` row first,
+ * then its progress row, always in that order, so events of one order and the deadline sweep queue
+ * instead of deadlocking, and the last one sees every field; `finalized_at` makes finalizing happen
+ * once.
  */
 
 export type OrderStep =
   | { orderId: string; step: "recorded"; recordedAt: Date }
   | { orderId: string; step: "inventory"; outcome: "reserved" | "rejected" }
-  | { orderId: string; step: "payment"; outcome: "authorized" | "declined" };
+  | { orderId: string; step: "payment"; outcome: "authorized" | "declined" }
+  /** The order has been pending longer than the limit: decide it with what is known. */
+  | { orderId: string; step: "deadline" };
 
 export type Advance =
   /** Some step is still unknown. */
@@ -21,9 +25,9 @@ export type Advance =
   /** This step completed the order: it is final now, at `finalizedAt`. */
   | { kind: "finalized"; outcome: FinalOutcome; finalizedAt: Date; orderRowUpdated: boolean }
   /**
-   * The order was final before. `contradicts` when this step reported another outcome than the one
-   * the order was decided on (a late duplicate): the first outcome stands and is announced again,
-   * so the compensations run again for what the late step did.
+   * The order was final before. `contradicts` when this step reported something the final outcome
+   * did not account for (see outcome.ts): the outcome stands and is announced again, so the
+   * compensations run again for what the late step did.
    */
   | { kind: "already_final"; outcome: FinalOutcome; finalizedAt: Date; contradicts: boolean };
 
@@ -31,13 +35,21 @@ export type Advance =
 const keepFirst = (column: string) =>
   sql`coalesce(${sql.identifier("order_progress")}.${sql.identifier(column)}, excluded.${sql.identifier(column)})`;
 
+const stepFields = (step: OrderStep) => {
+  switch (step.step) {
+    case "recorded":
+      return { values: { recordedAt: step.recordedAt }, set: { recordedAt: keepFirst("recorded_at") } };
+    case "inventory":
+      return { values: { inventory: step.outcome }, set: { inventory: keepFirst("inventory") } };
+    case "payment":
+      return { values: { payment: step.outcome }, set: { payment: keepFirst("payment") } };
+    case "deadline":
+      return { values: {}, set: {} };
+  }
+};
+
 const upsertStep = async (tx: Tx, step: OrderStep) => {
-  const fields =
-    step.step === "recorded"
-      ? { values: { recordedAt: step.recordedAt }, set: { recordedAt: keepFirst("recorded_at") } }
-      : step.step === "inventory"
-        ? { values: { inventory: step.outcome }, set: { inventory: keepFirst("inventory") } }
-        : { values: { payment: step.outcome }, set: { payment: keepFirst("payment") } };
+  const fields = stepFields(step);
   const [row] = await tx
     .insert(orderProgress)
     .values({ orderId: step.orderId, ...fields.values })
@@ -47,23 +59,24 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
   return row;
 };
 
-const contradicts = (step: OrderStep, known: OrderSteps): boolean =>
-  (step.step === "inventory" && step.outcome !== known.inventory) ||
-  (step.step === "payment" && step.outcome !== known.payment);
-
 /** Records one step of the order and finalizes the order when it was the last one missing. */
 export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date()): Promise<Advance> => {
+  const [order] = await tx
+    .select({ status: orders.status, reason: orders.reason })
+    .from(orders)
+    .where(eq(orders.orderId, step.orderId))
+    .for("update");
+  const [before] = await tx.select().from(orderProgress).where(eq(orderProgress.orderId, step.orderId));
   const progress = await upsertStep(tx, step);
-  const outcome = decideOutcome(progress);
-  if (!outcome) return { kind: "waiting" };
   if (progress.finalizedAt) {
-    return {
-      kind: "already_final",
-      outcome,
-      finalizedAt: progress.finalizedAt,
-      contradicts: contradicts(step, progress),
-    };
+    const outcome = (order && outcomeOfOrder(order)) ?? decideOutcome(progress, true);
+    if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);
+    const late =
+      step.step === "inventory" || step.step === "payment" ? contradicts(step, before, outcome) : false;
+    return { kind: "already_final", outcome, finalizedAt: progress.finalizedAt, contradicts: late };
   }
+  const outcome = decideOutcome(progress, step.step === "deadline");
+  if (!outcome) return { kind: "waiting" };
   const updated = await tx
     .update(orders)
     .set({

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
+import type { Db } from "../../../db/node-client.ts";
 import { orderFromRows } from "../../../db/orders.ts";
 import { orderLines, orders } from "../../../db/schema/index.ts";
 import {
@@ -14,28 +15,27 @@ import {
 } from "../../../domain/order-events.ts";
 import type { Order } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, type HandlerContext, subscribe, type Tx } from "../runtime/types.ts";
+import { type ConsumerDefinition, subscribe, type TxContext } from "../runtime/types.ts";
+import { sweepOverdueOrders } from "./order-deadline.ts";
 import { advanceOrder, type OrderStep } from "./order-progress.ts";
-import { createLazyRedisOrderStatusCache, type OrderStatusCache } from "./order-status-cache.ts";
+import type { OrderStatusCache } from "./order-status-cache.ts";
 
 /**
- * Order-state step of the saga: joins `order-recorded`, `inventory-results` and `payment-results`
- * per order, finalizes the order once (orders row and `order-finalized` in the same transaction),
- * then rewrites the order's status record in Redis (creating it from Postgres when checkout's pending
- * record is not there yet, see order-status-cache.ts).
+ * Order-state step of the saga (overview: SAGA.md): joins `order-recorded`, `inventory-results` and
+ * `payment-results` per order, finalizes the order once (orders row and `order-finalized` in the same
+ * transaction), and decides orders still pending past ORDER_PENDING_LIMIT_MS (a periodic sweep,
+ * order-deadline.ts) through the same code path. Once the transaction committed, it rewrites the
+ * order's status record in Redis (creating it from Postgres when checkout's pending record is not
+ * there yet, see order-status-cache.ts): no Redis call runs while the order's rows are locked.
  *
- * The runtime offers no after-commit hook, so the Redis write happens inside the handler, as its
- * last step, on every event of a final order: it is idempotent, so repeating it (a retry, a later
- * duplicate) is harmless, and it repairs a record a previous attempt could not write. If it fails
- * the handler fails and the runner retries the whole event. If the commit fails after the write,
- * Redis shows the outcome before Postgres does; the retry commits the same outcome, since the
- * outcome is decided from the first result of each step.
+ * The Redis write is idempotent, so repeating it (a retry of the hook, a later event of a final
+ * order) is harmless, and it repairs a record a previous attempt could not write.
  */
-/** The order as this transaction sees it (final already when this event finalized it). */
-const loadOrder = async (tx: Tx, orderId: string): Promise<Order | null> => {
-  const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId));
+/** The order as Postgres has it (committed: the hook runs after the commit). */
+const loadOrder = async (db: Db, orderId: string): Promise<Order | null> => {
+  const [row] = await db.select().from(orders).where(eq(orders.orderId, orderId));
   if (!row) return null;
-  const lines = await tx
+  const lines = await db
     .select()
     .from(orderLines)
     .where(eq(orderLines.orderId, orderId))
@@ -43,9 +43,22 @@ const loadOrder = async (tx: Tx, orderId: string): Promise<Order | null> => {
   return orderFromRows(row, lines);
 };
 
-export const createOrderStateConsumer = (deps: { statusCache: OrderStatusCache }): ConsumerDefinition => {
-  const advance = async (step: OrderStep, ctx: HandlerContext): Promise<void> => {
-    const result = await advanceOrder(ctx.tx, step);
+export interface OrderStateOptions {
+  statusCache: OrderStatusCache;
+  /** The saga deadline (ORDER_PENDING_LIMIT_MS). */
+  pendingLimitMs?: number;
+  /** How often the deadline sweep runs (ORDER_SWEEP_INTERVAL_MS). */
+  sweepIntervalMs?: number;
+  /** The clock of the deadline (tests move it forward). */
+  now?: () => Date;
+}
+
+export const DEADLINE_TASK = "order-deadline";
+
+export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefinition => {
+  const now = deps.now ?? (() => new Date());
+  const advance = async (step: OrderStep, ctx: TxContext): Promise<void> => {
+    const result = await advanceOrder(ctx.tx, step, now());
     const log = ctx.log.child({ orderId: step.orderId, step: step.step });
     if (result.kind === "waiting") {
       log.debug("order waits for more steps");
@@ -68,17 +81,18 @@ export const createOrderStateConsumer = (deps: { statusCache: OrderStatusCache }
       await ctx.emit(TOPICS.orderFinalized, step.orderId, OrderFinalizedSchema.parse(finalized));
       log.info({ outcome: result.outcome }, "order finalized");
     }
-    const written = await deps.statusCache.writeStatus(
-      step.orderId,
-      {
-        status: result.outcome.status,
-        reason: result.outcome.status === "cancelled" ? result.outcome.reason : undefined,
-        updatedAt: finalizedAt,
-      },
-      () => loadOrder(ctx.tx, step.orderId),
-    );
-    if (written === "dropped") log.warn("order status record in Redis was not an Order; deleted it");
-    else log.debug({ written }, "order status record written");
+    const final = {
+      status: result.outcome.status,
+      reason: result.outcome.status === "cancelled" ? result.outcome.reason : undefined,
+      updatedAt: finalizedAt,
+    };
+    ctx.afterCommit(async ({ db }) => {
+      const written = await deps.statusCache.writeStatus(step.orderId, final, () =>
+        loadOrder(db, step.orderId),
+      );
+      if (written === "dropped") log.warn("order status record in Redis was not an Order; deleted it");
+      else log.debug({ written }, "order status record written");
+    });
   };
 
   return {
@@ -94,10 +108,18 @@ export const createOrderStateConsumer = (deps: { statusCache: OrderStatusCache }
         advance({ orderId: event.orderId, step: "payment", outcome: event.type }, ctx),
       ),
     ],
+    tasks: [
+      {
+        name: DEADLINE_TASK,
+        intervalMs: deps.sweepIntervalMs ?? 5_000,
+        run: async (ctx) => {
+          await sweepOverdueOrders(ctx, {
+            limitMs: deps.pendingLimitMs ?? 120_000,
+            now,
+            expire: (orderId, tx) => advance({ orderId, step: "deadline" }, tx),
+          });
+        },
+      },
+    ],
   };
 };
-
-/** The order-state consumer writing status records to the Redis at `REDIS_URL` (connected on first use). */
-export const orderStateConsumer: ConsumerDefinition = createOrderStateConsumer({
-  statusCache: createLazyRedisOrderStatusCache(),
-});

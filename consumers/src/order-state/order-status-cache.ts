@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
 import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../domain/orders.ts";
@@ -114,28 +114,6 @@ export const createRedisOrderStatusCache = (
       throw new Error(
         `status record of order ${orderId} kept changing; gave up after ${maxAttempts} attempts`,
       );
-    },
-  };
-};
-
-/**
- * A cache that connects to `REDIS_URL` on its first write, so importing the consumer opens nothing
- * and a missing setting fails the first event with a clear message.
- */
-export const createLazyRedisOrderStatusCache = (env: NodeJS.ProcessEnv = process.env): OrderStatusCache => {
-  let cache: OrderStatusCache | undefined;
-  return {
-    async writeStatus(orderId, final, load) {
-      if (!cache) {
-        const parsed = z.object({ REDIS_URL: z.url() }).safeParse(env);
-        if (!parsed.success) {
-          throw new Error(`order-state needs REDIS_URL: ${z.prettifyError(parsed.error)}`, {
-            cause: parsed.error,
-          });
-        }
-        cache = createRedisOrderStatusCache(new Redis(parsed.data.REDIS_URL));
-      }
-      return cache.writeStatus(orderId, final, load);
     },
   };
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideOutcome } from "./outcome.ts";
+import { contradicts, decideOutcome } from "./outcome.ts";
 
 const recordedAt = new Date();
 
@@ -27,5 +27,43 @@ describe("decideOutcome", () => {
     expect(decideOutcome({ recordedAt, inventory: "reserved", payment: "declined" })).toEqual(
       cancelled("payment_declined"),
     );
+  });
+
+  it("past the saga deadline, decides with what is known: a known failure first, else payment_timeout", () => {
+    const cancelled = (reason: string) => ({ status: "cancelled", reason });
+    expect(decideOutcome({ recordedAt, inventory: "reserved", payment: null }, true)).toEqual(
+      cancelled("payment_timeout"),
+    );
+    expect(decideOutcome({ recordedAt: null, inventory: null, payment: null }, true)).toEqual(
+      cancelled("payment_timeout"),
+    );
+    expect(decideOutcome({ recordedAt, inventory: "rejected", payment: null }, true)).toEqual(
+      cancelled("out_of_stock"),
+    );
+    expect(decideOutcome({ recordedAt, inventory: null, payment: "declined" }, true)).toEqual(
+      cancelled("payment_declined"),
+    );
+    // Both results in, only order-state lagged behind: the order is decided as usual.
+    expect(decideOutcome({ recordedAt: null, inventory: "reserved", payment: "authorized" }, true)).toEqual({
+      status: "confirmed",
+    });
+  });
+});
+
+describe("contradicts", () => {
+  const timedOut = { status: "cancelled", reason: "payment_timeout" } as const;
+  const none = { recordedAt, inventory: null, payment: null };
+
+  it("flags a late authorization or hold on a cancelled order, which must be undone", () => {
+    expect(contradicts({ step: "payment", outcome: "authorized" }, none, timedOut)).toBe(true);
+    expect(contradicts({ step: "inventory", outcome: "reserved" }, undefined, timedOut)).toBe(true);
+    expect(contradicts({ step: "payment", outcome: "declined" }, none, timedOut)).toBe(false);
+  });
+
+  it("flags a second report of a step only when it differs from the first", () => {
+    const known = { recordedAt, inventory: "reserved", payment: "declined" } as const;
+    const declined = { status: "cancelled", reason: "payment_declined" } as const;
+    expect(contradicts({ step: "inventory", outcome: "reserved" }, known, declined)).toBe(false);
+    expect(contradicts({ step: "payment", outcome: "authorized" }, known, declined)).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
 import { recordOrder } from "./store.ts";
 
 /**
+ * Orders step of the order saga (overview: ../order-state/SAGA.md).
  * `order-placed` → the order and its lines in Postgres (pending) → `order-recorded`, which starts
  * the rest of the pipeline (inventory, payment). A repeated order id records and emits nothing.
  */

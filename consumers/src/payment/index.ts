@@ -1,5 +1,12 @@
-export { createPaymentConsumer, paymentConsumer } from "./payment-consumer.ts";
-export { authorizePayment, capturePayment, type Settlement, voidPayment } from "./payment-steps.ts";
+export { createPaymentConsumer } from "./payment-consumer.ts";
+export {
+  recordAuthorization,
+  recordSettlement,
+  requestAuthorization,
+  requestCapture,
+  requestVoid,
+  type Settlement,
+} from "./payment-steps.ts";
 export {
   type AuthorizeRequest,
   type AuthorizeResult,
@@ -7,11 +14,12 @@ export {
   PaymentProcessorRequestError,
   PaymentProcessorUnavailableError,
 } from "./processor.ts";
+export { withDeadline } from "./processor-deadline.ts";
 export {
   createSimulatedProcessor,
   DECLINE_CODE,
   DECLINED_TOKEN,
   type SimulatedProcessor,
   type SimulatedProcessorOptions,
-  simulatedProcessorOptionsFromEnv,
+  SLOW_TOKEN,
 } from "./simulated-processor.ts";

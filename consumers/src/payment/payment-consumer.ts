@@ -6,20 +6,31 @@ import {
   PaymentResultSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
-import { authorizePayment, capturePayment, voidPayment } from "./payment-steps.ts";
-import type { PaymentProcessor } from "./processor.ts";
-import { createSimulatedProcessor, simulatedProcessorOptionsFromEnv } from "./simulated-processor.ts";
+import { type ConsumerDefinition, type HandlerContext, subscribePrepared } from "../runtime/types.ts";
+import {
+  recordAuthorization,
+  recordSettlement,
+  requestAuthorization,
+  requestCapture,
+  requestVoid,
+  type Settlement,
+} from "./payment-steps.ts";
+import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
 
 /**
- * Payment step of the order saga: authorizes a placed order's subtotal and announces the outcome on
- * `payment-results`; when the order is final, captures (confirmed) or voids (cancelled) it.
- * Processor errors propagate, so the runner retries the event; retries reuse the idempotency key.
+ * Payment step of the order saga (overview: ../order-state/SAGA.md): authorizes a placed order's
+ * subtotal and announces the outcome on `payment-results`; when the order is final, captures
+ * (confirmed) or voids (cancelled) it. Every processor call runs before the event's transaction
+ * (`prepare`), never while it holds locks; its errors propagate, so the runner retries the event
+ * (transient ones for minutes, see PAYMENT_RETRY_MAX_MS) with the same idempotency key.
  */
 export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): ConsumerDefinition => {
-  const onOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
-    const result = await authorizePayment(ctx.tx, deps.processor, event);
-    if (!result) {
+  const recordResult = async (
+    event: OrderPlaced,
+    ctx: HandlerContext,
+    result: AuthorizeResult | null,
+  ): Promise<void> => {
+    if (!result || !(await recordAuthorization(ctx.tx, event, result))) {
       ctx.log.info({ orderId: event.orderId }, "payment already recorded for this order, nothing to do");
       return;
     }
@@ -33,22 +44,27 @@ export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): Co
     await ctx.emit(TOPICS.paymentResults, event.orderId, payload);
   };
 
-  const onOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
-    const settle = event.status === "confirmed" ? capturePayment : voidPayment;
-    const outcome = await settle(ctx.tx, deps.processor, event.orderId);
+  const recordSettled = async (event: OrderFinalized, ctx: HandlerContext, outcome: Settlement) => {
+    await recordSettlement(ctx.tx, event.orderId, outcome);
     ctx.log.info({ orderId: event.orderId, status: event.status, outcome }, "payment settled");
   };
 
   return {
     name: "payment",
     subscriptions: [
-      subscribe(TOPICS.orderPlaced, OrderPlacedSchema, onOrderPlaced),
-      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, onOrderFinalized),
+      subscribePrepared(TOPICS.orderPlaced, OrderPlacedSchema, {
+        prepare: (event, ctx) => requestAuthorization(ctx.db, deps.processor, event),
+        handle: recordResult,
+      }),
+      subscribePrepared(TOPICS.orderFinalized, OrderFinalizedSchema, {
+        prepare: (event, ctx) =>
+          (event.status === "confirmed" ? requestCapture : requestVoid)(
+            ctx.db,
+            deps.processor,
+            event.orderId,
+          ),
+        handle: recordSettled,
+      }),
     ],
   };
 };
-
-/** The payment consumer on the simulated processor, configured from the environment. */
-export const paymentConsumer: ConsumerDefinition = createPaymentConsumer({
-  processor: createSimulatedProcessor(simulatedProcessorOptionsFromEnv()),
-});

@@ -1,44 +1,48 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import type { Tx } from "../runtime/types.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
 
 /**
- * The payment step of the order saga, in the caller's transaction. The `payments` row is the
- * system's record of what the processor did; the processor call comes first and the row after, so a
- * failure between them rolls the row back and the retry asks the processor again with the same
- * idempotency key (the order id), which answers the first result instead of charging twice.
+ * The payment step of the order saga, in two halves per event. The processor is called first, in a
+ * `prepare` step outside any transaction (no row lock is held while it answers, however slowly);
+ * the `payments` row, the system's record of what the processor did, is written after, in the
+ * event's transaction. A failure between the two leaves no row, and the retry asks the processor
+ * again with the same idempotency key (the order id), which answers the first result instead of
+ * charging twice; capturing or voiding twice is a no-op there too.
  */
 
-const findPayment = async (tx: Tx, orderId: string, lock: boolean): Promise<PaymentRow | undefined> => {
-  const query = tx.select().from(payments).where(eq(payments.orderId, orderId));
-  const [row] = lock ? await query.for("update") : await query;
+const findPayment = async (db: Db | Tx, orderId: string): Promise<PaymentRow | undefined> => {
+  const [row] = await db.select().from(payments).where(eq(payments.orderId, orderId));
   return row;
 };
 
-const moveStatus = (tx: Tx, orderId: string, from: PaymentRow["status"], to: PaymentRow["status"]) =>
-  tx
-    .update(payments)
-    .set({ status: to, updatedAt: sql`now()` })
-    .where(and(eq(payments.orderId, orderId), eq(payments.status, from)));
-
 /**
- * Authorizes the order's subtotal and records the outcome. Returns it, or `null` when the order's
- * payment was recorded already (its result went out in the transaction that recorded it).
+ * Asks the processor to authorize the order's subtotal, unless the order's payment is recorded
+ * already (`null`: its result went out in the transaction that recorded it).
  */
-export const authorizePayment = async (
-  tx: Tx,
+export const requestAuthorization = async (
+  db: Db,
   processor: PaymentProcessor,
   order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency" | "paymentToken">,
 ): Promise<AuthorizeResult | null> => {
-  if (await findPayment(tx, order.orderId, false)) return null;
-  const result = await processor.authorize({
+  if (await findPayment(db, order.orderId)) return null;
+  return processor.authorize({
     orderId: order.orderId,
     amountCents: order.subtotalCents,
     currency: order.currency,
     token: order.paymentToken,
   });
+};
+
+/** Records the processor's answer; false when a concurrent duplicate recorded the same answer first. */
+export const recordAuthorization = async (
+  tx: Tx,
+  order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency">,
+  result: AuthorizeResult,
+): Promise<boolean> => {
   const recorded = await tx
     .insert(payments)
     .values({
@@ -51,43 +55,50 @@ export const authorizePayment = async (
     })
     .onConflictDoNothing()
     .returning({ orderId: payments.orderId });
-  // A concurrent duplicate of this order recorded the same (idempotent) result first.
-  return recorded.length > 0 ? result : null;
+  return recorded.length > 0;
 };
 
 export type Settlement = "captured" | "voided" | "nothing_to_do";
 
-/** Takes the money of a confirmed order. Capturing twice is a no-op. */
-export const capturePayment = async (
-  tx: Tx,
+/** Takes the money of a confirmed order at the processor. Capturing twice is a no-op. */
+export const requestCapture = async (
+  db: Db,
   processor: PaymentProcessor,
   orderId: string,
 ): Promise<Settlement> => {
-  const payment = await findPayment(tx, orderId, true);
+  const payment = await findPayment(db, orderId);
   if (payment?.status === "captured") return "nothing_to_do";
   if (payment?.status !== "authorized") {
     throw new Error(`order ${orderId} is confirmed but its payment is ${payment?.status ?? "missing"}`);
   }
   await processor.capture(orderId);
-  await moveStatus(tx, orderId, "authorized", "captured");
   return "captured";
 };
 
 /**
- * Compensation of `authorizePayment` for a cancelled order: voids the authorization. Nothing to do
- * for a declined, already voided or missing payment.
+ * Compensation of the authorization, for a cancelled order: voids it at the processor. Nothing to
+ * do for a declined, already voided or missing payment (an authorization recorded later is
+ * announced, and the order-state step answers it with the cancellation again).
  */
-export const voidPayment = async (
-  tx: Tx,
+export const requestVoid = async (
+  db: Db,
   processor: PaymentProcessor,
   orderId: string,
 ): Promise<Settlement> => {
-  const payment = await findPayment(tx, orderId, true);
+  const payment = await findPayment(db, orderId);
   if (payment?.status === "captured") {
     throw new Error(`order ${orderId} is cancelled but its payment was captured; it needs a refund`);
   }
   if (payment?.status !== "authorized") return "nothing_to_do";
   await processor.void(orderId);
-  await moveStatus(tx, orderId, "authorized", "voided");
   return "voided";
+};
+
+/** Records a settlement the processor made: authorized → captured or voided (only from authorized). */
+export const recordSettlement = async (tx: Tx, orderId: string, settlement: Settlement): Promise<void> => {
+  if (settlement === "nothing_to_do") return;
+  await tx
+    .update(payments)
+    .set({ status: settlement, updatedAt: sql`now()` })
+    .where(and(eq(payments.orderId, orderId), eq(payments.status, "authorized")));
 };

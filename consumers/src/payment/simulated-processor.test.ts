@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PaymentProcessorRequestError, PaymentProcessorUnavailableError } from "./processor.ts";
-import { createSimulatedProcessor, simulatedProcessorOptionsFromEnv } from "./simulated-processor.ts";
+import { createSimulatedProcessor, SLOW_TOKEN } from "./simulated-processor.ts";
 
 const request = (orderId: string, token = "tok_visa") => ({
   orderId,
@@ -76,13 +76,20 @@ describe("simulated payment processor", () => {
     await expect(processor.capture("o2")).rejects.toBeInstanceOf(PaymentProcessorRequestError);
   });
 
-  it("reads its settings from the environment and refuses bad ones", () => {
-    expect(simulatedProcessorOptionsFromEnv({})).toEqual({ latencyMs: 0, failureRate: 0 });
-    expect(
-      simulatedProcessorOptionsFromEnv({ PAYMENT_SIM_LATENCY_MS: "20", PAYMENT_SIM_FAILURE_RATE: "0.1" }),
-    ).toEqual({ latencyMs: 20, failureRate: 0.1 });
-    expect(() => simulatedProcessorOptionsFromEnv({ PAYMENT_SIM_FAILURE_RATE: "2" })).toThrow(
-      /invalid payment simulator settings/,
-    );
+  it("answers about an order paid with tok_processorSlow only once its slow window has passed", async () => {
+    const processor = createSimulatedProcessor({ slowForMs: 150 });
+    const slow = { orderId: "slow1", amountCents: 100, currency: "USD" as const, token: SLOW_TOKEN };
+    const started = Date.now();
+    const first = processor.authorize(slow);
+    await new Promise((r) => setTimeout(r, 50));
+    // A second request inside the window waits for the same end, not a new window.
+    await expect(processor.authorize(slow)).resolves.toMatchObject({ status: "authorized" });
+    await expect(first).resolves.toMatchObject({ status: "authorized" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const after = Date.now();
+    await processor.authorize(slow);
+    expect(Date.now() - after).toBeLessThan(50);
+    expect(processor.authorizationsOf("slow1")).toBe(1);
   });
 });

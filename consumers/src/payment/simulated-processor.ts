@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { z } from "zod";
 import {
   type AuthorizeRequest,
   type AuthorizeResult,
@@ -11,7 +10,10 @@ import {
 
 /**
  * A stand-in for a card processor, following the common test tokens: `tok_chargeDeclined` is
- * declined, any other `tok_*` authorizes. Like a real processor it keeps its own record per
+ * declined, any other `tok_*` authorizes. `tok_processorSlow` (this simulator's own) makes the
+ * processor unresponsive about that order for `slowForMs` after its first authorization request:
+ * every call in that window answers only when the window ends (its effect lands late), so callers
+ * with a deadline time out until then. Like a real processor it keeps its own record per
  * idempotency key (the order id), here in memory. Its answers are also derived from the request
  * alone (the ref is a hash of the order id), so after a restart a repeated authorization answers the
  * same ref and outcome. Capture and void of an order it has no record of (authorized before a
@@ -25,10 +27,13 @@ export interface SimulatedProcessorOptions {
   failureRate?: number;
   /** Source of randomness for the failures (tests pass a fixed one). */
   random?: () => number;
+  /** How long the processor stays unresponsive about an order paid with `SLOW_TOKEN`. */
+  slowForMs?: number;
 }
 
 export const DECLINED_TOKEN = "tok_chargeDeclined";
 export const DECLINE_CODE = "card_declined";
+export const SLOW_TOKEN = "tok_processorSlow";
 
 type SimulatedPayment = {
   amountCents: number;
@@ -44,9 +49,18 @@ export interface SimulatedProcessor extends PaymentProcessor {
 }
 
 export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}): SimulatedProcessor => {
-  const { latencyMs = 0, failureRate = 0, random = Math.random } = options;
+  const { latencyMs = 0, failureRate = 0, random = Math.random, slowForMs = 60_000 } = options;
   const payments = new Map<string, SimulatedPayment>();
   const authorizations = new Map<string, number>();
+  /** When the processor answers again about a slow order. */
+  const slowUntil = new Map<string, number>();
+
+  const waitIfSlow = async (request: AuthorizeRequest): Promise<void> => {
+    if (request.token !== SLOW_TOKEN) return;
+    const until = slowUntil.get(request.orderId) ?? Date.now() + slowForMs;
+    slowUntil.set(request.orderId, until);
+    if (until > Date.now()) await sleep(until - Date.now());
+  };
 
   /** Runs `effect` like a remote call: latency, then maybe a failure before or after the effect. */
   const call = async <T>(what: string, effect: () => T): Promise<T> => {
@@ -94,28 +108,13 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
   };
 
   return {
-    authorize: (request) => call("authorize", () => authorize(request)),
+    authorize: async (request) => {
+      await waitIfSlow(request);
+      return call("authorize", () => authorize(request));
+    },
     capture: (orderId) => call("capture", () => transition(orderId, "captured")),
     void: (orderId) => call("void", () => transition(orderId, "voided")),
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
   };
-};
-
-const SimulatorEnvSchema = z.object({
-  PAYMENT_SIM_LATENCY_MS: z.coerce.number().int().min(0).default(0),
-  PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
-});
-
-/** Reads the simulator's settings from the environment (`PAYMENT_SIM_LATENCY_MS`, `PAYMENT_SIM_FAILURE_RATE`). */
-export const simulatedProcessorOptionsFromEnv = (
-  env: NodeJS.ProcessEnv = process.env,
-): SimulatedProcessorOptions => {
-  const parsed = SimulatorEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`invalid payment simulator settings: ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
-  }
-  return { latencyMs: parsed.data.PAYMENT_SIM_LATENCY_MS, failureRate: parsed.data.PAYMENT_SIM_FAILURE_RATE };
 };

@@ -15,6 +15,16 @@ export const DLQ_HEADERS = {
   failedAt: "x-dlq-failed-at",
 } as const;
 
+/** Dead letters sent since start, per source topic. */
+export type DeadLetterCounts = Map<string, number>;
+
+/** Counts one more dead letter of `topic`; answers the new count. */
+export const countDeadLetter = (counts: DeadLetterCounts, topic: string): number => {
+  const count = (counts.get(topic) ?? 0) + 1;
+  counts.set(topic, count);
+  return count;
+};
+
 export interface DeadLetter {
   message: KafkaMessage;
   error: unknown;

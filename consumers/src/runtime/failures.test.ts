@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "./backoff.ts";
-import { describeError, isDependencyDown, isNonRetryable, NonRetryableError } from "./failures.ts";
+import { backoffDelay, fullJitterDelay } from "./backoff.ts";
+import {
+  describeError,
+  isDependencyDown,
+  isNonRetryable,
+  isTransient,
+  NonRetryableError,
+} from "./failures.ts";
 
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 
@@ -20,6 +26,28 @@ describe("failure classification", () => {
     expect(isDependencyDown(new AggregateError([withCode("refused", "ECONNREFUSED")]))).toBe(true);
   });
 
+  it("treats a deadline that fired in Postgres or Redis as the dependency being down", () => {
+    expect(isDependencyDown(withCode("canceling statement due to statement timeout", "57014"))).toBe(true);
+    expect(
+      isDependencyDown(withCode("terminating connection due to idle-in-transaction timeout", "25P03")),
+    ).toBe(true);
+    expect(isDependencyDown(new Error("Query read timeout"))).toBe(true);
+    expect(isDependencyDown(new Error("Command timed out"))).toBe(true);
+    expect(isDependencyDown(new Error("Failed query", { cause: new Error("Query read timeout") }))).toBe(
+      true,
+    );
+  });
+
+  it("tells transient failures of a remote service from refused requests", () => {
+    const timeout = Object.assign(new Error("processor did not answer"), { transient: true });
+    const refused = Object.assign(new Error("idempotency key reused"), { transient: false });
+    expect(isTransient(new Error("wrapped", { cause: timeout }))).toBe(true);
+    expect(isNonRetryable(timeout)).toBe(false);
+    expect(isTransient(refused)).toBe(false);
+    expect(isNonRetryable(refused)).toBe(true);
+    expect(isTransient(new Error("plain"))).toBe(false);
+  });
+
   it("treats everything else as a failure of the event", () => {
     expect(isDependencyDown(withCode("duplicate key value violates unique constraint", "23505"))).toBe(false);
     expect(isDependencyDown(new Error("order ord_1 is not in Postgres"))).toBe(false);
@@ -37,5 +65,14 @@ describe("backoff", () => {
       200, 400, 800, 1_000, 1_000,
     ]);
     expect([1, 2, 3, 4].map((n) => backoffDelay(n, policy, () => 0))).toEqual([100, 200, 400, 500]);
+  });
+
+  it("with full jitter, waits anywhere from nothing to the whole capped step", () => {
+    const policy = { initialMs: 200, maxMs: 1_000 };
+    expect([1, 2, 3, 4, 10].map((n) => fullJitterDelay(n, policy, () => 1))).toEqual([
+      200, 400, 800, 1_000, 1_000,
+    ]);
+    expect([1, 5].map((n) => fullJitterDelay(n, policy, () => 0))).toEqual([0, 0]);
+    expect(fullJitterDelay(3, policy, () => 0.5)).toBe(400);
   });
 });

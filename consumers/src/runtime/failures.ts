@@ -2,8 +2,11 @@
  * What a failure means for the event being handled:
  * - a dependency is down (Postgres unreachable or restarting): wait and try again, for as long as it
  *   takes, without counting attempts, moving on or committing;
- * - the event can never succeed (`NonRetryableError`): dead-letter it at once;
- * - anything else: retry with backoff, then dead-letter it.
+ * - a transient failure of a remote service (an error with `transient: true`, such as the payment
+ *   processor timing out): retry with backoff for minutes (a time budget), then dead-letter it;
+ * - the event can never succeed (`NonRetryableError`, or an error with `transient: false`):
+ *   dead-letter it at once;
+ * - anything else: retry with backoff a few times, then dead-letter it.
  */
 export class NonRetryableError extends Error {
   override readonly name = "NonRetryableError";
@@ -24,6 +27,12 @@ const NETWORK_CODES = new Set([
 /** SQLSTATEs of a server that is going away or not accepting connections yet. */
 const POSTGRES_DOWN_CODES = new Set(["57P01", "57P02", "57P03", "53300"]);
 
+/**
+ * SQLSTATEs of a deadline that fired: statement_timeout (57014 query_canceled, also lock waits), and
+ * idle_in_transaction_session_timeout (25P03). A hung Postgres is treated like one that is down.
+ */
+const POSTGRES_DEADLINE_CODES = new Set(["57014", "25P03"]);
+
 /** node-postgres (and ioredis, for Redis) report a lost or unopened connection with no code. */
 const CONNECTION_MESSAGES = [
   "Connection terminated",
@@ -32,6 +41,10 @@ const CONNECTION_MESSAGES = [
   "terminating connection",
   "Reached the max retries per request limit",
   "Connection is closed",
+  // node-postgres `query_timeout`, ioredis `commandTimeout` and `connectTimeout`.
+  "Query read timeout",
+  "Command timed out",
+  "connect ETIMEDOUT",
 ];
 
 const codeOf = (error: object): string | undefined => {
@@ -59,12 +72,22 @@ export const isDependencyDown = (error: unknown): boolean =>
     if (code && (NETWORK_CODES.has(code) || POSTGRES_DOWN_CODES.has(code) || code.startsWith("08"))) {
       return true;
     }
+    if (code && POSTGRES_DEADLINE_CODES.has(code)) return true;
     const message = e instanceof Error ? e.message : "";
     return CONNECTION_MESSAGES.some((m) => message.includes(m));
   });
 
+const transientFlag = (error: object): boolean | undefined => {
+  const flag = (error as { transient?: unknown }).transient;
+  return typeof flag === "boolean" ? flag : undefined;
+};
+
+/** A remote service failed in a way worth retrying for a while (`transient: true` on the error). */
+export const isTransient = (error: unknown): boolean => causes(error).some((e) => transientFlag(e) === true);
+
+/** The event can never succeed: `NonRetryableError`, or a remote service refused it (`transient: false`). */
 export const isNonRetryable = (error: unknown): boolean =>
-  causes(error).some((e) => e instanceof NonRetryableError);
+  causes(error).some((e) => e instanceof NonRetryableError || transientFlag(e) === false);
 
 /** A one-line description for logs and dead-letter headers: the message and its causes' messages. */
 export const describeError = (error: unknown, maxLength = 2_000): string => {

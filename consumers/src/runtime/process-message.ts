@@ -1,11 +1,18 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
-import { applyEvent } from "./apply-event.ts";
-import { type Backoff, backoffDelay, type RetryPolicy, sleep } from "./backoff.ts";
-import { publishDeadLetter } from "./dead-letter.ts";
-import { describeError, isDependencyDown, isNonRetryable } from "./failures.ts";
+import {
+  type Backoff,
+  backoffDelay,
+  fullJitterDelay,
+  type RetryPolicy,
+  sleep,
+  type TransientRetry,
+} from "./backoff.ts";
+import { countDeadLetter, type DeadLetterCounts, publishDeadLetter } from "./dead-letter.ts";
+import { describeError, isDependencyDown, isNonRetryable, isTransient } from "./failures.ts";
 import type { KafkaMessage, KafkaProducer } from "./kafka.ts";
+import { createEventRun } from "./run-event.ts";
 import type { Subscription } from "./types.ts";
 
 /** What became of a message; every outcome but "abandoned" lets its offset be committed. */
@@ -29,7 +36,11 @@ export interface ProcessEnv {
   producer: KafkaProducer;
   log: Logger;
   retry: RetryPolicy;
+  /** Failures marked `transient: true` (a remote service timing out): retried for minutes. */
+  transientRetry: TransientRetry;
   dependencyBackoff: Backoff;
+  /** Dead letters sent per source topic since start (shared by the consumer's replicas), for logs. */
+  deadLetters: DeadLetterCounts;
   topicName: (topic: string) => string;
 }
 
@@ -65,9 +76,11 @@ export const parseMessage = (message: KafkaMessage, subscription: Subscription |
 };
 
 /**
- * Handles one message to the end: parse (unparseable → dead letter), then apply in one transaction,
- * retrying handler failures with backoff until the last attempt dead-letters the event, and waiting
- * out a Postgres outage for as long as it lasts without counting it as an attempt.
+ * Handles one message to the end: parse (unparseable → dead letter), then run the event (prepare,
+ * one transaction, after-commit hooks: see run-event.ts), retrying failures until they dead-letter
+ * the event: transient ones with full-jitter backoff for `transientRetry.maxElapsedMs`, others for
+ * `retry.maxAttempts` tries. A dependency outage (Postgres, Redis) is waited out for as long as it
+ * lasts without counting it as an attempt.
  */
 export const processMessage = async (
   message: KafkaMessage,
@@ -89,29 +102,59 @@ export const processMessage = async (
       log,
       signal: signals.abandon,
     });
-    return sent ? "dead-lettered" : "abandoned";
+    if (!sent) return "abandoned";
+    const count = countDeadLetter(env.deadLetters, message.topic);
+    log.warn(
+      {
+        consumer: env.consumer,
+        dlqTopic: `${message.topic}.dlq`,
+        deadLetters: count,
+        error: describeError(error),
+      },
+      "dead letters of this consumer and topic changed",
+    );
+    return "dead-lettered";
   };
   if (!parsed.ok) return deadLetter(parsed.error, 1);
 
   const eventLog = log.child({ eventId: parsed.eventId });
+  const run = createEventRun({
+    db: env.db,
+    consumer: env.consumer,
+    subscription: parsed.subscription,
+    event: parsed.event,
+    eventId: parsed.eventId,
+    log: eventLog,
+    source,
+    topicName: env.topicName,
+  });
   let attempts = 0;
   let outages = 0;
+  let transientTries = 0;
+  let firstTransientAt = 0;
   for (;;) {
     if (signals.abandon.aborted) return "abandoned";
     try {
-      const outcome = await applyEvent({
-        db: env.db,
-        consumer: env.consumer,
-        subscription: parsed.subscription,
-        event: parsed.event,
-        eventId: parsed.eventId,
-        log: eventLog,
-        source,
-        topicName: env.topicName,
-      });
+      const { outcome } = await run.attempt();
       if (outages > 0) eventLog.info({ outages }, "dependency is back; event handled");
       return outcome;
     } catch (error) {
+      if (isTransient(error)) {
+        transientTries++;
+        firstTransientAt ||= Date.now();
+        const elapsed = Date.now() - firstTransientAt;
+        if (elapsed >= env.transientRetry.maxElapsedMs) return deadLetter(error, attempts + transientTries);
+        const wait = Math.min(
+          fullJitterDelay(transientTries, env.transientRetry),
+          env.transientRetry.maxElapsedMs - elapsed,
+        );
+        eventLog.warn(
+          { err: describeError(error), tries: transientTries, elapsedMs: elapsed, waitMs: wait },
+          "transient failure; retrying",
+        );
+        if (!(await sleep(wait, AbortSignal.any([signals.abandon, signals.stopping])))) return "abandoned";
+        continue;
+      }
       if (isDependencyDown(error)) {
         outages++;
         const wait = backoffDelay(outages, env.dependencyBackoff);

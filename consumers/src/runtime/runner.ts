@@ -1,9 +1,17 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
-import { type Backoff, DEFAULT_DEPENDENCY_BACKOFF, DEFAULT_RETRY, type RetryPolicy } from "./backoff.ts";
+import {
+  type Backoff,
+  DEFAULT_DEPENDENCY_BACKOFF,
+  DEFAULT_RETRY,
+  DEFAULT_TRANSIENT_RETRY,
+  type RetryPolicy,
+  type TransientRetry,
+} from "./backoff.ts";
 import { createKafkaProducer, type KafkaProducer } from "./kafka.ts";
 import { createOutboxRelay, type OutboxRelay } from "./outbox-relay.ts";
+import { startPeriodicTasks } from "./periodic-tasks.ts";
 import { guardPool } from "./pool-guard.ts";
 import { emptyCounts, type OutcomeCounts, type ProcessEnv } from "./process-message.ts";
 import { type KafkaGroupSettings, type Replica, startReplica } from "./replica.ts";
@@ -32,6 +40,8 @@ export interface RunnerOptions {
   /** Where a group without committed offsets starts (default earliest: nothing is skipped). */
   startAt?: StartAt;
   retry?: Partial<RetryPolicy>;
+  /** Failures marked `transient: true` (the payment processor): backoff and time budget. */
+  transientRetry?: Partial<TransientRetry>;
   /** Waiting for a dependency that is down (Postgres, Kafka for dead letters). */
   dependencyBackoff?: Partial<Backoff>;
   /** How long a stop waits for events in flight before abandoning them uncommitted (default 15 s). */
@@ -93,12 +103,15 @@ export const startConsumer = (
     producer,
     log,
     retry: { ...DEFAULT_RETRY, ...opts.retry },
+    transientRetry: { ...DEFAULT_TRANSIENT_RETRY, ...opts.transientRetry },
+    deadLetters: new Map(),
     dependencyBackoff: { ...DEFAULT_DEPENDENCY_BACKOFF, ...opts.dependencyBackoff },
     topicName,
   };
   const replicas: Replica[] = [];
   const counts = emptyCounts();
   let stopped = false;
+  let stopTasks: (() => Promise<void>) | undefined;
 
   const ready = (async () => {
     await seedStartOffsets(deps.brokers, groupId, topics, opts.startAt ?? "earliest", log);
@@ -120,6 +133,14 @@ export const startConsumer = (
       );
     }
     await Promise.all(replicas.map((r) => r.ready));
+    if (!stopped && def.tasks?.length) {
+      stopTasks = startPeriodicTasks(def.tasks, {
+        db: deps.db,
+        log,
+        topicName,
+        onCommitted: () => relay.kick(),
+      });
+    }
     log.info({ topics, replicas: count }, "consumer running");
   })();
 
@@ -133,6 +154,7 @@ export const startConsumer = (
       if (stopped) return;
       stopped = true;
       await ready.catch((error: unknown) => log.warn({ err: error }, "consumer had not started cleanly"));
+      await stopTasks?.();
       const graceMs = opts.shutdownTimeoutMs ?? 15_000;
       await Promise.all(replicas.map((r) => r.drain(graceMs)));
       await Promise.all(replicas.map((r) => r.close()));

@@ -3,21 +3,19 @@ import { pino } from "pino";
 import { inject } from "vitest";
 import { z } from "zod";
 import { createNodeDb, type Db } from "../../../db/node-client.ts";
-import { outbox, processedEvents } from "../../../db/schema/index.ts";
-import type { ConsumerDefinition, HandlerContext } from "../runtime/types.ts";
+import { taskContext } from "../runtime/periodic-tasks.ts";
+import { createEventRun } from "../runtime/run-event.ts";
+import type { EmittedEvent } from "../runtime/transaction.ts";
+import type { ConsumerDefinition } from "../runtime/types.ts";
 
 /**
  * Test harness for the order-pipeline consumers (inventory, payment, order-state): delivers one
- * event to a consumer's handler the way the runner's contract describes it, without Kafka: in one
- * real Postgres transaction that records the event id in processed_events (a replay of the same id
- * changes nothing) and whose `emit` writes into the real outbox table.
+ * event to a consumer the way the runner does (run-event.ts: a duplicate check, the `prepare` step,
+ * one real Postgres transaction that records the event id in processed_events and whose `emit`
+ * writes into the real outbox table, then the after-commit hooks), without Kafka.
  */
 
-export interface EmittedEvent {
-  topic: string;
-  key: string;
-  payload: { eventId: string } & Record<string, unknown>;
-}
+export type { EmittedEvent };
 
 export interface Delivery {
   /** False when the event id had been processed already, so the handler did not run. */
@@ -32,7 +30,7 @@ const EventIdSchema = z.object({ eventId: z.string().min(1) });
 export const connectTestDb = (max = 10): ReturnType<typeof createNodeDb> =>
   createNodeDb(inject("stack").databaseUrl, { max });
 
-/** Runs `consumer`'s handler for `topic` on `event` in its own transaction. */
+/** Runs `consumer`'s subscription to `topic` on `event`, once (a failure rejects). */
 export const deliver = async (
   db: Db,
   consumer: ConsumerDefinition,
@@ -43,26 +41,27 @@ export const deliver = async (
   if (!subscription) throw new Error(`consumer ${consumer.name} does not subscribe to ${topic}`);
   const parsed: unknown = subscription.schema.parse(event);
   const { eventId } = EventIdSchema.parse(parsed);
-  return db.transaction(async (tx) => {
-    const fresh = await tx
-      .insert(processedEvents)
-      .values({ consumer: consumer.name, eventId })
-      .onConflictDoNothing()
-      .returning({ eventId: processedEvents.eventId });
-    if (fresh.length === 0) return { applied: false, emitted: [] };
-    const emitted: EmittedEvent[] = [];
-    const ctx: HandlerContext = {
-      tx,
-      emit: async (emitTopic, key, payload) => {
-        await tx.insert(outbox).values({ topic: emitTopic, key, payload });
-        emitted.push({ topic: emitTopic, key, payload });
-      },
-      log: silentLog,
-      source: { topic, partition: 0, offset: 0n },
-    };
-    await subscription.handle(parsed, ctx);
-    return { applied: true, emitted };
+  const run = createEventRun({
+    db,
+    consumer: consumer.name,
+    subscription,
+    event: parsed,
+    eventId,
+    log: silentLog,
+    source: { topic, partition: 0, offset: 0n },
+    topicName: (name) => name,
   });
+  const { outcome, emitted } = await run.attempt();
+  return { applied: outcome === "applied", emitted };
+};
+
+/** Runs one pass of the consumer's periodic task `name` (what it emits is in the outbox table). */
+export const runTaskOnce = async (db: Db, consumer: ConsumerDefinition, name: string): Promise<void> => {
+  const task = consumer.tasks?.find((t) => t.name === name);
+  if (!task) throw new Error(`consumer ${consumer.name} has no task ${name}`);
+  await task.run(
+    taskContext({ db, log: silentLog, topicName: (topic) => topic, onCommitted: () => {} }, silentLog),
+  );
 };
 
 /** A unique id matching the order and product id patterns (`[A-Za-z0-9_-]{1,64}`). */

@@ -10,6 +10,10 @@ export const ProbeEventSchema = z.object({
   eventId: z.string().min(1),
   /** Fail the first `failTimes` calls for this event id. */
   failTimes: z.number().int().min(0).optional(),
+  /** Fail the first `transientFailTimes` calls with an error marked `transient: true` (a remote service timing out). */
+  transientFailTimes: z.number().int().min(0).optional(),
+  /** Fail every call with an error marked `transient: false` (a remote service refusing the request). */
+  refused: z.boolean().optional(),
   /** Events emitted to `out` (default 1), keyed by `outKey`. */
   emits: z.number().int().min(0).optional(),
   outKey: z.string().optional(),
@@ -40,6 +44,11 @@ export const createProbeConsumer = (name: string): Probe => {
         sources.set(event.eventId, { partition: ctx.source.partition, offset: ctx.source.offset });
         if (event.delayMs) await sleep(event.delayMs);
         if (call <= (event.failTimes ?? 0)) throw new Error(`probe failure ${call} of ${event.eventId}`);
+        if (call <= (event.transientFailTimes ?? 0)) {
+          throw Object.assign(new Error(`probe timeout ${call} of ${event.eventId}`), { transient: true });
+        }
+        if (event.refused)
+          throw Object.assign(new Error(`probe refused ${event.eventId}`), { transient: false });
         for (let i = 0; i < (event.emits ?? 1); i++) {
           await ctx.emit(PROBE_OUT, event.outKey ?? event.eventId, {
             eventId: `${event.eventId}.${i}`,

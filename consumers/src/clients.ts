@@ -1,0 +1,63 @@
+import { Redis } from "ioredis";
+import { createNodeDb } from "../../db/node-client.ts";
+import type { Settings } from "./config.ts";
+import { createSimulatedProcessor, type PaymentProcessor, withDeadline } from "./payment/index.ts";
+
+/**
+ * The consumers' clients of their dependencies, each with a deadline on every call (from the
+ * settings), so a hung dependency fails calls instead of hanging a consumer: the runner treats
+ * those failures as the dependency being down and waits it out (runtime/failures.ts).
+ */
+
+type PgSettings = Pick<
+  Settings,
+  | "PG_POOL_MAX"
+  | "PG_CONNECT_TIMEOUT_MS"
+  | "PG_STATEMENT_TIMEOUT_MS"
+  | "PG_IDLE_IN_TRANSACTION_TIMEOUT_MS"
+  | "PG_QUERY_TIMEOUT_MS"
+>;
+
+/** The Postgres pool: connect, statement, idle-in-transaction and client-side query deadlines, TCP keepalive. */
+export const createConsumerDb = (databaseUrl: string, s: PgSettings): ReturnType<typeof createNodeDb> =>
+  createNodeDb(databaseUrl, {
+    max: s.PG_POOL_MAX,
+    connectionTimeoutMillis: s.PG_CONNECT_TIMEOUT_MS,
+    statement_timeout: s.PG_STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: s.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    query_timeout: s.PG_QUERY_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+
+type RedisSettings = Pick<
+  Settings,
+  "REDIS_CONNECT_TIMEOUT_MS" | "REDIS_COMMAND_TIMEOUT_MS" | "REDIS_MAX_RETRIES_PER_REQUEST"
+>;
+
+/** The Redis client: connect and command deadlines, a bounded number of retries per command. */
+export const createConsumerRedis = (redisUrl: string, s: RedisSettings): Redis =>
+  new Redis(redisUrl, {
+    connectTimeout: s.REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeout: s.REDIS_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: s.REDIS_MAX_RETRIES_PER_REQUEST,
+    keepAlive: 10_000,
+  });
+
+type ProcessorSettings = Pick<
+  Settings,
+  | "PAYMENT_PROCESSOR_TIMEOUT_MS"
+  | "PAYMENT_SIM_LATENCY_MS"
+  | "PAYMENT_SIM_FAILURE_RATE"
+  | "PAYMENT_SIM_SLOW_MS"
+>;
+
+/** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */
+export const createPaymentProcessor = (
+  s: ProcessorSettings,
+  processor: PaymentProcessor = createSimulatedProcessor({
+    latencyMs: s.PAYMENT_SIM_LATENCY_MS,
+    failureRate: s.PAYMENT_SIM_FAILURE_RATE,
+    slowForMs: s.PAYMENT_SIM_SLOW_MS,
+  }),
+): PaymentProcessor => withDeadline(processor, s.PAYMENT_PROCESSOR_TIMEOUT_MS);

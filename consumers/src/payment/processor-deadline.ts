@@ -1,0 +1,34 @@
+import { type PaymentProcessor, PaymentProcessorUnavailableError } from "./processor.ts";
+
+/**
+ * The processor with a deadline on every call: a call that has not answered after `timeoutMs`
+ * fails with `PaymentProcessorUnavailableError` (transient), so the event is retried with the same
+ * idempotency key instead of the consumer waiting forever. The call itself is not cancelled; a late
+ * answer is ignored, and the retry gets the processor's recorded result.
+ */
+export const withDeadline = (processor: PaymentProcessor, timeoutMs: number): PaymentProcessor => {
+  const bounded = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PaymentProcessorUnavailableError(
+              `payment processor ${what}: no answer within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([call(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    authorize: (request) => bounded("authorize", () => processor.authorize(request)),
+    capture: (orderId) => bounded("capture", () => processor.capture(orderId)),
+    void: (orderId) => bounded("void", () => processor.void(orderId)),
+  };
+};
