@@ -3,7 +3,7 @@ import { cartPersistenceConsumer } from "./cart-persistence/index.ts";
 import { createPaymentProcessor } from "./clients.ts";
 import type { Settings } from "./config.ts";
 import { createEmailConsumer } from "./email/index.ts";
-import { inventoryConsumer } from "./inventory/index.ts";
+import { createInventoryConsumer, createRedisEdgeStock } from "./inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
 import { ordersConsumer } from "./orders/index.ts";
 import { createPaymentConsumer } from "./payment/index.ts";
@@ -21,7 +21,7 @@ export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
 /** Every consumer `main.ts` can run, by the name used on the command line and as its group id. */
 export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
   orders: () => ordersConsumer,
-  inventory: () => inventoryConsumer,
+  inventory: (ctx) => createInventoryConsumer({ edgeStock: createRedisEdgeStock(ctx.redis()) }),
   payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings) }),
   // The process's Redis client (REDIS_URL checked at start, closed at shutdown).
   "order-state": (ctx) =>

@@ -9,7 +9,7 @@ import {
 } from "../../consumers/src/clients.ts";
 import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
 import { createEmailConsumer } from "../../consumers/src/email/index.ts";
-import { inventoryConsumer } from "../../consumers/src/inventory/index.ts";
+import { createInventoryConsumer, createRedisEdgeStock } from "../../consumers/src/inventory/index.ts";
 import {
   createOrderStateConsumer,
   createRedisOrderStatusCache,
@@ -98,7 +98,7 @@ export const startPipeline = async (o: {
   });
   const definitions: Record<ConsumerName, () => ConsumerDefinition> = {
     orders: () => ordersConsumer,
-    inventory: () => inventoryConsumer,
+    inventory: () => createInventoryConsumer({ edgeStock: createRedisEdgeStock(redis) }),
     payment: () => createPaymentConsumer({ processor: createPaymentProcessor(settings, processor) }),
     "order-state": () =>
       createOrderStateConsumer({

@@ -1,4 +1,5 @@
-export { inventoryConsumer } from "./inventory-consumer.ts";
+export { createRedisEdgeStock, type EdgeStock } from "./edge-stock.ts";
+export { createInventoryConsumer, inventoryConsumer } from "./inventory-consumer.ts";
 export {
   commitStock,
   type ReserveOutcome,

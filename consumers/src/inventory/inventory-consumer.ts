@@ -8,7 +8,8 @@ import {
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
-import { commitStock, releaseStock, reserveStock } from "./stock-store.ts";
+import type { EdgeStock } from "./edge-stock.ts";
+import { commitStock, releaseStock, reserveStock, type StockLevel } from "./stock-store.ts";
 
 /**
  * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order (all or nothing) and announces
@@ -19,33 +20,53 @@ import { commitStock, releaseStock, reserveStock } from "./stock-store.ts";
 const emitResult = (ctx: HandlerContext, result: InventoryResult): Promise<void> =>
   ctx.emit(TOPICS.inventoryResults, result.orderId, InventoryResultSchema.parse(result));
 
-const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
-  const outcome = await reserveStock(ctx.tx, event.orderId, event.items);
-  if (outcome.type === "reserved" && outcome.alreadyHeld) {
-    // Its result was emitted in the transaction that wrote the holds.
-    ctx.log.info({ orderId: event.orderId }, "stock already held for this order, nothing to do");
-    return;
-  }
-  const base = { eventId: randomUUID(), orderId: event.orderId };
-  if (outcome.type === "rejected") {
-    ctx.log.info({ orderId: event.orderId, short: outcome.shortProductIds }, "stock rejected");
-    await emitResult(ctx, { ...base, type: "rejected", reason: "out_of_stock" });
-    return;
-  }
-  ctx.log.info({ orderId: event.orderId }, "stock reserved");
-  await emitResult(ctx, { ...base, type: "reserved" });
+/**
+ * The inventory consumer; with `edgeStock`, it keeps the edge stock counter in step after each commit
+ * (the order's edge holds end, the changed levels are recorded).
+ */
+export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): ConsumerDefinition => {
+  const syncEdge = (ctx: HandlerContext, orderId: string, levels: readonly StockLevel[]): void => {
+    const edgeStock = deps.edgeStock;
+    if (edgeStock) ctx.afterCommit(() => edgeStock.settleOrder(orderId, levels));
+  };
+
+  const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
+    const outcome = await reserveStock(ctx.tx, event.orderId, event.items);
+    if (outcome.type === "reserved" && outcome.alreadyHeld) {
+      // Its result was emitted in the transaction that wrote the holds.
+      ctx.log.info({ orderId: event.orderId }, "stock already held for this order, nothing to do");
+      return;
+    }
+    const base = { eventId: randomUUID(), orderId: event.orderId };
+    if (outcome.type === "rejected") {
+      ctx.log.info({ orderId: event.orderId, short: outcome.shortProductIds }, "stock rejected");
+      await emitResult(ctx, { ...base, type: "rejected", reason: "out_of_stock" });
+      syncEdge(ctx, event.orderId, []);
+      return;
+    }
+    ctx.log.debug({ orderId: event.orderId }, "stock reserved");
+    await emitResult(ctx, { ...base, type: "reserved" });
+    syncEdge(ctx, event.orderId, outcome.levels);
+  };
+
+  const handleOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
+    const settle = event.status === "confirmed" ? commitStock : releaseStock;
+    const levels = await settle(ctx.tx, event.orderId);
+    ctx.log.debug(
+      { orderId: event.orderId, status: event.status, holds: levels.length },
+      "stock holds settled",
+    );
+    syncEdge(ctx, event.orderId, levels);
+  };
+
+  return {
+    name: "inventory",
+    subscriptions: [
+      subscribe(TOPICS.orderPlaced, OrderPlacedSchema, handleOrderPlaced),
+      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, handleOrderFinalized),
+    ],
+  };
 };
 
-const handleOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
-  const settle = event.status === "confirmed" ? commitStock : releaseStock;
-  const moved = await settle(ctx.tx, event.orderId);
-  ctx.log.info({ orderId: event.orderId, status: event.status, holds: moved }, "stock holds settled");
-};
-
-export const inventoryConsumer: ConsumerDefinition = {
-  name: "inventory",
-  subscriptions: [
-    subscribe(TOPICS.orderPlaced, OrderPlacedSchema, handleOrderPlaced),
-    subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, handleOrderFinalized),
-  ],
-};
+/** The inventory consumer without the edge counter (Postgres only). */
+export const inventoryConsumer: ConsumerDefinition = createInventoryConsumer();

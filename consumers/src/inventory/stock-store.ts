@@ -14,9 +14,25 @@ export interface StockLine {
   qty: number;
 }
 
+/** An inventory row's `available` after a change, and the version the change gave it. */
+export interface StockLevel {
+  productId: string;
+  available: number;
+  version: number;
+}
+
 export type ReserveOutcome =
   /** `alreadyHeld`: holds for this order existed before (a duplicate delivery), nothing changed. */
-  { type: "reserved"; alreadyHeld: boolean } | { type: "rejected"; shortProductIds: string[] };
+  | { type: "reserved"; alreadyHeld: boolean; levels: StockLevel[] }
+  | { type: "rejected"; shortProductIds: string[] };
+
+/** The rows an `update ... returning product_id, available, version` changed, as levels. */
+const levelsOf = (rows: readonly Record<string, unknown>[]): StockLevel[] =>
+  rows.map((row) => ({
+    productId: String(row.product_id),
+    available: Number(row.available),
+    version: Number(row.version),
+  }));
 
 /** Sums the quantity per product, so an order naming a product twice holds it once. */
 const mergeLines = (lines: readonly StockLine[]): Map<string, number> => {
@@ -57,7 +73,7 @@ export const reserveStock = async (
     .from(stockReservations)
     .where(eq(stockReservations.orderId, orderId))
     .limit(1);
-  if (existing.length > 0) return { type: "reserved", alreadyHeld: true };
+  if (existing.length > 0) return { type: "reserved", alreadyHeld: true, levels: [] };
 
   const available = new Map(locked.map((row) => [row.productId, row.available]));
   const shortProductIds = [...wanted]
@@ -70,7 +86,8 @@ export const reserveStock = async (
     set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
       updated_at = now()
     from (values ${deltaValues(wanted)}) as v(product_id, qty)
-    where i.product_id = v.product_id and i.available >= v.qty`);
+    where i.product_id = v.product_id and i.available >= v.qty
+    returning i.product_id, i.available, i.version`);
   if (moved.rowCount !== wanted.size) {
     throw new Error(
       `stock of order ${orderId} changed under its locks (${moved.rowCount}/${wanted.size} rows)`,
@@ -79,7 +96,7 @@ export const reserveStock = async (
   await tx
     .insert(stockReservations)
     .values([...wanted].map(([productId, qty]) => ({ orderId, productId, qty, status: "held" as const })));
-  return { type: "reserved", alreadyHeld: false };
+  return { type: "reserved", alreadyHeld: false, levels: levelsOf(moved.rows) };
 };
 
 export type HoldSettlement = "committed" | "released";
@@ -87,15 +104,15 @@ export type HoldSettlement = "committed" | "released";
 /**
  * Moves the order's `held` reservations to `to` and applies the stock change: committed holds leave
  * `reserved` (the goods are sold), released holds go back to `available`. Only `held` rows move, so
- * running it again, or on an order without holds, changes nothing. Returns the number of holds moved.
+ * running it again, or on an order without holds, changes nothing. Returns the levels it changed.
  */
-const settleHolds = async (tx: Tx, orderId: string, to: HoldSettlement): Promise<number> => {
+const settleHolds = async (tx: Tx, orderId: string, to: HoldSettlement): Promise<StockLevel[]> => {
   const isHeld = and(eq(stockReservations.orderId, orderId), eq(stockReservations.status, "held"));
   const holds = await tx
     .select({ productId: stockReservations.productId })
     .from(stockReservations)
     .where(isHeld);
-  if (holds.length === 0) return 0;
+  if (holds.length === 0) return [];
   await lockInventory(
     tx,
     holds.map((hold) => hold.productId),
@@ -106,21 +123,22 @@ const settleHolds = async (tx: Tx, orderId: string, to: HoldSettlement): Promise
     .set({ status: to, updatedAt: sql`now()` })
     .where(isHeld)
     .returning({ productId: stockReservations.productId, qty: stockReservations.qty });
-  if (moved.length === 0) return 0;
+  if (moved.length === 0) return [];
   const deltas = new Map(moved.map((hold) => [hold.productId, hold.qty]));
   const restock = to === "released" ? sql`i.available + v.qty` : sql`i.available`;
-  await tx.execute(sql`
+  const changed = await tx.execute(sql`
     update ${inventory} as i
     set available = ${restock}, reserved = i.reserved - v.qty, version = i.version + 1, updated_at = now()
     from (values ${deltaValues(deltas)}) as v(product_id, qty)
-    where i.product_id = v.product_id`);
-  return moved.length;
+    where i.product_id = v.product_id
+    returning i.product_id, i.available, i.version`);
+  return levelsOf(changed.rows);
 };
 
 /** Compensation of `reserveStock`: gives held stock back. Safe with nothing held. */
-export const releaseStock = (tx: Tx, orderId: string): Promise<number> =>
+export const releaseStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
   settleHolds(tx, orderId, "released");
 
 /** Completion of `reserveStock` for a confirmed order: the held units are sold. Safe with nothing held. */
-export const commitStock = (tx: Tx, orderId: string): Promise<number> =>
+export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
   settleHolds(tx, orderId, "committed");

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { READ_STOCK, STOCK_SYNC_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
+import { log } from "../../platform/log.ts";
 import { redisScript } from "../../platform/scripts.ts";
 import { readStockLevels, type StockLevel } from "./levels.ts";
 
@@ -47,6 +48,16 @@ export class StockCounter {
   /** Loads the products' counters from Postgres (kept for STOCK_SYNC_TTL_MS unless synced again). */
   async load(productIds: readonly string[]): Promise<void> {
     await this.sync(await readStockLevels(this.db(), productIds));
+  }
+
+  /**
+   * Records levels Postgres just wrote; a failure only leaves the counter to its next reload (the
+   * write itself has happened), so it is logged, not thrown.
+   */
+  async syncWritten(levels: readonly StockLevel[]): Promise<void> {
+    await this.sync(levels).catch((error: unknown) => {
+      log("warn", "stock counter not updated after a stock write; it reloads within its sync TTL", { error });
+    });
   }
 
   /** Records Postgres's levels; an older version never replaces a newer one. */

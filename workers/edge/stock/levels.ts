@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { inventory } from "../../../db/schema/index.ts";
 import { AppError } from "../../../domain/errors.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
@@ -18,7 +18,7 @@ export const readStockLevels = async (db: EdgeDb, productIds: readonly string[])
       .select({
         productId: inventory.productId,
         available: inventory.available,
-        version: sql<number>`0`.mapWith(Number),
+        version: inventory.version,
       })
       .from(inventory)
       .where(inArray(inventory.productId, [...productIds]));

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderSchema } from "../../../../domain/orders.ts";
-import { StockCounter } from "../../../edge/stock/counter.ts";
+import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
 import { errorResponses } from "../../../platform/openapi.ts";
 import { cartDepsFor } from "../../../storefront/src/cart/index.ts";

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ProductIdSchema } from "../../../../domain/events.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
+import { stockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, kafkaClient } from "../../../platform/clients.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import {
@@ -143,6 +144,7 @@ adminRoutes.openapi(putStockRoute, async (c) => {
     c.req.valid("json"),
     c.req.valid("header")["if-match"],
   );
+  await stockCounter(c.env).syncWritten([stock]);
   return c.json(stock, 200, stockAnswer(stock));
 });
 
