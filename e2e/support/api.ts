@@ -6,6 +6,8 @@ export interface StockLevel {
   productId: string;
   available: number;
   reserved: number;
+  /** Raised by Postgres on every change of the stock row (admin writes, holds, commits, releases). */
+  version: number;
 }
 
 export interface CheckoutAnswer {
