@@ -223,6 +223,10 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
       available: units - confirmed,
       reserved: 0,
     });
-    expect(await e2e.api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
+    expect(await e2e.api.stock(productId)).toMatchObject({
+      productId,
+      available: units - confirmed,
+      reserved: 0,
+    });
   });
 });

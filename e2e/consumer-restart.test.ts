@@ -83,6 +83,10 @@ describe("consumers killed mid-stream and restarted", () => {
       available: units - confirmed,
       reserved: 0,
     });
-    expect(await e2e.api.stock(productId)).toEqual({ productId, available: units - confirmed, reserved: 0 });
+    expect(await e2e.api.stock(productId)).toMatchObject({
+      productId,
+      available: units - confirmed,
+      reserved: 0,
+    });
   });
 });

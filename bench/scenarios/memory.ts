@@ -96,7 +96,7 @@ export const memory: Scenario = async ({ env, api, quick, log }) => {
           "design estimate (MB)",
         ],
         rows: [[productBytes.length, perProduct, productMb.toFixed(0), ESTIMATE.products.mb]],
-        note: "The catalog cache holds the product JSON (with image URLs) and its fetch time under cat:p:<id>; list pages and categories are cached separately and are not counted here.",
+        note: "The catalog cache holds the product JSON (with image URLs) with its Postgres version and fetch time under cat:pv:<id>; list pages and categories are cached separately and are not counted here.",
       },
     ],
     checks: [

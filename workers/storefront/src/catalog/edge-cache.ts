@@ -17,6 +17,18 @@ const CACHE_CONTROL = "X-Edge-Cache-Control";
 /** Internal header by which a route tells the version of its answer (see `stillCurrent`). */
 export const VERSION = "X-Catalog-Version";
 
+/** Headers of a failed answer that must not reach the stale copy served instead. */
+const FAILURE_HEADERS = [
+  "Retry-After",
+  "Cache-Control",
+  "Content-Length",
+  "ETag",
+  "Last-Modified",
+  "X-Cache",
+  "X-Edge-Cache",
+  VERSION,
+];
+
 export const edgeCacheKey = (path: string, params: Record<string, string | undefined> = {}): Request => {
   const url = new URL(path, EDGE_ORIGIN);
   for (const name of Object.keys(params).sort()) {
@@ -93,7 +105,9 @@ export const edgeCache =
           path: c.req.path,
           status: c.res.status,
         });
-        c.res.headers.delete("Retry-After"); // the error's headers would carry over to the copy
+        // Hono carries the failed answer's headers over to the one replacing it: keep only those that
+        // do not describe the failure or its body (the request id, say).
+        for (const name of FAILURE_HEADERS) c.res.headers.delete(name);
         c.res = served(hit, "STALE");
       }
       return;

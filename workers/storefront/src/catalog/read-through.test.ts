@@ -92,6 +92,34 @@ describe("read-through catalog cache on the real Redis", () => {
     });
   });
 
+  it("shares one Redis lookup among concurrent reads, but a read after a write looks again", async () => {
+    const k = key();
+    const { cache } = isolate();
+    await cache.write(k, policy, { price: 100 });
+    let gets = 0;
+    const slow = new Proxy(redis, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== "get" || typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          gets++;
+          const answer = await value.apply(target, args);
+          await sleep(150); // the answer is on its way back while the write lands
+          return answer;
+        };
+      },
+    });
+    const shared = new ReadThrough({ redis: slow, background: () => undefined, inflight: new Map() });
+    const none = async () => ({ price: -1 });
+    const early = [shared.read(k, policy, none), shared.read(k, policy, none)];
+    await sleep(50);
+    await shared.write(k, policy, { price: 200 });
+    const late = await shared.read(k, policy, none);
+    expect((await Promise.all(early)).map((r) => r.value.price)).toEqual([100, 100]);
+    expect(late).toEqual({ value: { price: 200 }, status: "HIT" });
+    expect(gets).toBe(2);
+  });
+
   it("reads many keys with one MGET, each answered as read would (HIT, MISS, STALE)", async () => {
     const [fresh, missing, stale] = [key(), key(), key()];
     const quick: CachePolicy<{ price: number }> = { freshMs: 200, keepMs: 600_000 };

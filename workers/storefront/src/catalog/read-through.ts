@@ -49,6 +49,9 @@ return 1`;
 const RELEASE_LEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
+/** In-flight map key of a shared Redis lookup (fills and refreshes use the entry's own key). */
+const readKey = (key: string): string => `read\n${key}`;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -69,13 +72,15 @@ export class ReadThrough {
   /**
    * Concurrent reads of one key in an isolate share one Redis lookup and its outcome, so while Redis
    * is slow or down they also share one origin read: a hung Redis costs its deadline, not a stampede.
+   * A read that joins a lookup in flight gets the entry as of that lookup (one Redis round trip at
+   * most); a write in this isolate ends the sharing, so a read after it always looks again.
    */
   read<T>(
     key: string,
     policy: CachePolicy<T>,
     load: () => Promise<T>,
   ): Promise<{ value: T; status: CacheStatus }> {
-    return this.coalesce(`read\n${key}`, () => this.readOnce(key, policy, load));
+    return this.coalesce(readKey(key), () => this.readOnce(key, policy, load));
   }
 
   private async readOnce<T>(
@@ -143,23 +148,25 @@ export class ReadThrough {
   async write<T>(key: string, policy: CachePolicy<T>, value: T): Promise<void> {
     if (!policy.version) {
       await this.deps.redis.set<Entry<T>>(key, { v: value, t: this.now() }, { px: policy.keepMs });
-      return;
+    } else {
+      const version = policy.version(value);
+      const entry: Entry<T> = { v: value, t: this.now(), u: version };
+      await this.deps.redis.eval(
+        WRITE_IF_NEWER,
+        [key],
+        [JSON.stringify(entry), String(version), String(policy.keepMs)],
+      );
     }
-    const version = policy.version(value);
-    const entry: Entry<T> = { v: value, t: this.now(), u: version };
-    await this.deps.redis.eval(
-      WRITE_IF_NEWER,
-      [key],
-      [JSON.stringify(entry), String(version), String(policy.keepMs)],
-    );
+    // Reads from now on look again rather than join a lookup that began before this write landed.
+    this.deps.inflight.delete(readKey(key));
   }
 
   /**
-   * The version of the stored entry (undefined: no entry, or one without a version). Concurrent
-   * calls for a key in an isolate share one Redis read.
+   * The version of the stored entry (undefined: no entry, or one without a version). Always its own
+   * Redis read, never a shared one: callers check that nothing was written since a moment they know.
    */
-  storedVersion(key: string): Promise<number | undefined> {
-    return this.coalesce(`version\n${key}`, async () => (await this.deps.redis.get<Entry<unknown>>(key))?.u);
+  async storedVersion(key: string): Promise<number | undefined> {
+    return (await this.deps.redis.get<Entry<unknown>>(key))?.u;
   }
 
   /** Drops an entry, so the next read fills it from the origin. */
@@ -170,7 +177,10 @@ export class ReadThrough {
   private coalesce<T>(key: string, work: () => Promise<T>): Promise<T> {
     const running = this.deps.inflight.get(key);
     if (running) return running as Promise<T>;
-    const started = work().finally(() => this.deps.inflight.delete(key));
+    const started: Promise<T> = work().finally(() => {
+      // Only our own entry: a write may have ended the sharing and a newer read taken the slot.
+      if (this.deps.inflight.get(key) === started) this.deps.inflight.delete(key);
+    });
     this.deps.inflight.set(key, started);
     return started;
   }

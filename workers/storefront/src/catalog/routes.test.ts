@@ -23,6 +23,7 @@ describe("GET /v1/products/:productId", () => {
     expect(cacheControl).toMatch(/stale-if-error=\d+/);
     expect(first.headers.get("ETag")).toBeTruthy();
     expect(first.headers.get("X-Cache")).toBe("HIT");
+    expect(first.headers.get("X-Catalog-Version")).toBeNull(); // internal to the edge cache
 
     const withImage = await json<Product>(await call(`/v1/products/${id}`));
     expect(withImage.images).toEqual([
