@@ -36,7 +36,8 @@ const insertBatch = async (
        select id, sku, name, description, price_cents, currency, category, string_to_array(image_keys, ',')
        from unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::int[], $6::varchar[], $7::varchar[], $8::text[])
          as t(id, sku, name, description, price_cents, currency, category, image_keys)
-       on conflict (id) do update set image_keys = excluded.image_keys where products.image_keys = '{}'`,
+       on conflict (id) do update set image_keys = excluded.image_keys, version = products.version + 1
+       where products.image_keys = '{}'`,
       [
         column("id"),
         column("sku"),
@@ -81,7 +82,7 @@ const backfillImageKeys = async (
     );
     if (rows.length === 0) return updated;
     await pool.query(
-      `update products p set image_keys = string_to_array(t.keys, ',')
+      `update products p set image_keys = string_to_array(t.keys, ','), version = p.version + 1
        from unnest($1::varchar[], $2::text[]) as t(id, keys)
        where p.id = t.id and p.image_keys = '{}'`,
       [

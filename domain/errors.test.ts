@@ -6,6 +6,8 @@ describe("AppError", () => {
     expect(new AppError("cart_not_found", "no cart").status).toBe(404);
     expect(new AppError("order_queue_unavailable", "down").status).toBe(503);
     expect(ERROR_STATUS.quantity_limit).toBe(422);
+    expect(new AppError("precondition_failed", "changed since").status).toBe(412);
+    expect(new AppError("insufficient_stock", "would go below zero").status).toBe(409);
   });
 
   it("builds the contract body, with details only when present", () => {

@@ -15,6 +15,10 @@ export const ERROR_STATUS = {
   cart_empty: 409,
   checkout_in_progress: 409,
   out_of_stock: 409,
+  /** An admin stock delta that would take `available` below zero; nothing was changed. */
+  insufficient_stock: 409,
+  /** An admin write whose `If-Match` version is no longer the current one; nothing was changed. */
+  precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { check, customType, index, integer, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
@@ -29,6 +39,11 @@ export const products = pgTable(
       ),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /**
+     * Assigned by Postgres: 1 on insert, `version + 1` in every statement that changes the row, so
+     * racing writes get distinct versions in commit order. Caches keep the highest version they saw.
+     */
+    version: bigint("version", { mode: "number" }).notNull().default(1),
   },
   (t) => [
     check("products_price_nonnegative", sql`${t.priceCents} >= 0`),

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, integer, pgTable, primaryKey, timestamp, varchar } from "drizzle-orm/pg-core";
+import { bigint, check, integer, pgTable, primaryKey, timestamp, varchar } from "drizzle-orm/pg-core";
 import { products } from "./catalog.ts";
 
 /** Stock of record: `available` can be sold, `reserved` is held by pending orders. */
@@ -12,6 +12,11 @@ export const inventory = pgTable(
     available: integer("available").notNull().default(0),
     reserved: integer("reserved").notNull().default(0),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /**
+     * Assigned by Postgres: 1 on insert, `version + 1` in every statement that changes the row (admin
+     * writes, reservations, releases), so `If-Match` can tell whether anything changed since a read.
+     */
+    version: bigint("version", { mode: "number" }).notNull().default(1),
   },
   (t) => [
     check("inventory_available_nonnegative", sql`${t.available} >= 0`),

@@ -6,6 +6,7 @@ import type { Tx } from "../runtime/types.ts";
  * Stock holds of an order, all in the caller's transaction. Every function locks the inventory rows
  * it changes first, in one global order (`ORDER BY product_id FOR UPDATE`), so concurrent orders over
  * overlapping products queue instead of deadlocking; reservation rows are touched only after that.
+ * Every change of an inventory row bumps its `version`, which the admin API's `If-Match` compares.
  */
 
 export interface StockLine {
@@ -66,7 +67,8 @@ export const reserveStock = async (
 
   const moved = await tx.execute(sql`
     update ${inventory} as i
-    set available = i.available - v.qty, reserved = i.reserved + v.qty, updated_at = now()
+    set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
+      updated_at = now()
     from (values ${deltaValues(wanted)}) as v(product_id, qty)
     where i.product_id = v.product_id and i.available >= v.qty`);
   if (moved.rowCount !== wanted.size) {
@@ -109,7 +111,7 @@ const settleHolds = async (tx: Tx, orderId: string, to: HoldSettlement): Promise
   const restock = to === "released" ? sql`i.available + v.qty` : sql`i.available`;
   await tx.execute(sql`
     update ${inventory} as i
-    set available = ${restock}, reserved = i.reserved - v.qty, updated_at = now()
+    set available = ${restock}, reserved = i.reserved - v.qty, version = i.version + 1, updated_at = now()
     from (values ${deltaValues(deltas)}) as v(product_id, qty)
     where i.product_id = v.product_id`);
   return moved.length;

@@ -75,38 +75,113 @@ describe("PUT /v1/admin/products/:productId", () => {
 });
 
 describe("inventory", () => {
-  it("sets and reads available stock", async () => {
+  const stockUrl = (id: string) => `/v1/admin/inventory/${id}`;
+  const withIfMatch = (init: RequestInit, version: string): RequestInit => ({
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), "if-match": version },
+  });
+
+  it("sets, adjusts and reads stock, each write with a new version in the ETag", async () => {
     const id = await createProduct();
-    const before = await call(`/v1/admin/inventory/${id}`, admin("GET"));
-    expect(await json(before)).toEqual({ productId: id, available: 0, reserved: 0 });
-    const set = await call(`/v1/admin/inventory/${id}`, admin("PUT", { available: 10 }));
-    expect(await json(set)).toEqual({ productId: id, available: 10, reserved: 0 });
-    expect(await json(await call(`/v1/admin/inventory/${id}`, admin("GET")))).toEqual({
-      productId: id,
-      available: 10,
-      reserved: 0,
+    const before = await call(stockUrl(id), admin("GET"));
+    expect(await json(before)).toEqual({ productId: id, available: 0, reserved: 0, version: 0 });
+    expect(before.headers.get("ETag")).toBe('"0"');
+    const set = await call(stockUrl(id), admin("PUT", { available: 10 }));
+    expect({ status: set.status, etag: set.headers.get("ETag") }).toEqual({ status: 200, etag: '"1"' });
+    expect(await json(set)).toEqual({ productId: id, available: 10, reserved: 0, version: 1 });
+    const added = await call(stockUrl(id), admin("PUT", { delta: 5 }));
+    expect(await json(added)).toEqual({ productId: id, available: 15, reserved: 0, version: 2 });
+    const taken = await call(stockUrl(id), admin("PUT", { delta: -15 }));
+    expect(await json(taken)).toEqual({ productId: id, available: 0, reserved: 0, version: 3 });
+    const read = await call(stockUrl(id), admin("GET"));
+    expect({ etag: read.headers.get("ETag"), body: await json(read) }).toEqual({
+      etag: '"3"',
+      body: { productId: id, available: 0, reserved: 0, version: 3 },
     });
   });
 
-  it("answers 404 for unknown products and 400 for bad stock", async () => {
+  it("answers 409 insufficient_stock to a delta below zero and changes nothing", async () => {
+    const id = await createProduct();
+    const never = await expectError(
+      await call(stockUrl(id), admin("PUT", { delta: -1 })),
+      409,
+      "insufficient_stock",
+    );
+    expect(never.error.details).toMatchObject({ available: 0, version: 0, delta: -1 });
+    await call(stockUrl(id), admin("PUT", { available: 3 }));
+    const body = await expectError(
+      await call(stockUrl(id), admin("PUT", { delta: -4 })),
+      409,
+      "insufficient_stock",
+    );
+    expect(body.error.details).toMatchObject({ available: 3, version: 1, delta: -4 });
+    expect(await json(await call(stockUrl(id), admin("GET")))).toMatchObject({ available: 3, version: 1 });
+  });
+
+  it("writes with If-Match only while the version is current, else 412 with the current ETag", async () => {
+    const id = await createProduct();
+    const first = await call(stockUrl(id), withIfMatch(admin("PUT", { available: 7 }), "0"));
+    expect(await json(first)).toMatchObject({ available: 7, version: 1 });
+    const quoted = await call(stockUrl(id), withIfMatch(admin("PUT", { delta: 1 }), '"1"'));
+    expect(await json(quoted)).toMatchObject({ available: 8, version: 2 });
+    const stale = await call(stockUrl(id), withIfMatch(admin("PUT", { available: 100 }), '"1"'));
+    expect(stale.headers.get("ETag")).toBe('"2"');
+    const body = await expectError(stale, 412, "precondition_failed");
+    expect(body.error.details).toMatchObject({ available: 8, version: 2 });
     await expectError(
-      await call(`/v1/admin/inventory/${uniqueProductId()}`, admin("PUT", { available: 5 })),
+      await call(stockUrl(await createProduct()), withIfMatch(admin("PUT", { available: 1 }), "4")),
+      412,
+      "precondition_failed",
+    );
+    expect(await json(await call(stockUrl(id), admin("GET")))).toMatchObject({ available: 8, version: 2 });
+  });
+
+  it("lets exactly one of many writers holding the same version win", async () => {
+    const id = await createProduct();
+    await call(stockUrl(id), admin("PUT", { available: 1 }));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        call(stockUrl(id), withIfMatch(admin("PUT", { available: 100 + i }), '"1"')),
+      ),
+    );
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([200, ...Array.from({ length: 11 }, () => 412)]);
+    const winner = answers.find((res) => res.status === 200) as Response;
+    const won = await json<{ available: number }>(winner);
+    expect(await json(await call(stockUrl(id), admin("GET")))).toMatchObject({
+      available: won.available,
+      version: 2,
+    });
+  });
+
+  it("answers 404 for unknown products and 400 for bad stock or If-Match", async () => {
+    await expectError(
+      await call(stockUrl(uniqueProductId()), admin("PUT", { available: 5 })),
       404,
       "product_not_found",
     );
-    await expectError(
-      await call(`/v1/admin/inventory/${uniqueProductId()}`, admin("GET")),
-      404,
-      "product_not_found",
-    );
-    for (const available of [-1, 1.5, "3", null]) {
+    await expectError(await call(stockUrl(uniqueProductId()), admin("GET")), 404, "product_not_found");
+    for (const body of [
+      { available: -1 },
+      { available: 1.5 },
+      { available: "3" },
+      { available: null },
+      { available: 1_000_000_001 },
+      { delta: 0 },
+      { delta: 0.5 },
+      { available: 1, delta: 1 },
+      {},
+    ]) {
+      await expectError(await call(stockUrl("prod_0000001"), admin("PUT", body)), 400, "invalid_request");
+    }
+    for (const ifMatch of ["*", 'W/"1"', "one", "-1"]) {
       await expectError(
-        await call(`/v1/admin/inventory/prod_0000001`, admin("PUT", { available })),
+        await call(stockUrl("prod_0000001"), withIfMatch(admin("PUT", { delta: 1 }), ifMatch)),
         400,
         "invalid_request",
       );
     }
-    const res = await call(`/v1/admin/inventory/prod_0000001`, { ...jsonInit("PUT", { available: 1 }) });
+    const res = await call(stockUrl("prod_0000001"), { ...jsonInit("PUT", { available: 1 }) });
     await expectError(res, 401, "unauthorized");
   });
 });

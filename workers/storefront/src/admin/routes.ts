@@ -11,20 +11,20 @@ import {
   upsertProduct,
 } from "../catalog/index.ts";
 import type { StorefrontEnv } from "../env.ts";
-import { readStock, setAvailable } from "../inventory/index.ts";
+import {
+  readStock,
+  StockInputSchema,
+  type StockLevel,
+  StockLevelSchema,
+  StockWriteHeadersSchema,
+  stockEtag,
+  writeStock,
+} from "../inventory/index.ts";
 import { adminAuth, adminSecurity } from "./auth.ts";
 
 const ProductParams = z.object({
   productId: ProductIdSchema,
 });
-
-const StockSchema = z
-  .object({ productId: ProductIdSchema, available: z.number().int(), reserved: z.number().int() })
-  .openapi("StockLevel");
-
-const StockInputSchema = z
-  .strictObject({ available: z.number().int().min(0).max(1_000_000_000) })
-  .openapi("StockInput");
 
 // Every admin route checks the bearer token before anything else (see auth.ts).
 const security = adminSecurity;
@@ -41,6 +41,14 @@ const putProductRoute = createRoute({
   path: "/v1/admin/products/{productId}",
   tags: ["admin"],
   summary: "Create or replace a product; every cache serves it to the next request",
+  description: [
+    "Upserts the product in Postgres, which gives the new state a version (one higher per write), then",
+    "writes it through to the Redis catalog cache and purges this colo's edge copy. Every cache entry",
+    "carries that version and is never replaced by a lower one, so of racing updates the one Postgres",
+    "committed last is what every cache serves, and no checkout after this answer is priced from an",
+    "earlier state. If the cache cannot be written the answer is 503 `dependency_unavailable` although",
+    "Postgres has the update: repeat the request.",
+  ].join(" "),
   security,
   middleware,
   request: {
@@ -50,58 +58,95 @@ const putProductRoute = createRoute({
   responses: { 200: jsonContent(ProductSchema, "the saved product"), ...authErrors },
 });
 
+const stockHeaders = {
+  ETag: { description: "the stock's version as a strong entity tag", schema: { type: "string" as const } },
+};
+
 const putStockRoute = createRoute({
   method: "put",
   path: "/v1/admin/inventory/{productId}",
   tags: ["admin"],
-  summary: "Set the available stock of a product",
+  summary: "Set or adjust the available stock of a product, atomically",
+  description: [
+    '`{"available": n}` sets the sellable stock; `{"delta": d}` adds to or takes from it (exactly one of',
+    "the two). Each write is one SQL statement on the stock row as the last commit left it, so",
+    "reservations of checkouts committing at the same time are never lost: after setting `available`",
+    "to n, at most n more units can be sold, and units already held by pending orders stay in",
+    "`reserved`. `available` never goes below zero: a delta that would take it there changes nothing",
+    "and is answered 409 `insufficient_stock` (`details`: the stock as it is now). With",
+    "`If-Match: <version>` the write applies only if the stock's `version` is still that one, else",
+    "412 `precondition_failed` (`details` and `ETag`: the current stock). Every answer carries the",
+    "new version as `ETag`.",
+  ].join(" "),
   security,
   middleware,
   request: {
     params: ProductParams,
+    headers: StockWriteHeadersSchema,
     body: { required: true, content: { "application/json": { schema: StockInputSchema } } },
   },
-  responses: { 200: jsonContent(StockSchema, "the stock level"), ...authErrors },
+  responses: {
+    200: { ...jsonContent(StockLevelSchema, "the stock level after the write"), headers: stockHeaders },
+    ...errorResponses(
+      "invalid_request",
+      "unauthorized",
+      "product_not_found",
+      "insufficient_stock",
+      "precondition_failed",
+      "dependency_unavailable",
+    ),
+  },
 });
 
 const getStockRoute = createRoute({
   method: "get",
   path: "/v1/admin/inventory/{productId}",
   tags: ["admin"],
-  summary: "Stock of a product: available and held by pending orders",
+  summary: "Stock of a product: available, held by pending orders, and its version",
   security,
   middleware,
   request: { params: ProductParams },
-  responses: { 200: jsonContent(StockSchema, "the stock level"), ...authErrors },
+  responses: {
+    200: { ...jsonContent(StockLevelSchema, "the stock level"), headers: stockHeaders },
+    ...authErrors,
+  },
 });
 
 export const adminRoutes = new OpenAPIHono<StorefrontEnv>();
 
 adminRoutes.openapi(putProductRoute, async (c) => {
   const { productId } = c.req.valid("param");
-  const product = await upsertProduct(
-    catalogDeps(c),
-    {
-      publish: (event) =>
-        kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
-      background: (work) => c.executionCtx.waitUntil(work),
-    },
-    productId,
-    c.req.valid("json"),
-  );
-  await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
-  return c.json(product, 200);
+  try {
+    const product = await upsertProduct(
+      catalogDeps(c),
+      {
+        publish: (event) =>
+          kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
+        background: (work) => c.executionCtx.waitUntil(work),
+      },
+      productId,
+      c.req.valid("json"),
+    );
+    return c.json(product, 200);
+  } finally {
+    // Also after a failure: Postgres may hold the update even when the answer is an error.
+    await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
+  }
 });
 
+const stockAnswer = (stock: StockLevel) => ({ ETag: stockEtag(stock), "Cache-Control": "no-store" });
+
 adminRoutes.openapi(putStockRoute, async (c) => {
-  const stock = await setAvailable(
+  const stock = await writeStock(
     dbClient(c.env),
     c.req.valid("param").productId,
-    c.req.valid("json").available,
+    c.req.valid("json"),
+    c.req.valid("header")["if-match"],
   );
-  return c.json(stock, 200);
+  return c.json(stock, 200, stockAnswer(stock));
 });
 
 adminRoutes.openapi(getStockRoute, async (c) => {
-  return c.json(await readStock(dbClient(c.env), c.req.valid("param").productId), 200);
+  const stock = await readStock(dbClient(c.env), c.req.valid("param").productId);
+  return c.json(stock, 200, stockAnswer(stock));
 });

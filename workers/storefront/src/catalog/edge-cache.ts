@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { log } from "../../../platform/log.ts";
 
 /**
  * The edge layer of the catalog: the Workers Cache API of the colo that answers. Keys use a fixed
@@ -6,6 +7,15 @@ import type { MiddlewareHandler } from "hono";
  * unknown parameters cannot split the cache.
  */
 const EDGE_ORIGIN = "https://catalog.edge.internal";
+
+/** How long a stored answer stays usable when the origin path fails (stale-if-error), seconds. */
+export const EDGE_STALE_IF_ERROR_SECONDS = 86_400;
+
+/** Internal headers of a stored copy: when it was stored, and the answer's own Cache-Control. */
+const STORED_AT = "X-Edge-Stored-At";
+const CACHE_CONTROL = "X-Edge-Cache-Control";
+/** Internal header by which a route tells the version of its answer (see `stillCurrent`). */
+export const VERSION = "X-Catalog-Version";
 
 export const edgeCacheKey = (path: string, params: Record<string, string | undefined> = {}): Request => {
   const url = new URL(path, EDGE_ORIGIN);
@@ -16,24 +26,92 @@ export const edgeCacheKey = (path: string, params: Record<string, string | undef
   return new Request(url.toString());
 };
 
-/** Serves GETs from the edge cache; stores fresh 200 answers (the response's `max-age` is their TTL). */
+const maxAgeOf = (cacheControl: string | null): number =>
+  Number(/max-age=(\d+)/.exec(cacheControl ?? "")?.[1] ?? 0);
+
+/** The copy to keep: held past its max-age for stale-if-error, with its own headers set aside. */
+const storedCopy = (res: Response, now: number): Response => {
+  const copy = new Response(res.clone().body, res);
+  const cacheControl = res.headers.get("Cache-Control") ?? "";
+  copy.headers.set(CACHE_CONTROL, cacheControl);
+  copy.headers.set(STORED_AT, String(now));
+  copy.headers.set(
+    "Cache-Control",
+    `public, max-age=${maxAgeOf(cacheControl) + EDGE_STALE_IF_ERROR_SECONDS}`,
+  );
+  copy.headers.delete("X-Edge-Cache");
+  return copy;
+};
+
+/** A stored copy answered to a client, with the answer's own headers back. */
+const served = (hit: Response, edge: "HIT" | "STALE"): Response => {
+  const res = new Response(hit.body, hit);
+  const cacheControl = res.headers.get(CACHE_CONTROL) ?? "";
+  res.headers.delete(CACHE_CONTROL);
+  res.headers.delete(STORED_AT);
+  res.headers.set("X-Edge-Cache", edge);
+  if (edge === "HIT") {
+    res.headers.set("Cache-Control", cacheControl);
+  } else {
+    // Served because the origin path failed: downstream caches may not keep it as fresh.
+    res.headers.set("Cache-Control", `public, max-age=0, stale-if-error=${EDGE_STALE_IF_ERROR_SECONDS}`);
+    res.headers.set("X-Cache", "STALE");
+  }
+  return res;
+};
+
+export interface EdgeCacheOptions {
+  /** Query parameters that are part of the key. */
+  keyParams?: readonly string[];
+  /**
+   * For answers that name their version in `X-Catalog-Version` (an internal header, never sent):
+   * run after the answer was stored, false when a newer version was written meanwhile (the copy was
+   * read before an update whose purge it then outlived), which drops it again.
+   */
+  stillCurrent?: (c: Context, version: number) => Promise<boolean>;
+}
+
+/**
+ * Serves GETs from the edge cache while a stored answer is younger than its `max-age`. Older copies
+ * are kept (stale-if-error): when the origin path then fails (5xx), the old copy is answered with
+ * `X-Cache: STALE` instead of the error. Fresh 200 answers are stored (not STALE ones).
+ */
 export const edgeCache =
-  (keyParams: readonly string[]): MiddlewareHandler =>
+  (options: EdgeCacheOptions = {}): MiddlewareHandler =>
   async (c, next) => {
-    const params = Object.fromEntries(keyParams.map((name) => [name, c.req.query(name)]));
+    const params = Object.fromEntries((options.keyParams ?? []).map((name) => [name, c.req.query(name)]));
     const key = edgeCacheKey(c.req.path, params);
     const cache = caches.default;
+    const now = Date.now();
     const hit = await cache.match(key);
-    if (hit) {
-      const res = new Response(hit.body, hit);
-      res.headers.set("X-Edge-Cache", "HIT");
-      return res;
-    }
+    const age = hit ? (now - Number(hit.headers.get(STORED_AT) ?? 0)) / 1000 : Number.POSITIVE_INFINITY;
+    if (hit && age < maxAgeOf(hit.headers.get(CACHE_CONTROL))) return served(hit, "HIT");
     await next();
-    const maxAge = Number(/max-age=(\d+)/.exec(c.res.headers.get("Cache-Control") ?? "")?.[1] ?? 0);
+    if (c.res.status >= 500) {
+      if (hit && age < maxAgeOf(hit.headers.get(CACHE_CONTROL)) + EDGE_STALE_IF_ERROR_SECONDS) {
+        log("warn", "catalog origin failed; stale edge copy served", {
+          path: c.req.path,
+          status: c.res.status,
+        });
+        c.res.headers.delete("Retry-After"); // the error's headers would carry over to the copy
+        c.res = served(hit, "STALE");
+      }
+      return;
+    }
+    const version = Number(c.res.headers.get(VERSION) ?? Number.NaN);
+    c.res.headers.delete(VERSION);
+    const maxAge = maxAgeOf(c.res.headers.get("Cache-Control"));
     if (c.res.status !== 200 || c.res.headers.get("X-Cache") === "STALE" || maxAge <= 0) return;
     c.header("X-Edge-Cache", "MISS");
-    c.executionCtx.waitUntil(cache.put(key, c.res.clone()));
+    const stored = cache.put(key, storedCopy(c.res, now));
+    const { stillCurrent } = options;
+    c.executionCtx.waitUntil(
+      stillCurrent && Number.isFinite(version)
+        ? stored.then(async () => {
+            if (!(await stillCurrent(c, version))) await cache.delete(key);
+          })
+        : stored,
+    );
   };
 
 export const purgeEdge = (paths: readonly string[]): Promise<boolean[]> =>

@@ -66,7 +66,19 @@ export class ReadThrough {
     return this.deps.now?.() ?? Date.now();
   }
 
-  async read<T>(
+  /**
+   * Concurrent reads of one key in an isolate share one Redis lookup and its outcome, so while Redis
+   * is slow or down they also share one origin read: a hung Redis costs its deadline, not a stampede.
+   */
+  read<T>(
+    key: string,
+    policy: CachePolicy<T>,
+    load: () => Promise<T>,
+  ): Promise<{ value: T; status: CacheStatus }> {
+    return this.coalesce(`read\n${key}`, () => this.readOnce(key, policy, load));
+  }
+
+  private async readOnce<T>(
     key: string,
     policy: CachePolicy<T>,
     load: () => Promise<T>,
@@ -76,7 +88,7 @@ export class ReadThrough {
       entry = await this.deps.redis.get<Entry<T>>(key);
     } catch (error) {
       log("warn", "catalog cache unreachable; reading the origin", { key, error: errorMessage(error) });
-      return { value: await load(), status: "MISS" };
+      return { value: await this.coalesce(key, load), status: "MISS" };
     }
     return this.answer(key, entry, policy, load);
   }
@@ -97,7 +109,10 @@ export class ReadThrough {
     } catch (error) {
       log("warn", "catalog cache unreachable; reading the origin", { keys, error: errorMessage(error) });
       return Promise.all(
-        keys.map(async (key, i) => ({ value: await load(key, i), status: "MISS" as const })),
+        keys.map(async (key, i) => ({
+          value: await this.coalesce(key, () => load(key, i)),
+          status: "MISS" as const,
+        })),
       );
     }
     return Promise.all(
@@ -139,6 +154,12 @@ export class ReadThrough {
     );
   }
 
+  /** The version of the stored entry (undefined: no entry, or one without a version). */
+  async storedVersion(key: string): Promise<number | undefined> {
+    const entry = await this.deps.redis.get<Entry<unknown>>(key);
+    return entry?.u;
+  }
+
   /** Drops an entry, so the next read fills it from the origin. */
   async forget(key: string): Promise<void> {
     await this.deps.redis.del(key);
@@ -167,13 +188,29 @@ export class ReadThrough {
       );
   }
 
-  /** Fills a missing entry: one filler across isolates holds the lease; the rest wait for its entry. */
+  /**
+   * Fills a missing entry: one filler across isolates holds the lease; the rest wait for its entry.
+   * When Redis fails on the way the origin is read anyway (still once per isolate: fills of a key are
+   * coalesced); storing the value is best effort.
+   */
   private async fill<T>(key: string, policy: CachePolicy<T>, load: () => Promise<T>): Promise<T> {
     const leaseKey = `${key}:lease`;
     const deadline = this.now() + LEASE_MS * 2;
+    const redisFailed = (error: unknown): Promise<T> => {
+      log("warn", "catalog cache failed during a fill; reading the origin", {
+        key,
+        error: errorMessage(error),
+      });
+      return load();
+    };
     while (this.now() < deadline) {
       const token = crypto.randomUUID();
-      const acquired = await this.deps.redis.set(leaseKey, token, { nx: true, px: LEASE_MS });
+      let acquired: unknown;
+      try {
+        acquired = await this.deps.redis.set(leaseKey, token, { nx: true, px: LEASE_MS });
+      } catch (error) {
+        return redisFailed(error);
+      }
       if (acquired) {
         try {
           const value = await load();
@@ -186,7 +223,13 @@ export class ReadThrough {
       // Another isolate is filling: wait for its entry, or for its lease to lapse.
       while (this.now() < deadline) {
         await sleep(POLL_MS);
-        const [entry, holder] = await this.deps.redis.mget<[Entry<T> | null, string | null]>(key, leaseKey);
+        let polled: [Entry<T> | null, string | null];
+        try {
+          polled = await this.deps.redis.mget<[Entry<T> | null, string | null]>(key, leaseKey);
+        } catch (error) {
+          return redisFailed(error);
+        }
+        const [entry, holder] = polled;
         if (entry) return entry.v;
         if (!holder) break;
       }

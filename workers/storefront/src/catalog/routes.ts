@@ -3,7 +3,7 @@ import { etag } from "hono/etag";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import type { StorefrontEnv } from "../env.ts";
 import { catalogDeps } from "./deps.ts";
-import { edgeCache } from "./edge-cache.ts";
+import { EDGE_STALE_IF_ERROR_SECONDS, edgeCache, VERSION } from "./edge-cache.ts";
 import type { CacheStatus } from "./read-through.ts";
 import {
   CategoryListSchema,
@@ -12,15 +12,24 @@ import {
   ProductParamsSchema,
   ProductSchema,
 } from "./schemas.ts";
-import { getProduct, listCategories, listProducts } from "./service.ts";
+import { getProduct, isCurrentProduct, listCategories, listProducts } from "./service.ts";
 
 const cacheControl = (maxAge: number) =>
-  `public, max-age=${maxAge}, stale-while-revalidate=${maxAge * 2}, stale-if-error=86400`;
+  `public, max-age=${maxAge}, stale-while-revalidate=${maxAge * 2}, stale-if-error=${EDGE_STALE_IF_ERROR_SECONDS}`;
 
 const cacheHeaders = {
   "Cache-Control": { schema: { type: "string" as const } },
   ETag: { schema: { type: "string" as const } },
-  "X-Cache": { schema: { type: "string" as const, enum: ["HIT", "MISS", "STALE"] } },
+  "X-Cache": {
+    description:
+      "how the Redis catalog cache answered: HIT, MISS (read from Postgres now) or STALE (an older copy, served while it is refreshed or because Redis or Postgres failed; also the edge copy kept past its max-age when both fail)",
+    schema: { type: "string" as const, enum: ["HIT", "MISS", "STALE"] },
+  },
+  "X-Edge-Cache": {
+    description:
+      "whether the edge cache of the colo answered: HIT, MISS (stored now) or STALE (stale-if-error)",
+    schema: { type: "string" as const, enum: ["HIT", "MISS", "STALE"] },
+  },
 };
 
 const listProductsRoute = createRoute({
@@ -63,9 +72,15 @@ const listCategoriesRoute = createRoute({
 
 export const catalogRoutes = new OpenAPIHono<StorefrontEnv>();
 
-catalogRoutes.use("/v1/products", etag(), edgeCache(["category", "q", "cursor", "limit"]));
-catalogRoutes.use("/v1/products/:productId", etag(), edgeCache([]));
-catalogRoutes.use("/v1/categories", etag(), edgeCache([]));
+catalogRoutes.use("/v1/products", etag(), edgeCache({ keyParams: ["category", "q", "cursor", "limit"] }));
+catalogRoutes.use(
+  "/v1/products/:productId",
+  etag(),
+  edgeCache({
+    stillCurrent: (c, version) => isCurrentProduct(catalogDeps(c), c.req.param("productId") ?? "", version),
+  }),
+);
+catalogRoutes.use("/v1/categories", etag(), edgeCache());
 
 const describeCache = (status: CacheStatus, maxAge: number) => ({
   "X-Cache": status,
@@ -80,8 +95,8 @@ catalogRoutes.openapi(listProductsRoute, async (c) => {
 
 catalogRoutes.openapi(getProductRoute, async (c) => {
   const deps = catalogDeps(c);
-  const { product, status } = await getProduct(deps, c.req.valid("param").productId);
-  return c.json(product, 200, describeCache(status, deps.productMaxAge));
+  const { product, version, status } = await getProduct(deps, c.req.valid("param").productId);
+  return c.json(product, 200, { ...describeCache(status, deps.productMaxAge), [VERSION]: String(version) });
 });
 
 catalogRoutes.openapi(listCategoriesRoute, async (c) => {

@@ -5,10 +5,10 @@ import type { EdgeDb } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
 import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
-import { loadCategories, loadProduct, loadProductPage, saveProduct } from "./store.ts";
+import { loadCategories, loadProduct, loadProductPage, type ProductRecord, saveProduct } from "./store.ts";
 
 export interface CatalogPolicies {
-  product: CachePolicy<Product | null>;
+  product: CachePolicy<ProductRecord>;
   list: CachePolicy<ProductPage>;
   categories: CachePolicy<Category[]>;
 }
@@ -18,7 +18,8 @@ export const catalogPolicies = (freshSeconds: number, listFreshSeconds: number):
   product: {
     freshMs: freshSeconds * 1000,
     keepMs: 30 * 24 * 3600 * 1000,
-    version: (product) => (product ? Date.parse(product.updatedAt) : 0),
+    // Postgres' version of the row: a write never replaces a later committed state with an earlier one.
+    version: (record) => record.version,
   },
   list: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
   categories: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
@@ -31,7 +32,8 @@ export interface CatalogDeps {
   policies: CatalogPolicies;
 }
 
-export const productKey = (id: string): string => `cat:p:${id}`;
+/** Entries hold a `ProductRecord` (product and Postgres version); `cat:p:` held products without one. */
+export const productKey = (id: string): string => `cat:pv:${id}`;
 const listKey = (q: ProductListQuery): string =>
   `cat:l:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
 const CATEGORIES_KEY = "cat:c";
@@ -52,12 +54,12 @@ const fromOrigin = async <T>(what: string, load: () => Promise<T>): Promise<T> =
 export const getProduct = async (
   deps: CatalogDeps,
   id: string,
-): Promise<{ product: Product; status: CacheStatus }> => {
+): Promise<{ product: Product; version: number; status: CacheStatus }> => {
   const { value, status } = await deps.cache.read(productKey(id), deps.policies.product, () =>
     fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl)),
   );
-  if (!value) throw new AppError("product_not_found", `product ${id} does not exist`);
-  return { product: value, status };
+  if (!value.product) throw new AppError("product_not_found", `product ${id} does not exist`);
+  return { product: value.product, version: value.version, status };
 };
 
 export const listProducts = (
@@ -73,6 +75,19 @@ export const listCategories = (deps: CatalogDeps): Promise<{ value: Category[]; 
     fromOrigin("categories", () => loadCategories(deps.db())),
   );
 
+/**
+ * False when the Redis cache holds a later version of the product than `version` (an update committed
+ * after that state was read). When Redis cannot tell, the state is taken as current.
+ */
+export const isCurrentProduct = async (deps: CatalogDeps, id: string, version: number): Promise<boolean> => {
+  try {
+    return ((await deps.cache.storedVersion(productKey(id))) ?? 0) <= version;
+  } catch (error) {
+    log("warn", "catalog cache unreachable; edge copy kept unverified", { productId: id, error });
+    return true;
+  }
+};
+
 /** Products by id for pricing carts and orders; ids that do not exist are left out. */
 export const getProducts = async (
   deps: CatalogDeps,
@@ -82,7 +97,9 @@ export const getProducts = async (
   const found = await deps.cache.readMany(unique.map(productKey), deps.policies.product, (_key, i) =>
     fromOrigin("product", () => loadProduct(deps.db(), unique[i] ?? "", deps.mediaBaseUrl)),
   );
-  return new Map(found.flatMap(({ value }) => (value ? [[value.id, value] as const] : [])));
+  return new Map(
+    found.flatMap(({ value: { product } }) => (product ? [[product.id, product] as const] : [])),
+  );
 };
 
 const isUniqueViolation = (error: unknown): boolean => {
@@ -100,7 +117,9 @@ export interface UpsertEffects {
 
 /**
  * Writes the product of record, then the Redis cache (write-through, so the next read and every
- * checkout see the new price), and announces the change on `catalog-updated`.
+ * checkout see the new price), and announces the change on `catalog-updated`. The cache entry
+ * carries the version Postgres gave this write, so of racing updates the last committed one stays
+ * cached whatever order their write-throughs (and any fills) reach Redis in.
  */
 export const upsertProduct = async (
   deps: CatalogDeps,
@@ -108,9 +127,9 @@ export const upsertProduct = async (
   id: string,
   input: ProductInput,
 ): Promise<Product> => {
-  let product: Product;
+  let record: ProductRecord;
   try {
-    product = await saveProduct(deps.db(), id, input, deps.mediaBaseUrl);
+    record = await saveProduct(deps.db(), id, input, deps.mediaBaseUrl);
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new AppError("invalid_request", `sku ${input.sku} belongs to another product`, {
@@ -123,9 +142,20 @@ export const upsertProduct = async (
       retryAfter: 5,
     });
   }
-  await deps.cache.write(productKey(id), deps.policies.product, product);
-  // A new product may add a category or change a count; lists otherwise follow within their TTL.
-  await deps.cache.forget(CATEGORIES_KEY);
+  const product = record.product;
+  if (!product) throw new Error(`upsert of product ${id} returned no product`);
+  try {
+    await deps.cache.write(productKey(id), deps.policies.product, record);
+    // A new product may add a category or change a count; lists otherwise follow within their TTL.
+    await deps.cache.forget(CATEGORIES_KEY);
+  } catch (error) {
+    // Postgres has the update, but a cache may still serve the old state: the same PUT again fixes it.
+    throw new AppError(
+      "dependency_unavailable",
+      "the product was saved but the catalog cache could not be updated; repeat the request",
+      { cause: error, retryAfter: 2 },
+    );
+  }
   const event = CatalogUpdatedSchema.parse({
     eventId: crypto.randomUUID(),
     productId: id,

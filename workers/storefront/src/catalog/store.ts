@@ -21,6 +21,15 @@ const productColumns = {
 
 type ProductFields = Pick<ProductRow, keyof typeof productColumns>;
 
+/**
+ * A product as Postgres holds it, with the version Postgres assigned to that state (0: no such
+ * product). Caches store the record and never replace a higher version with a lower one.
+ */
+export interface ProductRecord {
+  product: Product | null;
+  version: number;
+}
+
 export const toProduct = (row: ProductFields, mediaBaseUrl: string): Product => ({
   id: row.id,
   sku: row.sku,
@@ -33,9 +42,16 @@ export const toProduct = (row: ProductFields, mediaBaseUrl: string): Product => 
   updatedAt: row.updatedAt.toISOString(),
 });
 
-export const loadProduct = async (db: EdgeDb, id: string, mediaBaseUrl: string): Promise<Product | null> => {
-  const [row] = await db.select(productColumns).from(products).where(eq(products.id, id)).limit(1);
-  return row ? toProduct(row, mediaBaseUrl) : null;
+const toRecord = (row: (ProductFields & { version: number }) | undefined, mediaBaseUrl: string) =>
+  row ? { product: toProduct(row, mediaBaseUrl), version: row.version } : { product: null, version: 0 };
+
+export const loadProduct = async (db: EdgeDb, id: string, mediaBaseUrl: string): Promise<ProductRecord> => {
+  const [row] = await db
+    .select({ ...productColumns, version: products.version })
+    .from(products)
+    .where(eq(products.id, id))
+    .limit(1);
+  return toRecord(row, mediaBaseUrl);
 };
 
 interface Cursor {
@@ -131,13 +147,17 @@ const categoryName = (slug: string): string =>
     .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
     .join(" ");
 
-/** Inserts or replaces a product (creating its category on first use) in one transaction. */
+/**
+ * Inserts or replaces a product (creating its category on first use) in one transaction. The upsert
+ * itself raises the version (`version + 1` on conflict) and takes `updatedAt` from Postgres' clock,
+ * so of two racing updates the one that commits last has the higher version.
+ */
 export const saveProduct = async (
   db: EdgeDb,
   id: string,
   input: ProductInput,
   mediaBaseUrl: string,
-): Promise<Product> => {
+): Promise<ProductRecord> => {
   const values = {
     id,
     sku: input.sku,
@@ -147,7 +167,7 @@ export const saveProduct = async (
     currency: input.currency,
     category: input.category,
     imageKeys: input.imageKeys ?? [],
-    updatedAt: new Date(),
+    updatedAt: sql`now()`,
   };
   const [, saved] = await db.batch([
     db
@@ -157,10 +177,13 @@ export const saveProduct = async (
     db
       .insert(products)
       .values(values)
-      .onConflictDoUpdate({ target: products.id, set: { ...values, id: undefined } })
-      .returning(productColumns),
+      .onConflictDoUpdate({
+        target: products.id,
+        set: { ...values, id: undefined, version: sql`${products.version} + 1` },
+      })
+      .returning({ ...productColumns, version: products.version }),
   ]);
   const row = saved[0];
   if (!row) throw new Error(`upsert of product ${id} returned no row`);
-  return toProduct(row, mediaBaseUrl);
+  return toRecord(row, mediaBaseUrl);
 };

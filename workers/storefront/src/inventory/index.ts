@@ -1,1 +1,9 @@
-export { readStock, type StockLevel, setAvailable } from "./store.ts";
+export {
+  type StockInput,
+  StockInputSchema,
+  type StockLevel,
+  StockLevelSchema,
+  StockWriteHeadersSchema,
+  stockEtag,
+} from "./schemas.ts";
+export { readStock, writeStock } from "./store.ts";

@@ -1,57 +1,118 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { inventory, products } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
+import { MAX_AVAILABLE, type StockInput, type StockLevel } from "./schemas.ts";
 
-export interface StockLevel {
-  productId: string;
-  available: number;
-  reserved: number;
-}
+/** Stock of record in Postgres. Every write is one statement; the row lock makes it atomic. */
 
 const unavailable = (error: unknown) =>
   new AppError("dependency_unavailable", "inventory could not be reached", { cause: error, retryAfter: 5 });
 
-export const readStock = async (db: EdgeDb, productId: string): Promise<StockLevel> => {
+const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
   try {
-    const [row] = await db
-      .select({ productId: products.id, available: inventory.available, reserved: inventory.reserved })
-      .from(products)
-      .leftJoin(inventory, eq(inventory.productId, products.id))
-      .where(eq(products.id, productId));
-    if (!row) throw new AppError("product_not_found", `product ${productId} does not exist`);
-    return { productId, available: row.available ?? 0, reserved: row.reserved ?? 0 };
+    return await work();
   } catch (error) {
     throw error instanceof AppError ? error : unavailable(error);
   }
 };
 
-/** Sets the sellable stock of a product; what pending orders hold stays reserved. */
-export const setAvailable = async (db: EdgeDb, productId: string, available: number): Promise<StockLevel> => {
-  try {
-    const rows = await db
+/** Stock of a product; a product never stocked has 0 of each, at version 0. */
+export const readStock = (db: EdgeDb, productId: string): Promise<StockLevel> =>
+  guarded(async () => {
+    const [row] = await db
+      .select({ available: inventory.available, reserved: inventory.reserved, version: inventory.version })
+      .from(products)
+      .leftJoin(inventory, eq(inventory.productId, products.id))
+      .where(eq(products.id, productId));
+    if (!row) throw new AppError("product_not_found", `product ${productId} does not exist`);
+    return {
+      productId,
+      available: row.available ?? 0,
+      reserved: row.reserved ?? 0,
+      version: row.version ?? 0,
+    };
+  });
+
+/**
+ * Sets (`available`) or adjusts (`delta`) the sellable stock in one `INSERT … ON CONFLICT DO UPDATE …
+ * WHERE`: the update runs on the row as the last commit left it, under its row lock, so a reservation
+ * committing at the same time is never lost or double counted, `available` never goes below zero,
+ * and `ifMatch` compares the version of that same row. Units held by pending orders stay reserved.
+ * A write that does not apply changes nothing and is explained by `refusal`.
+ */
+export const writeStock = (
+  db: EdgeDb,
+  productId: string,
+  input: StockInput,
+  ifMatch?: number,
+): Promise<StockLevel> =>
+  guarded(async () => {
+    const delta = "delta" in input ? input.delta : undefined;
+    const stocked = sql`exists (select 1 from ${inventory} where ${inventory.productId} = ${productId})`;
+    // Without a row the insert applies: only when nothing was expected and the result is not negative.
+    const insertGuards: SQL[] = [eq(products.id, productId)];
+    if (ifMatch !== undefined && ifMatch !== 0) insertGuards.push(stocked);
+    if (delta !== undefined && delta < 0) insertGuards.push(stocked);
+    const updateGuards: SQL[] = [];
+    if (ifMatch !== undefined) updateGuards.push(sql`${inventory.version} = ${ifMatch}::bigint`);
+    const next =
+      delta === undefined
+        ? sql`excluded.available`
+        : sql`(${inventory.available}::bigint + ${delta}::bigint)`;
+    if (delta !== undefined) updateGuards.push(sql`${next} between 0 and ${MAX_AVAILABLE}::bigint`);
+    const initial = "available" in input ? input.available : Math.max(input.delta, 0);
+
+    const [row] = await db
       .insert(inventory)
       .select(
         db
           .select({
             productId: products.id,
-            available: sql<number>`${available}::int`.as("available"),
+            available: sql<number>`${initial}::int`.as("available"),
             reserved: sql<number>`0`.as("reserved"),
             updatedAt: sql<Date>`now()`.as("updated_at"),
+            version: sql<number>`1::bigint`.as("version"),
           })
           .from(products)
-          .where(eq(products.id, productId)),
+          .where(and(...insertGuards)),
       )
-      .onConflictDoUpdate({ target: inventory.productId, set: { available, updatedAt: sql`now()` } })
+      .onConflictDoUpdate({
+        target: inventory.productId,
+        set: {
+          available: sql`${next}::int`,
+          version: sql`${inventory.version} + 1`,
+          updatedAt: sql`now()`,
+        },
+        setWhere: updateGuards.length > 0 ? and(...updateGuards) : undefined,
+      })
       .returning({
         productId: inventory.productId,
         available: inventory.available,
         reserved: inventory.reserved,
+        version: inventory.version,
       });
-    const [row] = rows;
-    if (!row) throw new AppError("product_not_found", `product ${productId} does not exist`);
-    return row;
-  } catch (error) {
-    throw error instanceof AppError ? error : unavailable(error);
+    if (row) return row;
+    throw refusal(await readStock(db, productId), delta, ifMatch);
+  });
+
+/** Why a stock write changed nothing, from the stock as it is now (the write itself held no lock). */
+const refusal = (current: StockLevel, delta: number | undefined, ifMatch: number | undefined): AppError => {
+  if (ifMatch !== undefined && current.version !== ifMatch) {
+    return new AppError(
+      "precondition_failed",
+      `stock of ${current.productId} is at version ${current.version}, not ${ifMatch}; read it again`,
+      { details: current, headers: { ETag: `"${current.version}"` } },
+    );
   }
+  if (delta !== undefined && current.available + delta > MAX_AVAILABLE) {
+    return new AppError("invalid_request", `available would exceed ${MAX_AVAILABLE}`, {
+      details: [{ path: ["delta"], available: current.available }],
+    });
+  }
+  return new AppError(
+    "insufficient_stock",
+    `a delta of ${delta} would take available stock of ${current.productId} below zero (available ${current.available})`,
+    { details: { ...current, delta } },
+  );
 };
