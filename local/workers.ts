@@ -38,6 +38,10 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+  CUSTOMER_TOKEN_SECRET: "test-customer-token-secret",
+  // Failed sign-ins: out of reach of tests and benchmarks that do not target the limit.
+  SIGNIN_ACCOUNT_LIMIT: "100000",
+  SIGNIN_IP_LIMIT: "100000",
   CORS_ALLOWED_ORIGINS: "http://localhost:*,http://127.0.0.1:*",
   LOG_LEVEL: "warn",
 });
@@ -52,6 +56,10 @@ const STOREFRONT_VARS = {
   DEFAULT_CURRENCY: "USD",
   CART_RATE_LIMIT: "100000",
   CART_RATE_WINDOW_SECONDS: "10",
+  CUSTOMER_TOKEN_TTL_SECONDS: "604800",
+  SIGNIN_ACCOUNT_LIMIT: "10",
+  SIGNIN_IP_LIMIT: "100",
+  SIGNIN_WINDOW_SECONDS: "900",
 };
 
 /** `[vars]` of workers/checkout/wrangler.toml. */
