@@ -42,7 +42,10 @@ describe("customer tokens", () => {
     const expired = await issueToken(env.CUSTOMER_TOKEN_SECRET, customerId, 60, Date.now() - 3_600_000);
     await refusedWith(verifyToken(deps(), expired.token), "unauthorized");
     // Signed with the right key but not one of ours (no audience, no jti).
-    const bare = await sign({ sub: customerId, exp: Math.floor(Date.now() / 1000) + 60 }, env.CUSTOMER_TOKEN_SECRET);
+    const bare = await sign(
+      { sub: customerId, exp: Math.floor(Date.now() / 1000) + 60 },
+      env.CUSTOMER_TOKEN_SECRET,
+    );
     await refusedWith(verifyToken(deps(), bare), "unauthorized");
     await refusedWith(verifyToken(deps(), "not-a-jwt"), "unauthorized");
   });
@@ -69,6 +72,8 @@ describe("customer tokens", () => {
   it("will not sign or verify without a key", async () => {
     await expect(issueToken("", customerId, 60)).rejects.toThrow(/CUSTOMER_TOKEN_SECRET/);
     const { token } = await issueToken(env.CUSTOMER_TOKEN_SECRET, customerId, 60);
-    await expect(verifyToken({ ...deps(), secret: undefined }, token)).rejects.toThrow(/CUSTOMER_TOKEN_SECRET/);
+    await expect(verifyToken({ ...deps(), secret: undefined }, token)).rejects.toThrow(
+      /CUSTOMER_TOKEN_SECRET/,
+    );
   });
 });
