@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { isCommonPassword } from "./common-passwords.ts";
-import { DUMMY_PASSWORD_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "./password.ts";
+import {
+  DUMMY_PASSWORD_HASH,
+  hashPassword,
+  needsRehash,
+  PBKDF2_ITERATIONS,
+  verifyPassword,
+} from "./password.ts";
 
 describe("password hashes", () => {
   it("store PBKDF2-SHA-256 with its iterations and a random salt, and verify", async () => {
@@ -18,6 +24,8 @@ describe("password hashes", () => {
     const older = await hashPassword("an older account", 1000);
     expect(older.split("$")[1]).toBe("1000");
     expect(await verifyPassword("an older account", older)).toBe(true);
+    expect(needsRehash(older)).toBe(true);
+    expect(needsRehash(await hashPassword("a current account"))).toBe(false);
   });
 
   it("compare passwords as Unicode NFKC", async () => {

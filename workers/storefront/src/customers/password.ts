@@ -62,6 +62,12 @@ export const verifyPassword = async (password: string, stored: string): Promise<
   return constantTimeEqual(derived, fromBase64Url(hash));
 };
 
+/** Whether a stored hash was made with weaker parameters than today's (rehash it at the next sign-in). */
+export const needsRehash = (stored: string): boolean => {
+  const [algorithm, rounds] = stored.split("$");
+  return algorithm !== ALGORITHM || Number(rounds) < PBKDF2_ITERATIONS;
+};
+
 /**
  * Verified against when the email has no account, so an unknown email costs the same key derivation
  * as a wrong password and the answer time does not tell which it was. No password matches it.

@@ -16,6 +16,7 @@ import {
   TEST_PASSWORD,
   uniqueEmail,
 } from "../test-support.ts";
+import { hashPassword } from "./password.ts";
 
 interface Me {
   customerId: string;
@@ -202,6 +203,22 @@ describe("sign-in and sign-out", () => {
     expect(claims.exp - claims.iat).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     await expectError(await me(token), 401, "unauthorized");
+  });
+});
+
+describe("password hash upgrades", () => {
+  it("replaces a hash made with fewer iterations at the next sign-in", async () => {
+    const { customer, email, password } = await signUpCustomer();
+    const db = dbClient(env);
+    const older = await hashPassword(password, 1000);
+    await db
+      .update(customers)
+      .set({ passwordHash: older })
+      .where(eq(customers.customerId, customer.customerId));
+    expect((await signIn({ email, password })).status).toBe(200);
+    const [row] = await db.select().from(customers).where(eq(customers.customerId, customer.customerId));
+    expect(row?.passwordHash).toMatch(/^pbkdf2-sha256\$100000\$/);
+    expect((await signIn({ email, password })).status).toBe(200);
   });
 });
 

@@ -8,7 +8,7 @@ import { isCommonPassword } from "./common-passwords.ts";
 import { customerCart } from "./customer-cart.ts";
 import type { CustomersDeps } from "./deps.ts";
 import { customerOrders } from "./order-history.ts";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./password.ts";
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "./password.ts";
 import type { Customer, NotMerged, OrdersPage, Session, SignIn, SignUp } from "./schemas.ts";
 import { takeSignInAttempt } from "./sign-in-limit.ts";
 
@@ -57,6 +57,14 @@ export const signIn = async (deps: CustomersDeps, input: SignIn, client: string)
   deps.cart.background(
     attempt.succeeded().catch((error: unknown) => log("warn", "sign-in limit not released", { error })),
   );
+  if (needsRehash(row.passwordHash)) {
+    // Made with weaker parameters than today's: replaced now that the password is known.
+    deps.cart.background(
+      hashPassword(input.password)
+        .then((next) => deps.accounts.upgradeHash(row.customerId, row.passwordHash, next))
+        .catch((error: unknown) => log("warn", "password hash not upgraded", { error })),
+    );
+  }
   let cart = await customerCart(deps, row.customerId, row.cartId);
   let notMerged: NotMerged[] | undefined;
   if (input.cartId && input.cartId !== cart.cartId) {

@@ -42,6 +42,15 @@ export const customerStore = (db: () => EdgeDb) => ({
       return row ?? null;
     }),
 
+  /** Replaces a password hash made with older parameters, unless the hash changed meanwhile. */
+  upgradeHash: (customerId: string, previous: string, next: string): Promise<void> =>
+    withDb("the account store", async () => {
+      await db()
+        .update(customers)
+        .set({ passwordHash: next })
+        .where(and(eq(customers.customerId, customerId), eq(customers.passwordHash, previous)));
+    }),
+
   /**
    * Points the customer at cart `next` if its cart is still `expected` (compare-and-set, so of two
    * requests creating the customer's cart at once exactly one wins). Answers whether it did.
