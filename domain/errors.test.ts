@@ -8,6 +8,8 @@ describe("AppError", () => {
     expect(ERROR_STATUS.quantity_limit).toBe(422);
     expect(new AppError("precondition_failed", "changed since").status).toBe(412);
     expect(new AppError("insufficient_stock", "would go below zero").status).toBe(409);
+    expect(new AppError("invalid_credentials", "wrong email or password").status).toBe(401);
+    expect(new AppError("email_taken", "has an account").status).toBe(409);
   });
 
   it("builds the contract body, with details only when present", () => {

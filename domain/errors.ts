@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   idempotency_key_required: 400,
   unauthorized: 401,
+  /** Sign-in with an unknown email or a wrong password: one answer for both. */
+  invalid_credentials: 401,
   invalid_signature: 403,
   not_found: 404,
   product_not_found: 404,
@@ -15,6 +17,8 @@ export const ERROR_STATUS = {
   cart_empty: 409,
   checkout_in_progress: 409,
   out_of_stock: 409,
+  /** Sign-up with an email that already has an account. */
+  email_taken: 409,
   /** An admin stock delta that would take `available` below zero; nothing was changed. */
   insufficient_stock: 409,
   /** An admin write whose `If-Match` version is no longer the current one; nothing was changed. */

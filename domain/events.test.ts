@@ -19,6 +19,13 @@ describe("event schemas", () => {
     expect(OrderPlacedSchema.parse(order)).toEqual(order);
   });
 
+  it("carries the customer of an order placed with a customer token, and none for a guest", () => {
+    const customerId = `cus_${"a".repeat(22)}`;
+    expect(OrderPlacedSchema.parse({ ...order, customerId })).toEqual({ ...order, customerId });
+    expect(OrderPlacedSchema.parse(order)).not.toHaveProperty("customerId");
+    expect(OrderPlacedSchema.safeParse({ ...order, customerId: "someone" }).success).toBe(false);
+  });
+
   it("rejects fractional quantities, bad currencies and empty orders", () => {
     expect(OrderPlacedSchema.safeParse({ ...order, items: [{ ...order.items[0], qty: 1.5 }] }).success).toBe(
       false,

@@ -9,6 +9,7 @@ export const ProductIdSchema = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "product id: 1-64 of A-Z a-z 0-9 _ -");
 export const CartIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, "cart id: 22-64 URL-safe characters");
 export const OrderIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const CustomerIdSchema = z.string().regex(/^cus_[A-Za-z0-9_-]{22,60}$/, "customer id");
 export const PaymentTokenSchema = z
   .string()
   .regex(/^tok_[A-Za-z0-9_]{1,64}$/, "payment token: tok_ followed by 1-64 of A-Z a-z 0-9 _");
@@ -51,6 +52,8 @@ export const OrderPlacedSchema = EventBase.extend({
   paymentToken: PaymentTokenSchema,
   shippingAddress: ShippingAddressSchema,
   placedAt: z.iso.datetime(),
+  /** The customer whose token placed the order; absent for a guest order. */
+  customerId: CustomerIdSchema.optional(),
 });
 export type OrderPlaced = z.infer<typeof OrderPlacedSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OrderIdSchema, ProductIdSchema } from "./events.ts";
+import { CustomerIdSchema, OrderIdSchema, ProductIdSchema } from "./events.ts";
 import { CentsSchema, CurrencySchema } from "./money.ts";
 import { CancelReasonSchema, OrderStatusSchema } from "./order-events.ts";
 
@@ -31,5 +31,13 @@ export type Order = z.infer<typeof OrderSchema>;
  * (pending); the order-state consumer rewrites `status`, `reason` and `updatedAt` when the order is
  * final. When it has expired or is missing, readers fall back to Postgres.
  */
+/**
+ * What the status record holds: the Order and, when checkout wrote it, its owner (`customerId`, null
+ * for a guest order). A record without the field (written from Postgres by the pipeline) leaves the
+ * owner to be read from Postgres.
+ */
+export const OrderRecordSchema = OrderSchema.extend({ customerId: CustomerIdSchema.nullable().optional() });
+export type OrderRecord = z.infer<typeof OrderRecordSchema>;
+
 export const orderStatusKey = (orderId: string): string => `order:${orderId}`;
 export const ORDER_STATUS_TTL_SECONDS = 30 * 24 * 3600;

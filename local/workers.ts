@@ -38,6 +38,10 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+  CUSTOMER_TOKEN_SECRET: "test-customer-token-secret",
+  // Failed sign-ins: out of reach of tests and benchmarks that do not target the limit.
+  SIGNIN_ACCOUNT_LIMIT: "100000",
+  SIGNIN_IP_LIMIT: "100000",
   CORS_ALLOWED_ORIGINS: "http://localhost:*,http://127.0.0.1:*",
   LOG_LEVEL: "warn",
   // Abuse limits out of reach of every test and benchmark (wrangler.toml ships production ones).
@@ -59,6 +63,10 @@ const STOREFRONT_VARS = {
   CART_RATE_WINDOW_SECONDS: "60",
   UPLOAD_RATE_LIMIT: "20",
   UPLOAD_RATE_WINDOW_SECONDS: "600",
+  CUSTOMER_TOKEN_TTL_SECONDS: "604800",
+  SIGNIN_ACCOUNT_LIMIT: "10",
+  SIGNIN_IP_LIMIT: "100",
+  SIGNIN_WINDOW_SECONDS: "900",
 };
 
 /** `[vars]` of workers/checkout/wrangler.toml. */

@@ -1,5 +1,6 @@
 export * from "./carts.ts";
 export * from "./catalog.ts";
+export * from "./customers.ts";
 export * from "./emails.ts";
 export * from "./events.ts";
 export * from "./inventory.ts";

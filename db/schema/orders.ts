@@ -25,12 +25,18 @@ export const orders = pgTable(
     subtotalCents: integer("subtotal_cents").notNull(),
     currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
     shippingAddress: jsonb("shipping_address").$type<ShippingAddress>().notNull(),
+    /** The customer whose token placed the order; null for a guest order. */
+    customerId: varchar("customer_id", { length: 64 }),
     placedAt: timestamp("placed_at", { withTimezone: true, mode: "date" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   (t) => [
     index("orders_cart_id_idx").on(t.cartId),
+    // A customer's order history, newest first, paged by (created_at, order_id).
+    index("orders_customer_created_idx")
+      .on(t.customerId, t.createdAt, t.orderId)
+      .where(sql`${t.customerId} is not null`),
     check("orders_reason_only_when_cancelled", sql`(${t.status} = 'cancelled') = (${t.reason} is not null)`),
   ],
 );

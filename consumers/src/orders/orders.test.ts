@@ -60,4 +60,19 @@ describe("orders consumer", () => {
     expect(await recordedRows(placed.orderId)).toHaveLength(1);
     expect(t.runner.counts()).toMatchObject({ "dead-lettered": 0 });
   });
+
+  it("records the customer of an order placed with a customer token, and none for a guest", async () => {
+    const customerId = `cus_${randomUUID().replaceAll("-", "").slice(0, 22)}`;
+    const owned = samplePlacedOrder({ customerId });
+    const guest = samplePlacedOrder();
+    await t.producer.send([owned, guest].map((e) => ({ topic: PLACED, key: e.orderId, value: e })));
+    await waitUntil(
+      "both orders",
+      async () => (await countProcessed(db, "orders", [owned.eventId, guest.eventId])) === 2,
+    );
+    const [ownedRow] = await db.select().from(orders).where(eq(orders.orderId, owned.orderId));
+    const [guestRow] = await db.select().from(orders).where(eq(orders.orderId, guest.orderId));
+    expect(ownedRow?.customerId).toBe(customerId);
+    expect(guestRow?.customerId).toBeNull();
+  });
 });

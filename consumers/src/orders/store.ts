@@ -6,7 +6,8 @@ import type { Tx } from "../runtime/types.ts";
 /**
  * Writes a placed order (status pending) and its lines. Idempotent on the order id as well as on the
  * event id: a second `order-placed` for the same order (a checkout retry that published twice)
- * finds the row and writes nothing. Returns whether the order was new.
+ * finds the row and writes nothing. An order placed with a customer token records its customer.
+ * Returns whether the order was new.
  */
 export const recordOrder = async (tx: Tx, event: OrderPlaced): Promise<boolean> => {
   const inserted = await tx
@@ -20,6 +21,7 @@ export const recordOrder = async (tx: Tx, event: OrderPlaced): Promise<boolean> 
       currency: event.currency,
       shippingAddress: event.shippingAddress,
       placedAt: new Date(event.placedAt),
+      customerId: event.customerId ?? null,
     })
     .onConflictDoNothing({ target: orders.orderId })
     .returning({ orderId: orders.orderId });

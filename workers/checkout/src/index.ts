@@ -22,6 +22,11 @@ app.use(
 );
 app.route("/", checkoutRoutes);
 app.route("/", orderRoutes);
+app.openAPIRegistry.registerComponent("securitySchemes", "customerToken", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+});
 app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Checkout API", version: "1.0.0" } });
 
 export default app;

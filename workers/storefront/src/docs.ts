@@ -6,6 +6,11 @@ import type { StorefrontEnv } from "./env.ts";
 /** `/openapi.json` generated from the same zod schemas that validate each route, and `/docs` to read it. */
 export const docsRoutes = (app: OpenAPIHono<StorefrontEnv>): Hono<StorefrontEnv> => {
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "customerToken", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
   const routes = new Hono<StorefrontEnv>();
   routes.get("/openapi.json", (c) =>
     c.json(
@@ -15,7 +20,7 @@ export const docsRoutes = (app: OpenAPIHono<StorefrontEnv>): Hono<StorefrontEnv>
           title: "Storefront API",
           version: "1.0.0",
           description:
-            'Catalog, carts, checkout and orders. Errors: {"error":{"code","message","details"?}}.',
+            'Catalog, carts, customers, checkout and orders. Errors: {"error":{"code","message","details"?}}.',
         },
         servers: [{ url: new URL(c.req.url).origin }],
       }),

@@ -8,6 +8,7 @@ import { healthRoutes } from "../../platform/health.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { cartRoutes } from "./cart/routes.ts";
 import { catalogRoutes } from "./catalog/index.ts";
+import { customerRoutes } from "./customers/index.ts";
 import { docsRoutes } from "./docs.ts";
 import type { StorefrontEnv } from "./env.ts";
 import { MEDIA_UPLOAD_PATHS, mediaRoutes } from "./media/index.ts";
@@ -50,6 +51,7 @@ app.use(
 
 app.route("/", catalogRoutes);
 app.route("/", cartRoutes);
+app.route("/", customerRoutes);
 app.route("/", adminRoutes);
 app.route("/", mediaRoutes);
 app.route("/", docsRoutes(app));

@@ -52,3 +52,33 @@ export const createProduct = async (
   expect(res.status).toBe(200);
   return id;
 };
+
+/** A unique email per call, in mixed case to exercise normalisation. */
+export const uniqueEmail = (prefix = "shopper"): string =>
+  `${prefix}.${crypto.randomUUID().slice(0, 12)}@Example.COM`;
+
+export const TEST_PASSWORD = "correct horse battery staple";
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+export interface SignedUp {
+  customer: { customerId: string; email: string; name: string | null; createdAt: string };
+  token: string;
+}
+
+/** Signs up a new customer through the API. */
+export const signUpCustomer = async (
+  overrides: Record<string, unknown> = {},
+): Promise<SignedUp & { email: string; password: string }> => {
+  const body = { email: uniqueEmail(), password: TEST_PASSWORD, ...overrides };
+  const res = await call("/v1/customers", jsonInit("POST", body));
+  expect(res.status).toBe(201);
+  return { ...(await json<SignedUp>(res)), email: String(body.email), password: String(body.password) };
+};
+
+/** Signs in through the API (optionally merging a guest cart), from client IP `ip`. */
+export const signIn = (
+  body: { email: string; password: string; cartId?: string },
+  overrides: Partial<Env> = {},
+  ip = "203.0.113.7",
+) => call("/v1/sessions", jsonInit("POST", body, { "CF-Connecting-IP": ip }), overrides);

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderSchema } from "../../../../domain/orders.ts";
+import { customerSecurity, optionalCustomer } from "../../../edge/customer-auth/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
 import { errorResponses } from "../../../platform/openapi.ts";
@@ -21,7 +22,10 @@ const checkoutRoute = createRoute({
     "then shows `pendingOrderId` and refuses changes (409 `checkout_in_progress`), and every later " +
     "checkout of it, with any Idempotency-Key, places exactly that order (same id and prices) until " +
     "it is acknowledged or the pipeline has recorded it; the cart is then emptied and shows " +
-    "`lastOrderId`. A checkout of an emptied cart is 409 `cart_empty` with `details.lastOrderId`.",
+    "`lastOrderId`. A checkout of an emptied cart is 409 `cart_empty` with `details.lastOrderId`. " +
+    "With a customer token the order belongs to that customer (a guest needs no token; an invalid " +
+    "one is 401 `unauthorized`).",
+  security: [{}, ...customerSecurity],
   request: {
     headers: z.object({
       "idempotency-key": IdempotencyKeySchema.optional().openapi({
@@ -42,6 +46,7 @@ const checkoutRoute = createRoute({
     ...errorResponses(
       "invalid_request",
       "idempotency_key_required",
+      "unauthorized",
       "cart_not_found",
       "cart_empty",
       "checkout_in_progress",
@@ -68,6 +73,7 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
   const key = c.req.valid("header")["idempotency-key"];
   if (!key)
     throw new AppError("idempotency_key_required", "POST /v1/checkout needs an Idempotency-Key header");
+  const customer = await optionalCustomer(c.env, c.req.header("Authorization"));
   const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const redis = redisClient(c.env, { raw: true });
   const { order, replayed } = await checkout(
@@ -81,6 +87,7 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
     },
     key,
     c.req.valid("json"),
+    customer?.customerId,
   );
   c.header("Location", `/v1/orders/${order.orderId}`);
   if (replayed) c.header("Idempotent-Replayed", "true");

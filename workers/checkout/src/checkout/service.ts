@@ -57,7 +57,12 @@ const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Prom
 };
 
 /** The order of the cart's lines, priced from the catalog; the client never sends a price. */
-const priceOrder = async (deps: CheckoutDeps, cart: StoredCart, body: CheckoutBody): Promise<OrderPlaced> => {
+const priceOrder = async (
+  deps: CheckoutDeps,
+  cart: StoredCart,
+  body: CheckoutBody,
+  customerId: string | undefined,
+): Promise<OrderPlaced> => {
   const products = await getProducts(
     deps.cart.catalog,
     cart.lines.map((line) => line.productId),
@@ -98,6 +103,7 @@ const priceOrder = async (deps: CheckoutDeps, cart: StoredCart, body: CheckoutBo
     paymentToken: body.paymentToken,
     shippingAddress: body.shippingAddress,
     placedAt: new Date().toISOString(),
+    ...(customerId ? { customerId } : {}),
   });
 };
 
@@ -164,12 +170,13 @@ const freezeOrder = async (
   fingerprint: string,
   body: CheckoutBody,
   started: Started,
+  customerId: string | undefined,
 ): Promise<OrderPlaced> => {
   let current: Begun = started;
   for (let round = 0; round < MAX_PRICING_ROUNDS; round++) {
     if (current.kind === "resume") return current.event;
     if (current.kind !== "fresh") break;
-    const event = await priceOrder(deps, current.cart, body);
+    const event = await priceOrder(deps, current.cart, body, customerId);
     let frozen = await store.freeze(current.version, event, deps.holdMs);
     if (frozen.kind === "unknown") {
       await deps.stock.load(frozen.productIds);
@@ -198,19 +205,21 @@ const freezeOrder = async (
  * as that order: changes are refused, and every later checkout of the cart, with any key, publishes
  * exactly the same order (same id, same event id, same prices) until one is acknowledged or the
  * pipeline reports it. Replays of a key answer its first result; only the request that holds a key
- * (or a cart) may finish it.
+ * (or a cart) may finish it. With `customerId` (a customer's token) the order belongs to that
+ * customer; the key's fingerprint includes it, so another customer cannot replay the key.
  */
 export const checkout = async (
   deps: CheckoutDeps,
   idempotencyKey: string,
   body: CheckoutBody,
+  customerId?: string,
 ): Promise<CheckoutResult> => {
-  const fingerprint = await sha256(canonicalJson(body));
+  const fingerprint = await sha256(canonicalJson(customerId ? { ...body, customerId } : body));
   const store = await CheckoutStore.open(deps.redis, idempotencyKey, body.cartId);
   const started = await begin(deps, store, fingerprint, body);
   if (started.kind === "replay") return { order: started.order, replayed: true };
   try {
-    const event = await freezeOrder(deps, store, fingerprint, body, started);
+    const event = await freezeOrder(deps, store, fingerprint, body, started, customerId);
     try {
       await withDeadline(
         deps.kafka.producer().produce(TOPICS.orderPlaced, event, { key: event.orderId }),
@@ -225,7 +234,7 @@ export const checkout = async (
       );
     }
     const order = toOrder(event);
-    const settled = await store.complete(order);
+    const settled = await store.complete({ ...order, customerId: event.customerId ?? null });
     if (settled) announce(deps.cart, settled);
     return { order, replayed: false };
   } catch (error) {

@@ -4,6 +4,7 @@ import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.t
 import {
   ORDER_STATUS_TTL_SECONDS,
   type Order,
+  type OrderRecord,
   OrderSchema,
   orderStatusKey,
 } from "../../../../domain/orders.ts";
@@ -130,10 +131,10 @@ export class CheckoutStore {
   }
 
   /**
-   * Kafka acknowledged `order`: the key answers it, the cart settles, the status record exists.
-   * Answers the emptied cart when this call settled it.
+   * Kafka acknowledged `order`: the key answers it, the cart settles, the status record exists (with
+   * the order's owner). Answers the emptied cart when this call settled it.
    */
-  async complete(order: Order): Promise<StoredCart | null> {
+  async complete(order: OrderRecord): Promise<StoredCart | null> {
     const settledAt = await this.run<number>(
       COMPLETE,
       [this.recordKey, cartKey(this.cartId), orderStatusKey(order.orderId)],

@@ -3,35 +3,71 @@ import { asc, eq } from "drizzle-orm";
 import { orderFromRows } from "../../../../db/orders.ts";
 import { orderLines, orders } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
-import { type Order, OrderSchema, orderStatusKey } from "../../../../domain/orders.ts";
+import { type Order, OrderRecordSchema, orderStatusKey } from "../../../../domain/orders.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
 
-const fromPostgres = async (db: EdgeDb, orderId: string): Promise<Order | null> => {
+/** An order and its owner (null: a guest order). */
+type Owned = { order: Order; customerId: string | null };
+
+const fromPostgres = async (db: EdgeDb, orderId: string): Promise<Owned | null> => {
   const [[row], lines] = await db.batch([
     db.select().from(orders).where(eq(orders.orderId, orderId)),
     db.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.productId)),
   ]);
-  return row ? orderFromRows(row, lines) : null;
+  return row ? { order: orderFromRows(row, lines), customerId: row.customerId } : null;
 };
 
-/** An order from its fast status record in Redis, with Postgres, the system of record, behind it. */
-export const getOrder = async (deps: { redis: Redis; db: () => EdgeDb }, orderId: string): Promise<Order> => {
+const ownerFromPostgres = async (db: EdgeDb, orderId: string): Promise<string | null> => {
+  const [row] = await db
+    .select({ customerId: orders.customerId })
+    .from(orders)
+    .where(eq(orders.orderId, orderId));
+  return row?.customerId ?? null;
+};
+
+const unavailable = (error: unknown) =>
+  new AppError("dependency_unavailable", "the order could not be read", { cause: error, retryAfter: 5 });
+
+/** The order with its owner: from its status record in Redis, with Postgres, the system of record, behind it. */
+const readOrder = async (
+  deps: { redis: Redis; db: () => EdgeDb },
+  orderId: string,
+): Promise<Owned | null> => {
   try {
     const cached = await deps.redis.get<string>(orderStatusKey(orderId));
-    if (cached) return OrderSchema.parse(JSON.parse(cached));
+    if (cached) {
+      const { customerId, ...order } = OrderRecordSchema.parse(JSON.parse(cached));
+      // A record written from Postgres by the pipeline does not name the owner: Postgres does.
+      if (customerId !== undefined) return { order, customerId };
+      try {
+        return { order, customerId: await ownerFromPostgres(deps.db(), orderId) };
+      } catch (error) {
+        throw unavailable(error);
+      }
+    }
   } catch (error) {
+    if (error instanceof AppError) throw error;
     log("warn", "order status record unreadable; reading Postgres", { orderId, error });
   }
-  let order: Order | null;
   try {
-    order = await fromPostgres(deps.db(), orderId);
+    return await fromPostgres(deps.db(), orderId);
   } catch (error) {
-    throw new AppError("dependency_unavailable", "the order could not be read", {
-      cause: error,
-      retryAfter: 5,
-    });
+    throw unavailable(error);
   }
-  if (!order) throw new AppError("order_not_found", `order ${orderId} does not exist`);
-  return order;
+};
+
+/**
+ * An order as `viewer` may see it: a customer's order only by that customer (anyone else, signed in
+ * or not, gets 404 as if it did not exist); a guest order by its unguessable id.
+ */
+export const getOrder = async (
+  deps: { redis: Redis; db: () => EdgeDb },
+  orderId: string,
+  viewer: string | null = null,
+): Promise<Order> => {
+  const found = await readOrder(deps, orderId);
+  if (!found || (found.customerId !== null && found.customerId !== viewer))
+    throw new AppError("order_not_found", `order ${orderId} does not exist`);
+  return found.order;
 };

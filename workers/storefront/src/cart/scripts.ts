@@ -146,3 +146,76 @@ for i = 3, #ARGV, 2 do redis.call('hset', key, ARGV[i], ARGV[i + 1]) end
 redis.call('pexpire', key, ARGV[1])
 return 1
 `;
+
+/**
+ * KEYS: guest cart, target cart. ARGV: ttl, maxQty, maxLines. Moves the guest cart's lines into the
+ * target in one step: quantities summed up to maxQty a line, new lines while the target has fewer
+ * than maxLines, and nothing when the target holds lines priced in another currency. The guest cart
+ * becomes a tombstone. A missing, deleted or frozen cart on either side changes nothing.
+ * Answers `{ok, target #t, target fields, guest #t, {productId, qty not merged, ...}}`, or
+ * `{missing|deleted, 'guest'|'target'}`, or `{frozen, orderId}`.
+ */
+export const MERGE = `
+local guest = KEYS[1]
+local target = KEYS[2]
+${CLOCK}
+${SETTLE}
+local function refused(key, which)
+  if redis.call('exists', key) == 0 then return {${STATUS.missing}, which} end
+  if redis.call('hexists', key, '#d') == 1 then return {${STATUS.deleted}, which} end
+  local pending = settle_if_landed(key, now)
+  if pending then return {${STATUS.frozen}, pending} end
+  return false
+end
+local no = refused(target, 'target') or refused(guest, 'guest')
+if no then return no end
+local function line_count(key)
+  local n = 0
+  for _, f in ipairs(redis.call('hkeys', key)) do
+    if string.sub(f, 1, 1) ~= '#' then n = n + 1 end
+  end
+  return n
+end
+local maxQty = tonumber(ARGV[2])
+local maxLines = tonumber(ARGV[3])
+local count = line_count(target)
+local currency = redis.call('hget', target, '#c')
+local guestCurrency = redis.call('hget', guest, '#c')
+local sameCurrency = count == 0 or not currency or not guestCurrency or currency == guestCurrency
+local notMerged = {}
+local merged = 0
+local fields = redis.call('hgetall', guest)
+for i = 1, #fields, 2 do
+  local product = fields[i]
+  if string.sub(product, 1, 1) ~= '#' then
+    local qty = tonumber(fields[i + 1])
+    local have = tonumber(redis.call('hget', target, product) or '0')
+    local add = 0
+    if sameCurrency then
+      if have > 0 then
+        add = math.max(0, math.min(qty, maxQty - have))
+      elseif count < maxLines then
+        add = math.min(qty, maxQty)
+        count = count + 1
+      end
+    end
+    if add > 0 then
+      redis.call('hset', target, product, have + add)
+      merged = merged + 1
+    end
+    if add < qty then
+      table.insert(notMerged, product)
+      table.insert(notMerged, qty - add)
+    end
+  end
+end
+if merged > 0 and guestCurrency then redis.call('hset', target, '#c', guestCurrency) end
+local t = math.max(now, tonumber(redis.call('hget', target, '#t') or '0') + 1)
+redis.call('hset', target, '#t', t)
+redis.call('pexpire', target, ARGV[1])
+local gt = math.max(now, tonumber(redis.call('hget', guest, '#t') or '0') + 1)
+redis.call('del', guest)
+redis.call('hset', guest, '#d', 1, '#t', gt)
+redis.call('pexpire', guest, ARGV[1])
+return {${STATUS.ok}, t, redis.call('hgetall', target), gt, notMerged}
+`;

@@ -142,3 +142,39 @@ export const deleteCart = async (deps: CartDeps, cartId: string): Promise<void> 
   const cart = await withCart(deps, cartId, () => deps.store.delete(cartId));
   announce(deps, cart, true);
 };
+
+export interface MergeResult {
+  cart: StoredCart;
+  /** Quantities of the guest cart that did not fit (99 a line, 100 lines, or another currency). */
+  notMerged: Array<{ productId: string; qty: number }>;
+}
+
+/**
+ * Merges the guest cart `guestId` into `intoId` atomically (one script on the Redis server) and
+ * deletes the guest cart. A guest cart Redis lost is restored from its durable copy first; one that
+ * no longer exists (expired, deleted, merged already) merges nothing and answers null.
+ */
+export const mergeCart = async (
+  deps: CartDeps,
+  guestId: string,
+  intoId: string,
+): Promise<MergeResult | null> => {
+  try {
+    await readCart(deps, guestId);
+  } catch (error) {
+    if (error instanceof AppError && error.code === "cart_not_found") return null;
+    throw error;
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const merged = await deps.store.merge(guestId, intoId);
+    if (merged.kind === "merged") {
+      announce(deps, merged.cart);
+      announce(deps, merged.guest, true);
+      return { cart: merged.cart, notMerged: merged.notMerged };
+    }
+    if (merged.which === "guest") return null;
+    if (merged.kind === "deleted") break;
+    await readCart(deps, intoId); // the target expired meanwhile: restore it, or answer 404
+  }
+  throw notFound(intoId);
+};

@@ -3,7 +3,7 @@ import { AppError } from "../../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../../platform/clients.ts";
 import { redisScript } from "../../../platform/scripts.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
-import { ADD_ITEM, CREATE, DELETE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
+import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
 /** A cart as Redis holds it: quantities by product, in the order lines were added. */
 export interface StoredCart {
@@ -17,6 +17,16 @@ export interface StoredCart {
 }
 
 type ScriptReply = [number, ...unknown[]];
+
+/** What a merge did: the target cart, the guest cart's tombstone, and what did not fit. */
+export type Merged =
+  | {
+      kind: "merged";
+      cart: StoredCart;
+      guest: StoredCart;
+      notMerged: Array<{ productId: string; qty: number }>;
+    }
+  | { kind: "missing" | "deleted"; which: "guest" | "target" };
 
 export const cartKey = (cartId: string): string => `cart:${cartId}`;
 
@@ -45,9 +55,14 @@ export class CartStore {
     this.redis = redisClient(env, { raw: true });
   }
 
-  private async run(script: string, cartId: string, args: Array<string | number>): Promise<ScriptReply> {
+  private async run(
+    script: string,
+    cartId: string | string[],
+    args: Array<string | number>,
+  ): Promise<ScriptReply> {
+    const keys = (Array.isArray(cartId) ? cartId : [cartId]).map(cartKey);
     try {
-      return await redisScript<ScriptReply>(this.redis, script).exec([cartKey(cartId)], args.map(String));
+      return await redisScript<ScriptReply>(this.redis, script).exec(keys, args.map(String));
     } catch (error) {
       throw new AppError("dependency_unavailable", "the cart store could not be reached", {
         cause: error,
@@ -109,6 +124,34 @@ export class CartStore {
 
   async delete(cartId: string) {
     return this.decode(cartId, await this.run(DELETE, cartId, [CART_TTL_MS]));
+  }
+
+  /**
+   * Moves the lines of `guestId` into `intoId` and tombstones the guest cart, in one script: summed
+   * quantities, the line and lines caps applied, what did not fit listed. A frozen cart on either side
+   * is 409 `checkout_in_progress`.
+   */
+  async merge(guestId: string, intoId: string): Promise<Merged> {
+    const reply = await this.run(MERGE, [guestId, intoId], [CART_TTL_MS, MAX_LINE_QTY, MAX_LINES]);
+    const [status, first, fields, guestAt, rest] = reply;
+    if (status === STATUS.missing || status === STATUS.deleted) {
+      return {
+        kind: status === STATUS.missing ? "missing" : "deleted",
+        which: first === "guest" ? "guest" : "target",
+      };
+    }
+    const cart = this.decode(intoId, [status, first, fields]);
+    if (typeof cart === "string") throw new Error(`unexpected merge answer ${cart}`);
+    const flat = Array.isArray(rest) ? rest.map(String) : [];
+    const notMerged: Array<{ productId: string; qty: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      notMerged.push({ productId: flat[i] as string, qty: Number(flat[i + 1]) });
+    return {
+      kind: "merged",
+      cart,
+      guest: { cartId: guestId, lines: [], updatedAtMs: Number(guestAt) },
+      notMerged,
+    };
   }
 
   /** Puts back a cart Redis lost; does nothing if the cart exists again meanwhile. */

@@ -1,0 +1,2 @@
+export { customerRoutes } from "./routes.ts";
+export { type Customer, CustomerSchema } from "./schemas.ts";

@@ -1,0 +1,101 @@
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import { orderFromRows } from "../../../../db/orders.ts";
+import { orderLines, orders } from "../../../../db/schema/index.ts";
+import { AppError } from "../../../../domain/errors.ts";
+import { OrderIdSchema } from "../../../../domain/events.ts";
+import type { EdgeDb } from "../../../platform/clients.ts";
+import type { OrdersPage } from "./schemas.ts";
+import { withDb } from "./store.ts";
+
+/**
+ * A customer's orders from Postgres, newest first, paged by keyset over (created_at, order_id). The
+ * cursor carries created_at to the microsecond (as Postgres has it), so no order is skipped or
+ * repeated however many share a millisecond. Orders show once the orders consumer has recorded them.
+ */
+const CursorSchema = z.object({
+  t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
+  id: OrderIdSchema,
+});
+type Cursor = z.infer<typeof CursorSchema>;
+
+const encodeCursor = (cursor: Cursor): string =>
+  btoa(JSON.stringify(cursor)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+const badCursor = () =>
+  new AppError("invalid_request", "cursor is not one this API issued", { details: [{ path: ["cursor"] }] });
+
+const decodeCursor = (text: string): Cursor => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/")));
+  } catch (error) {
+    throw new AppError("invalid_request", "cursor is not one this API issued", {
+      cause: error,
+      details: [{ path: ["cursor"] }],
+    });
+  }
+  const cursor = CursorSchema.safeParse(parsed);
+  if (!cursor.success) throw badCursor();
+  return cursor.data;
+};
+
+/** created_at exactly, as ISO 8601 UTC with microseconds. */
+const createdAtText = sql<string>`to_char(${orders.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export const customerOrders = async (
+  db: EdgeDb,
+  customerId: string,
+  query: { cursor?: string | undefined; limit: number },
+): Promise<OrdersPage> => {
+  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+  return withDb("the order history", async () => {
+    const rows = await db
+      .select({
+        orderId: orders.orderId,
+        status: orders.status,
+        reason: orders.reason,
+        email: orders.email,
+        subtotalCents: orders.subtotalCents,
+        currency: orders.currency,
+        placedAt: orders.placedAt,
+        updatedAt: orders.updatedAt,
+        createdAt: createdAtText,
+      })
+      .from(orders)
+      .where(
+        and(
+          eq(orders.customerId, customerId),
+          after
+            ? sql`(${orders.createdAt}, ${orders.orderId}) < (${after.t}::timestamptz, ${after.id})`
+            : undefined,
+        ),
+      )
+      .orderBy(desc(orders.createdAt), desc(orders.orderId))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const lines = page.length
+      ? await db
+          .select()
+          .from(orderLines)
+          .where(
+            inArray(
+              orderLines.orderId,
+              page.map((row) => row.orderId),
+            ),
+          )
+          .orderBy(asc(orderLines.orderId), asc(orderLines.productId))
+      : [];
+    const last = page.at(-1);
+    return {
+      items: page.map((row) =>
+        orderFromRows(
+          row,
+          lines.filter((line) => line.orderId === row.orderId),
+        ),
+      ),
+      nextCursor:
+        rows.length > query.limit && last ? encodeCursor({ t: last.createdAt, id: last.orderId }) : null,
+    };
+  });
+};
