@@ -6,10 +6,12 @@ import { dbClient, kafkaClient } from "../../../platform/clients.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import {
   catalogDeps,
+  forgetAvailability,
   ProductInputSchema,
   ProductSchema,
   purgeEdge,
   upsertProduct,
+  withStock,
 } from "../catalog/index.ts";
 import type { StorefrontEnv } from "../env.ts";
 import {
@@ -128,7 +130,8 @@ adminRoutes.openapi(putProductRoute, async (c) => {
       productId,
       c.req.valid("json"),
     );
-    return c.json(product, 200);
+    const [answer] = await withStock(c.env, [product]);
+    return c.json(answer ?? { ...product, inStock: true }, 200);
   } finally {
     // Also after a failure: Postgres may hold the update even when the answer is an error.
     await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
@@ -145,6 +148,7 @@ adminRoutes.openapi(putStockRoute, async (c) => {
     c.req.valid("header")["if-match"],
   );
   await stockCounter(c.env).syncWritten([stock]);
+  forgetAvailability([stock.productId]);
   return c.json(stock, 200, stockAnswer(stock));
 });
 

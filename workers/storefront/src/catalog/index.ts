@@ -1,3 +1,4 @@
+export { forgetAvailability, withAvailability, withStock } from "./availability.ts";
 export { type CatalogBindings, catalogDeps, catalogDepsFor } from "./deps.ts";
 export { purgeEdge } from "./edge-cache.ts";
 export { catalogRoutes } from "./routes.ts";

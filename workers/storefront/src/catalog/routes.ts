@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import type { StorefrontEnv } from "../env.ts";
+import { withAvailability } from "./availability.ts";
 import { catalogDeps } from "./deps.ts";
 import { EDGE_STALE_IF_ERROR_SECONDS, edgeCache, VERSION } from "./edge-cache.ts";
 import type { CacheStatus } from "./read-through.ts";
@@ -72,10 +73,17 @@ const listCategoriesRoute = createRoute({
 
 export const catalogRoutes = new OpenAPIHono<StorefrontEnv>();
 
-catalogRoutes.use("/v1/products", etag(), edgeCache({ keyParams: ["category", "q", "cursor", "limit"] }));
+// Availability is added outside the edge cache (which keeps products without it), inside the ETag.
+catalogRoutes.use(
+  "/v1/products",
+  etag(),
+  withAvailability(),
+  edgeCache({ keyParams: ["category", "q", "cursor", "limit"] }),
+);
 catalogRoutes.use(
   "/v1/products/:productId",
   etag(),
+  withAvailability(),
   edgeCache({
     stillCurrent: (c, version) => isCurrentProduct(catalogDeps(c), c.req.param("productId") ?? "", version),
   }),

@@ -9,20 +9,29 @@ export const CategorySlugSchema = z
 
 export const ProductImageSchema = z.object({ url: z.url(), alt: z.string() }).openapi("ProductImage");
 
-export const ProductSchema = z
-  .object({
-    id: ProductIdSchema,
-    sku: z.string(),
-    name: z.string(),
-    description: z.string(),
-    priceCents: z.number().int().nonnegative(),
-    currency: CurrencySchema,
-    category: CategorySlugSchema,
-    images: z.array(ProductImageSchema),
-    updatedAt: z.iso.datetime(),
-  })
-  .openapi("Product");
-export type Product = z.infer<typeof ProductSchema>;
+/** A product as the catalog caches it; answers add its availability (`ProductSchema`). */
+export const CatalogProductSchema = z.object({
+  id: ProductIdSchema,
+  sku: z.string(),
+  name: z.string(),
+  description: z.string(),
+  priceCents: z.number().int().nonnegative(),
+  currency: CurrencySchema,
+  category: CategorySlugSchema,
+  images: z.array(ProductImageSchema),
+  updatedAt: z.iso.datetime(),
+});
+export type Product = z.infer<typeof CatalogProductSchema>;
+
+/** A product as the API answers it: the cached product and its live availability. */
+export const ProductSchema = CatalogProductSchema.extend({
+  inStock: z.boolean().openapi({
+    description: "from the edge stock counter: lags the stock of record by at most a second",
+  }),
+  availableQty: z.number().int().nonnegative().optional().openapi({
+    description: "units left, present only at or below the low-stock threshold (LOW_STOCK_THRESHOLD)",
+  }),
+}).openapi("Product");
 
 export const ProductParamsSchema = z.object({
   productId: ProductIdSchema,
@@ -45,7 +54,8 @@ export type ProductListQuery = z.infer<typeof ProductListQuerySchema>;
 export const ProductPageSchema = z
   .object({ items: z.array(ProductSchema), nextCursor: z.string().nullable() })
   .openapi("ProductPage");
-export type ProductPage = z.infer<typeof ProductPageSchema>;
+/** A page of products as the catalog caches it (the answer adds availability to each). */
+export type ProductPage = { items: Product[]; nextCursor: string | null };
 
 export const CategorySchema = z
   .object({ slug: CategorySlugSchema, name: z.string(), productCount: z.number().int().nonnegative() })

@@ -1,0 +1,115 @@
+import type { MiddlewareHandler } from "hono";
+import { readStockLevels, type StockCounter, stockCounter } from "../../../edge/stock/index.ts";
+import { dbClient, type EdgeDb, type ServiceBindings } from "../../../platform/clients.ts";
+import { log } from "../../../platform/log.ts";
+import type { StorefrontEnv } from "../env.ts";
+import type { Product } from "./schemas.ts";
+
+/** How long an isolate reuses a product's availability: answers lag the counter by at most this. */
+const AVAILABILITY_FRESH_MS = 1_000;
+const MAX_REMEMBERED = 10_000;
+const remembered = new Map<string, { units: number; at: number }>();
+
+/** Drops what this isolate remembers of products' availability (after a stock write it made). */
+export const forgetAvailability = (productIds: readonly string[]): void => {
+  for (const id of productIds) remembered.delete(id);
+};
+
+/**
+ * Units checkout may still hold per product: from the edge stock counter (reused within this isolate
+ * for under a second, so a flash sale's reads cost one counter read per product per second), from
+ * Postgres when Redis fails, and `null` when neither answers.
+ */
+export const readAvailability = async (
+  counter: StockCounter,
+  db: () => EdgeDb,
+  productIds: readonly string[],
+  now = Date.now(),
+): Promise<Map<string, number | null>> => {
+  const result = new Map<string, number | null>();
+  const missing: string[] = [];
+  for (const id of new Set(productIds)) {
+    const known = remembered.get(id);
+    if (known && now - known.at < AVAILABILITY_FRESH_MS) result.set(id, known.units);
+    else missing.push(id);
+  }
+  if (missing.length === 0) return result;
+  let levels = new Map<string, number>();
+  try {
+    levels = await counter.available(missing);
+  } catch (counterError) {
+    try {
+      levels = new Map((await readStockLevels(db(), missing)).map((l) => [l.productId, l.available]));
+    } catch (error) {
+      log("warn", "availability unknown: neither the stock counter nor Postgres answered", {
+        error,
+        counterError,
+      });
+    }
+  }
+  if (remembered.size > MAX_REMEMBERED) remembered.clear();
+  for (const id of missing) {
+    const units = levels.get(id);
+    if (units !== undefined) remembered.set(id, { units, at: now });
+    result.set(id, units ?? null);
+  }
+  return result;
+};
+
+/**
+ * `inStock` (and `availableQty` at or below `threshold`) for a product. Unknown availability (the
+ * counter and Postgres both down) shows as in stock: checkout still answers out_of_stock exactly.
+ */
+export const availabilityOf = (units: number | null, threshold: number) => {
+  if (units === null) return { inStock: true };
+  const left = Math.max(0, units);
+  return left <= threshold ? { inStock: left > 0, availableQty: left } : { inStock: true };
+};
+
+const lowStockThreshold = (value: string | undefined): number => {
+  const parsed = Number(value);
+  return value !== undefined && value !== "" && Number.isInteger(parsed) && parsed >= 0 ? parsed : 5;
+};
+
+/** Availability may be a second old: `max-age` and `stale-while-revalidate` are capped at 1 s. */
+export const capFreshness = (cacheControl: string | null): string | null =>
+  cacheControl?.replace(
+    /\b(max-age|stale-while-revalidate)=(\d+)/g,
+    (_all, name: string, seconds: string) => `${name}=${Math.min(Number(seconds), 1)}`,
+  ) ?? null;
+
+/** The products with their live availability (`inStock`, and `availableQty` when stock is low). */
+export const withStock = async (
+  env: ServiceBindings & { LOW_STOCK_THRESHOLD?: string },
+  products: readonly Product[],
+) => {
+  const units = await readAvailability(
+    stockCounter(env),
+    () => dbClient(env),
+    products.map((p) => p.id),
+  );
+  const threshold = lowStockThreshold(env.LOW_STOCK_THRESHOLD);
+  return products.map((product) => ({
+    ...product,
+    ...availabilityOf(units.get(product.id) ?? null, threshold),
+  }));
+};
+
+/**
+ * Adds live availability to the product answers passing through (one product or a page of them).
+ * It sits outside the edge cache, which keeps products without it, so a cached product still shows
+ * the counter of now; the answer may be cached for a second only.
+ */
+export const withAvailability = (): MiddlewareHandler<StorefrontEnv> => async (c, next) => {
+  await next();
+  if (c.res.status !== 200 || !c.res.headers.get("content-type")?.includes("application/json")) return;
+  const body = (await c.res.clone().json()) as { items?: Product[] } & Product;
+  const answer = Array.isArray(body.items)
+    ? { ...body, items: await withStock(c.env, body.items) }
+    : (await withStock(c.env, [body]))[0];
+  const cacheControl = capFreshness(c.res.headers.get("Cache-Control"));
+  // Hono keeps the previous answer's headers on the new one, so the changed ones are set after.
+  c.res = new Response(JSON.stringify(answer), { status: 200, headers: c.res.headers });
+  c.res.headers.delete("content-length");
+  if (cacheControl) c.res.headers.set("Cache-Control", cacheControl);
+};
