@@ -41,8 +41,9 @@ interface OrderRun {
 
 /**
  * Places one checkout per cart with autocannon (each request takes the next cart and a fresh
- * Idempotency-Key), retries those answered 503 with the same key, then waits in Postgres until every
- * order is final, sampling the consumers' lag all along.
+ * Idempotency-Key), retries those answered 503 or 409 checkout_in_progress with the same key (409
+ * out_of_stock is final), then waits in Postgres until every order is final, sampling the consumers'
+ * lag all along.
  */
 const placeAndFinish = async (
   env: BenchEnv,
@@ -89,7 +90,7 @@ const placeAndFinish = async (
   let retried = 0;
   const missing = range(cartIds.length).filter((i) => !orderOf.has(i) && !soldOut.has(i));
   await inBatches(missing, 16, async (i) => {
-    for (let attempt = 1; attempt <= 10 && !orderOf.has(i); attempt++) {
+    for (let attempt = 1; attempt <= 10 && !orderOf.has(i) && !soldOut.has(i); attempt++) {
       retried++;
       await new Promise((r) => setTimeout(r, 500 * attempt));
       const res = await fetch(`${env.url}/v1/checkout`, {
@@ -99,6 +100,8 @@ const placeAndFinish = async (
       });
       if (res.status === 202) orderOf.set(i, ((await res.json()) as { orderId: string }).orderId);
       else if (res.status === 409 && (await res.text()).includes('"out_of_stock"')) soldOut.add(i);
+      // Anything else (503, or 409 checkout_in_progress while an earlier attempt holds the cart) is
+      // retried with the same key, as a shopper's app would.
     }
   });
   const orderIds = [...orderOf.values()];
