@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
 import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
-import { redisClient } from "../../../platform/clients.ts";
+import { StockCounter } from "../../../edge/stock/index.ts";
+import { dbClient, redisClient } from "../../../platform/clients.ts";
 import { CartStore } from "../../../storefront/src/cart/index.ts";
 import {
   call,
@@ -198,5 +199,26 @@ describe("POST /v1/checkout", () => {
     await expectError(retry, 409, "cart_empty");
     expect(await new CartStore(env).read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
     expect(JSON.parse((await redis.get<string>(orderStatusKey(orderId))) ?? "null")).toEqual(final);
+  });
+
+  it("gives a hold whose order never reached Kafka back to the stock counter after its TTL", async () => {
+    const productId = "prod_0000024";
+    const cartId = await filledCart([[productId, 3]]);
+    const counter = new StockCounter(redisClient(env, { raw: true }), () => dbClient(env));
+    await counter.load([productId]);
+    const before = (await counter.available([productId])).get(productId) ?? 0;
+    const down = await postCheckout(checkoutBody(cartId), newKey(), {
+      KAFKA_REST_URL: "http://127.0.0.1:9",
+      ORDER_PUBLISH_TIMEOUT_MS: "300",
+      STOCK_HOLD_TTL_MS: "1500",
+    });
+    await expectError(down, 503, "order_queue_unavailable");
+    expect((await counter.available([productId])).get(productId)).toBe(before - 3);
+    await expect
+      .poll(async () => (await counter.available([productId])).get(productId), {
+        timeout: 10_000,
+        interval: 250,
+      })
+      .toBe(before);
   });
 });
