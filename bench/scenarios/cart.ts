@@ -1,8 +1,8 @@
 import type autocannon from "autocannon";
 import { Redis } from "ioredis";
 import { seedProductId } from "../../db/seed-data.ts";
-import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "../../workers/storefront/src/cart/schemas.ts";
-import { ADD_ITEM, CREATE, READ, SET_QTY } from "../../workers/storefront/src/cart/scripts.ts";
+import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "../../workers/edge/cart/schemas.ts";
+import { ADD_ITEM, CREATE, READ, SET_QTY } from "../../workers/edge/cart/scripts.ts";
 import { httpLoad, type LoadResult, redisLoad } from "../load.ts";
 import {
   inBatches,

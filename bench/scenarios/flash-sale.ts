@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { uniqueProductId } from "../../e2e/support/api.ts";
-import { productKey } from "../../workers/storefront/src/catalog/service.ts";
+import { productKey } from "../../workers/edge/catalog/service.ts";
 import { httpLoad, type LoadResult } from "../load.ts";
 import { pgStats, type QueryCount } from "./pg-stats.ts";
 import { LOAD_COLUMNS, loadCells, type Scenario } from "./types.ts";

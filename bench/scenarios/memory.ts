@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { seedProductId } from "../../db/seed-data.ts";
-import { cartKey } from "../../workers/storefront/src/cart/store.ts";
-import { productKey } from "../../workers/storefront/src/catalog/service.ts";
+import { cartKey } from "../../workers/edge/cart/store.ts";
+import { productKey } from "../../workers/edge/catalog/service.ts";
 import { inBatches, range, type Scenario } from "./types.ts";
 
 const MB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { randomToken } from "../../../domain/ids.ts";
+import { CartStore } from "../../edge/cart/index.ts";
 import { expectError, workerCaller } from "../../platform/test-support.ts";
-import { CartStore } from "../../storefront/src/cart/index.ts";
 import { app } from "./index.ts";
 
 /** Calls the checkout worker (see workerCaller). */

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { randomToken } from "../../../../domain/ids.ts";
 import type { Order } from "../../../../domain/orders.ts";
-import { CartStore } from "../../../storefront/src/cart/index.ts";
+import { CartStore } from "../../../edge/cart/index.ts";
 import { checkoutBody, expectError, newKey, postCheckout } from "../test-support.ts";
 
 /** Checkout against a Redis that hangs (SIGSTOP): a fast 503, nothing half-written, a clean retry. */

@@ -2,9 +2,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
 import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
+import { CartStore } from "../../../edge/cart/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
-import { CartStore } from "../../../storefront/src/cart/index.ts";
 import {
   call,
   cartLines,

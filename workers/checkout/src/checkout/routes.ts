@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderSchema } from "../../../../domain/orders.ts";
+import { cartDepsFor } from "../../../edge/cart/index.ts";
 import { customerSecurity, optionalCustomer } from "../../../edge/customer-auth/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
 import { errorResponses } from "../../../platform/openapi.ts";
-import { cartDepsFor } from "../../../storefront/src/cart/index.ts";
 import type { CheckoutEnv } from "../env.ts";
 import { CheckoutBodySchema, IdempotencyKeySchema } from "./schemas.ts";
 import { checkout } from "./service.ts";

@@ -1,5 +1,5 @@
 import { STOCK_LUA } from "../../../../domain/stock-counter.ts";
-import { CLOCK, SETTLE } from "../../../storefront/src/cart/index.ts";
+import { CLOCK, SETTLE } from "../../../edge/cart/index.ts";
 
 /**
  * The Redis side of a checkout, one script per step, each atomic on the server. Keys: the

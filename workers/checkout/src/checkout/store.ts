@@ -8,9 +8,8 @@ import {
   OrderSchema,
   orderStatusKey,
 } from "../../../../domain/orders.ts";
+import { CART_TTL_MS, cartKey, decodeCart, type StoredCart } from "../../../edge/cart/index.ts";
 import { redisScript } from "../../../platform/scripts.ts";
-import { cartKey, decodeCart, type StoredCart } from "../../../storefront/src/cart/index.ts";
-import { CART_TTL_MS } from "../../../storefront/src/cart/schemas.ts";
 import { IDEMPOTENCY_TTL_MS, idempotencyRecordKey } from "./idempotency.ts";
 import { BEGIN, COMPLETE, FREEZE, RELEASE } from "./scripts.ts";
 

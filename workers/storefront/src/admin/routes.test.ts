@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Product } from "../catalog/schemas.ts";
+import type { Product } from "../../../edge/catalog/index.ts";
 import {
   admin,
   call,

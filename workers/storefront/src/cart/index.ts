@@ -1,14 +1,3 @@
-export { type CartBindings, cartDeps, cartDepsFor } from "./deps.ts";
-export { type Cart, CartSchema } from "./schemas.ts";
-export { CLOCK, SETTLE } from "./scripts.ts";
-export {
-  announce,
-  type CartDeps,
-  createCart,
-  type MergeResult,
-  mergeCart,
-  newCartId,
-  priceCart,
-  readCart,
-} from "./service.ts";
-export { CartStore, cartKey, decodeCart, type StoredCart } from "./store.ts";
+// The cart domain lives in the shared edge module (both workers use it); this worker adds its routes.
+export * from "../../../edge/cart/index.ts";
+export { cartRoutes } from "./routes.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
+import type { Cart } from "../../../edge/cart/index.ts";
 import { call, expectError, json, jsonInit } from "../test-support.ts";
-import type { Cart } from "./schemas.ts";
 
 /**
  * A Redis that hangs (its process paused with SIGSTOP, behind its own REST endpoint): every cart

@@ -2,10 +2,10 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { cartSnapshots } from "../../../../db/schema/index.ts";
 import { orderStatusKey } from "../../../../domain/orders.ts";
+import type { Cart } from "../../../edge/cart/index.ts";
+import { CartStore, cartKey } from "../../../edge/cart/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
-import type { Cart } from "./schemas.ts";
-import { CartStore, cartKey } from "./store.ts";
 
 const newCart = async (): Promise<Cart> => {
   const res = await call("/v1/carts", { method: "POST" });

@@ -1,16 +1,21 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
-import type { StorefrontEnv } from "../env.ts";
-import { cartDeps } from "./deps.ts";
-import { cartRateLimit } from "./rate-limit.ts";
 import {
   AddItemSchema,
+  addItem,
   CartLineParamsSchema,
   CartParamsSchema,
   CartSchema,
+  cartDeps,
+  createCart,
+  deleteCart,
+  getCart,
+  removeItem,
   SetQtySchema,
-} from "./schemas.ts";
-import { addItem, createCart, deleteCart, getCart, removeItem, setItemQty } from "./service.ts";
+  setItemQty,
+} from "../../../edge/cart/index.ts";
+import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import type { StorefrontEnv } from "../env.ts";
+import { cartRateLimit } from "./rate-limit.ts";
 
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const mutationErrors = errorResponses(

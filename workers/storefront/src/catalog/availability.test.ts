@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ProductPage } from "../../../edge/catalog/index.ts";
 import { admin, call, createProduct, json } from "../test-support.ts";
 import { availabilityOf, capFreshness } from "./availability.ts";
-import type { ProductPage } from "./schemas.ts";
 
 interface Answer {
   id: string;

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from "hono";
+import type { Product } from "../../../edge/catalog/index.ts";
 import { readStockLevels, type StockCounter, stockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, type EdgeDb, type ServiceBindings } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
 import type { StorefrontEnv } from "../env.ts";
-import type { Product } from "./schemas.ts";
 
 /** How long an isolate reuses a product's availability: answers lag the counter by at most this. */
 const AVAILABILITY_FRESH_MS = 1_000;

@@ -1,10 +1,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { neon } from "@neondatabase/serverless";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import type { Product } from "../../../edge/catalog/index.ts";
 import { configureNeon } from "../../../platform/clients.ts";
 import { app } from "../index.ts";
 import { admin, call, expectError, json, productInput, uniqueProductId } from "../test-support.ts";
-import type { Product } from "./schemas.ts";
 
 /**
  * Drills against a throwaway PostgreSQL and a throwaway Redis of their own (see local/drills.ts): the

@@ -1,7 +1,6 @@
+// The catalog read path lives in the shared edge module (both workers use it); this worker adds its
+// routes, the edge cache and live availability.
+export * from "../../../edge/catalog/index.ts";
 export { forgetAvailability, withAvailability, withStock } from "./availability.ts";
-export { type CatalogBindings, catalogDeps, catalogDepsFor } from "./deps.ts";
 export { purgeEdge } from "./edge-cache.ts";
 export { catalogRoutes } from "./routes.ts";
-export type { Product, ProductInput } from "./schemas.ts";
-export { ProductInputSchema, ProductSchema } from "./schemas.ts";
-export { type CatalogDeps, getProduct, getProducts, productKey, upsertProduct } from "./service.ts";

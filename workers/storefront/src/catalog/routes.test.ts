@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { Category, Product, ProductPage } from "../../../edge/catalog/index.ts";
 import { admin, call, createProduct, expectError, json, uniqueProductId } from "../test-support.ts";
-import type { Category, Product, ProductPage } from "./schemas.ts";
 
 describe("GET /v1/products/:productId", () => {
   it("answers the product with cache headers, MISS then HIT", async () => {

@@ -1,19 +1,22 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
-import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
-import type { StorefrontEnv } from "../env.ts";
-import { withAvailability } from "./availability.ts";
-import { catalogDeps } from "./deps.ts";
-import { EDGE_STALE_IF_ERROR_SECONDS, edgeCache, VERSION } from "./edge-cache.ts";
-import type { CacheStatus } from "./read-through.ts";
+import type { CacheStatus } from "../../../edge/catalog/index.ts";
 import {
   CategoryListSchema,
+  catalogDeps,
+  getProduct,
+  isCurrentProduct,
+  listCategories,
+  listProducts,
   ProductListQuerySchema,
   ProductPageSchema,
   ProductParamsSchema,
   ProductSchema,
-} from "./schemas.ts";
-import { getProduct, isCurrentProduct, listCategories, listProducts } from "./service.ts";
+} from "../../../edge/catalog/index.ts";
+import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import type { StorefrontEnv } from "../env.ts";
+import { withAvailability } from "./availability.ts";
+import { EDGE_STALE_IF_ERROR_SECONDS, edgeCache, VERSION } from "./edge-cache.ts";
 
 const cacheControl = (maxAge: number) =>
   `public, max-age=${maxAge}, stale-while-revalidate=${maxAge * 2}, stale-if-error=${EDGE_STALE_IF_ERROR_SECONDS}`;

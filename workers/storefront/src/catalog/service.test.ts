@@ -1,11 +1,15 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Product } from "../../../edge/catalog/index.ts";
+import {
+  catalogDepsFor,
+  isCurrentProduct,
+  loadProduct,
+  type ProductRecord,
+  productKey,
+} from "../../../edge/catalog/index.ts";
 import { redisClient, sqlClient } from "../../../platform/clients.ts";
 import { admin, call, createProduct, json, jsonInit, productInput } from "../test-support.ts";
-import { catalogDepsFor } from "./deps.ts";
-import type { Product } from "./schemas.ts";
-import { isCurrentProduct, productKey } from "./service.ts";
-import { loadProduct, type ProductRecord } from "./store.ts";
 
 interface CartAnswer {
   cartId: string;

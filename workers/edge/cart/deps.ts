@@ -1,9 +1,8 @@
 import type { Context } from "hono";
-import { CurrencySchema } from "../../../../domain/money.ts";
-import { TOPICS } from "../../../../domain/topics.ts";
-import { dbClient, kafkaClient } from "../../../platform/clients.ts";
+import { CurrencySchema } from "../../../domain/money.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { dbClient, kafkaClient } from "../../platform/clients.ts";
 import { type CatalogBindings, catalogDepsFor } from "../catalog/index.ts";
-import type { StorefrontEnv } from "../env.ts";
 import type { CartDeps } from "./service.ts";
 import { CartStore } from "./store.ts";
 
@@ -20,5 +19,5 @@ export const cartDepsFor = (env: CartBindings, background: (work: Promise<unknow
   defaultCurrency: CurrencySchema.catch("USD").parse(env.DEFAULT_CURRENCY),
 });
 
-export const cartDeps = (c: Context<StorefrontEnv>): CartDeps =>
+export const cartDeps = <E extends { Bindings: CartBindings }>(c: Context<E>): CartDeps =>
   cartDepsFor(c.env, (work) => c.executionCtx.waitUntil(work));

@@ -1,4 +1,4 @@
-import { orderStatusKey } from "../../../../domain/orders.ts";
+import { orderStatusKey } from "../../../domain/orders.ts";
 
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never

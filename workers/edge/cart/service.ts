@@ -1,9 +1,9 @@
-import { AppError } from "../../../../domain/errors.ts";
-import { type CartUpdated, CartUpdatedSchema } from "../../../../domain/events.ts";
-import { randomToken } from "../../../../domain/ids.ts";
-import { type Currency, lineTotalCents, sumCents } from "../../../../domain/money.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
-import { log } from "../../../platform/log.ts";
+import { AppError } from "../../../domain/errors.ts";
+import { type CartUpdated, CartUpdatedSchema } from "../../../domain/events.ts";
+import { randomToken } from "../../../domain/ids.ts";
+import { type Currency, lineTotalCents, sumCents } from "../../../domain/money.ts";
+import type { EdgeDb } from "../../platform/clients.ts";
+import { log } from "../../platform/log.ts";
 import { type CatalogDeps, getProduct, getProducts } from "../catalog/index.ts";
 import { loadSnapshot } from "./restore.ts";
 import { CART_TTL_MS, type Cart, type CartLine } from "./schemas.ts";

@@ -1,8 +1,8 @@
 import { and, asc, count, desc, eq, gt, type SQL, sql } from "drizzle-orm";
-import { categories, type ProductRow, products } from "../../../../db/schema/index.ts";
-import { AppError } from "../../../../domain/errors.ts";
-import { mediaUrl } from "../../../../domain/media.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
+import { categories, type ProductRow, products } from "../../../db/schema/index.ts";
+import { AppError } from "../../../domain/errors.ts";
+import { mediaUrl } from "../../../domain/media.ts";
+import type { EdgeDb } from "../../platform/clients.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
 
 /** Postgres, the product of record, reached through the Neon driver. */

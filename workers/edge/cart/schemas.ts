@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { CartIdSchema, OrderIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
-import { CurrencySchema } from "../../../../domain/money.ts";
+import { CartIdSchema, OrderIdSchema, ProductIdSchema } from "../../../domain/events.ts";
+import { CurrencySchema } from "../../../domain/money.ts";
 
 export const MAX_LINE_QTY = 99;
 export const MAX_LINES = 100;

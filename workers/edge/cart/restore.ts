@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { cartSnapshots } from "../../../../db/schema/index.ts";
-import { AppError } from "../../../../domain/errors.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
+import { cartSnapshots } from "../../../db/schema/index.ts";
+import { AppError } from "../../../domain/errors.ts";
+import type { EdgeDb } from "../../platform/clients.ts";
 import { CART_TTL_MS } from "./schemas.ts";
 import type { StoredCart } from "./store.ts";
 

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { log } from "../../../platform/log.ts";
+import { log } from "../../platform/log.ts";
 
 /** How the Redis cache answered: fresh entry, filled from the origin now, or an old entry. */
 export type CacheStatus = "HIT" | "MISS" | "STALE";

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis";
-import { AppError } from "../../../../domain/errors.ts";
-import { redisClient, type ServiceBindings } from "../../../platform/clients.ts";
-import { redisScript } from "../../../platform/scripts.ts";
+import { AppError } from "../../../domain/errors.ts";
+import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
+import { redisScript } from "../../platform/scripts.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
 import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 

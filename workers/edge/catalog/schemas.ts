@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { ProductIdSchema } from "../../../../domain/events.ts";
-import { MediaKeySchema } from "../../../../domain/media.ts";
-import { CurrencySchema } from "../../../../domain/money.ts";
+import { ProductIdSchema } from "../../../domain/events.ts";
+import { MediaKeySchema } from "../../../domain/media.ts";
+import { CurrencySchema } from "../../../domain/money.ts";
 
 export const CategorySlugSchema = z
   .string()

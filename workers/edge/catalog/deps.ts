@@ -1,6 +1,5 @@
 import type { Context } from "hono";
-import { dbClient, redisClient, type ServiceBindings } from "../../../platform/clients.ts";
-import type { StorefrontEnv } from "../env.ts";
+import { dbClient, redisClient, type ServiceBindings } from "../../platform/clients.ts";
 import { ReadThrough } from "./read-through.ts";
 import { type CatalogDeps, catalogPolicies } from "./service.ts";
 
@@ -41,5 +40,5 @@ export const catalogDepsFor = (
   listMaxAge: seconds(env.CATALOG_LIST_MAX_AGE_SECONDS, 15),
 });
 
-export const catalogDeps = (c: Context<StorefrontEnv>): CatalogRequestDeps =>
+export const catalogDeps = <E extends { Bindings: CatalogBindings }>(c: Context<E>): CatalogRequestDeps =>
   catalogDepsFor(c.env, (work) => c.executionCtx.waitUntil(work));

@@ -1,8 +1,8 @@
-import { AppError } from "../../../../domain/errors.ts";
-import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../../domain/events.ts";
-import { TOPICS } from "../../../../domain/topics.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
-import { log } from "../../../platform/log.ts";
+import { AppError } from "../../../domain/errors.ts";
+import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../domain/events.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import type { EdgeDb } from "../../platform/clients.ts";
+import { log } from "../../platform/log.ts";
 import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
 import { loadCategories, loadProduct, loadProductPage, type ProductRecord, saveProduct } from "./store.ts";
