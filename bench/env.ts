@@ -165,8 +165,13 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     };
     say("bundling the workers as wrangler deploy does...");
     bundleWorkers();
-    // No cart rate limit: the load comes from one address.
-    const vars = { CART_RATE_LIMIT: "1000000000", LOG_LEVEL: "error" };
+    // No cart rate limit and no failed sign-in limits: the load comes from one address.
+    const vars = {
+      CART_RATE_LIMIT: "1000000000",
+      SIGNIN_ACCOUNT_LIMIT: "1000000000",
+      SIGNIN_IP_LIMIT: "1000000000",
+      LOG_LEVEL: "error",
+    };
     const workers: Workers = await startWorkers(services, vars);
     stops.push(() => workers.dispose());
     const env: BenchEnv = {

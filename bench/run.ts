@@ -10,6 +10,7 @@ import { startBenchEnv } from "./env.ts";
 import { type RunInfo, renderReport } from "./report.ts";
 import { cartHotPath } from "./scenarios/cart.ts";
 import { catalogAtScale } from "./scenarios/catalog-scale.ts";
+import { customers } from "./scenarios/customers.ts";
 import { flashSale } from "./scenarios/flash-sale.ts";
 import { memory } from "./scenarios/memory.ts";
 import { checkoutToConfirmed, oversellDrill } from "./scenarios/orders.ts";
@@ -18,6 +19,7 @@ import type { Scenario, ScenarioResult } from "./scenarios/types.ts";
 /** In this order: the million-product seed comes last, as it changes the catalog the others read. */
 const SCENARIOS: Record<string, Scenario> = {
   cart: cartHotPath,
+  customers,
   "flash-sale": flashSale,
   checkout: checkoutToConfirmed,
   oversell: oversellDrill,

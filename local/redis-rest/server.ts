@@ -76,6 +76,8 @@ export const createRedisRestApp = (deps: {
   const { executor, logger } = deps;
   const isValidToken = tokenChecker(deps.token);
   // One Redis primary, so every write is visible to the next read: any increasing token answers read-your-writes.
+  // This one counts the authorized requests served, one per HTTP request (a pipeline is one): the
+  // benchmarks read it to count REST round trips.
   let syncToken = 0;
   const app = new Hono();
 
