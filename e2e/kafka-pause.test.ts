@@ -1,12 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { brokerPid } from "../local/kafka/broker.ts";
+import { kafkaProcesses } from "../local/kafka/process.ts";
 import { type CheckoutAnswer, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
 
-/** The local broker's process (the suite's stack runs one; a remote cluster cannot be paused from here). */
+/**
+ * The local broker's process: the one this checkout's stack started, else the one broker running on
+ * this machine (a stack that reused another checkout's broker). A remote cluster cannot be paused.
+ */
 const pausableBroker = async (): Promise<number> => {
-  const pid = await brokerPid();
-  if (pid === undefined) throw new Error("this drill pauses the local Kafka broker, and none runs here");
+  const pid = (await brokerPid()) ?? (kafkaProcesses().length === 1 ? kafkaProcesses()[0] : undefined);
+  if (pid === undefined)
+    throw new Error("this drill pauses the local Kafka broker, and none (or several) run here");
   return pid;
 };
 

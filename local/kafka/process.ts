@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { openSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -82,6 +82,26 @@ export function isKafkaProcess(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The Kafka brokers running on this machine (JVMs running kafka.Kafka), found through procfs. */
+export function kafkaProcesses(): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("kafka.Kafka") && isAlive(pid);
+      } catch {
+        return false;
+      }
+    });
 }
 
 export async function readPid(file: string): Promise<number | undefined> {
