@@ -10,7 +10,7 @@ import { createEmailConsumer } from "../email/index.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestDb, deliver, runTaskOnce } from "../test-support/handler-harness.ts";
+import { connectTestDb, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -46,16 +46,8 @@ const stepsOfOrder: ConsumerDefinition[] = [inventoryConsumer, orderState];
 const finalizedListeners: ConsumerDefinition[] = [inventoryConsumer, payment, createEmailConsumer()];
 
 /** Delivers an event to `consumers` and everything they emit onwards, until nothing is left. */
-const pump = async (consumers: ConsumerDefinition[], topic: string, event: Record<string, unknown>) => {
-  const queue = [{ topic, payload: event }];
-  for (let next = queue.shift(); next; next = queue.shift()) {
-    for (const consumer of consumers) {
-      if (!consumer.subscriptions.some((s) => s.topic === next?.topic)) continue;
-      const { emitted } = await deliver(db, consumer, next.topic, next.payload);
-      queue.push(...emitted);
-    }
-  }
-};
+const pump = (consumers: ConsumerDefinition[], topic: string, event: Record<string, unknown>) =>
+  deliverAll(db, consumers, topic, event);
 
 /** Checkout and the orders step for an order created `ageMs` ago; the payment consumer never hears of it. */
 const placeWithoutPayment = async (ageMs: number): Promise<{ placed: OrderPlaced; productId: string }> => {

@@ -9,7 +9,7 @@ import { TOPICS } from "../../../domain/topics.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import { connectTestDb, deliverAll } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -40,16 +40,8 @@ const consumers: ConsumerDefinition[] = [
   createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) }),
 ];
 
-const pump = async (topic: string, event: Record<string, unknown>): Promise<void> => {
-  const queue = [{ topic, payload: event }];
-  for (let next = queue.shift(); next; next = queue.shift()) {
-    for (const consumer of consumers) {
-      if (!consumer.subscriptions.some((s) => s.topic === next?.topic)) continue;
-      const { emitted } = await deliver(db, consumer, next.topic, next.payload);
-      queue.push(...emitted);
-    }
-  }
-};
+const pump = (topic: string, event: Record<string, unknown>): Promise<void> =>
+  deliverAll(db, consumers, topic, event);
 
 const checkout = async (placed: OrderPlaced): Promise<void> => {
   await insertPendingOrder(db, placed);

@@ -55,6 +55,26 @@ export const deliver = async (
   return { applied: outcome === "applied", emitted };
 };
 
+/**
+ * Delivers `event` to every consumer subscribed to `topic`, then every event they emit to the
+ * consumers subscribed to its topic, until nothing is left: a saga run without Kafka.
+ */
+export const deliverAll = async (
+  db: Db,
+  consumers: readonly ConsumerDefinition[],
+  topic: string,
+  event: unknown,
+): Promise<void> => {
+  const queue: Array<{ topic: string; payload: unknown }> = [{ topic, payload: event }];
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    for (const consumer of consumers) {
+      if (!consumer.subscriptions.some((s) => s.topic === next?.topic)) continue;
+      const { emitted } = await deliver(db, consumer, next.topic, next.payload);
+      queue.push(...emitted);
+    }
+  }
+};
+
 /** Runs one pass of the consumer's periodic task `name` (what it emits is in the outbox table). */
 export const runTaskOnce = async (db: Db, consumer: ConsumerDefinition, name: string): Promise<void> => {
   const task = consumer.tasks?.find((t) => t.name === name);
