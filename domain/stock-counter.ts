@@ -1,3 +1,5 @@
+import { CLOCK } from "./redis-lua.ts";
+
 /**
  * The edge stock counter: how many units of a product checkout may still hold, in Redis, kept in
  * step with Postgres (the authority) by the edge and the inventory consumer. Postgres still refuses to
@@ -95,8 +97,7 @@ end
  * the products' Postgres levels are recorded: run by the inventory consumer after each commit.
  */
 export const SETTLE_ORDER_STOCK = `
-local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+${CLOCK}
 ${STOCK_LUA}
 local order = ARGV[1]
 for _, p in ipairs(redis.call('smembers', 'hold:' .. order)) do stock_release(p, order) end
@@ -107,8 +108,7 @@ return 1
 
 /** ARGV: sync ttl ms, then product id, available, version triples: records Postgres levels. */
 export const SYNC_STOCK = `
-local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+${CLOCK}
 ${STOCK_LUA}
 for i = 2, #ARGV, 3 do stock_sync(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[1]), now) end
 return 1
@@ -116,8 +116,7 @@ return 1
 
 /** ARGV: product ids. Answers the units checkout may hold of each, -1 where the counter is not loaded. */
 export const READ_STOCK = `
-local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+${CLOCK}
 ${STOCK_LUA}
 local out = {}
 for i, p in ipairs(ARGV) do out[i] = stock_available(p, now) or -1 end

@@ -1,4 +1,5 @@
 import { orderStatusKey } from "../../../domain/orders.ts";
+import { CLOCK } from "../../../domain/redis-lua.ts";
 
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never
@@ -26,11 +27,7 @@ export const STATUS = {
   frozen: 6,
 } as const;
 
-/** Sets `now` (ms) from the Redis server's clock. */
-export const CLOCK = `
-local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-`;
+export { CLOCK };
 
 /**
  * Defines `settle(key, orderId, now)`: the cart's order has landed, so its lines go, the checkout
@@ -79,11 +76,11 @@ redis.call('pexpire', key, ARGV[1])
 return {${STATUS.ok}, t, redis.call('hgetall', key)}
 `;
 
-/** Counts product lines (fields not starting with #). */
+/** Defines `line_count(cart)`: the cart's product lines (fields not starting with #). */
 const LINE_COUNT = `
-local function line_count()
+local function line_count(cart)
   local n = 0
-  for _, f in ipairs(redis.call('hkeys', key)) do
+  for _, f in ipairs(redis.call('hkeys', cart)) do
     if string.sub(f, 1, 1) ~= '#' then n = n + 1 end
   end
   return n
@@ -94,9 +91,9 @@ end
 export const ADD_ITEM = `${PROLOGUE}${NOT_FROZEN}${LINE_COUNT}
 local current = tonumber(redis.call('hget', key, ARGV[2]) or '0')
 local cartCurrency = redis.call('hget', key, '#c')
-if cartCurrency and cartCurrency ~= ARGV[6] and line_count() > 0 then return {${STATUS.currency}, cartCurrency} end
+if cartCurrency and cartCurrency ~= ARGV[6] and line_count(key) > 0 then return {${STATUS.currency}, cartCurrency} end
 if current + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return {${STATUS.lineLimit}, current} end
-if current == 0 and line_count() >= tonumber(ARGV[5]) then return {${STATUS.linesLimit}} end
+if current == 0 and line_count(key) >= tonumber(ARGV[5]) then return {${STATUS.linesLimit}} end
 redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', ARGV[6])
 ${TOUCH}`;
 
@@ -108,8 +105,8 @@ if qty == 0 then
 else
   local exists = redis.call('hexists', key, ARGV[2]) == 1
   local cartCurrency = redis.call('hget', key, '#c')
-  if cartCurrency and cartCurrency ~= ARGV[5] and line_count() > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
-  if not exists and line_count() >= tonumber(ARGV[4]) then return {${STATUS.linesLimit}} end
+  if cartCurrency and cartCurrency ~= ARGV[5] and line_count(key) > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
+  if not exists and line_count(key) >= tonumber(ARGV[4]) then return {${STATUS.linesLimit}} end
   redis.call('hset', key, ARGV[2], qty, '#c', ARGV[5])
 end
 ${TOUCH}`;
@@ -169,14 +166,7 @@ local function refused(key, which)
 end
 local no = refused(target, 'target') or refused(guest, 'guest')
 if no then return no end
-local function line_count(key)
-  local n = 0
-  for _, f in ipairs(redis.call('hkeys', key)) do
-    if string.sub(f, 1, 1) ~= '#' then n = n + 1 end
-  end
-  return n
-end
-local maxQty = tonumber(ARGV[2])
+${LINE_COUNT}local maxQty = tonumber(ARGV[2])
 local maxLines = tonumber(ARGV[3])
 local count = line_count(target)
 local currency = redis.call('hget', target, '#c')

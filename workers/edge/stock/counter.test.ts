@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { CLOCK } from "../../../domain/redis-lua.ts";
 import { SETTLE_ORDER_STOCK, STOCK_LUA, stockKey } from "../../../domain/stock-counter.ts";
 import { dbClient, redisClient } from "../../platform/clients.ts";
 import { redisScript } from "../../platform/scripts.ts";
@@ -13,8 +14,7 @@ const unique = (name: string) => `${name}_${crypto.randomUUID().slice(0, 8)}`;
 const hold = (productId: string, orderId: string, qty: number, ms: number) =>
   redisScript(
     redis(),
-    `local clock = redis.call('time')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+    `${CLOCK}
 ${STOCK_LUA}
 stock_hold(ARGV[1], ARGV[2], tonumber(ARGV[3]), now + tonumber(ARGV[4]), now)
 return 1`,
