@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { AppError } from "../../domain/errors.ts";
 
 /** What a built script offers: run it by SHA (loading it on the first NOSCRIPT). */
 export interface RedisScript<T> {
@@ -24,4 +25,25 @@ export const redisScript = <T>(redis: Redis, source: string): RedisScript<T> => 
     byClient.set(source, script);
   }
   return script as RedisScript<T>;
+};
+
+/**
+ * Runs the script `source` (built once, see `redisScript`); a Redis that fails or misses its
+ * deadline is the contract's 503 `dependency_unavailable`, naming `what` could not be reached.
+ */
+export const runScript = async <T>(
+  redis: Redis,
+  source: string,
+  keys: string[],
+  args: ReadonlyArray<string | number>,
+  what: string,
+): Promise<T> => {
+  try {
+    return await redisScript<T>(redis, source).exec(keys, args.map(String));
+  } catch (error) {
+    throw new AppError("dependency_unavailable", `${what} could not be reached`, {
+      cause: error,
+      retryAfter: 2,
+    });
+  }
 };

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
-import { redisScript } from "../../platform/scripts.ts";
+import { runScript } from "../../platform/scripts.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
 import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
@@ -55,20 +55,9 @@ export class CartStore {
     this.redis = redisClient(env, { raw: true });
   }
 
-  private async run(
-    script: string,
-    cartId: string | string[],
-    args: Array<string | number>,
-  ): Promise<ScriptReply> {
+  private run(script: string, cartId: string | string[], args: Array<string | number>): Promise<ScriptReply> {
     const keys = (Array.isArray(cartId) ? cartId : [cartId]).map(cartKey);
-    try {
-      return await redisScript<ScriptReply>(this.redis, script).exec(keys, args.map(String));
-    } catch (error) {
-      throw new AppError("dependency_unavailable", "the cart store could not be reached", {
-        cause: error,
-        retryAfter: 2,
-      });
-    }
+    return runScript<ScriptReply>(this.redis, script, keys, args, "the cart store");
   }
 
   private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" {

@@ -1,9 +1,8 @@
 import type { Redis } from "@upstash/redis";
-import { AppError } from "../../../domain/errors.ts";
 import { READ_STOCK, STOCK_SYNC_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
-import { redisScript } from "../../platform/scripts.ts";
+import { runScript } from "../../platform/scripts.ts";
 import { readStockLevels, type StockLevel } from "./levels.ts";
 
 /** Flat `[productId, available, version, ...]` arguments of the counter scripts. */
@@ -20,15 +19,8 @@ export class StockCounter {
     private readonly db: () => EdgeDb,
   ) {}
 
-  private async run<T>(script: string, args: string[]): Promise<T> {
-    try {
-      return await redisScript<T>(this.redis, script).exec([], args);
-    } catch (error) {
-      throw new AppError("dependency_unavailable", "the stock counter could not be reached", {
-        cause: error,
-        retryAfter: 2,
-      });
-    }
+  private run<T>(script: string, args: string[]): Promise<T> {
+    return runScript<T>(this.redis, script, [], args, "the stock counter");
   }
 
   /** Units checkout may hold per product; loads counters Redis does not have from Postgres. */

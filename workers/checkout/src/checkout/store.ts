@@ -1,5 +1,4 @@
 import type { Redis } from "@upstash/redis";
-import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import {
   ORDER_STATUS_TTL_SECONDS,
@@ -9,7 +8,7 @@ import {
   orderStatusKey,
 } from "../../../../domain/orders.ts";
 import { CART_TTL_MS, cartKey, decodeCart, type StoredCart } from "../../../edge/cart/index.ts";
-import { redisScript } from "../../../platform/scripts.ts";
+import { runScript } from "../../../platform/scripts.ts";
 import { IDEMPOTENCY_TTL_MS, idempotencyRecordKey } from "./idempotency.ts";
 import { BEGIN, COMPLETE, FREEZE, RELEASE } from "./scripts.ts";
 
@@ -51,15 +50,8 @@ export class CheckoutStore {
     return new CheckoutStore(redis, await idempotencyRecordKey(idempotencyKey), cartId, crypto.randomUUID());
   }
 
-  private async run<T>(script: string, keys: string[], args: Array<string | number>): Promise<T> {
-    try {
-      return await redisScript<T>(this.redis, script).exec(keys, args.map(String));
-    } catch (error) {
-      throw new AppError("dependency_unavailable", "checkout records could not be reached", {
-        cause: error,
-        retryAfter: 2,
-      });
-    }
+  private run<T>(script: string, keys: string[], args: Array<string | number>): Promise<T> {
+    return runScript<T>(this.redis, script, keys, args, "checkout records");
   }
 
   /** Takes the key and the cart's lease, or says why not; a frozen cart answers its order. */
