@@ -44,6 +44,17 @@ describe("consumers configuration", () => {
     ]);
   });
 
+  it("serves the operations endpoints on 9464 unless METRICS_PORT says another port, 0 or off", () => {
+    const port = (value: string | undefined) =>
+      loadConfig(["orders"], { ...ENV, METRICS_PORT: value }, KNOWN).settings.METRICS_PORT;
+    expect(port(undefined)).toBe(9464);
+    expect(port("9500")).toBe(9500);
+    expect(port("0")).toBe(0);
+    expect(port("off")).toBe("off");
+    expect(problems(["orders"], { ...ENV, METRICS_PORT: "none" })).toContain("METRICS_PORT");
+    expect(problems(["orders"], { ...ENV, METRICS_PORT: "70000" })).toContain("METRICS_PORT");
+  });
+
   it("lists every problem at once", () => {
     const message = problems(["orders", "bogus", "--replicas", "orders=0", "--verbose"], {});
     expect(message).toContain("DATABASE_URL is required");

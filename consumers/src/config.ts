@@ -65,6 +65,15 @@ export const SettingsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]*$/)
     .default(""),
+  /**
+   * Port of `/healthz`, `/readyz` and `/metrics`: 0 picks a free one (logged; tests, several
+   * processes on one machine), `off` serves none.
+   */
+  METRICS_PORT: z.union([z.literal("off"), z.coerce.number().int().min(0).max(65_535)]).default(9464),
+  /** Address those endpoints listen on (the container image sets 0.0.0.0). */
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Deadline of each readiness check and of each reading taken when /metrics is scraped. */
+  PROBE_TIMEOUT_MS: int(50, 60_000, 2_000),
   EMAIL_FROM: z.string().min(3).default("Storefront <orders@storefront.local>"),
   /** Set only where email may really leave: stored emails are then delivered over SMTP. */
   SMTP_URL: z.url().optional(),

@@ -3,6 +3,7 @@ import { type Logger, pino } from "pino";
 import { createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
+import { startOperations } from "./metrics/index.ts";
 import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
 import { createKafkaProducer } from "./runtime/kafka.ts";
 import { createOutboxRelay } from "./runtime/outbox-relay.ts";
@@ -63,11 +64,21 @@ const main = async (): Promise<void> => {
 
   const brokers = settings.KAFKA_BROKERS;
   const producer = createKafkaProducer(brokers, "consumers");
+  const running: RunningConsumer[] = [];
+  const operations = await startOperations({ settings, db, consumers: () => running, log }).catch(
+    (error: unknown) =>
+      fail(
+        `cannot serve /healthz, /readyz and /metrics on ${settings.METRICS_HOST}:${settings.METRICS_PORT} ` +
+          `(set METRICS_PORT to a free port, 0 for any, or off): ${error instanceof Error ? error.message : String(error)}`,
+        2,
+      ),
+  );
+  if (operations.url) log.info({ url: operations.url }, "operations endpoints listening");
   const relay = createOutboxRelay({ db, producer, log, intervalMs: settings.OUTBOX_RELAY_INTERVAL_MS });
-  const running: RunningConsumer[] = definitions.map(({ def, replicas }) =>
+  const started = definitions.map(({ def, replicas }) =>
     startConsumer(
       def,
-      { db, pool, brokers, log, producer, relay },
+      { db, pool, brokers, log, producer, relay, metrics: operations.metrics },
       {
         replicas,
         groupSuffix: settings.CONSUMER_GROUP_SUFFIX,
@@ -91,6 +102,7 @@ const main = async (): Promise<void> => {
       },
     ),
   );
+  running.push(...started);
   const smtp =
     settings.SMTP_URL && definitions.some(({ def }) => def.name === "email")
       ? startSmtpRelay({ db, smtpUrl: settings.SMTP_URL, from: settings.EMAIL_FROM, log })
@@ -113,6 +125,7 @@ const main = async (): Promise<void> => {
       await producer.close();
       redis?.disconnect();
       await pool.end();
+      await operations.close();
     })().then(
       () => {
         log.info("stopped");

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
+import { type ConsumerMetrics, failureKind } from "../metrics/consumer-metrics.ts";
 import {
   type Backoff,
   backoffDelay,
@@ -42,6 +43,8 @@ export interface ProcessEnv {
   /** Dead letters sent per source topic since start (shared by the consumer's replicas), for logs. */
   deadLetters: DeadLetterCounts;
   topicName: (topic: string) => string;
+  /** Counters of outcomes, failures, retries and dead letters (Prometheus), when the process exports them. */
+  metrics?: ConsumerMetrics;
 }
 
 export interface ProcessSignals {
@@ -104,6 +107,7 @@ export const processMessage = async (
     });
     if (!sent) return "abandoned";
     const count = countDeadLetter(env.deadLetters, message.topic);
+    env.metrics?.deadLettered(env.consumer, message.topic);
     log.warn(
       {
         consumer: env.consumer,
@@ -115,7 +119,10 @@ export const processMessage = async (
     );
     return "dead-lettered";
   };
-  if (!parsed.ok) return deadLetter(parsed.error, 1);
+  if (!parsed.ok) {
+    env.metrics?.eventFailed(env.consumer, message.topic, "invalid");
+    return deadLetter(parsed.error, 1);
+  }
 
   const eventLog = log.child({ eventId: parsed.eventId });
   const run = createEventRun({
@@ -139,6 +146,8 @@ export const processMessage = async (
       if (outages > 0) eventLog.info({ outages }, "dependency is back; event handled");
       return outcome;
     } catch (error) {
+      const kind = failureKind(error);
+      env.metrics?.eventFailed(env.consumer, message.topic, kind);
       if (isTransient(error)) {
         transientTries++;
         firstTransientAt ||= Date.now();
@@ -152,6 +161,7 @@ export const processMessage = async (
           { err: describeError(error), tries: transientTries, elapsedMs: elapsed, waitMs: wait },
           "transient failure; retrying",
         );
+        env.metrics?.eventRetried(env.consumer, message.topic, kind);
         if (!(await sleep(wait, AbortSignal.any([signals.abandon, signals.stopping])))) return "abandoned";
         continue;
       }
@@ -159,6 +169,7 @@ export const processMessage = async (
         outages++;
         const wait = backoffDelay(outages, env.dependencyBackoff);
         eventLog.warn({ err: describeError(error), outages, waitMs: wait }, "dependency down; waiting");
+        env.metrics?.eventRetried(env.consumer, message.topic, kind);
         if (!(await sleep(wait, AbortSignal.any([signals.abandon, signals.stopping])))) return "abandoned";
         continue;
       }
@@ -166,6 +177,7 @@ export const processMessage = async (
       if (attempts >= env.retry.maxAttempts || isNonRetryable(error)) return deadLetter(error, attempts);
       const wait = backoffDelay(attempts, env.retry);
       eventLog.warn({ err: error, attempts, waitMs: wait }, "handler failed; retrying");
+      env.metrics?.eventRetried(env.consumer, message.topic, kind);
       if (!(await sleep(wait, signals.abandon))) return "abandoned";
     }
   }

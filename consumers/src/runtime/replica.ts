@@ -94,8 +94,10 @@ export const startReplica = (o: ReplicaOptions): Replica => {
   };
 
   const work = async (message: KafkaMessage, abandon: AbortSignal): Promise<boolean> => {
+    const started = performance.now();
     const outcome = await processMessage(message, o.env, { abandon, stopping: stopping.signal });
     o.counts[outcome]++;
+    o.env.metrics?.eventEnded(o.env.consumer, message.topic, outcome, (performance.now() - started) / 1000);
     log.debug({ topic: message.topic, partition: message.partition, offset: `${message.offset}`, outcome });
     if (outcome === "abandoned") return false;
     await commit(message);

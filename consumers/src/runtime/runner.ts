@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
+import type { ConsumerMetrics } from "../metrics/consumer-metrics.ts";
 import {
   type Backoff,
   DEFAULT_DEPENDENCY_BACKOFF,
@@ -28,6 +29,8 @@ export interface RunnerDeps {
   producer?: KafkaProducer;
   /** A relay shared by the consumers of a process; created and stopped by the runner when absent. */
   relay?: OutboxRelay;
+  /** Counters of outcomes, failures, retries and dead letters, when the process exports metrics. */
+  metrics?: ConsumerMetrics;
 }
 
 export interface RunnerOptions {
@@ -107,6 +110,7 @@ export const startConsumer = (
     deadLetters: new Map(),
     dependencyBackoff: { ...DEFAULT_DEPENDENCY_BACKOFF, ...opts.dependencyBackoff },
     topicName,
+    metrics: deps.metrics,
   };
   const replicas: Replica[] = [];
   const counts = emptyCounts();
