@@ -145,6 +145,8 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
         CONSUMER_GROUP_SUFFIX: groupSuffix,
         CONSUMER_START_AT: "latest",
         LOG_LEVEL: "info",
+        // Any free port, so a bench never collides with a running `npm run dev`.
+        METRICS_PORT: "0",
       },
       /"msg":"consumers ready"/,
       120_000,

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createNodeDb } from "../../db/node-client.ts";
@@ -8,6 +10,7 @@ import { cartSnapshots } from "../../db/schema/index.ts";
 import { TOPICS } from "../../domain/topics.ts";
 import { REPO_ROOT } from "../../local/stack.ts";
 import { createTestProducer, waitUntil } from "./test-support/kafka.ts";
+import { scrape, sumOf } from "./test-support/prometheus.ts";
 
 const stack = inject("stack");
 const { db, pool } = createNodeDb(stack.databaseUrl, { max: 2 });
@@ -50,6 +53,23 @@ describe("consumers main", () => {
     expect(withoutRedis.output()).toContain("order-state: REDIS_URL is required");
   });
 
+  it("exits with a clear message when its operations port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const { child, output } = runMain(["cart-persistence"], {
+        DATABASE_URL: stack.databaseUrl,
+        KAFKA_BROKERS: stack.kafkaBrokers,
+        METRICS_PORT: String((taken.address() as AddressInfo).port),
+      });
+      const [code] = await once(child, "exit");
+      expect(code).toBe(2);
+      expect(output()).toContain("cannot serve /healthz, /readyz and /metrics");
+    } finally {
+      taken.close();
+    }
+  });
+
   it("consumes, and on SIGTERM finishes, commits and exits cleanly", async () => {
     const { child, output } = runMain(["cart-persistence"], {
       DATABASE_URL: stack.databaseUrl,
@@ -58,10 +78,24 @@ describe("consumers main", () => {
       CONSUMER_START_AT: "latest",
       KAFKA_HEARTBEAT_INTERVAL_MS: "500",
       LOG_LEVEL: "info",
+      METRICS_PORT: "0",
     });
     const exited = once(child, "exit");
     try {
       await waitUntil("consumers ready", async () => output().includes("consumers ready"), 30_000);
+      const opsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+)","msg":"operations endpoints listening"/.exec(
+        output(),
+      )?.[1];
+      expect(opsUrl).toBeDefined();
+      expect((await fetch(`${opsUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200);
+      const applied = async () =>
+        sumOf(await scrape(`${opsUrl}/metrics`), "consumer_events_total", {
+          consumer: "cart-persistence",
+          topic: TOPICS.cartUpdated,
+          outcome: "applied",
+        });
+      expect(await applied()).toBe(0);
       const cartId = `cart_${randomUUID().replaceAll("-", "")}`;
       const producer = createTestProducer();
       const event = {
@@ -76,6 +110,7 @@ describe("consumers main", () => {
         const rows = await db.select().from(cartSnapshots).where(eq(cartSnapshots.cartId, cartId));
         return rows.length === 1;
       });
+      await waitUntil("the event counted on /metrics", async () => (await applied()) === 1);
       child.kill("SIGTERM");
       const [code] = await exited;
       expect(code).toBe(0);

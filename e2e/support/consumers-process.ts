@@ -45,6 +45,8 @@ export const spawnConsumers = (
       RETRY_MAX_DELAY_MS: "500",
       DEPENDENCY_RETRY_MAX_DELAY_MS: "1000",
       OUTBOX_RELAY_INTERVAL_MS: "200",
+      // Any free port: several of these processes, and other test runs, share the machine.
+      METRICS_PORT: "0",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
