@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { basicAuth } from "./auth.ts";
 import { RestError, type RestErrorBody } from "./errors.ts";
 import type { KafkaGateway } from "./kafka.ts";
+import type { RestMetrics } from "./metrics.ts";
 import { produceRoutes } from "./routes/produce.ts";
 import { readRoutes } from "./routes/read.ts";
 
@@ -12,6 +13,8 @@ export interface AppDeps {
   password: string;
   /** Called with every answer >= 500 and its cause (the service logs them). */
   onServerError?: (err: unknown, path: string) => void;
+  /** Request metrics, and `GET /metrics` (behind the same Basic auth as the Kafka routes). */
+  metrics?: RestMetrics;
 }
 
 /** 1 MiB: Kafka's default max.message.bytes, and plenty for one HTTP batch of events. */
@@ -28,6 +31,8 @@ const GROUP_ROUTES = [
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const { metrics } = deps;
+  if (metrics) app.use("*", metrics.middleware);
 
   app.get("/healthz", (c) => c.json({ ok: true }, 200));
   app.get("/readyz", async (c) => {
@@ -46,6 +51,11 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
 
+  if (metrics) {
+    app.get("/metrics", async (c) =>
+      c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+    );
+  }
   produceRoutes(app, deps.kafka);
   readRoutes(app, deps.kafka);
   for (const path of GROUP_ROUTES) {

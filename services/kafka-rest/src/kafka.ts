@@ -51,6 +51,8 @@ export interface KafkaGatewayOptions {
   clientId?: string;
   /** Upper bound for any one Kafka operation behind an HTTP request. */
   timeoutMs?: number;
+  /** Told of every produce request sent to Kafka: its messages, its latency, whether it succeeded. */
+  onSend?: (messages: number, seconds: number, ok: boolean) => void;
 }
 
 /** Same placement as the Java client's default partitioner for keyed records (murmur2, positive). */
@@ -174,11 +176,13 @@ export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
     }
     const batch = waiting.slice(0, take);
     waiting = waiting.slice(take);
+    const all = batch.flatMap((w) => w.prepared);
+    const started = performance.now();
     try {
-      const all = batch.flatMap((w) => w.prepared);
       const result = await producer.send({
         messages: all.map((p) => ({ ...p, timestamp: BigInt(p.timestamp) })),
       });
+      o.onSend?.(all.length, (performance.now() - started) / 1000, true);
       // One produce request carries one batch per partition, in message order: the broker returns
       // each batch's base offset, and the n-th message of a partition in the request sits at base + n.
       const base = new Map((result.offsets ?? []).map((r) => [`${r.topic}:${r.partition}`, r.offset]));
@@ -204,6 +208,7 @@ export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
         }
       }
     } catch (error) {
+      o.onSend?.(all.length, (performance.now() - started) / 1000, false);
       for (const w of batch) w.reject(error);
     } finally {
       sending = false;

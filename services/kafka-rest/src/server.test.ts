@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { Admin, Consumer, type Message, MessagesStreamModes, stringDeserializers } from "@platformatic/kafka";
 import { Kafka, UpstashError } from "@upstash/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus, scrape, sumOf } from "../../../consumers/src/test-support/prometheus.ts";
 import { ensureKafka } from "../../../local/kafka/broker.ts";
 import { partitionForKey } from "./kafka.ts";
 import { type KafkaRestServer, startKafkaRest } from "./server.ts";
@@ -238,5 +239,53 @@ describe.concurrent("failures", () => {
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ status: 404, code: "partition_not_found" });
+  });
+});
+
+describe("metrics", () => {
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+  const withAuth = { headers: { authorization } };
+
+  it("counts requests by route and status, and each produce request to Kafka with its messages", async () => {
+    const before = await scrape(`${rest.url}/metrics`, withAuth);
+    const producer = kafka.producer();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => producer.produce(orders, { i }, { key: `metrics-${i}` })),
+    );
+    const missing = await fetch(`${rest.url}/produce`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json" },
+      body: JSON.stringify({ topic: `kafka-rest-test-${run}-missing`, value: "x" }),
+    });
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${rest.url}/no-such-route`, withAuth)).status).toBe(404);
+    const after = await scrape(`${rest.url}/metrics`, withAuth);
+
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sumOf(after, name, labels) - sumOf(before, name, labels);
+    const produceRoute = { method: "POST", route: "/produce" };
+    expect(delta("kafka_rest_requests_total", { ...produceRoute, status: "200" })).toBe(20);
+    expect(delta("kafka_rest_requests_total", { ...produceRoute, status: "404" })).toBe(1);
+    expect(delta("kafka_rest_requests_total", { route: "unmatched", status: "404" })).toBe(1);
+    expect(delta("kafka_rest_request_duration_seconds_count", produceRoute)).toBe(21);
+    // The 20 messages went out in one or more produce requests (concurrent ones are sent together).
+    expect(delta("kafka_rest_produce_batch_messages_sum")).toBe(20);
+    const sends = delta("kafka_rest_produce_batch_messages_count");
+    expect(sends).toBeGreaterThanOrEqual(1);
+    expect(sends).toBeLessThanOrEqual(20);
+    expect(delta("kafka_rest_produce_seconds_count", { outcome: "ok" })).toBe(sends);
+    expect(delta("kafka_rest_produce_seconds_count", { outcome: "error" })).toBe(0);
+  });
+
+  it("keeps /metrics behind the service's credentials; /healthz and /readyz stay open", async () => {
+    expect((await fetch(`${rest.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${rest.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${rest.url}/readyz`)).status).toBe(200);
+    const answer = await fetch(`${rest.url}/metrics`, withAuth);
+    expect(answer.headers.get("content-type")).toContain("text/plain");
+    const samples = parsePrometheus(await answer.text());
+    expect(sumOf(samples, "kafka_rest_requests_total", { route: "/healthz", status: "200" })).toBeGreaterThan(
+      0,
+    );
   });
 });

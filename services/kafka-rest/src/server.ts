@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { createKafkaGateway } from "./kafka.ts";
+import { createRestMetrics } from "./metrics.ts";
 
 export interface StartKafkaRestOptions {
   brokers: string[];
@@ -24,9 +25,15 @@ export interface KafkaRestServer {
 
 export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<KafkaRestServer> {
   const host = opts.host ?? "127.0.0.1";
-  const kafka = createKafkaGateway({ brokers: opts.brokers, timeoutMs: opts.requestTimeoutMs });
+  const metrics = createRestMetrics();
+  const kafka = createKafkaGateway({
+    brokers: opts.brokers,
+    timeoutMs: opts.requestTimeoutMs,
+    onSend: metrics.observeSend,
+  });
   const app = createApp({
     kafka,
+    metrics,
     username: opts.username,
     password: opts.password,
     onServerError: opts.onServerError,
