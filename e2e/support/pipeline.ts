@@ -10,6 +10,7 @@ import {
 import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
 import { createEmailConsumer } from "../../consumers/src/email/index.ts";
 import { createInventoryConsumer, createRedisEdgeStock } from "../../consumers/src/inventory/index.ts";
+import { startOperations } from "../../consumers/src/metrics/index.ts";
 import {
   createOrderStateConsumer,
   createRedisOrderStatusCache,
@@ -53,6 +54,8 @@ export interface Pipeline {
   settings: Settings;
   /** The simulated processor behind the payment consumer, to ask what it did per order. */
   processor: SimulatedProcessor;
+  /** Base URL of the in-process consumers' /healthz, /readyz and /metrics (any free port). */
+  operationsUrl: string;
   /** (Re)starts one consumer in this file's group; resolves once it consumes. */
   start(name: ConsumerName, opts?: RunnerOptions): Promise<RunningConsumer>;
   /** Runs an extra definition (a recorder) in this file's group namespace. */
@@ -124,7 +127,13 @@ export const startPipeline = async (o: {
     shutdownTimeoutMs: 5_000,
     kafka: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 200 },
   };
-  const deps = { db, pool, brokers: o.brokers, log, producer, relay };
+  const operations = await startOperations({
+    settings: { ...settings, METRICS_PORT: 0 },
+    db,
+    consumers: () => [...running.values(), ...extras],
+    log,
+  });
+  const deps = { db, pool, brokers: o.brokers, log, producer, relay, metrics: operations.metrics };
   const pipeline: Pipeline = {
     groupSuffix,
     db,
@@ -132,6 +141,7 @@ export const startPipeline = async (o: {
     running,
     settings,
     processor,
+    operationsUrl: operations.url ?? "",
     async start(name, opts = {}) {
       const consumer = startConsumer(definitions[name](), deps, { ...base, ...opts });
       running.set(name, consumer);
@@ -154,6 +164,8 @@ export const startPipeline = async (o: {
       );
       await relay.stop();
       step("relay");
+      await operations.close();
+      step("operations");
       await producer.close();
       step("producer");
       redis.disconnect();
