@@ -24,7 +24,8 @@ export const checkReadiness = async (
     );
   const [postgres, kafka] = await Promise.all([
     check("postgres", () => o.db.execute(sql`select 1`)),
-    check("kafka", () => o.admin.metadata({ topics: [] })),
+    // forceUpdate: without it the client answers from its cached metadata, even with every broker down.
+    check("kafka", () => o.admin.metadata({ topics: [], forceUpdate: true })),
   ]);
   return { postgres, kafka };
 };

@@ -256,7 +256,8 @@ export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
       withDeadline(
         timeoutMs,
         "metadata",
-        admin.metadata({ topics: [] }).then(() => undefined),
+        // forceUpdate: without it the client answers from its cached metadata, even with every broker down.
+        admin.metadata({ topics: [], forceUpdate: true }).then(() => undefined),
       ),
     close: async () => {
       await Promise.allSettled([producer.close(), admin.close()]);
