@@ -95,7 +95,8 @@ describe("consumers main", () => {
           topic: TOPICS.cartUpdated,
           outcome: "applied",
         });
-      expect(await applied()).toBe(0);
+      // cart-updated is shared with other test files running now: count from here on.
+      const before = await applied();
       const cartId = `cart_${randomUUID().replaceAll("-", "")}`;
       const producer = createTestProducer();
       const event = {
@@ -110,7 +111,7 @@ describe("consumers main", () => {
         const rows = await db.select().from(cartSnapshots).where(eq(cartSnapshots.cartId, cartId));
         return rows.length === 1;
       });
-      await waitUntil("the event counted on /metrics", async () => (await applied()) === 1);
+      await waitUntil("the event counted on /metrics", async () => (await applied()) > before);
       child.kill("SIGTERM");
       const [code] = await exited;
       expect(code).toBe(0);
