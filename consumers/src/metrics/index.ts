@@ -7,8 +7,7 @@ import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { checkReadiness, startOpsServer } from "./ops-server.ts";
 import { type ConsumerGroupRef, createProcessMetrics } from "./process-metrics.ts";
 
-export type { ConsumerMetrics, FailureKind } from "./consumer-metrics.ts";
-export { createConsumerMetrics } from "./consumer-metrics.ts";
+export type { ConsumerMetrics } from "./consumer-metrics.ts";
 export type { ConsumerGroupRef } from "./process-metrics.ts";
 
 export interface Operations {
