@@ -66,6 +66,7 @@ const priceOrder = async (
   const products = await getProducts(
     deps.cart.catalog,
     cart.lines.map((line) => line.productId),
+    cart.catalog,
   );
   const items = cart.lines.flatMap((line) => {
     const product = products.get(line.productId);
