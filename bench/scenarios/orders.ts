@@ -6,6 +6,7 @@ import { cpuMeter } from "../cpu.ts";
 import type { BenchEnv } from "../env.ts";
 import { createLagSampler } from "../kafka-lag.ts";
 import { httpLoad, type LoadResult } from "../load.ts";
+import { pgStats } from "./pg-stats.ts";
 import {
   inBatches,
   LOAD_COLUMNS,
@@ -51,6 +52,9 @@ interface OrderRun {
   restPerCheckout: number;
   /** CPU seconds of each process of the stack, from the first checkout until every order was final. */
   cpu: Array<{ name: string; cpuS: number }>;
+  /** Statements PostgreSQL ran over the same window (pg_stat_statements), and the most called. */
+  statements: number;
+  topStatements: Array<{ query: string; calls: number; totalMs: number }>;
 }
 
 /**
@@ -74,6 +78,8 @@ const placeAndFinish = async (
   const redis = new Redis(env.redisUrl);
   const commandsBefore = await redisCommandCount(redis);
   const restBefore = await restCallCount(env);
+  const pgCounts = pgStats(env.databaseUrl);
+  await pgCounts.reset();
   const cpu = cpuMeter(env.cpuComponents);
   const started = performance.now();
   const load = await httpLoad({
@@ -144,6 +150,9 @@ const placeAndFinish = async (
   }
   const allFinalMs = performance.now() - started;
   const cpuUsed = cpu.stop();
+  const statements = (await pgCounts.count()).all;
+  const topStatements = await pgCounts.top(12);
+  await pgCounts.close();
   await db.end();
   const lagged = await watcher.stop();
   await lag.close();
@@ -160,6 +169,8 @@ const placeAndFinish = async (
     redisPerCheckout: Number(redisPerCheckout.toFixed(1)),
     restPerCheckout: Number(restPerCheckout.toFixed(2)),
     cpu: cpuUsed,
+    statements,
+    topStatements,
   };
 };
 
@@ -202,6 +213,7 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
         note: "Round trips are the requests the Upstash REST endpoint served during the checkouts (workers only). Redis commands are counted over the checkout requests only; order-state consumer writes during that window are included.",
       },
       cpuTable(run, count),
+      statementsTable(run),
       {
         title: "Through the pipeline",
         columns: [
@@ -262,6 +274,21 @@ const cpuTable = (run: OrderRun, orders: number): Table => {
       ["all", total.toFixed(1), per1000(total), "100%"],
     ],
     note: "User + system time from /proc, children included (PostgreSQL backends, workerd under Miniflare). Kafka is the machine's shared broker: anything else using it at the time is counted too. The machine has 2 cores: 2 CPU s per second of wall time is all there is.",
+  };
+};
+
+/** What PostgreSQL ran per order, the most called statements first. */
+const statementsTable = (run: OrderRun): Table => {
+  const orders = Math.max(1, run.orderIds.length);
+  return {
+    title: `PostgreSQL statements per order: ${(run.statements / orders).toFixed(1)} in all; the most called`,
+    columns: ["statement", "per order", "mean ms"],
+    rows: run.topStatements.map((s) => [
+      `\`${s.query.replace(/\s+/g, " ").replaceAll("|", "\\|").slice(0, 110)}\``,
+      (s.calls / orders).toFixed(2),
+      (s.totalMs / Math.max(1, s.calls)).toFixed(3),
+    ]),
+    note: "pg_stat_statements over the run (consumers, the outbox relay, the saga sweep, and the workers' Neon queries); BEGIN and COMMIT count as statements.",
   };
 };
 
