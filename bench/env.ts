@@ -2,6 +2,8 @@ import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import pg from "pg";
 import { seedCatalog } from "../db/seed.ts";
+import { brokerPid } from "../local/kafka/broker.ts";
+import { kafkaProcesses } from "../local/kafka/process.ts";
 import { startPostgresServer } from "../local/postgres-server.ts";
 import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
 import { startRedisServer } from "../local/redis-server.ts";
@@ -9,6 +11,7 @@ import type { Stack, StackOptions } from "../local/stack.ts";
 import { REPO_ROOT } from "../local/stack.ts";
 import { bundleWorkers } from "../local/test-setup.ts";
 import { startWorkers, type Workers } from "../local/workers.ts";
+import type { CpuComponent } from "./cpu.ts";
 
 /** Credentials of the benchmark's throwaway stack; they guard loopback ports for one run. */
 const SECRETS = {
@@ -30,6 +33,8 @@ export interface BenchEnv {
   kafkaBrokers: string[];
   /** Consumer group suffix of this run's consumers. */
   groupSuffix: string;
+  /** The processes of the stack, for CPU accounting (`cpuMeter`). */
+  cpuComponents: CpuComponent[];
   close(): Promise<void>;
 }
 
@@ -125,6 +130,24 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     );
     stops.push(stackProcess.managed.stop);
     const stack = JSON.parse(stackProcess.line) as Omit<Stack, "close">;
+    // Kafka REST as it is deployed (its own process), so its CPU is told apart from the endpoints'.
+    const kafkaRestPort = await freePort();
+    const kafkaRest = await spawnUntil(
+      ["services/kafka-rest/src/main.ts"],
+      {
+        ...process.env,
+        KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+        KAFKA_REST_USERNAME: SECRETS.kafkaRestUsername,
+        KAFKA_REST_PASSWORD: SECRETS.kafkaRestPassword,
+        PORT: String(kafkaRestPort),
+        LOG_LEVEL: "info",
+      },
+      /"msg":"kafka-rest listening"/,
+      60_000,
+    );
+    kafkaRest.managed.child.stdout?.resume();
+    stops.push(kafkaRest.managed.stop);
+    const kafkaRestUrl = `http://127.0.0.1:${kafkaRestPort}`;
     const pgClient = new pg.Client({ connectionString: databaseUrl });
     await pgClient.connect();
     await pgClient.query("create extension if not exists pg_stat_statements");
@@ -133,6 +156,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     say(`seeding ${opts.seedCount} products...`);
     await seedCatalog(databaseUrl, { count: opts.seedCount });
 
+    const kafkaPid = await brokerPid();
     const groupSuffix = `-bench-${Date.now().toString(36)}`;
     say("starting the consumers...");
     const consumers = await spawnUntil(
@@ -158,7 +182,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     const services = {
       redisRestUrl: stack.redisRestUrl,
       redisRestToken: SECRETS.redisRestToken,
-      kafkaRestUrl: stack.kafkaRestUrl,
+      kafkaRestUrl,
       kafkaRestUsername: SECRETS.kafkaRestUsername,
       kafkaRestPassword: SECRETS.kafkaRestPassword,
       databaseUrl,
@@ -186,6 +210,16 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       redisRestToken: SECRETS.redisRestToken,
       kafkaBrokers: stack.kafkaBrokers,
       groupSuffix,
+      cpuComponents: [
+        { name: "load generator (autocannon)", roots: () => [process.pid], selfOnly: true },
+        { name: "workerd (both workers)", roots: () => [process.pid], match: (p) => p.comm === "workerd" },
+        { name: "local endpoints (Upstash REST, Neon)", roots: () => [stackProcess.managed.child.pid] },
+        { name: "Kafka REST", roots: () => [kafkaRest.managed.child.pid] },
+        { name: "Kafka", roots: () => [kafkaPid, ...kafkaProcesses()] },
+        { name: "PostgreSQL", roots: () => [postgres.pid] },
+        { name: "Redis", roots: () => [redis.pid] },
+        { name: "consumers", roots: () => [consumers.managed.child.pid] },
+      ],
       close,
     };
     return env;

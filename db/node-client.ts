@@ -8,14 +8,24 @@ export type Db = NodePgDatabase<typeof schema>;
  * Transactions on a client this process checks out and always gives back. drizzle-orm 0.45's pooled
  * `transaction()` sends BEGIN before its try block, so a BEGIN that fails on a dead connection (a
  * Postgres restart) never releases the client, and every outage would shrink the pool for good.
- * A client that saw any error is destroyed rather than reused.
+ * A client that saw any error is destroyed rather than reused. Each pooled client keeps its drizzle
+ * handle, so the relational schema is not rebuilt per transaction.
  */
 const releasingTransactions = (db: Db, pool: pg.Pool): Db => {
+  const handles = new WeakMap<pg.PoolClient, Db>();
+  const handleOf = (client: pg.PoolClient): Db => {
+    let handle = handles.get(client);
+    if (!handle) {
+      handle = drizzle(client, { schema });
+      handles.set(client, handle);
+    }
+    return handle;
+  };
   const transaction: Db["transaction"] = async (work, config) => {
     const client = await pool.connect();
     let failure: Error | undefined;
     try {
-      return await drizzle(client, { schema }).transaction(work, config);
+      return await handleOf(client).transaction(work, config);
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
       throw error;

@@ -7,6 +7,8 @@ export interface PostgresServer {
   /** Connection string for the `postgres` superuser's `postgres` database. */
   url: string;
   port: number;
+  /** The postmaster's process id (its backends are its children). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -90,5 +92,5 @@ export const startPostgresServer = async (opts: {
     },
     30_000,
   );
-  return { url, port: opts.port, stop: () => server.stop() };
+  return { url, port: opts.port, pid: server.child.pid, stop: () => server.stop() };
 };

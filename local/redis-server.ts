@@ -5,6 +5,7 @@ import { type Managed, portOpen, spawnManaged, waitFor } from "./processes.ts";
 export interface RedisServer {
   url: string;
   port: number;
+  pid: number | undefined;
   /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as in a real hang. */
   pause(): void;
   /** Lets a paused server run again (SIGCONT); what it was sent meanwhile is answered then. */
@@ -54,6 +55,7 @@ export const startRedisServer = async (opts: { port: number; dir: string }): Pro
   return {
     url,
     port: opts.port,
+    pid: server.child.pid,
     pause: () => signal("SIGSTOP"),
     resume: () => signal("SIGCONT"),
     async stop() {

@@ -1,4 +1,5 @@
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { STOREFRONT_ASSETS_DIR } from "./docs-assets.ts";
 import type { TestStackContext } from "./test-context.ts";
 import { CHECKOUT_BUNDLE, STOREFRONT_BUNDLE } from "./test-setup.ts";
 
@@ -95,6 +96,8 @@ export const startWorkers = async (
         bindings: { ...STOREFRONT_VARS, ...workerBindings(stack), ...vars },
         serviceBindings: { CHECKOUT: "checkout" },
         r2Buckets: ["MEDIA"],
+        // `[assets]` of wrangler.toml (Swagger UI for /docs), copied there when the bundle was built.
+        assets: { directory: STOREFRONT_ASSETS_DIR, routerConfig: { has_user_worker: true } },
       },
       {
         name: "checkout",

@@ -11,6 +11,7 @@ import {
   range,
   ratio,
   redisCommandCount,
+  restCallCount,
   type Scenario,
   type ScenarioResult,
 } from "./types.ts";
@@ -51,6 +52,9 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     /** Redis commands per request through the worker (reads only, and the mix). */
     commandsPerRead: number;
     commandsPerMixed: number;
+    /** Redis round trips (REST requests) per request through the worker. */
+    tripsPerRead: number;
+    tripsPerMixed: number;
     restRead: LoadResult;
     rest: LoadResult;
     tcp: { read: LoadResult; add: LoadResult; setQty: LoadResult };
@@ -64,6 +68,7 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     });
     let nextReader = 0;
     const readStart = await redisCommandCount(redis);
+    const readTrips = await restCallCount(env);
     const workerRead = await httpLoad({
       url: env.url,
       connections,
@@ -73,8 +78,10 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
       },
     });
     const commandsPerRead = ((await redisCommandCount(redis)) - readStart - 1) / workerRead.requests;
+    const tripsPerRead = ((await restCallCount(env)) - readTrips - 1) / workerRead.requests;
     let next = 0;
     const mixStart = await redisCommandCount(redis);
+    const mixTrips = await restCallCount(env);
     const worker = await httpLoad({
       url: env.url,
       connections,
@@ -102,6 +109,7 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     });
 
     const commandsPerMixed = ((await redisCommandCount(redis)) - mixStart - 1) / worker.requests;
+    const tripsPerMixed = ((await restCallCount(env)) - mixTrips - 1) / worker.requests;
     // The REST endpoint alone: the worker's script calls, as @upstash/redis sends them.
     const restCall = (command: Array<string | number>): autocannon.Request => ({
       method: "POST",
@@ -172,7 +180,18 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
         "USD",
       ]),
     };
-    rows.push({ connections, workerRead, worker, commandsPerRead, commandsPerMixed, restRead, rest, tcp });
+    rows.push({
+      connections,
+      workerRead,
+      worker,
+      commandsPerRead,
+      commandsPerMixed,
+      tripsPerRead,
+      tripsPerMixed,
+      restRead,
+      rest,
+      tcp,
+    });
   }
   redis.disconnect();
 
@@ -204,14 +223,34 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     tables: [
       {
         title: "Storefront worker: cart mix",
-        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request (incl. inside scripts)"],
-        rows: rows.map((r) => [r.connections, ...loadCells(r.worker), r.commandsPerMixed.toFixed(1)]),
+        columns: [
+          "connections",
+          ...LOAD_COLUMNS,
+          "Redis round trips per request",
+          "Redis commands per request (incl. inside scripts)",
+        ],
+        rows: rows.map((r) => [
+          r.connections,
+          ...loadCells(r.worker),
+          r.tripsPerMixed.toFixed(2),
+          r.commandsPerMixed.toFixed(1),
+        ]),
         note: "Every add and quantity change also publishes cart-updated to Kafka (through the Kafka REST service) in the background of the request.",
       },
       {
         title: "Storefront worker: cart reads only",
-        columns: ["connections", ...LOAD_COLUMNS, "Redis commands per request (incl. inside scripts)"],
-        rows: rows.map((r) => [r.connections, ...loadCells(r.workerRead), r.commandsPerRead.toFixed(1)]),
+        columns: [
+          "connections",
+          ...LOAD_COLUMNS,
+          "Redis round trips per request",
+          "Redis commands per request (incl. inside scripts)",
+        ],
+        rows: rows.map((r) => [
+          r.connections,
+          ...loadCells(r.workerRead),
+          r.tripsPerRead.toFixed(2),
+          r.commandsPerRead.toFixed(1),
+        ]),
       },
       {
         title: "Upstash REST endpoint alone: the mix's script calls",

@@ -4,7 +4,6 @@ import type autocannon from "autocannon";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { seedProductId } from "../../db/seed-data.ts";
-import { SYNC_TOKEN_HEADER } from "../../local/redis-rest/protocol.ts";
 import type { BenchEnv } from "../env.ts";
 import { type HttpLoad, httpLoad, type LoadResult } from "../load.ts";
 import {
@@ -14,6 +13,7 @@ import {
   range,
   ratio,
   redisCommandCount,
+  restCallCount,
   type Scenario,
   type ScenarioResult,
 } from "./types.ts";
@@ -66,20 +66,7 @@ const costCounters = (env: BenchEnv) => {
       last = now;
     }
   };
-  // The local REST endpoint's sync token counts the requests it served.
-  const restCalls = async (): Promise<number> => {
-    const res = await fetch(env.redisRestUrl, {
-      method: "POST",
-      headers: { authorization: `Bearer ${env.redisRestToken}`, ...json },
-      body: JSON.stringify(["PING"]),
-    });
-    await res.arrayBuffer();
-    const served = Number(res.headers.get(SYNC_TOKEN_HEADER));
-    if (!res.ok || !Number.isInteger(served)) {
-      throw new Error(`the Redis REST endpoint answered ${res.status} without a request count`);
-    }
-    return served;
-  };
+  const restCalls = () => restCallCount(env);
   return {
     /** Runs the load and divides what Redis saw meanwhile by the requests made (our probes left out). */
     async measure(options: HttpLoad): Promise<Measured> {

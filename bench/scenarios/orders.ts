@@ -2,10 +2,21 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type Api, uniqueProductId } from "../../e2e/support/api.ts";
+import { cpuMeter } from "../cpu.ts";
 import type { BenchEnv } from "../env.ts";
 import { createLagSampler } from "../kafka-lag.ts";
 import { httpLoad, type LoadResult } from "../load.ts";
-import { inBatches, LOAD_COLUMNS, loadCells, range, redisCommandCount, type Scenario } from "./types.ts";
+import { pgStats } from "./pg-stats.ts";
+import {
+  inBatches,
+  LOAD_COLUMNS,
+  loadCells,
+  range,
+  redisCommandCount,
+  restCallCount,
+  type Scenario,
+  type Table,
+} from "./types.ts";
 
 const checkoutBody = (cartId: string) =>
   JSON.stringify({
@@ -37,6 +48,13 @@ interface OrderRun {
   confirmedPerS: number;
   /** Redis commands per checkout request (workers only: the consumers use Redis once per final order). */
   redisPerCheckout: number;
+  /** Upstash REST requests (Redis round trips) per checkout request. */
+  restPerCheckout: number;
+  /** CPU seconds of each process of the stack, from the first checkout until every order was final. */
+  cpu: Array<{ name: string; cpuS: number }>;
+  /** Statements PostgreSQL ran over the same window (pg_stat_statements), and the most called. */
+  statements: number;
+  topStatements: Array<{ query: string; calls: number; totalMs: number }>;
 }
 
 /**
@@ -59,6 +77,10 @@ const placeAndFinish = async (
   let next = 0;
   const redis = new Redis(env.redisUrl);
   const commandsBefore = await redisCommandCount(redis);
+  const restBefore = await restCallCount(env);
+  const pgCounts = pgStats(env.databaseUrl);
+  await pgCounts.reset();
+  const cpu = cpuMeter(env.cpuComponents);
   const started = performance.now();
   const load = await httpLoad({
     url: env.url,
@@ -86,6 +108,7 @@ const placeAndFinish = async (
     ],
   });
   const redisPerCheckout = ((await redisCommandCount(redis)) - commandsBefore - 1) / load.requests;
+  const restPerCheckout = ((await restCallCount(env)) - restBefore - 1) / load.requests;
   redis.disconnect();
   let retried = 0;
   const missing = range(cartIds.length).filter((i) => !orderOf.has(i) && !soldOut.has(i));
@@ -126,6 +149,10 @@ const placeAndFinish = async (
     await new Promise((r) => setTimeout(r, 100));
   }
   const allFinalMs = performance.now() - started;
+  const cpuUsed = cpu.stop();
+  const statements = (await pgCounts.count()).all;
+  const topStatements = await pgCounts.top(12);
+  await pgCounts.close();
   await db.end();
   const lagged = await watcher.stop();
   await lag.close();
@@ -140,6 +167,10 @@ const placeAndFinish = async (
     lagSamples: lagged.samples,
     confirmedPerS: Number((((statuses.confirmed ?? 0) * 1000) / allFinalMs).toFixed(1)),
     redisPerCheckout: Number(redisPerCheckout.toFixed(1)),
+    restPerCheckout: Number(restPerCheckout.toFixed(2)),
+    cpu: cpuUsed,
+    statements,
+    topStatements,
   };
 };
 
@@ -149,7 +180,7 @@ const cartsOf = (api: Api, productId: string, count: number): Promise<string[]> 
 
 /** Scenario 3: orders from filled carts through the whole pipeline until each is confirmed. */
 export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) => {
-  const count = quick ? 100 : 2_000;
+  const count = quick ? 100 : 10_000;
   const connections = 64;
   const productId = uniqueProductId("bench_checkout");
   await api.createProduct(productId, count * 2);
@@ -172,10 +203,17 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
     tables: [
       {
         title: "POST /v1/checkout",
-        columns: [...LOAD_COLUMNS, "retried 503s", "Redis commands per checkout (incl. inside scripts)"],
-        rows: [[...loadCells(run.load), run.retried, run.redisPerCheckout]],
-        note: "Redis commands are counted over the checkout requests only; order-state consumer writes during that window are included.",
+        columns: [
+          ...LOAD_COLUMNS,
+          "retried 503s",
+          "Redis round trips per checkout (REST requests)",
+          "Redis commands per checkout (incl. inside scripts)",
+        ],
+        rows: [[...loadCells(run.load), run.retried, run.restPerCheckout, run.redisPerCheckout]],
+        note: "Round trips are the requests the Upstash REST endpoint served during the checkouts (workers only). Redis commands are counted over the checkout requests only; order-state consumer writes during that window are included.",
       },
+      cpuTable(run, count),
+      statementsTable(run),
       {
         title: "Through the pipeline",
         columns: [
@@ -216,6 +254,41 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
       },
     ],
     data: { ...run, orderIds: undefined },
+  };
+};
+
+/** CPU seconds per 1,000 orders of every process of the stack, over the whole run. */
+const cpuTable = (run: OrderRun, orders: number): Table => {
+  const total = run.cpu.reduce((sum, c) => sum + c.cpuS, 0);
+  const per1000 = (s: number) => ((s * 1000) / orders).toFixed(2);
+  return {
+    title: "CPU per 1,000 orders, by process (first checkout until every order is final)",
+    columns: ["process", "CPU s", "CPU s per 1,000 orders", "share"],
+    rows: [
+      ...run.cpu.map((c) => [
+        c.name,
+        c.cpuS.toFixed(1),
+        per1000(c.cpuS),
+        `${total > 0 ? ((100 * c.cpuS) / total).toFixed(0) : 0}%`,
+      ]),
+      ["all", total.toFixed(1), per1000(total), "100%"],
+    ],
+    note: "User + system time from /proc, children included (PostgreSQL backends, workerd under Miniflare). Kafka is the machine's shared broker: anything else using it at the time is counted too. The machine has 2 cores: 2 CPU s per second of wall time is all there is.",
+  };
+};
+
+/** What PostgreSQL ran per order, the most called statements first. */
+const statementsTable = (run: OrderRun): Table => {
+  const orders = Math.max(1, run.orderIds.length);
+  return {
+    title: `PostgreSQL statements per order: ${(run.statements / orders).toFixed(1)} in all; the most called`,
+    columns: ["statement", "per order", "mean ms"],
+    rows: run.topStatements.map((s) => [
+      `\`${s.query.replace(/\s+/g, " ").replaceAll("|", "\\|").slice(0, 110)}\``,
+      (s.calls / orders).toFixed(2),
+      (s.totalMs / Math.max(1, s.calls)).toFixed(3),
+    ]),
+    note: "pg_stat_statements over the run (consumers, the outbox relay, the saga sweep, and the workers' Neon queries); BEGIN and COMMIT count as statements.",
   };
 };
 

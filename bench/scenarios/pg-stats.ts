@@ -23,6 +23,19 @@ export const pgStats = (databaseUrl: string) => {
       );
       return { catalog: Number(rows[0]?.catalog ?? 0), all: Number(rows[0]?.all ?? 0) };
     },
+    /** The statements called most, with their call counts and total execution time. */
+    async top(limit: number): Promise<Array<{ query: string; calls: number; totalMs: number }>> {
+      const { rows } = await pool.query<{ query: string; calls: string; total_ms: number }>(
+        `select query, calls, total_exec_time as total_ms
+           from pg_stat_statements
+          where dbid = (select oid from pg_database where datname = current_database())
+            and query !~* 'pg_stat_statements'
+          order by calls desc
+          limit $1`,
+        [limit],
+      );
+      return rows.map((r) => ({ query: r.query, calls: Number(r.calls), totalMs: Number(r.total_ms) }));
+    },
     close: () => pool.end(),
   };
 };

@@ -1,4 +1,5 @@
 import type { Api } from "../../e2e/support/api.ts";
+import { SYNC_TOKEN_HEADER } from "../../local/redis-rest/protocol.ts";
 import type { BenchEnv } from "../env.ts";
 import type { LoadResult } from "../load.ts";
 
@@ -75,3 +76,23 @@ export const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFix
 /** Commands Redis has processed since it started (INFO stats), to count what a request costs. */
 export const redisCommandCount = async (redis: { info(section: string): Promise<string> }): Promise<number> =>
   Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0);
+
+/**
+ * Requests the local Upstash REST endpoint has served (its sync token counts them; a pipeline is
+ * one): the Redis round trips of the workers. Each call counts itself too.
+ */
+export const restCallCount = async (
+  env: Pick<BenchEnv, "redisRestUrl" | "redisRestToken">,
+): Promise<number> => {
+  const res = await fetch(env.redisRestUrl, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env.redisRestToken}`, "content-type": "application/json" },
+    body: JSON.stringify(["PING"]),
+  });
+  await res.arrayBuffer();
+  const served = Number(res.headers.get(SYNC_TOKEN_HEADER));
+  if (!res.ok || !Number.isInteger(served)) {
+    throw new Error(`the Redis REST endpoint answered ${res.status} without a request count`);
+  }
+  return served;
+};

@@ -56,6 +56,8 @@ export const SettingsSchema = z.object({
   DEPENDENCY_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 15_000),
   OUTBOX_RELAY_INTERVAL_MS: int(10, 600_000, 1_000),
+  /** Most events of one partition applied in one transaction when a backlog builds (1: one by one). */
+  CONSUMER_MAX_BATCH: int(1, 1_000, 100),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000, 30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000, 3_000),
   /** Where a new consumer group starts: `earliest` (default; nothing is skipped) or `latest`. */

@@ -95,6 +95,7 @@ const main = async (): Promise<void> => {
         },
         dependencyBackoff: { maxMs: settings.DEPENDENCY_RETRY_MAX_DELAY_MS },
         shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT_MS,
+        maxBatch: settings.CONSUMER_MAX_BATCH,
         kafka: {
           sessionTimeoutMs: settings.KAFKA_SESSION_TIMEOUT_MS,
           heartbeatIntervalMs: settings.KAFKA_HEARTBEAT_INTERVAL_MS,

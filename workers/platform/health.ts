@@ -1,7 +1,27 @@
-import { Hono } from "hono";
-import { type CheckResult, checkWithin, unavailable } from "../../domain/readiness.ts";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { checkWithin, unavailable } from "../../domain/readiness.ts";
 import { kafkaClient, redisClient, type ServiceBindings, sqlClient } from "./clients.ts";
 import { log } from "./log.ts";
+import { ErrorSchema, jsonContent } from "./openapi.ts";
+
+/**
+ * What a readiness answer says about one dependency. A failure is only named (`timeout`: no answer
+ * in time, `error`: it answered with, or failed with, an error); the error itself goes to the log,
+ * since it can carry hostnames, users or driver internals.
+ */
+const CheckResultSchema = z
+  .union([
+    z.object({ ok: z.literal(true), ms: z.number() }),
+    z.object({ ok: z.literal(false), ms: z.number(), reason: z.enum(["timeout", "error"]) }),
+  ])
+  .openapi("DependencyCheck");
+type CheckResult = z.infer<typeof CheckResultSchema>;
+
+const ChecksSchema = z.object({
+  redis: CheckResultSchema,
+  kafka: CheckResultSchema,
+  postgres: CheckResultSchema,
+});
 
 const CHECK_TIMEOUT_MS = 2_500;
 
@@ -22,30 +42,50 @@ export const checkDependencies = async (
   return { redis, kafka, postgres };
 };
 
+const healthzRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["operations"],
+  summary: "The worker answers",
+  responses: { 200: jsonContent(z.object({ ok: z.literal(true) }), "alive") },
+});
+
+const readyzRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["operations"],
+  summary: "Redis, Kafka REST and Postgres answer (503 naming those that do not, with Retry-After)",
+  responses: {
+    200: jsonContent(z.object({ ok: z.literal(true), checks: ChecksSchema }), "every dependency answers"),
+    503: jsonContent(
+      ErrorSchema.extend({ ok: z.literal(false), checks: ChecksSchema }),
+      "dependency_unavailable: what is down, by name",
+    ),
+  },
+});
+
 /**
  * `GET /healthz` (the process answers) and `GET /readyz` (its dependencies answer; 503 naming those
  * that do not, with no raw error text).
  */
-export const healthRoutes = (): Hono<{ Bindings: ServiceBindings }> => {
-  const routes = new Hono<{ Bindings: ServiceBindings }>();
-  routes.get("/healthz", (c) => c.json({ ok: true }));
-  routes.get("/readyz", async (c) => {
-    const checks = await checkDependencies(c.env);
-    const down = unavailable(checks);
-    if (down.length === 0) return c.json({ ok: true, checks });
-    c.header("Retry-After", "5");
-    return c.json(
-      {
-        error: {
-          code: "dependency_unavailable",
-          message: `unavailable: ${down.join(", ")}`,
-          details: checks,
+export const healthRoutes = () =>
+  new OpenAPIHono<{ Bindings: ServiceBindings }>()
+    .openapi(healthzRoute, (c) => c.json({ ok: true as const }, 200))
+    .openapi(readyzRoute, async (c) => {
+      const checks = await checkDependencies(c.env);
+      const down = unavailable(checks);
+      if (down.length === 0) return c.json({ ok: true as const, checks }, 200);
+      c.header("Retry-After", "5");
+      return c.json(
+        {
+          error: {
+            code: "dependency_unavailable" as const,
+            message: `unavailable: ${down.join(", ")}`,
+            details: checks,
+          },
+          ok: false as const,
+          checks,
         },
-        ok: false,
-        checks,
-      },
-      503,
-    );
-  });
-  return routes;
-};
+        503,
+      );
+    });

@@ -32,3 +32,28 @@ export const expectError = async (res: Response, status: number, code: string): 
   expect(typeof body.error.message).toBe("string");
   return body;
 };
+
+interface RoutedApp {
+  routes: readonly { method: string; path: string }[];
+}
+
+/**
+ * The operations an app answers, as `METHOD /path/{param}`: every route it registered, and the exact
+ * paths its middleware covers (middleware on a prefix, `/x/*`, answers nothing by itself).
+ */
+export const answeredOperations = (app: RoutedApp): { routes: string[]; middlewarePaths: string[] } => {
+  const openApiPath = (path: string) => path.replaceAll(/:(\w+)/g, "{$1}");
+  const exact = app.routes.filter((r) => !r.path.endsWith("*"));
+  const routes = exact.filter((r) => r.method !== "ALL");
+  const middleware = exact.filter((r) => r.method === "ALL");
+  return {
+    routes: [...new Set(routes.map((r) => `${r.method} ${openApiPath(r.path)}`))].sort(),
+    middlewarePaths: [...new Set(middleware.map((r) => openApiPath(r.path)))].sort(),
+  };
+};
+
+/** The operations an OpenAPI document describes, as `METHOD /path/{param}`. */
+export const documentedOperations = (document: { paths?: Record<string, object> }): string[] =>
+  Object.entries(document.paths ?? {})
+    .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort();

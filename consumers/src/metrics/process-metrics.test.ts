@@ -56,24 +56,26 @@ describe("consumer metrics on /metrics", () => {
     const before = await metrics();
     expect(sumOf(before, "consumer_events_total", mine)).toBe(0);
 
+    // One at a time: a lone message is handled by itself, never inside a batch that would take a
+    // failure on its first try and then fall back to one-by-one (which is not a failed attempt).
     const id = () => randomUUID();
-    await t.producer.send(
-      [
-        { eventId: id() },
-        { eventId: id() },
-        { eventId: id() },
-        { eventId: id(), failTimes: 1 },
-        { eventId: id(), transientFailTimes: 1 },
-        { eventId: id(), refused: true },
-      ].map((value) => ({ topic: IN, key: value.eventId, value })),
-    );
-    await t.producer.send([{ topic: IN, key: "not-json", value: "{ not json" }]);
-
+    const values: unknown[] = [
+      { eventId: id() },
+      { eventId: id() },
+      { eventId: id() },
+      { eventId: id(), failTimes: 1 },
+      { eventId: id(), transientFailTimes: 1 },
+      { eventId: id(), refused: true },
+      "{ not json",
+    ];
     let after: Sample[] = [];
-    await waitUntil("seven outcomes on /metrics", async () => {
-      after = await metrics();
-      return sumOf(after, "consumer_events_total", mine) === 7;
-    });
+    for (const [i, value] of values.entries()) {
+      await t.producer.send([{ topic: IN, key: `k${i}`, value }]);
+      await waitUntil(`outcome ${i + 1} on /metrics`, async () => {
+        after = await metrics();
+        return sumOf(after, "consumer_events_total", mine) === i + 1;
+      });
+    }
     const outcome = (name: string) => sumOf(after, "consumer_events_total", { ...mine, outcome: name });
     expect(outcome("applied")).toBe(5);
     expect(outcome("dead-lettered")).toBe(2);

@@ -79,7 +79,7 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
           ? { ...base, status: "confirmed" }
           : { ...base, status: "cancelled", reason: result.outcome.reason };
       await ctx.emit(TOPICS.orderFinalized, step.orderId, OrderFinalizedSchema.parse(finalized));
-      log.info({ outcome: result.outcome }, "order finalized");
+      log.debug({ outcome: result.outcome }, "order finalized");
     }
     const final = {
       status: result.outcome.status,

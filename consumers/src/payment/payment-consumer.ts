@@ -40,13 +40,13 @@ export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): Co
         ? { ...base, type: "authorized", amountCents: event.subtotalCents }
         : { ...base, type: "declined", reason: "payment_declined" },
     );
-    ctx.log.info({ orderId: event.orderId, result: result.status }, "payment authorization answered");
+    ctx.log.debug({ orderId: event.orderId, result: result.status }, "payment authorization answered");
     await ctx.emit(TOPICS.paymentResults, event.orderId, payload);
   };
 
   const recordSettled = async (event: OrderFinalized, ctx: HandlerContext, outcome: Settlement) => {
     await recordSettlement(ctx.tx, event.orderId, outcome);
-    ctx.log.info({ orderId: event.orderId, status: event.status, outcome }, "payment settled");
+    ctx.log.debug({ orderId: event.orderId, status: event.status, outcome }, "payment settled");
   };
 
   return {

@@ -1,17 +1,22 @@
 import type { KafkaMessage } from "./kafka.ts";
 
-/** Runs one message to its end; resolves true when its offset was committed (or it may be skipped). */
-export type LaneWorker = (message: KafkaMessage, abandon: AbortSignal) => Promise<boolean>;
+/**
+ * Runs messages (consecutive, in offset order) to their end; resolves with the offset committed
+ * last (the messages up to it may be skipped), or undefined when none was.
+ */
+export type LaneWorker = (messages: KafkaMessage[], abandon: AbortSignal) => Promise<bigint | undefined>;
 
 export interface LaneHooks {
   /** After every message, whatever became of it (the runner resumes a paused stream here). */
   settled(): void;
-  /** The worker threw, which it should never do: the message counts as not committed. */
-  failed(error: unknown, message: KafkaMessage): void;
+  /** The worker threw, which it should never do: the messages count as not committed. */
+  failed(error: unknown, messages: KafkaMessage[]): void;
 }
 
 /**
- * The messages of one partition, handled strictly one after another in offset order.
+ * The messages of one partition, handled strictly in offset order: whatever queued while the
+ * worker was busy goes to it next, together (at most `maxBatch` at a time), so a busy partition is
+ * worked in batches and a quiet one message by message.
  *
  * The Kafka stream rewinds a partition to its committed offset after every rebalance, so it can
  * hand over messages again: a message already queued, in flight, or done in this lane's current
@@ -29,11 +34,13 @@ export class PartitionLane {
   #running: Promise<void> | undefined;
   readonly #work: LaneWorker;
   readonly #hooks: LaneHooks;
+  readonly #maxBatch: number;
 
-  constructor(key: string, work: LaneWorker, hooks: LaneHooks) {
+  constructor(key: string, work: LaneWorker, hooks: LaneHooks, maxBatch = 1) {
     this.key = key;
     this.#work = work;
     this.#hooks = hooks;
+    this.#maxBatch = Math.max(1, maxBatch);
   }
 
   /** Messages waiting (the one in flight not included). */
@@ -92,18 +99,22 @@ export class PartitionLane {
   }
 
   async #drain(): Promise<void> {
-    for (let message = this.#queue.shift(); message; message = this.#queue.shift()) {
+    for (let batch = this.#take(); batch.length > 0; batch = this.#take()) {
       const epoch = this.#epoch;
       const seen = this.#seen;
-      const committed = await this.#work(message, this.#abandon.signal).catch((error: unknown) => {
-        this.#hooks.failed(error, message);
-        return false;
+      const committed = await this.#work(batch, this.#abandon.signal).catch((error: unknown) => {
+        this.#hooks.failed(error, batch);
+        return undefined;
       });
-      seen.delete(message.offset);
-      if (committed && epoch === this.#epoch && message.offset > this.#lastDone) {
-        this.#lastDone = message.offset;
+      for (const message of batch) seen.delete(message.offset);
+      if (committed !== undefined && epoch === this.#epoch && committed > this.#lastDone) {
+        this.#lastDone = committed;
       }
       this.#hooks.settled();
     }
+  }
+
+  #take(): KafkaMessage[] {
+    return this.#queue.splice(0, this.#maxBatch);
   }
 }

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { backoffDelay, DEFAULT_DEPENDENCY_BACKOFF, sleep } from "./backoff.ts";
 import { describeError } from "./failures.ts";
-import { runAfterCommit, txScope } from "./transaction.ts";
+import { runAfterCommit, scopedTransaction } from "./transaction.ts";
 import type { PeriodicTask, TaskContext } from "./types.ts";
 
 export interface TaskDeps {
@@ -22,12 +22,9 @@ export const taskContext = (deps: TaskDeps, log: Logger, signal?: AbortSignal): 
   db: deps.db,
   log,
   async transaction(work) {
-    let hooks: Parameters<typeof runAfterCommit>[0] = [];
-    const value = await deps.db.transaction(async (tx) => {
-      const scope = txScope(tx, log, deps.topicName);
-      hooks = scope.afterCommit;
-      return work(scope.ctx);
-    });
+    const { value, afterCommit: hooks } = await scopedTransaction(deps.db, log, deps.topicName, (scope) =>
+      work(scope.ctx),
+    );
     deps.onCommitted();
     for (let attempt = 1; ; attempt++) {
       try {

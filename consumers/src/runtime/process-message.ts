@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
 import { type ConsumerMetrics, failureKind } from "../metrics/consumer-metrics.ts";
+import type { Applied } from "./apply-event.ts";
 import {
   type Backoff,
   backoffDelay,
@@ -78,6 +79,9 @@ export const parseMessage = (message: KafkaMessage, subscription: Subscription |
   return { ok: true, subscription, event: result.data, eventId: id.data.eventId };
 };
 
+/** A message whose value parsed: its subscription, the event and its id. */
+export type ParsedMessage = Extract<Parsed, { ok: true }>;
+
 /**
  * Handles one message to the end: parse (unparseable → dead letter), then run the event (prepare,
  * one transaction, after-commit hooks: see run-event.ts), retrying failures until they dead-letter
@@ -85,62 +89,86 @@ export const parseMessage = (message: KafkaMessage, subscription: Subscription |
  * `retry.maxAttempts` tries. A dependency outage (Postgres, Redis) is waited out for as long as it
  * lasts without counting it as an attempt.
  */
-export const processMessage = async (
+export const processMessage = (
   message: KafkaMessage,
   env: ProcessEnv,
   signals: ProcessSignals,
 ): Promise<MessageOutcome> => {
-  const source = { topic: message.topic, partition: message.partition, offset: message.offset };
-  const log = env.log.child({
-    topic: message.topic,
-    partition: message.partition,
-    offset: `${message.offset}`,
-  });
   const parsed = parseMessage(message, env.subscriptions.get(message.topic));
-  const deadLetter = async (error: unknown, attempts: number): Promise<MessageOutcome> => {
-    log.error({ err: error, attempts }, "sending the event to the dead-letter topic");
-    const letter = { message, error, attempts, consumer: env.consumer };
-    const sent = await publishDeadLetter(env.producer, letter, {
-      backoff: env.dependencyBackoff,
-      log,
-      signal: signals.abandon,
-    });
-    if (!sent) return "abandoned";
-    const count = countDeadLetter(env.deadLetters, message.topic);
-    env.metrics?.deadLettered(env.consumer, message.topic);
-    log.warn(
-      {
-        consumer: env.consumer,
-        dlqTopic: `${message.topic}.dlq`,
-        deadLetters: count,
-        error: describeError(error),
-      },
-      "dead letters of this consumer and topic changed",
-    );
-    return "dead-lettered";
-  };
-  if (!parsed.ok) {
-    env.metrics?.eventFailed(env.consumer, message.topic, "invalid");
-    return deadLetter(parsed.error, 1);
-  }
+  if (parsed.ok) return runParsed(message, parsed, env, signals);
+  env.metrics?.eventFailed(env.consumer, message.topic, "invalid");
+  return deadLetter(message, env, signals, parsed.error, 1);
+};
 
-  const eventLog = log.child({ eventId: parsed.eventId });
-  const run = createEventRun({
-    db: env.db,
-    consumer: env.consumer,
-    subscription: parsed.subscription,
-    event: parsed.event,
-    eventId: parsed.eventId,
-    log: eventLog,
-    source,
-    topicName: env.topicName,
+const messageLog = (message: KafkaMessage, env: ProcessEnv) =>
+  env.log.child({ topic: message.topic, partition: message.partition, offset: `${message.offset}` });
+
+const deadLetter = async (
+  message: KafkaMessage,
+  env: ProcessEnv,
+  signals: ProcessSignals,
+  error: unknown,
+  attempts: number,
+): Promise<MessageOutcome> => {
+  const log = messageLog(message, env);
+  log.error({ err: error, attempts }, "sending the event to the dead-letter topic");
+  const letter = { message, error, attempts, consumer: env.consumer };
+  const sent = await publishDeadLetter(env.producer, letter, {
+    backoff: env.dependencyBackoff,
+    log,
+    signal: signals.abandon,
   });
+  if (!sent) return "abandoned";
+  const count = countDeadLetter(env.deadLetters, message.topic);
+  env.metrics?.deadLettered(env.consumer, message.topic);
+  log.warn(
+    {
+      consumer: env.consumer,
+      dlqTopic: `${message.topic}.dlq`,
+      deadLetters: count,
+      error: describeError(error),
+    },
+    "dead letters of this consumer and topic changed",
+  );
+  return "dead-lettered";
+};
+
+/**
+ * The retry loop of one parsed event (see `processMessage`). `applied`: the event's transaction
+ * already committed with others (a batch), so only its after-commit hooks are left to run.
+ */
+export const runParsed = async (
+  message: KafkaMessage,
+  parsed: ParsedMessage,
+  env: ProcessEnv,
+  signals: ProcessSignals,
+  applied?: Applied,
+): Promise<MessageOutcome> => {
+  const source = { topic: message.topic, partition: message.partition, offset: message.offset };
+  const log = messageLog(message, env);
+  const eventLog = log.child({ eventId: parsed.eventId });
+  const run = createEventRun(
+    {
+      db: env.db,
+      consumer: env.consumer,
+      subscription: parsed.subscription,
+      event: parsed.event,
+      eventId: parsed.eventId,
+      log: eventLog,
+      source,
+      topicName: env.topicName,
+    },
+    applied,
+  );
   let attempts = 0;
   let outages = 0;
   let transientTries = 0;
   let firstTransientAt = 0;
+  // An event whose transaction committed is applied whatever happens next: its hooks get one try.
+  let committedTry = applied !== undefined;
   for (;;) {
-    if (signals.abandon.aborted) return "abandoned";
+    if (signals.abandon.aborted && !committedTry) return "abandoned";
+    committedTry = false;
     try {
       const { outcome } = await run.attempt();
       if (outages > 0) eventLog.info({ outages }, "dependency is back; event handled");
@@ -152,7 +180,8 @@ export const processMessage = async (
         transientTries++;
         firstTransientAt ||= Date.now();
         const elapsed = Date.now() - firstTransientAt;
-        if (elapsed >= env.transientRetry.maxElapsedMs) return deadLetter(error, attempts + transientTries);
+        if (elapsed >= env.transientRetry.maxElapsedMs)
+          return deadLetter(message, env, signals, error, attempts + transientTries);
         const wait = Math.min(
           fullJitterDelay(transientTries, env.transientRetry),
           env.transientRetry.maxElapsedMs - elapsed,
@@ -174,7 +203,8 @@ export const processMessage = async (
         continue;
       }
       attempts++;
-      if (attempts >= env.retry.maxAttempts || isNonRetryable(error)) return deadLetter(error, attempts);
+      if (attempts >= env.retry.maxAttempts || isNonRetryable(error))
+        return deadLetter(message, env, signals, error, attempts);
       const wait = backoffDelay(attempts, env.retry);
       eventLog.warn({ err: error, attempts, waitMs: wait }, "handler failed; retrying");
       env.metrics?.eventRetried(env.consumer, message.topic, kind);

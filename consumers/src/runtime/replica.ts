@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.ts";
 import { type KafkaMessage, kafkaClientOptions, partitionKey } from "./kafka.ts";
 import { PartitionLane } from "./partition-lane.ts";
-import { type OutcomeCounts, type ProcessEnv, processMessage } from "./process-message.ts";
+import { processBatch } from "./process-batch.ts";
+import type { OutcomeCounts, ProcessEnv } from "./process-message.ts";
 
 export interface KafkaGroupSettings {
   sessionTimeoutMs: number;
@@ -21,7 +22,9 @@ export interface ReplicaOptions {
   kafka: KafkaGroupSettings;
   /** Messages buffered across partitions before fetching pauses. */
   maxBuffered: number;
-  /** Called after each committed event (the outbox relay is kicked there). */
+  /** Most messages of one partition handled together (one transaction, one offset commit). */
+  maxBatch: number;
+  /** Called after each offset commit (the outbox relay is kicked there). */
   onCommitted: () => void;
   /** Incremented per message outcome. */
   counts: OutcomeCounts;
@@ -93,27 +96,41 @@ export const startReplica = (o: ReplicaOptions): Replica => {
     }
   };
 
-  const work = async (message: KafkaMessage, abandon: AbortSignal): Promise<boolean> => {
+  const work = async (messages: KafkaMessage[], abandon: AbortSignal): Promise<bigint | undefined> => {
     const started = performance.now();
-    const outcome = await processMessage(message, o.env, { abandon, stopping: stopping.signal });
-    o.counts[outcome]++;
-    o.env.metrics?.eventEnded(o.env.consumer, message.topic, outcome, (performance.now() - started) / 1000);
-    log.debug({ topic: message.topic, partition: message.partition, offset: `${message.offset}`, outcome });
-    if (outcome === "abandoned") return false;
-    await commit(message);
+    const outcomes = await processBatch(messages, o.env, { abandon, stopping: stopping.signal });
+    // Events applied together in one transaction each took the batch's time.
+    const seconds = (performance.now() - started) / 1000;
+    let last: KafkaMessage | undefined;
+    for (const [i, outcome] of outcomes.entries()) {
+      o.counts[outcome]++;
+      o.env.metrics?.eventEnded(o.env.consumer, messages[i]?.topic ?? "", outcome, seconds);
+      if (outcome === "abandoned") break;
+      last = messages[i];
+    }
+    if (!last) return undefined;
+    await commit(last);
     o.onCommitted();
-    return true;
+    return last.offset;
   };
 
   const laneFor = (topic: string, partition: number): PartitionLane => {
     const key = partitionKey(topic, partition);
     let lane = lanes.get(key);
     if (!lane) {
-      lane = new PartitionLane(key, work, {
-        settled: resumeIfDrained,
-        failed: (error, message) =>
-          log.error({ err: error, key, offset: `${message.offset}` }, "message worker failed"),
-      });
+      lane = new PartitionLane(
+        key,
+        work,
+        {
+          settled: resumeIfDrained,
+          failed: (error, messages) =>
+            log.error(
+              { err: error, key, offsets: messages.map((m) => `${m.offset}`) },
+              "message worker failed",
+            ),
+        },
+        o.maxBatch,
+      );
       lanes.set(key, lane);
     }
     return lane;

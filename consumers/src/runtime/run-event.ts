@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { processedEvents } from "../../../db/schema/index.ts";
-import { type Applied, type ApplyInput, applyEvent } from "./apply-event.ts";
+import { type Applied, type ApplyInput, applyEvent, duplicate } from "./apply-event.ts";
 import { runAfterCommit } from "./transaction.ts";
 
 export type EventInput = Omit<ApplyInput, "prepared">;
@@ -12,9 +12,10 @@ export type EventInput = Omit<ApplyInput, "prepared">;
  * 3. the transaction (`applyEvent`);
  * 4. the after-commit hooks it registered. Once the transaction committed, a retry runs only the
  *    hooks not done yet, never the transaction again.
+ * An event whose transaction already committed with others (`applyEvents`) starts at step 4.
  */
-export const createEventRun = (input: EventInput): { attempt(): Promise<Applied> } => {
-  let committed: Applied | undefined;
+export const createEventRun = (input: EventInput, applied?: Applied): { attempt(): Promise<Applied> } => {
+  let committed = applied;
   const deps = { db: input.db, log: input.log };
 
   const isProcessed = async (): Promise<boolean> => {
@@ -30,7 +31,7 @@ export const createEventRun = (input: EventInput): { attempt(): Promise<Applied>
     async attempt() {
       if (!committed) {
         const { prepare } = input.subscription;
-        if (prepare && (await isProcessed())) return { outcome: "duplicate", emitted: [], afterCommit: [] };
+        if (prepare && (await isProcessed())) return duplicate();
         const prepared = prepare ? await prepare(input.event, deps) : undefined;
         committed = await applyEvent({ ...input, prepared });
       }

@@ -11,7 +11,11 @@ import {
 } from "../test-support/probe-consumer.ts";
 import { runConsumer } from "./runner.ts";
 
-const t = useConsumerTest({ topics: [PROBE_IN, PROBE_OUT], options: { replicas: 2 }, poolMax: 8 });
+const t = useConsumerTest({
+  topics: [PROBE_IN, PROBE_OUT],
+  options: { replicas: 2, maxBatch: 4 },
+  poolMax: 8,
+});
 const { topicPrefix, db } = t;
 const probe = createProbeConsumer("shutdown-probe");
 const start = () => runConsumer(probe.def, t.deps, t.options);
@@ -74,6 +78,11 @@ describe("runner shutdown and rebalancing", () => {
       await waitUntil(
         "every event",
         async () => (await countProcessed(db, probe.def.name, ids)) === ids.length,
+      );
+      // Outcomes are counted once a batch's after-commit work is done, just after its commit.
+      await waitUntil(
+        "every outcome counted",
+        async () => first.counts().applied + second.counts().applied >= ids.length,
       );
       const counts = [first.counts(), second.counts()];
       expect(

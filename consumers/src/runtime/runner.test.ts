@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { processedEvents } from "../../../db/schema/index.ts";
 import { useConsumerTest } from "../test-support/consumer-run.ts";
 import { jsonOf, readTopic, waitUntil } from "../test-support/kafka.ts";
 import {
@@ -111,5 +113,23 @@ describe("runner", () => {
     await waitUntil("rows marked published", async () =>
       (await outboxRowsOf(db, OUT, ids)).every((r) => r.publishedAt !== null),
     );
+  });
+
+  it("applies a backlog in shared transactions with the outcomes of one-by-one: a failing event costs the others nothing", async () => {
+    // Distinct keys over every partition; each lane is busy with its first event while the rest queue.
+    const events = Array.from({ length: 48 }, (_, i) => event(i === 20 ? { failTimes: 1 } : {}));
+    await t.producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: { ...e, delayMs: 5 } })));
+    const ids = events.map((e) => e.eventId);
+    await waitUntil("the whole backlog", async () => (await processed(...ids)) === ids.length);
+    const rows = await outboxRowsOf(db, OUT, ids);
+    expect(rows.map((r) => r.payload.source).sort()).toEqual([...ids].sort());
+    // Events of one transaction share its start time: far fewer transactions than events.
+    const transactions = await db
+      .selectDistinct({ at: processedEvents.processedAt })
+      .from(processedEvents)
+      .where(and(eq(processedEvents.consumer, probe.def.name), inArray(processedEvents.eventId, ids)));
+    expect(transactions.length).toBeLessThan(ids.length / 2);
+    // The failing event's batch rolled back and its events were applied one by one.
+    expect(probe.calls.get(events[20]?.eventId ?? "")).toBeGreaterThanOrEqual(2);
   });
 });

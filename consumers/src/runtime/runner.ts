@@ -51,6 +51,8 @@ export interface RunnerOptions {
   shutdownTimeoutMs?: number;
   /** Messages buffered per replica before fetching pauses (default 500). */
   maxBufferedMessages?: number;
+  /** Most messages of one partition applied in one transaction (default 100; 1 = one by one). */
+  maxBatch?: number;
   kafka?: Partial<KafkaGroupSettings>;
   /** Polling interval of the relay the runner creates (default 1 s). */
   relayIntervalMs?: number;
@@ -130,6 +132,7 @@ export const startConsumer = (
           env,
           kafka: { ...DEFAULT_KAFKA_GROUP, ...opts.kafka },
           maxBuffered: opts.maxBufferedMessages ?? 500,
+          maxBatch: opts.maxBatch ?? 100,
           onCommitted: () => relay.kick(),
           counts,
           log: log.child({ replica: index }),

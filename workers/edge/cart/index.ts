@@ -1,5 +1,5 @@
 export { type CartBindings, cartDeps, cartDepsFor } from "./deps.ts";
 export * from "./schemas.ts";
-export { CLOCK, SETTLE } from "./scripts.ts";
+export { CATALOG, CLOCK, SETTLE } from "./scripts.ts";
 export * from "./service.ts";
 export { CartStore, cartKey, decodeCart, type StoredCart } from "./store.ts";

@@ -1,5 +1,6 @@
 import { orderStatusKey } from "../../../domain/orders.ts";
 import { CLOCK } from "../../../domain/redis-lua.ts";
+import { productKey } from "../catalog/service.ts";
 
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never
@@ -15,7 +16,9 @@ import { CLOCK } from "../../../domain/redis-lua.ts";
  * A frozen cart settles (its lines emptied, `#l` set) once its order is known to have landed: when
  * checkout saw Kafka acknowledge it, or when the order's status record exists (the pipeline wrote it).
  *
- * Every script answers `{status, updatedAtMs, fields...}` with status codes below.
+ * Every script answers `{status, updatedAtMs, fields, catalog}` with status codes below: `fields` the
+ * cart hash as a flat list, `catalog` the cached catalog entry of each of its products (see
+ * CATALOG), so the worker prices the cart without another round trip.
  */
 export const STATUS = {
   ok: 0,
@@ -53,11 +56,29 @@ local function settle_if_landed(cart, at)
 end
 `;
 
+/**
+ * Defines `catalog_of(cart)`: each product line's catalog cache entry as stored (JSON text, or
+ * false when Redis has none), as a flat `[productId, entry, ...]` list.
+ */
+export const CATALOG = `
+local function catalog_of(cart)
+  local out = {}
+  for _, f in ipairs(redis.call('hkeys', cart)) do
+    if string.sub(f, 1, 1) ~= '#' then
+      out[#out + 1] = f
+      out[#out + 1] = redis.call('get', '${productKey("")}' .. f) or false
+    end
+  end
+  return out
+end
+`;
+
 /** Shared prologue: KEYS[1] cart; sets `now`, checks the cart is live, settles a landed checkout. */
 const PROLOGUE = `
 local key = KEYS[1]
 ${CLOCK}
 ${SETTLE}
+${CATALOG}
 if redis.call('exists', key) == 0 then return {${STATUS.missing}} end
 if redis.call('hexists', key, '#d') == 1 then return {${STATUS.deleted}} end
 local pending = settle_if_landed(key, now)
@@ -73,7 +94,7 @@ const TOUCH = `
 local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
 redis.call('hset', key, '#t', t)
 redis.call('pexpire', key, ARGV[1])
-return {${STATUS.ok}, t, redis.call('hgetall', key)}
+return {${STATUS.ok}, t, redis.call('hgetall', key), catalog_of(key)}
 `;
 
 /** Defines `line_count(cart)`: the cart's product lines (fields not starting with #). */
@@ -113,7 +134,7 @@ ${TOUCH}`;
 
 /** ARGV: ttl. Answers the cart without changing it (beyond settling a landed checkout). */
 export const READ = `${PROLOGUE}
-return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call('hgetall', key)}
+return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call('hgetall', key), catalog_of(key)}
 `;
 
 /** ARGV: ttl. A new, empty cart. */

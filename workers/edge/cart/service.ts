@@ -66,6 +66,7 @@ export const priceCart = async (deps: CartDeps, cart: StoredCart): Promise<Cart>
   const products = await getProducts(
     deps.catalog,
     cart.lines.map((line) => line.productId),
+    cart.catalog,
   );
   const items: CartLine[] = [];
   for (const line of cart.lines) {

@@ -14,6 +14,8 @@ export interface StoredCart {
   pendingOrderId?: string;
   /** The last order placed from this cart. */
   lastOrderId?: string;
+  /** The catalog cache entries of its products, as the script that read the cart found them. */
+  catalog?: ReadonlyMap<string, string | null>;
 }
 
 type ScriptReply = [number, ...unknown[]];
@@ -31,9 +33,22 @@ export type Merged =
 export const cartKey = (cartId: string): string => `cart:${cartId}`;
 
 /** A cart from its hash fields as a flat `[field, value, ...]` list (see scripts.ts for the fields). */
-export const decodeCart = (cartId: string, updatedAtMs: number, fields: unknown): StoredCart => {
+export const decodeCart = (
+  cartId: string,
+  updatedAtMs: number,
+  fields: unknown,
+  catalog?: unknown,
+): StoredCart => {
   const flat = Array.isArray(fields) ? fields.map(String) : [];
   const cart: StoredCart = { cartId, lines: [], updatedAtMs };
+  if (Array.isArray(catalog)) {
+    const entries = new Map<string, string | null>();
+    for (let i = 0; i + 1 < catalog.length; i += 2) {
+      const entry: unknown = catalog[i + 1];
+      entries.set(String(catalog[i]), typeof entry === "string" ? entry : null);
+    }
+    cart.catalog = entries;
+  }
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i] as string;
     const value = flat[i + 1] as string;
@@ -61,7 +76,7 @@ export class CartStore {
   }
 
   private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" {
-    const [status, updatedAt, fields] = reply;
+    const [status, updatedAt, fields, catalog] = reply;
     if (status === STATUS.missing) return "missing";
     if (status === STATUS.deleted) return "deleted";
     if (status === STATUS.lineLimit) {
@@ -84,7 +99,7 @@ export class CartStore {
         { details: { orderId: String(updatedAt) }, retryAfter: 2 },
       );
     }
-    return decodeCart(cartId, Number(updatedAt), fields);
+    return decodeCart(cartId, Number(updatedAt), fields, catalog);
   }
 
   async create(cartId: string): Promise<StoredCart> {

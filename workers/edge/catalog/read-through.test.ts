@@ -157,6 +157,49 @@ describe("read-through catalog cache on the real Redis", () => {
     expect(await many.readMany([], quick, async () => ({ price: 0 }))).toEqual([]);
   });
 
+  it("answers entries a script already read without looking them up again", async () => {
+    const [cached, absent, garbled] = [key(), key(), key()];
+    const { cache } = isolate();
+    await cache.read(cached, policy, async () => ({ price: 7 }));
+    const stored = await redis.get<unknown>(cached);
+    const calls: string[] = [];
+    const counted = new Proxy(redis, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== "function" || !["get", "mget"].includes(String(name))) return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const pending: Promise<unknown>[] = [];
+    const reader = new ReadThrough({
+      redis: counted,
+      background: (w) => pending.push(w),
+      inflight: new Map(),
+    });
+    const loaded: string[] = [];
+    const answers = await reader.answerStored(
+      [cached, absent, garbled],
+      [JSON.stringify(stored), null, "{not json"],
+      policy,
+      async (k, i) => {
+        loaded.push(k);
+        return { price: 100 + i };
+      },
+    );
+    expect(answers).toEqual([
+      { value: { price: 7 }, status: "HIT" },
+      { value: { price: 101 }, status: "MISS" },
+      { value: { price: 102 }, status: "MISS" },
+    ]);
+    expect(loaded.sort()).toEqual([absent, garbled].sort());
+    // Only the fills looked for a filler's entry; the cached one cost no Redis read at all.
+    expect(calls.filter((c) => c === "mget")).toHaveLength(0);
+    await Promise.all(pending);
+  });
+
   it("reads the origin when Redis is unreachable", async () => {
     const broken = new Redis({ url: "http://127.0.0.1:9", token: "x", enableTelemetry: false, retry: false });
     const cache = new ReadThrough({ redis: broken, background: () => undefined, inflight: new Map() });

@@ -52,6 +52,17 @@ const RELEASE_LEASE =
 /** In-flight map key of a shared Redis lookup (fills and refreshes use the entry's own key). */
 const readKey = (key: string): string => `read\n${key}`;
 
+/** An entry as stored (JSON text); anything unreadable counts as absent, so it is filled again. */
+const parseEntry = <T>(text: string | null | undefined): Entry<T> | null => {
+  if (!text) return null;
+  try {
+    const entry = JSON.parse(text) as Entry<T> | null;
+    return entry && typeof entry === "object" && typeof entry.t === "number" ? entry : null;
+  } catch {
+    return null;
+  }
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -120,6 +131,28 @@ export class ReadThrough {
         })),
       );
     }
+    return this.answerAll(keys, entries, policy, load);
+  }
+
+  /**
+   * `readMany` for entries already read from Redis by someone else (a script that answered them with
+   * its own reply, as stored: JSON text, or null when absent); no Redis call for the lookup itself.
+   */
+  answerStored<T>(
+    keys: readonly string[],
+    stored: ReadonlyArray<string | null | undefined>,
+    policy: CachePolicy<T>,
+    load: (key: string, index: number) => Promise<T>,
+  ): Promise<Array<{ value: T; status: CacheStatus }>> {
+    return this.answerAll(keys, stored.map(parseEntry<T>), policy, load);
+  }
+
+  private answerAll<T>(
+    keys: readonly string[],
+    entries: ReadonlyArray<Entry<T> | null | undefined>,
+    policy: CachePolicy<T>,
+    load: (key: string, index: number) => Promise<T>,
+  ): Promise<Array<{ value: T; status: CacheStatus }>> {
     return Promise.all(
       keys.map((key, i) => this.answer(key, entries[i] ?? null, policy, () => load(key, i))),
     );

@@ -1,63 +1,12 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
-import { OrderSchema } from "../../../../domain/orders.ts";
 import { cartDepsFor } from "../../../edge/cart/index.ts";
-import { customerSecurity, optionalCustomer } from "../../../edge/customer-auth/index.ts";
+import { checkoutRoute } from "../../../edge/checkout-contract/index.ts";
+import { optionalCustomer } from "../../../edge/customer-auth/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
-import { errorResponses } from "../../../platform/openapi.ts";
 import type { CheckoutEnv } from "../env.ts";
-import { CheckoutBodySchema, IdempotencyKeySchema } from "./schemas.ts";
 import { checkout } from "./service.ts";
-
-const checkoutRoute = createRoute({
-  method: "post",
-  path: "/v1/checkout",
-  tags: ["checkout"],
-  summary: "Place the order of a cart (answered before payment; follow it at Location)",
-  description:
-    "One cart checkout is one order, whatever the shopper clicks. The cart is frozen as its order " +
-    "before the order is published; if Kafka does not acknowledge in time the answer is 503 " +
-    "`order_queue_unavailable` with `details.orderId`, because the order may still land. The cart " +
-    "then shows `pendingOrderId` and refuses changes (409 `checkout_in_progress`), and every later " +
-    "checkout of it, with any Idempotency-Key, places exactly that order (same id and prices) until " +
-    "it is acknowledged or the pipeline has recorded it; the cart is then emptied and shows " +
-    "`lastOrderId`. A checkout of an emptied cart is 409 `cart_empty` with `details.lastOrderId`. " +
-    "With a customer token the order belongs to that customer (a guest needs no token; an invalid " +
-    "one is 401 `unauthorized`).",
-  security: [{}, ...customerSecurity],
-  request: {
-    headers: z.object({
-      "idempotency-key": IdempotencyKeySchema.optional().openapi({
-        description: "1..255 characters; required",
-      }),
-    }),
-    body: { required: true, content: { "application/json": { schema: CheckoutBodySchema } } },
-  },
-  responses: {
-    202: {
-      description: "order received (status pending); replays carry Idempotent-Replayed: true",
-      headers: {
-        Location: { schema: { type: "string" } },
-        "Idempotent-Replayed": { schema: { type: "string" } },
-      },
-      content: { "application/json": { schema: OrderSchema } },
-    },
-    ...errorResponses(
-      "invalid_request",
-      "idempotency_key_required",
-      "unauthorized",
-      "cart_not_found",
-      "cart_empty",
-      "checkout_in_progress",
-      "out_of_stock",
-      "payload_too_large",
-      "idempotency_key_mismatch",
-      "order_queue_unavailable",
-      "dependency_unavailable",
-    ),
-  },
-});
 
 export const checkoutRoutes = new OpenAPIHono<CheckoutEnv>();
 

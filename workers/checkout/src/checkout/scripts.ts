@@ -1,5 +1,5 @@
 import { STOCK_LUA } from "../../../../domain/stock-counter.ts";
-import { CLOCK, SETTLE } from "../../../edge/cart/index.ts";
+import { CATALOG, CLOCK, SETTLE } from "../../../edge/cart/index.ts";
 
 /**
  * The Redis side of a checkout, one script per step, each atomic on the server. Keys: the
@@ -18,11 +18,13 @@ import { CLOCK, SETTLE } from "../../../edge/cart/index.ts";
  * - `mismatch` | `running` (the key) | `replay` response | `missing` | `deleted` (the cart) |
  *   `busy` orderId-or-'' (another checkout holds the cart's lease): nothing was taken;
  * - `resume` payload: the cart is frozen as an order; republish exactly that payload;
- * - `fresh` version fields: the cart's lines to price (the record and the cart's lease are now ours).
+ * - `fresh` version fields catalog: the cart's lines to price, with their catalog cache entries (the
+ *   record and the cart's lease are now ours).
  */
 export const BEGIN = `
 ${CLOCK}
 ${SETTLE}
+${CATALOG}
 local raw = redis.call('get', KEYS[1])
 local rec = nil
 if raw then
@@ -47,7 +49,7 @@ rec.owner = ARGV[2]
 rec.leaseUntil = leaseUntil
 redis.call('set', KEYS[1], cjson.encode(rec), 'PX', ARGV[4])
 if pending then return {'resume', redis.call('hget', cart, '#p')} end
-return {'fresh', redis.call('hget', cart, '#t') or '0', redis.call('hgetall', cart)}
+return {'fresh', redis.call('hget', cart, '#t') or '0', redis.call('hgetall', cart), catalog_of(cart)}
 `;
 
 /**

@@ -8,10 +8,10 @@ import type { Order } from "../../../../domain/orders.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../edge/cart/index.ts";
 import { getProducts } from "../../../edge/catalog/index.ts";
+import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
 import type { StockCounter } from "../../../edge/stock/counter.ts";
 import { log } from "../../../platform/log.ts";
 import { canonicalJson, sha256 } from "./idempotency.ts";
-import type { CheckoutBody } from "./schemas.ts";
 import { type Begun, CheckoutStore } from "./store.ts";
 
 export interface CheckoutDeps {
@@ -66,6 +66,7 @@ const priceOrder = async (
   const products = await getProducts(
     deps.cart.catalog,
     cart.lines.map((line) => line.productId),
+    cart.catalog,
   );
   const items = cart.lines.flatMap((line) => {
     const product = products.get(line.productId);

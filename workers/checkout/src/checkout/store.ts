@@ -61,7 +61,7 @@ export class CheckoutStore {
       [this.recordKey, cartKey(this.cartId)],
       [fingerprint, this.owner, CHECKOUT_LEASE_MS, IDEMPOTENCY_TTL_MS],
     );
-    const [kind, first, second] = reply;
+    const [kind, first, second, third] = reply;
     switch (kind) {
       case "mismatch":
       case "running":
@@ -75,7 +75,11 @@ export class CheckoutStore {
       case "resume":
         return { kind, event: OrderPlacedSchema.parse(JSON.parse(String(first))) };
       case "fresh":
-        return { kind, version: String(first), cart: decodeCart(this.cartId, Number(first), second) };
+        return {
+          kind,
+          version: String(first),
+          cart: decodeCart(this.cartId, Number(first), second, third),
+        };
       default:
         throw new Error(`unexpected checkout answer ${String(kind)}`);
     }

@@ -115,44 +115,41 @@ const getStockRoute = createRoute({
   },
 });
 
-export const adminRoutes = new OpenAPIHono<StorefrontEnv>();
-
-adminRoutes.openapi(putProductRoute, async (c) => {
-  const { productId } = c.req.valid("param");
-  try {
-    const product = await upsertProduct(
-      catalogDeps(c),
-      {
-        publish: (event) =>
-          kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
-        background: (work) => c.executionCtx.waitUntil(work),
-      },
-      productId,
-      c.req.valid("json"),
-    );
-    const [answer] = await withStock(c.env, [product]);
-    return c.json(answer ?? { ...product, inStock: true }, 200);
-  } finally {
-    // Also after a failure: Postgres may hold the update even when the answer is an error.
-    await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
-  }
-});
-
 const stockAnswer = (stock: StockLevel) => ({ ETag: stockEtag(stock), "Cache-Control": "no-store" });
 
-adminRoutes.openapi(putStockRoute, async (c) => {
-  const stock = await writeStock(
-    dbClient(c.env),
-    c.req.valid("param").productId,
-    c.req.valid("json"),
-    c.req.valid("header")["if-match"],
-  );
-  await stockCounter(c.env).syncWritten([stock]);
-  forgetAvailability([stock.productId]);
-  return c.json(stock, 200, stockAnswer(stock));
-});
-
-adminRoutes.openapi(getStockRoute, async (c) => {
-  const stock = await readStock(dbClient(c.env), c.req.valid("param").productId);
-  return c.json(stock, 200, stockAnswer(stock));
-});
+export const adminRoutes = new OpenAPIHono<StorefrontEnv>()
+  .openapi(putProductRoute, async (c) => {
+    const { productId } = c.req.valid("param");
+    try {
+      const product = await upsertProduct(
+        catalogDeps(c),
+        {
+          publish: (event) =>
+            kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
+          background: (work) => c.executionCtx.waitUntil(work),
+        },
+        productId,
+        c.req.valid("json"),
+      );
+      const [answer] = await withStock(c.env, [product]);
+      return c.json(answer ?? { ...product, inStock: true }, 200);
+    } finally {
+      // Also after a failure: Postgres may hold the update even when the answer is an error.
+      await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
+    }
+  })
+  .openapi(putStockRoute, async (c) => {
+    const stock = await writeStock(
+      dbClient(c.env),
+      c.req.valid("param").productId,
+      c.req.valid("json"),
+      c.req.valid("header")["if-match"],
+    );
+    await stockCounter(c.env).syncWritten([stock]);
+    forgetAvailability([stock.productId]);
+    return c.json(stock, 200, stockAnswer(stock));
+  })
+  .openapi(getStockRoute, async (c) => {
+    const stock = await readStock(dbClient(c.env), c.req.valid("param").productId);
+    return c.json(stock, 200, stockAnswer(stock));
+  });

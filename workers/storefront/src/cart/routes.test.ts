@@ -4,6 +4,7 @@ import { cartSnapshots } from "../../../../db/schema/index.ts";
 import { orderStatusKey } from "../../../../domain/orders.ts";
 import type { Cart } from "../../../edge/cart/index.ts";
 import { CartStore, cartKey } from "../../../edge/cart/index.ts";
+import { productKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
 
@@ -17,6 +18,24 @@ const add = (cartId: string, productId: string, qty: number, overrides: Partial<
   call(`/v1/carts/${cartId}/items`, jsonInit("POST", { productId, qty }), overrides);
 
 describe("cart lifecycle", () => {
+  it("reads the catalog entries of the cart's lines in the cart's own script", async () => {
+    const mug = await createProduct({ priceCents: 990, name: "Cached mug" });
+    const { cartId } = await newCart();
+    await add(cartId, mug, 2);
+    const uncached = await createProduct({ priceCents: 500, name: "Evicted lamp" });
+    await add(cartId, uncached, 1);
+    await redisClient(env, { raw: true }).del(productKey(uncached));
+    const stored = await new CartStore(env).read(cartId);
+    if (typeof stored === "string") throw new Error(`cart ${stored}`);
+    expect(JSON.parse(stored.catalog?.get(mug) ?? "null")).toMatchObject({
+      v: { product: { priceCents: 990 } },
+    });
+    expect(stored.catalog?.get(uncached)).toBeNull();
+    // The evicted entry is filled from Postgres while pricing: the cart still prices both lines.
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart).toMatchObject({ itemCount: 3, subtotalCents: 2480 });
+  });
+
   it("creates an empty cart with an unguessable URL-safe id that expires in 7 days", async () => {
     const cart = await newCart();
     expect(cart.cartId).toMatch(/^[A-Za-z0-9_-]{22,}$/);

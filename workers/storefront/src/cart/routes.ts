@@ -88,33 +88,27 @@ const deleteCartRoute = createRoute({
   responses: { 204: { description: "deleted" }, ...mutationErrors },
 });
 
-export const cartRoutes = new OpenAPIHono<StorefrontEnv>();
+const routes = new OpenAPIHono<StorefrontEnv>();
 
 // "/v1/carts/*" also matches "/v1/carts" itself, so each change is counted once.
-cartRoutes.on(["POST", "PUT", "DELETE"], "/v1/carts/*", cartRateLimit);
+routes.on(["POST", "PUT", "DELETE"], "/v1/carts/*", cartRateLimit);
 
-cartRoutes.openapi(createCartRoute, async (c) => c.json(await createCart(cartDeps(c)), 201));
-
-cartRoutes.openapi(getCartRoute, async (c) =>
-  c.json(await getCart(cartDeps(c), c.req.valid("param").cartId), 200),
-);
-
-cartRoutes.openapi(addItemRoute, async (c) => {
-  const { productId, qty } = c.req.valid("json");
-  return c.json(await addItem(cartDeps(c), c.req.valid("param").cartId, productId, qty), 200);
-});
-
-cartRoutes.openapi(setQtyRoute, async (c) => {
-  const { cartId, productId } = c.req.valid("param");
-  return c.json(await setItemQty(cartDeps(c), cartId, productId, c.req.valid("json").qty), 200);
-});
-
-cartRoutes.openapi(removeItemRoute, async (c) => {
-  const { cartId, productId } = c.req.valid("param");
-  return c.json(await removeItem(cartDeps(c), cartId, productId), 200);
-});
-
-cartRoutes.openapi(deleteCartRoute, async (c) => {
-  await deleteCart(cartDeps(c), c.req.valid("param").cartId);
-  return c.body(null, 204);
-});
+export const cartRoutes = routes
+  .openapi(createCartRoute, async (c) => c.json(await createCart(cartDeps(c)), 201))
+  .openapi(getCartRoute, async (c) => c.json(await getCart(cartDeps(c), c.req.valid("param").cartId), 200))
+  .openapi(addItemRoute, async (c) => {
+    const { productId, qty } = c.req.valid("json");
+    return c.json(await addItem(cartDeps(c), c.req.valid("param").cartId, productId, qty), 200);
+  })
+  .openapi(setQtyRoute, async (c) => {
+    const { cartId, productId } = c.req.valid("param");
+    return c.json(await setItemQty(cartDeps(c), cartId, productId, c.req.valid("json").qty), 200);
+  })
+  .openapi(removeItemRoute, async (c) => {
+    const { cartId, productId } = c.req.valid("param");
+    return c.json(await removeItem(cartDeps(c), cartId, productId), 200);
+  })
+  .openapi(deleteCartRoute, async (c) => {
+    await deleteCart(cartDeps(c), c.req.valid("param").cartId);
+    return c.body(null, 204);
+  });

@@ -74,16 +74,16 @@ const listCategoriesRoute = createRoute({
   },
 });
 
-export const catalogRoutes = new OpenAPIHono<StorefrontEnv>();
+const routes = new OpenAPIHono<StorefrontEnv>();
 
 // Availability is added outside the edge cache (which keeps products without it), inside the ETag.
-catalogRoutes.use(
+routes.use(
   "/v1/products",
   etag(),
   withAvailability(),
   edgeCache({ keyParams: ["category", "q", "cursor", "limit"] }),
 );
-catalogRoutes.use(
+routes.use(
   "/v1/products/:productId",
   etag(),
   withAvailability(),
@@ -91,27 +91,26 @@ catalogRoutes.use(
     stillCurrent: (c, version) => isCurrentProduct(catalogDeps(c), c.req.param("productId") ?? "", version),
   }),
 );
-catalogRoutes.use("/v1/categories", etag(), edgeCache());
+routes.use("/v1/categories", etag(), edgeCache());
 
 const describeCache = (status: CacheStatus, maxAge: number) => ({
   "X-Cache": status,
   "Cache-Control": cacheControl(maxAge),
 });
 
-catalogRoutes.openapi(listProductsRoute, async (c) => {
-  const deps = catalogDeps(c);
-  const { value, status } = await listProducts(deps, c.req.valid("query"));
-  return c.json(value, 200, describeCache(status, deps.listMaxAge));
-});
-
-catalogRoutes.openapi(getProductRoute, async (c) => {
-  const deps = catalogDeps(c);
-  const { product, version, status } = await getProduct(deps, c.req.valid("param").productId);
-  return c.json(product, 200, { ...describeCache(status, deps.productMaxAge), [VERSION]: String(version) });
-});
-
-catalogRoutes.openapi(listCategoriesRoute, async (c) => {
-  const deps = catalogDeps(c);
-  const { value, status } = await listCategories(deps);
-  return c.json({ items: value }, 200, describeCache(status, deps.listMaxAge));
-});
+export const catalogRoutes = routes
+  .openapi(listProductsRoute, async (c) => {
+    const deps = catalogDeps(c);
+    const { value, status } = await listProducts(deps, c.req.valid("query"));
+    return c.json(value, 200, describeCache(status, deps.listMaxAge));
+  })
+  .openapi(getProductRoute, async (c) => {
+    const deps = catalogDeps(c);
+    const { product, version, status } = await getProduct(deps, c.req.valid("param").productId);
+    return c.json(product, 200, { ...describeCache(status, deps.productMaxAge), [VERSION]: String(version) });
+  })
+  .openapi(listCategoriesRoute, async (c) => {
+    const deps = catalogDeps(c);
+    const { value, status } = await listCategories(deps);
+    return c.json({ items: value }, 200, describeCache(status, deps.listMaxAge));
+  });

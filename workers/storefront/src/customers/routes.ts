@@ -100,37 +100,29 @@ const myOrdersRoute = createRoute({
   },
 });
 
-export const customerRoutes = new OpenAPIHono<StorefrontEnv>();
-
-customerRoutes.openapi(signUpRoute, async (c) =>
-  c.json(await signUp(customersDeps(c), c.req.valid("json")), 201),
-);
-
-customerRoutes.openapi(signInRoute, async (c) => {
-  const client = c.req.header("CF-Connecting-IP") ?? "unknown";
-  return c.json(await signIn(customersDeps(c), c.req.valid("json"), client), 200);
-});
-
-customerRoutes.openapi(signOutRoute, async (c) => {
-  const session = await requireCustomer(c.env, c.req.header("Authorization"));
-  await signOut(customersDeps(c), session);
-  return c.body(null, 204);
-});
-
-customerRoutes.openapi(meRoute, async (c) => {
-  const session = await requireCustomer(c.env, c.req.header("Authorization"));
-  c.header("Cache-Control", "private, no-store");
-  return c.json(await getMe(customersDeps(c), session), 200);
-});
-
-customerRoutes.openapi(myCartRoute, async (c) => {
-  const session = await requireCustomer(c.env, c.req.header("Authorization"));
-  c.header("Cache-Control", "private, no-store");
-  return c.json(await getMyCart(customersDeps(c), session), 200);
-});
-
-customerRoutes.openapi(myOrdersRoute, async (c) => {
-  const session = await requireCustomer(c.env, c.req.header("Authorization"));
-  c.header("Cache-Control", "private, no-store");
-  return c.json(await getMyOrders(customersDeps(c), session, c.req.valid("query")), 200);
-});
+export const customerRoutes = new OpenAPIHono<StorefrontEnv>()
+  .openapi(signUpRoute, async (c) => c.json(await signUp(customersDeps(c), c.req.valid("json")), 201))
+  .openapi(signInRoute, async (c) => {
+    const client = c.req.header("CF-Connecting-IP") ?? "unknown";
+    return c.json(await signIn(customersDeps(c), c.req.valid("json"), client), 200);
+  })
+  .openapi(signOutRoute, async (c) => {
+    const session = await requireCustomer(c.env, c.req.header("Authorization"));
+    await signOut(customersDeps(c), session);
+    return c.body(null, 204);
+  })
+  .openapi(meRoute, async (c) => {
+    const session = await requireCustomer(c.env, c.req.header("Authorization"));
+    c.header("Cache-Control", "private, no-store");
+    return c.json(await getMe(customersDeps(c), session), 200);
+  })
+  .openapi(myCartRoute, async (c) => {
+    const session = await requireCustomer(c.env, c.req.header("Authorization"));
+    c.header("Cache-Control", "private, no-store");
+    return c.json(await getMyCart(customersDeps(c), session), 200);
+  })
+  .openapi(myOrdersRoute, async (c) => {
+    const session = await requireCustomer(c.env, c.req.header("Authorization"));
+    c.header("Cache-Control", "private, no-store");
+    return c.json(await getMyOrders(customersDeps(c), session, c.req.valid("query")), 200);
+  });

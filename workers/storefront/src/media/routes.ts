@@ -139,27 +139,22 @@ const send = (c: Context, answer: MediaAnswer): Response => {
 
 const upload = (c: Context) => ({ headers: c.req.raw.headers, body: c.req.raw.body });
 
-export const mediaRoutes = new OpenAPIHono<StorefrontEnv>();
-
-mediaRoutes.openapi(putAdminMediaRoute, async (c) => {
-  const uploaded = await uploadImage(mediaDeps(c), c.req.valid("param").key, upload(c));
-  return c.json(uploaded, 201);
-});
-
-mediaRoutes.openapi(getMediaRoute, async (c) =>
-  send(c, await readPublicMedia(mediaDeps(c), c.req.valid("param").key, c.req.raw.headers)),
-);
-
-mediaRoutes.openapi(createUploadRoute, async (c) => {
-  return c.json(await createSignedUpload(mediaDeps(c), c.req.valid("json").contentType), 201);
-});
-
-mediaRoutes.openapi(putPrivateMediaRoute, async (c) => {
-  const { key } = c.req.valid("param");
-  return c.json(await storePrivateUpload(mediaDeps(c), key, c.req.valid("query"), upload(c)), 201);
-});
-
-mediaRoutes.openapi(getPrivateMediaRoute, async (c) => {
-  const { key } = c.req.valid("param");
-  return send(c, await readPrivateMedia(mediaDeps(c), key, c.req.valid("query"), c.req.raw.headers));
-});
+export const mediaRoutes = new OpenAPIHono<StorefrontEnv>()
+  .openapi(putAdminMediaRoute, async (c) => {
+    const uploaded = await uploadImage(mediaDeps(c), c.req.valid("param").key, upload(c));
+    return c.json(uploaded, 201);
+  })
+  .openapi(getMediaRoute, async (c) =>
+    send(c, await readPublicMedia(mediaDeps(c), c.req.valid("param").key, c.req.raw.headers)),
+  )
+  .openapi(createUploadRoute, async (c) => {
+    return c.json(await createSignedUpload(mediaDeps(c), c.req.valid("json").contentType), 201);
+  })
+  .openapi(putPrivateMediaRoute, async (c) => {
+    const { key } = c.req.valid("param");
+    return c.json(await storePrivateUpload(mediaDeps(c), key, c.req.valid("query"), upload(c)), 201);
+  })
+  .openapi(getPrivateMediaRoute, async (c) => {
+    const { key } = c.req.valid("param");
+    return send(c, await readPrivateMedia(mediaDeps(c), key, c.req.valid("query"), c.req.raw.headers));
+  });

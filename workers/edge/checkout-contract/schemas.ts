@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CartIdSchema, PaymentTokenSchema, ShippingAddressSchema } from "../../../../domain/events.ts";
+import { CartIdSchema, PaymentTokenSchema, ShippingAddressSchema } from "../../../domain/events.ts";
 
 export const CheckoutBodySchema = z
   .strictObject({
