@@ -50,7 +50,7 @@ export type StepReport =
  */
 export const contradicts = (
   report: StepReport,
-  before: OrderSteps | undefined,
+  before: Pick<OrderSteps, "inventory" | "payment"> | undefined,
   final: FinalOutcome,
 ): boolean => {
   const known = report.step === "inventory" ? before?.inventory : before?.payment;
