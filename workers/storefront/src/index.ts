@@ -5,6 +5,7 @@ import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { msSetting } from "../../platform/clients.ts";
 import { healthRoutes } from "../../platform/health.ts";
+import { adminOrderRoutes } from "./admin/order-routes.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { cartRoutes } from "./cart/routes.ts";
 import { catalogRoutes } from "./catalog/index.ts";
@@ -53,6 +54,7 @@ app.route("/", catalogRoutes);
 app.route("/", cartRoutes);
 app.route("/", customerRoutes);
 app.route("/", adminRoutes);
+app.route("/", adminOrderRoutes);
 app.route("/", mediaRoutes);
 app.route("/", docsRoutes(app));
 
