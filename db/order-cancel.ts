@@ -12,7 +12,10 @@ export const MERCHANT_CANCELLABLE = ["pending", "confirmed", "fulfilling"] as co
  * lock, so of this and the warehouse's shipment (a conditional update from `fulfilling`) whichever
  * commits first wins; the saga's progress row is marked final, so a pending order is never confirmed
  * afterwards (order-state answers its late steps with the cancellation again); and `event` goes into
- * the transactional outbox. Answers one row (`order_id`) when it cancelled the order, none otherwise.
+ * the transactional outbox. Every other writer of `order-finalized` (order-state) locks the same
+ * order row first, so the row lock keeps that topic's outbox ids for the order in commit order (what
+ * the consumers' per-key emit lock does for them). Answers one row (`order_id`) when it cancelled
+ * the order, none otherwise.
  */
 export const cancelByMerchant = (
   orderId: string,
