@@ -31,7 +31,10 @@ export const outcomeOfOrder = (row: {
   status: OrderStatus;
   reason: CancelReason | null;
 }): FinalOutcome | null => {
-  if (row.status === "confirmed") return { status: "confirmed" };
+  // Fulfilling and shipped orders were confirmed by the saga; fulfillment took them on from there.
+  if (row.status === "confirmed" || row.status === "fulfilling" || row.status === "shipped") {
+    return { status: "confirmed" };
+  }
   if (row.status === "cancelled") return { status: "cancelled", reason: row.reason ?? "payment_timeout" };
   return null;
 };
