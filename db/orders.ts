@@ -5,7 +5,17 @@ import type { OrderLineRow, OrderRow } from "./schema/orders.ts";
 export const orderFromRows = (
   row: Pick<
     OrderRow,
-    "orderId" | "status" | "reason" | "email" | "subtotalCents" | "currency" | "placedAt" | "updatedAt"
+    | "orderId"
+    | "status"
+    | "reason"
+    | "email"
+    | "subtotalCents"
+    | "currency"
+    | "placedAt"
+    | "updatedAt"
+    | "carrier"
+    | "trackingNumber"
+    | "shippedAt"
   >,
   lines: readonly Pick<
     OrderLineRow,
@@ -27,6 +37,15 @@ export const orderFromRows = (
     })),
     subtotalCents: row.subtotalCents,
     currency: row.currency,
+    ...(row.carrier && row.trackingNumber && row.shippedAt
+      ? {
+          shipment: {
+            carrier: row.carrier,
+            trackingNumber: row.trackingNumber,
+            shippedAt: row.shippedAt.toISOString(),
+          },
+        }
+      : {}),
     createdAt: row.placedAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   });

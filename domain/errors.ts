@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   email_taken: 409,
   /** An admin stock delta that would take `available` below zero; nothing was changed. */
   insufficient_stock: 409,
+  /** An admin cancellation of an order the warehouse has shipped; nothing was changed. */
+  order_already_shipped: 409,
   /** An admin write whose `If-Match` version is no longer the current one; nothing was changed. */
   precondition_failed: 412,
   payload_too_large: 413,

@@ -9,7 +9,11 @@ import { CentsSchema } from "./money.ts";
  */
 const Base = z.object({ eventId: z.string().min(1).max(128), orderId: OrderIdSchema });
 
-export const ORDER_STATUSES = ["pending", "confirmed", "cancelled"] as const;
+/**
+ * `pending` until the saga decides `confirmed` or `cancelled`; a confirmed order goes on to
+ * `fulfilling` (the warehouse has it) and `shipped`. A merchant may cancel any order not shipped yet.
+ */
+export const ORDER_STATUSES = ["pending", "confirmed", "fulfilling", "shipped", "cancelled"] as const;
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
@@ -51,3 +55,18 @@ export const OrderFinalizedSchema = z.discriminatedUnion("status", [
   Base.extend({ status: z.literal("cancelled"), reason: CancelReasonSchema, finalizedAt: z.iso.datetime() }),
 ]);
 export type OrderFinalized = z.infer<typeof OrderFinalizedSchema>;
+
+/** What the warehouse reports when it hands an order to the carrier. */
+export const ShipmentSchema = z.object({
+  carrier: z.string().min(1).max(64),
+  trackingNumber: z.string().min(1).max(128),
+  shippedAt: z.iso.datetime(),
+});
+export type Shipment = z.infer<typeof ShipmentSchema>;
+
+/**
+ * `order-shipped`: the warehouse shipped a fulfilling order (recorded once, by the fulfillment
+ * consumer). Inventory moves the order's units to `shipped`; email sends the one shipping email.
+ */
+export const OrderShippedSchema = Base.extend({ shipment: ShipmentSchema });
+export type OrderShipped = z.infer<typeof OrderShippedSchema>;

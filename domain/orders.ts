@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CustomerIdSchema, OrderIdSchema, ProductIdSchema } from "./events.ts";
 import { CentsSchema, CurrencySchema } from "./money.ts";
-import { CancelReasonSchema, OrderStatusSchema } from "./order-events.ts";
+import { CancelReasonSchema, OrderStatusSchema, ShipmentSchema } from "./order-events.ts";
 
 /** The API's Order: what `POST /v1/checkout` answers and `GET /v1/orders/:id` reads. */
 export const OrderSchema = z.object({
@@ -21,6 +21,8 @@ export const OrderSchema = z.object({
   ),
   subtotalCents: CentsSchema,
   currency: CurrencySchema,
+  /** Present once the order is `shipped`. */
+  shipment: ShipmentSchema.optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -19,6 +19,8 @@ describe("topics", () => {
       "payment-results.dlq",
       "order-finalized",
       "order-finalized.dlq",
+      "order-shipped",
+      "order-shipped.dlq",
     ]);
   });
 });

@@ -7,6 +7,7 @@ export const TOPICS = {
   inventoryResults: "inventory-results",
   paymentResults: "payment-results",
   orderFinalized: "order-finalized",
+  orderShipped: "order-shipped",
 } as const;
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];

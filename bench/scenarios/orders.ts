@@ -138,7 +138,9 @@ const placeAndFinish = async (
   const deadline = Date.now() + 600_000;
   for (;;) {
     const { rows } = await db.query<{ status: string; n: string }>(
-      "select status, count(*) as n from orders where order_id = any($1) group by status",
+      // Fulfilling and shipped orders were confirmed first (the fulfillment consumer runs too).
+      `select case when status in ('fulfilling', 'shipped') then 'confirmed' else status end as status,
+        count(*) as n from orders where order_id = any($1) group by 1`,
       [orderIds],
     );
     statuses = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
@@ -174,6 +176,49 @@ const placeAndFinish = async (
   };
 };
 
+/** How long confirmed orders took to ship (the simulated warehouse ships after a set delay). */
+interface ShipTimes {
+  shipped: number;
+  /** Checkout's placedAt → shipment recorded, and confirmation → shipment recorded (ms). */
+  placedToShipped: { p50: number; p95: number };
+  confirmedToShipped: { p50: number; p95: number };
+}
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+/** Waits until every confirmed order is shipped (or 5 minutes passed), then reads its times. */
+const followToShipped = async (env: BenchEnv, orderIds: readonly string[]): Promise<ShipTimes> => {
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  try {
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const { rows } = await db.query<{ open: string }>(
+        "select count(*) as open from orders where order_id = any($1) and status in ('confirmed', 'fulfilling')",
+        [orderIds],
+      );
+      if (Number(rows[0]?.open ?? 0) === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // updated_at of a shipped order is when its shipment was recorded (its last change).
+    const { rows } = await db.query<{ placed: number; confirmed: number }>(
+      `select extract(epoch from o.updated_at - o.placed_at) * 1000 as placed,
+         extract(epoch from o.updated_at - p.finalized_at) * 1000 as confirmed
+       from orders o join order_progress p using (order_id)
+       where o.order_id = any($1) and o.status = 'shipped'`,
+      [orderIds],
+    );
+    const times = (key: "placed" | "confirmed") => {
+      const sorted = rows.map((r) => Math.round(Number(r[key]))).sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+    };
+    return { shipped: rows.length, placedToShipped: times("placed"), confirmedToShipped: times("confirmed") };
+  } finally {
+    await db.end();
+  }
+};
+
 /** `count` carts holding one unit of the product each, made through the API. */
 const cartsOf = (api: Api, productId: string, count: number): Promise<string[]> =>
   inBatches(range(count), 32, () => api.cartWith(productId, 1));
@@ -188,6 +233,8 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
   const carts = await cartsOf(api, productId, count);
   log(`${count} checkouts at ${connections} connections`);
   const run = await placeAndFinish(env, carts, connections, log);
+  log("following the confirmed orders to shipped");
+  const ship = await followToShipped(env, run.orderIds);
   return {
     id: "checkout",
     title: "Checkout to confirmed",
@@ -195,10 +242,11 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
       orders: count,
       connections,
       "payment token": "tok_visa (simulated processor, default latency)",
-      consumers: "all six in one Node process, one replica each, 4 partitions per topic",
+      consumers: "all seven in one Node process, one replica each, 4 partitions per topic",
     },
     headlines: [
       `${count} orders at ${connections} connections: checkout p50 ${run.load.p50Ms} ms / p99 ${run.load.p99Ms} ms (${run.load.rps} req/s); all final ${(run.allFinalMs / 1000).toFixed(1)} s after the first checkout (${run.confirmedPerS} confirmed/s), peak consumer lag ${run.peakLag} messages.`,
+      `${ship.shipped} shipped: placed to shipped p50 ${ship.placedToShipped.p50} ms / p95 ${ship.placedToShipped.p95} ms, confirmed to shipped p50 ${ship.confirmedToShipped.p50} ms / p95 ${ship.confirmedToShipped.p95} ms (simulated warehouse).`,
     ],
     tables: [
       {
@@ -234,7 +282,27 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
             run.peakLag,
           ],
         ],
-        note: "Lag is summed over the six consumer groups and all partitions, sampled every 250 ms.",
+        note: "Lag is summed over the consumer groups and all partitions, sampled every 250 ms.",
+      },
+      {
+        title: "Time to ship",
+        columns: [
+          "shipped",
+          "placed → shipped p50 (ms)",
+          "p95 (ms)",
+          "confirmed → shipped p50 (ms)",
+          "p95 (ms)",
+        ],
+        rows: [
+          [
+            ship.shipped,
+            ship.placedToShipped.p50,
+            ship.placedToShipped.p95,
+            ship.confirmedToShipped.p50,
+            ship.confirmedToShipped.p95,
+          ],
+        ],
+        note: "Shipped = the fulfillment consumer recorded the warehouse's shipment; the simulated warehouse ships FULFILLMENT_SIM_SHIP_DELAY_MS after the request.",
       },
     ],
     charts: [
@@ -252,8 +320,9 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, log }) =>
         ok: (run.statuses.confirmed ?? 0) === count,
         detail: JSON.stringify(run.statuses),
       },
+      { name: "every order shipped", ok: ship.shipped === count, detail: `${ship.shipped} of ${count}` },
     ],
-    data: { ...run, orderIds: undefined },
+    data: { ...run, orderIds: undefined, ship },
   };
 };
 

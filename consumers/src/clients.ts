@@ -1,6 +1,11 @@
 import { Redis } from "ioredis";
 import { createNodeDb } from "../../db/node-client.ts";
 import type { Settings } from "./config.ts";
+import {
+  createSimulatedWarehouse,
+  type FulfillmentProvider,
+  withProviderDeadline,
+} from "./fulfillment/index.ts";
 import { createSimulatedProcessor, type PaymentProcessor, withDeadline } from "./payment/index.ts";
 
 /**
@@ -61,3 +66,21 @@ export const createPaymentProcessor = (
     slowForMs: s.PAYMENT_SIM_SLOW_MS,
   }),
 ): PaymentProcessor => withDeadline(processor, s.PAYMENT_PROCESSOR_TIMEOUT_MS);
+
+type WarehouseSettings = Pick<
+  Settings,
+  | "FULFILLMENT_PROVIDER_TIMEOUT_MS"
+  | "FULFILLMENT_SIM_LATENCY_MS"
+  | "FULFILLMENT_SIM_FAILURE_RATE"
+  | "FULFILLMENT_SIM_SHIP_DELAY_MS"
+>;
+
+/** The warehouse (the simulated one), every call under FULFILLMENT_PROVIDER_TIMEOUT_MS. */
+export const createFulfillmentProvider = (
+  s: WarehouseSettings,
+  provider: FulfillmentProvider = createSimulatedWarehouse({
+    latencyMs: s.FULFILLMENT_SIM_LATENCY_MS,
+    failureRate: s.FULFILLMENT_SIM_FAILURE_RATE,
+    shipDelayMs: s.FULFILLMENT_SIM_SHIP_DELAY_MS,
+  }),
+): FulfillmentProvider => withProviderDeadline(provider, s.FULFILLMENT_PROVIDER_TIMEOUT_MS);

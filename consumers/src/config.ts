@@ -46,6 +46,14 @@ export const SettingsSchema = z.object({
   PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** How long the simulated processor ignores an order paid with `tok_processorSlow`. */
   PAYMENT_SIM_SLOW_MS: int(0, 86_400_000, 60_000),
+  /** Deadline of one warehouse (fulfillment provider) call; a timeout is a transient failure. */
+  FULFILLMENT_PROVIDER_TIMEOUT_MS: int(10, 600_000, 10_000),
+  /** How often the fulfillment consumer asks the warehouse about orders it has not shipped yet. */
+  FULFILLMENT_POLL_INTERVAL_MS: int(10, 3_600_000, 500),
+  /** The simulated warehouse (the only one shipped): added latency, share of failing calls, ship delay. */
+  FULFILLMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
+  FULFILLMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  FULFILLMENT_SIM_SHIP_DELAY_MS: int(0, 86_400_000, 2_000),
   /** Saga deadline: an order pending longer than this is cancelled with reason payment_timeout. */
   ORDER_PENDING_LIMIT_MS: int(100, 86_400_000, 120_000),
   /** How often order-state looks for orders past that deadline. */

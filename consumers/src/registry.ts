@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
 import { cartPersistenceConsumer } from "./cart-persistence/index.ts";
-import { createPaymentProcessor } from "./clients.ts";
+import { createFulfillmentProvider, createPaymentProcessor } from "./clients.ts";
 import type { Settings } from "./config.ts";
 import { createEmailConsumer } from "./email/index.ts";
+import { createFulfillmentConsumer } from "./fulfillment/index.ts";
 import { createInventoryConsumer, createRedisEdgeStock } from "./inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
 import { ordersConsumer } from "./orders/index.ts";
@@ -31,6 +32,12 @@ export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
       sweepIntervalMs: ctx.settings.ORDER_SWEEP_INTERVAL_MS,
     }),
   email: (ctx) => createEmailConsumer({ from: ctx.settings.EMAIL_FROM }),
+  fulfillment: (ctx) =>
+    createFulfillmentConsumer({
+      provider: createFulfillmentProvider(ctx.settings),
+      statusCache: createRedisOrderStatusCache(ctx.redis()),
+      pollIntervalMs: ctx.settings.FULFILLMENT_POLL_INTERVAL_MS,
+    }),
   "cart-persistence": () => cartPersistenceConsumer,
 };
 

@@ -1,8 +1,11 @@
 import { pgTable, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 
-export const EMAIL_KINDS = ["order_confirmed", "order_cancelled"] as const;
+export const EMAIL_KINDS = ["order_confirmed", "order_cancelled", "order_shipped"] as const;
 
-/** Outbox of customer emails; one final email per order is enforced by the unique index. */
+/**
+ * Outbox of customer emails; the unique index keeps one email of each kind per order (the email
+ * consumer also sends no second outcome email: confirmation or cancellation, see email/index.ts).
+ */
 export const emails = pgTable(
   "emails",
   {
@@ -16,7 +19,7 @@ export const emails = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
   },
-  (t) => [uniqueIndex("emails_one_final_per_order").on(t.orderId)],
+  (t) => [uniqueIndex("emails_one_per_order_and_kind").on(t.orderId, t.kind)],
 );
 
 export type EmailRow = typeof emails.$inferSelect;

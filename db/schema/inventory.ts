@@ -2,7 +2,10 @@ import { sql } from "drizzle-orm";
 import { bigint, check, integer, pgTable, primaryKey, timestamp, varchar } from "drizzle-orm/pg-core";
 import { products } from "./catalog.ts";
 
-/** Stock of record: `available` can be sold, `reserved` is held by pending orders. */
+/**
+ * Stock of record: `available` can be sold, `reserved` is held by pending orders, `shipped` counts
+ * the units the warehouse has sent out (sold for good).
+ */
 export const inventory = pgTable(
   "inventory",
   {
@@ -11,6 +14,7 @@ export const inventory = pgTable(
       .references(() => products.id, { onDelete: "cascade" }),
     available: integer("available").notNull().default(0),
     reserved: integer("reserved").notNull().default(0),
+    shipped: integer("shipped").notNull().default(0),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /**
      * Assigned by Postgres: 1 on insert, `version + 1` in every statement that changes the row (admin
@@ -21,10 +25,12 @@ export const inventory = pgTable(
   (t) => [
     check("inventory_available_nonnegative", sql`${t.available} >= 0`),
     check("inventory_reserved_nonnegative", sql`${t.reserved} >= 0`),
+    check("inventory_shipped_nonnegative", sql`${t.shipped} >= 0`),
   ],
 );
 
-export const RESERVATION_STATUSES = ["held", "committed", "released"] as const;
+/** `held` (pending order) → `committed` (confirmed) → `shipped`; or `released` (cancelled, not shipped). */
+export const RESERVATION_STATUSES = ["held", "committed", "shipped", "released"] as const;
 
 /** One hold per order and product, so reserving and releasing are idempotent per order. */
 export const stockReservations = pgTable(

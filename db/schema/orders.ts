@@ -27,6 +27,10 @@ export const orders = pgTable(
     shippingAddress: jsonb("shipping_address").$type<ShippingAddress>().notNull(),
     /** The customer whose token placed the order; null for a guest order. */
     customerId: varchar("customer_id", { length: 64 }),
+    /** The warehouse's shipment, set with status `shipped` (and only then). */
+    carrier: varchar("carrier", { length: 64 }),
+    trackingNumber: varchar("tracking_number", { length: 128 }),
+    shippedAt: timestamp("shipped_at", { withTimezone: true, mode: "date" }),
     placedAt: timestamp("placed_at", { withTimezone: true, mode: "date" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -37,6 +41,13 @@ export const orders = pgTable(
     index("orders_customer_created_idx")
       .on(t.customerId, t.createdAt, t.orderId)
       .where(sql`${t.customerId} is not null`),
+    // The operators' order list, newest first, optionally of one status, paged by (created_at, order_id).
+    index("orders_status_created_idx").on(t.status, t.createdAt, t.orderId),
+    index("orders_created_idx").on(t.createdAt, t.orderId),
+    check(
+      "orders_shipment_only_when_shipped",
+      sql`(${t.status} = 'shipped') = (${t.shippedAt} is not null and ${t.carrier} is not null and ${t.trackingNumber} is not null)`,
+    ),
     check("orders_reason_only_when_cancelled", sql`(${t.status} = 'cancelled') = (${t.reason} is not null)`),
   ],
 );

@@ -1,7 +1,8 @@
 import { integer, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
-export const PAYMENT_STATUSES = ["authorized", "captured", "voided", "declined"] as const;
+/** `refunded`: captured, then given back because the merchant cancelled the order before it shipped. */
+export const PAYMENT_STATUSES = ["authorized", "captured", "voided", "refunded", "declined"] as const;
 
 /** One payment per order: the order id is the processor's idempotency key. */
 export const payments = pgTable("payments", {

@@ -19,7 +19,8 @@ export interface CheckoutAnswer {
   retryAfter?: number;
 }
 
-const FINAL = new Set(["confirmed", "cancelled"]);
+/** Decided by the saga: confirmed (and on to fulfilling, shipped) or cancelled. */
+const FINAL = new Set(["confirmed", "fulfilling", "shipped", "cancelled"]);
 
 export const createApi = (baseUrl: string, adminToken: string) => {
   const call = async (path: string, init: RequestInit = {}): Promise<Response> =>
@@ -105,6 +106,13 @@ export const createApi = (baseUrl: string, adminToken: string) => {
     },
     async order(orderId: string): Promise<Order> {
       return expectOk<Order>(await call(`/v1/orders/${orderId}`), `order ${orderId}`);
+    },
+    /** Operators' cancellation: the raw answer (200 with the order, or an error). */
+    async cancelOrder(orderId: string): Promise<Response> {
+      return call(`/v1/admin/orders/${orderId}/cancel`, { method: "POST", headers: adminHeaders });
+    },
+    async adminOrders(query: string): Promise<{ items: Order[]; nextCursor: string | null }> {
+      return expectOk(await call(`/v1/admin/orders?${query}`, { headers: adminHeaders }), "admin orders");
     },
     /** Polls every order until all are final (or the deadline passes); answers their last state. */
     async waitFinal(orderIds: readonly string[], timeoutMs = 120_000): Promise<Map<string, Order>> {

@@ -5,10 +5,16 @@ import { cartPersistenceConsumer } from "../../consumers/src/cart-persistence/in
 import {
   createConsumerDb,
   createConsumerRedis,
+  createFulfillmentProvider,
   createPaymentProcessor,
 } from "../../consumers/src/clients.ts";
 import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
 import { createEmailConsumer } from "../../consumers/src/email/index.ts";
+import {
+  createFulfillmentConsumer,
+  createSimulatedWarehouse,
+  type SimulatedWarehouse,
+} from "../../consumers/src/fulfillment/index.ts";
 import { createInventoryConsumer, createRedisEdgeStock } from "../../consumers/src/inventory/index.ts";
 import { startOperations } from "../../consumers/src/metrics/index.ts";
 import {
@@ -41,8 +47,17 @@ export const CONSUMER_NAMES = [
   "order-state",
   "email",
   "cart-persistence",
+  "fulfillment",
 ] as const;
 export type ConsumerName = (typeof CONSUMER_NAMES)[number];
+
+/**
+ * What a file runs unless it names its consumers: the saga's, which leave a confirmed order at rest.
+ * Files about what follows (fulfillment) add the fulfillment consumer, which moves it on.
+ */
+export const SAGA_CONSUMERS: readonly ConsumerName[] = CONSUMER_NAMES.filter(
+  (name) => name !== "fulfillment",
+);
 
 export interface Pipeline {
   /** Appended to every group id here; a separate consumers process joins the same groups with it. */
@@ -56,6 +71,8 @@ export interface Pipeline {
   processor: SimulatedProcessor;
   /** Base URL of the in-process consumers' /healthz, /readyz and /metrics (any free port). */
   operationsUrl: string;
+  /** The simulated warehouse behind the fulfillment consumer, to ask what it did per order. */
+  warehouse: SimulatedWarehouse;
   /** (Re)starts one consumer in this file's group; resolves once it consumes. */
   start(name: ConsumerName, opts?: RunnerOptions): Promise<RunningConsumer>;
   /** Runs an extra definition (a recorder) in this file's group namespace. */
@@ -77,7 +94,7 @@ export const startPipeline = async (o: {
   brokers: string[];
   /** Runner options of single consumers (e.g. no shutdown grace, to stop them like a kill). */
   options?: Partial<Record<ConsumerName, RunnerOptions>>;
-  /** The consumers started in-process (default all six); the others may run in another process. */
+  /** The consumers started in-process (default the six of the saga); others may run in another process. */
   only?: readonly ConsumerName[];
   /** Consumer settings by environment variable name (e.g. PAYMENT_SIM_FAILURE_RATE), as main.ts reads them. */
   settings?: Record<string, string>;
@@ -99,6 +116,11 @@ export const startPipeline = async (o: {
     failureRate: settings.PAYMENT_SIM_FAILURE_RATE,
     slowForMs: settings.PAYMENT_SIM_SLOW_MS,
   });
+  const warehouse = createSimulatedWarehouse({
+    latencyMs: settings.FULFILLMENT_SIM_LATENCY_MS,
+    failureRate: settings.FULFILLMENT_SIM_FAILURE_RATE,
+    shipDelayMs: settings.FULFILLMENT_SIM_SHIP_DELAY_MS,
+  });
   const definitions: Record<ConsumerName, () => ConsumerDefinition> = {
     orders: () => ordersConsumer,
     inventory: () => createInventoryConsumer({ edgeStock: createRedisEdgeStock(redis) }),
@@ -111,6 +133,12 @@ export const startPipeline = async (o: {
       }),
     email: () => createEmailConsumer(),
     "cart-persistence": () => cartPersistenceConsumer,
+    fulfillment: () =>
+      createFulfillmentConsumer({
+        provider: createFulfillmentProvider(settings, warehouse),
+        statusCache: createRedisOrderStatusCache(redis),
+        pollIntervalMs: settings.FULFILLMENT_POLL_INTERVAL_MS,
+      }),
   };
   const running = new Map<ConsumerName, RunningConsumer>();
   const extras: RunningConsumer[] = [];
@@ -142,6 +170,7 @@ export const startPipeline = async (o: {
     settings,
     processor,
     operationsUrl: operations.url ?? "",
+    warehouse,
     async start(name, opts = {}) {
       const consumer = startConsumer(definitions[name](), deps, { ...base, ...opts });
       running.set(name, consumer);
@@ -177,7 +206,7 @@ export const startPipeline = async (o: {
       return leakedClients;
     },
   };
-  await Promise.all((o.only ?? CONSUMER_NAMES).map((name) => pipeline.start(name, o.options?.[name])));
+  await Promise.all((o.only ?? SAGA_CONSUMERS).map((name) => pipeline.start(name, o.options?.[name])));
   return pipeline;
 };
 

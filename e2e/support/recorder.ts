@@ -7,6 +7,7 @@ import {
   InventoryResultSchema,
   OrderFinalizedSchema,
   OrderRecordedSchema,
+  OrderShippedSchema,
   PaymentResultSchema,
 } from "../../domain/order-events.ts";
 import { TOPICS } from "../../domain/topics.ts";
@@ -24,6 +25,7 @@ const PIPELINE: [string, z.ZodType<{ eventId: string; orderId: string }>][] = [
   [TOPICS.inventoryResults, InventoryResultSchema],
   [TOPICS.paymentResults, PaymentResultSchema],
   [TOPICS.orderFinalized, OrderFinalizedSchema],
+  [TOPICS.orderShipped, OrderShippedSchema],
 ];
 
 /** A consumer that only records every event of the order pipeline (read back for the replays). */

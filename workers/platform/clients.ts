@@ -3,6 +3,7 @@ import { Kafka } from "@upstash/kafka";
 import { Redis } from "@upstash/redis";
 import { drizzle, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import * as schema from "../../db/schema/index.ts";
+import { AppError } from "../../domain/errors.ts";
 
 /** Bindings every worker uses to reach its services; values come from `c.env`. */
 export interface ServiceBindings {
@@ -106,3 +107,15 @@ export const dbClient = (env: ServiceBindings): EdgeDb =>
   memo(`db\n${env.DATABASE_URL}\n${env.NEON_LOCAL_ENDPOINT ?? ""}`, () =>
     drizzle({ client: sqlClient(env), schema }),
   );
+
+/** Runs a Postgres step; a failure or a missed deadline is 503 `dependency_unavailable`. */
+export const withDb = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+  try {
+    return await work();
+  } catch (error) {
+    throw new AppError("dependency_unavailable", `${what} could not be reached`, {
+      cause: error,
+      retryAfter: 2,
+    });
+  }
+};

@@ -14,12 +14,13 @@ import { countProcessed } from "../test-support/probe-consumer.ts";
 import { createEmailConsumer } from "./index.ts";
 
 const t = useConsumerTest({
-  topics: [TOPICS.orderFinalized],
+  topics: [TOPICS.orderFinalized, TOPICS.orderShipped],
   def: createEmailConsumer({ from: "Test Shop <shop@test.example>" }),
   options: { retry: { maxAttempts: 2, initialMs: 10, maxMs: 20 } },
 });
 const { topicPrefix, db } = t;
 const FINALIZED = `${topicPrefix}${TOPICS.orderFinalized}`;
+const SHIPPED = `${topicPrefix}${TOPICS.orderShipped}`;
 
 /** An order in Postgres, written by the orders consumer's own store function. */
 const placeOrder = async (): Promise<string> => {
@@ -82,6 +83,51 @@ describe("email consumer", () => {
     const mime = readMime(email?.body ?? "");
     expect(mime.body).toContain(`your order ${orderId} was cancelled because the payment was declined`);
     expect(mime.body).toContain("Total (not charged): $32.99");
+  });
+
+  it("a merchant's cancellation after the confirmation: one cancellation email more, never two", async () => {
+    const orderId = await placeOrder();
+    const base = { orderId, finalizedAt: new Date().toISOString() };
+    const byMerchant = {
+      ...base,
+      eventId: randomUUID(),
+      status: "cancelled" as const,
+      reason: "cancelled_by_merchant" as const,
+    };
+    await send([finalized(orderId, "confirmed"), byMerchant, { ...byMerchant, eventId: randomUUID() }]);
+    await waitUntil(
+      "both emails",
+      async () =>
+        (await countProcessed(db, "email", [byMerchant.eventId])) === 1 &&
+        (await emailsOf(orderId)).length === 2,
+    );
+    const stored = await emailsOf(orderId);
+    expect(stored.map((e) => e.kind).sort()).toEqual(["order_cancelled", "order_confirmed"]);
+    const cancellation = readMime(stored.find((e) => e.kind === "order_cancelled")?.body ?? "");
+    expect(cancellation.body).toContain("because the store cancelled it");
+    expect(cancellation.body).toContain("refunded in full");
+  });
+
+  it("stores one shipping email with the tracking number, however often the shipment is announced", async () => {
+    const orderId = await placeOrder();
+    const shipment = {
+      carrier: "SimPost",
+      trackingNumber: "SPTRACK0001",
+      shippedAt: new Date().toISOString(),
+    };
+    const shipped = { eventId: randomUUID(), orderId, shipment };
+    const again = { ...shipped, eventId: randomUUID() };
+    await t.producer.send([shipped, shipped, again].map((e) => ({ topic: SHIPPED, key: orderId, value: e })));
+    await waitUntil(
+      "both announcements",
+      async () => (await countProcessed(db, "email", [shipped.eventId, again.eventId])) === 2,
+    );
+    const stored = await emailsOf(orderId);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ kind: "order_shipped", subject: `Your order ${orderId} has shipped` });
+    const mime = readMime(stored[0]?.body ?? "");
+    expect(mime.body).toContain("Tracking number: SPTRACK0001");
+    expect(mime.body).toContain("on its way with SimPost");
   });
 
   it("dead-letters the finalization of an order that is not in Postgres", async () => {

@@ -1,9 +1,15 @@
-import { OrderFinalizedSchema } from "../../../domain/order-events.ts";
+import { OrderFinalizedSchema, OrderShippedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
 import { addressOf, createMimeRenderer } from "./mime.ts";
-import { renderOrderEmail } from "./render.ts";
-import { hasFinalEmail, loadOrderForEmail, storeFinalEmail } from "./store.ts";
+import {
+  type EmailKind,
+  type OrderForEmail,
+  type RenderedContent,
+  renderOrderEmail,
+  renderShippingEmail,
+} from "./render.ts";
+import { hasEmail, loadOrderForEmail, storeEmail } from "./store.ts";
 
 export { startSmtpRelay } from "./smtp-relay.ts";
 
@@ -14,46 +20,73 @@ export interface EmailConsumerOptions {
 
 export const DEFAULT_EMAIL_FROM = "Storefront <orders@storefront.local>";
 
+/** The saga's outcome emails: an order gets one of them, whatever is announced later. */
+const OUTCOME_KINDS: readonly EmailKind[] = ["order_confirmed", "order_cancelled"];
+
 /**
- * Email step of the order saga (overview: ../order-state/SAGA.md).
- * `order-finalized` → exactly one confirmation or cancellation email per order: rendered with
- * nodemailer into the `emails` table (the email outbox, unique per order) in the event's
- * transaction, so a replay, a retry or a second finalization never produces a second email.
+ * Email step of the order saga (overview: ../order-state/SAGA.md), rendered with nodemailer into the
+ * `emails` table (the email outbox, one row per order and kind) in the event's transaction, so a
+ * replay, a retry or a second announcement never produces a second email of a kind:
+ * - `order-finalized` → exactly one confirmation or cancellation email per order; a merchant's
+ *   cancellation (`cancelled_by_merchant`, possibly after the confirmation) gets its one
+ *   cancellation email too;
+ * - `order-shipped` → one shipping email with the tracking number.
  * Delivery is a separate step (see smtp-relay.ts); without SMTP the stored message is the email.
  */
 export const createEmailConsumer = (options: EmailConsumerOptions = {}): ConsumerDefinition => {
   const from = options.from ?? DEFAULT_EMAIL_FROM;
   const domain = addressOf(from).split("@")[1] ?? "storefront.local";
   const render = createMimeRenderer();
+
+  /** Stores the email `content` renders, unless the order has one of `skipIf` already. */
+  const send = async (
+    ctx: HandlerContext,
+    orderId: string,
+    skipIf: readonly EmailKind[],
+    content: (order: OrderForEmail) => RenderedContent,
+  ): Promise<void> => {
+    if (await hasEmail(ctx.tx, orderId, skipIf)) {
+      ctx.log.info({ orderId, skipIf }, "order has this email already; not sending another");
+      return;
+    }
+    const order = await loadOrderForEmail(ctx.tx, orderId);
+    // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
+    if (!order) throw new Error(`order ${orderId} is not in Postgres`);
+    const mail = content(order);
+    const mime = await render({
+      from,
+      to: order.email,
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      messageId: `<${mail.kind}.${orderId}@${domain}>`,
+    });
+    await storeEmail(ctx.tx, {
+      orderId,
+      kind: mail.kind,
+      toAddress: order.email,
+      subject: mail.subject,
+      body: mime.raw,
+      messageId: mime.messageId,
+    });
+  };
+
   return {
     name: "email",
     subscriptions: [
-      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, async (event, ctx) => {
-        if (await hasFinalEmail(ctx.tx, event.orderId)) {
-          ctx.log.info({ orderId: event.orderId }, "order has its email already; not sending another");
-          return;
-        }
-        const order = await loadOrderForEmail(ctx.tx, event.orderId);
-        // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
-        if (!order) throw new Error(`order ${event.orderId} is not in Postgres`);
-        const content = renderOrderEmail(order, event);
-        const mime = await render({
-          from,
-          to: order.email,
-          subject: content.subject,
-          text: content.text,
-          html: content.html,
-          messageId: `<${content.kind}.${event.orderId}@${domain}>`,
-        });
-        await storeFinalEmail(ctx.tx, {
-          orderId: event.orderId,
-          kind: content.kind,
-          toAddress: order.email,
-          subject: content.subject,
-          body: mime.raw,
-          messageId: mime.messageId,
-        });
-      }),
+      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, (event, ctx) =>
+        send(
+          ctx,
+          event.orderId,
+          event.status === "cancelled" && event.reason === "cancelled_by_merchant"
+            ? ["order_cancelled"]
+            : OUTCOME_KINDS,
+          (order) => renderOrderEmail(order, event),
+        ),
+      ),
+      subscribe(TOPICS.orderShipped, OrderShippedSchema, (event, ctx) =>
+        send(ctx, event.orderId, ["order_shipped"], (order) => renderShippingEmail(order, event.shipment)),
+      ),
     ],
   };
 };

@@ -1,5 +1,5 @@
 import type { EMAIL_KINDS } from "../../../db/schema/index.ts";
-import type { CancelReason, OrderFinalized } from "../../../domain/order-events.ts";
+import type { CancelReason, OrderFinalized, Shipment } from "../../../domain/order-events.ts";
 
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
@@ -32,42 +32,72 @@ const REASONS: Record<CancelReason, string> = {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The confirmation or cancellation email of a final order, as plain text and HTML. */
-export const renderOrderEmail = (order: OrderForEmail, outcome: OrderFinalized): RenderedContent => {
+/** One email: a lead paragraph (and any further ones), then the order's lines and total. */
+const compose = (
+  order: OrderForEmail,
+  mail: { kind: EmailKind; subject: string; paragraphs: string[]; totalLabel: string },
+): RenderedContent => {
   const total = formatMoney(order.subtotalCents, order.currency);
   const lines = order.lines.map((l) => ({
     label: `${l.qty} x ${l.name} (${l.sku})`,
     amount: formatMoney(l.lineTotalCents, order.currency),
   }));
-  const confirmed = outcome.status === "confirmed";
-  const subject = confirmed
-    ? `Your order ${order.orderId} is confirmed`
-    : `Your order ${order.orderId} was cancelled`;
-  const lead = confirmed
-    ? `Thank you for your order ${order.orderId}. Payment is taken and your items are reserved.`
-    : `We are sorry: your order ${order.orderId} was cancelled because ${REASONS[outcome.reason]}. ` +
-      "You have not been charged.";
-  const totalLabel = confirmed ? "Total" : "Total (not charged)";
   const text = [
     `Hello ${order.customerName},`,
     "",
-    lead,
-    "",
+    ...mail.paragraphs.flatMap((p) => [p, ""]),
     ...lines.map((l) => `  ${l.label}: ${l.amount}`),
     "",
-    `${totalLabel}: ${total}`,
+    `${mail.totalLabel}: ${total}`,
     "",
     "Storefront",
     "",
   ].join("\n");
   const html = [
     `<p>Hello ${escapeHtml(order.customerName)},</p>`,
-    `<p>${escapeHtml(lead)}</p>`,
+    ...mail.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
     "<table>",
     ...lines.map((l) => `<tr><td>${escapeHtml(l.label)}</td><td>${escapeHtml(l.amount)}</td></tr>`),
-    `<tr><th>${totalLabel}</th><th>${escapeHtml(total)}</th></tr>`,
+    `<tr><th>${mail.totalLabel}</th><th>${escapeHtml(total)}</th></tr>`,
     "</table>",
     "<p>Storefront</p>",
   ].join("\n");
-  return { kind: confirmed ? "order_confirmed" : "order_cancelled", subject, text, html };
+  return { kind: mail.kind, subject: mail.subject, text, html };
 };
+
+/** The confirmation or cancellation email of a final order, as plain text and HTML. */
+export const renderOrderEmail = (order: OrderForEmail, outcome: OrderFinalized): RenderedContent => {
+  if (outcome.status === "confirmed") {
+    return compose(order, {
+      kind: "order_confirmed",
+      subject: `Your order ${order.orderId} is confirmed`,
+      paragraphs: [
+        `Thank you for your order ${order.orderId}. Payment is taken and your items are reserved.`,
+      ],
+      totalLabel: "Total",
+    });
+  }
+  // A merchant may cancel an order whose payment was taken already: it is refunded.
+  const byMerchant = outcome.reason === "cancelled_by_merchant";
+  return compose(order, {
+    kind: "order_cancelled",
+    subject: `Your order ${order.orderId} was cancelled`,
+    paragraphs: [
+      `We are sorry: your order ${order.orderId} was cancelled because ${REASONS[outcome.reason]}. ` +
+        (byMerchant ? "Any payment taken for it is refunded in full." : "You have not been charged."),
+    ],
+    totalLabel: byMerchant ? "Total (refunded if charged)" : "Total (not charged)",
+  });
+};
+
+/** The one shipping email of an order: carrier and tracking number. */
+export const renderShippingEmail = (order: OrderForEmail, shipment: Shipment): RenderedContent =>
+  compose(order, {
+    kind: "order_shipped",
+    subject: `Your order ${order.orderId} has shipped`,
+    paragraphs: [
+      `Good news: your order ${order.orderId} is on its way with ${shipment.carrier}.`,
+      `Tracking number: ${shipment.trackingNumber}`,
+    ],
+    totalLabel: "Total",
+  });

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { emails, orderLines, orders } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
 import type { EmailKind, OrderForEmail } from "./render.ts";
@@ -27,8 +27,13 @@ export const loadOrderForEmail = async (tx: Tx, orderId: string): Promise<OrderF
   };
 };
 
-export const hasFinalEmail = async (tx: Tx, orderId: string): Promise<boolean> => {
-  const found = await tx.select({ id: emails.id }).from(emails).where(eq(emails.orderId, orderId)).limit(1);
+/** Whether the order has an email of one of `kinds` already. */
+export const hasEmail = async (tx: Tx, orderId: string, kinds: readonly EmailKind[]): Promise<boolean> => {
+  const found = await tx
+    .select({ id: emails.id })
+    .from(emails)
+    .where(and(eq(emails.orderId, orderId), inArray(emails.kind, [...kinds])))
+    .limit(1);
   return found.length > 0;
 };
 
@@ -42,12 +47,12 @@ export interface StoredEmail {
   messageId: string;
 }
 
-/** Stores the email unless the order has one; the unique index makes this race-free. */
-export const storeFinalEmail = async (tx: Tx, email: StoredEmail): Promise<boolean> => {
+/** Stores the email unless the order has one of its kind; the unique index makes this race-free. */
+export const storeEmail = async (tx: Tx, email: StoredEmail): Promise<boolean> => {
   const inserted = await tx
     .insert(emails)
     .values(email)
-    .onConflictDoNothing({ target: emails.orderId })
+    .onConflictDoNothing({ target: [emails.orderId, emails.kind] })
     .returning({ id: emails.id });
   return inserted.length > 0;
 };

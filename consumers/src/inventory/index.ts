@@ -6,4 +6,5 @@ export {
   releaseStock,
   reserveStock,
   type StockLine,
+  shipStock,
 } from "./stock-store.ts";

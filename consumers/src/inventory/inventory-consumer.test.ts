@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { stockReservations } from "../../../db/schema/index.ts";
+import { inventory, stockReservations } from "../../../db/schema/index.ts";
 import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
@@ -174,6 +174,39 @@ describe("inventory consumer: order-finalized", () => {
         and(eq(stockReservations.orderId, second.orderId), eq(stockReservations.productId, second.productId)),
       );
     expect(hold?.status).toBe("committed");
+  });
+
+  it("a merchant's cancellation of a confirmed order gives its committed units back, once", async () => {
+    const { productId, orderId } = await reserved(2);
+    await finalize(orderId, "confirmed");
+    expect(await readStock(db, productId)).toEqual({ available: 8, reserved: 0 });
+    const cancel = {
+      eventId: randomUUID(),
+      orderId,
+      status: "cancelled" as const,
+      reason: "cancelled_by_merchant" as const,
+      finalizedAt: new Date().toISOString(),
+    };
+    await deliver(db, inventoryConsumer, TOPICS.orderFinalized, cancel);
+    await deliver(db, inventoryConsumer, TOPICS.orderFinalized, { ...cancel, eventId: randomUUID() });
+    expect(await readStock(db, productId)).toEqual({ available: 10, reserved: 0 });
+  });
+
+  it("counts an order's units as shipped once, also when the shipment overtakes the confirmation", async () => {
+    const { productId, orderId } = await reserved(3);
+    const shipped = {
+      eventId: randomUUID(),
+      orderId,
+      shipment: { carrier: "SimPost", trackingNumber: "SP1", shippedAt: new Date().toISOString() },
+    };
+    await deliver(db, inventoryConsumer, TOPICS.orderShipped, shipped);
+    await deliver(db, inventoryConsumer, TOPICS.orderShipped, { ...shipped, eventId: randomUUID() });
+    await finalize(orderId, "confirmed");
+    const [row] = await db
+      .select({ available: inventory.available, reserved: inventory.reserved, shipped: inventory.shipped })
+      .from(inventory)
+      .where(eq(inventory.productId, productId));
+    expect(row).toEqual({ available: 7, reserved: 0, shipped: 3 });
   });
 
   it("concurrent releases of one order release once", async () => {

@@ -5,16 +5,19 @@ import {
   InventoryResultSchema,
   type OrderFinalized,
   OrderFinalizedSchema,
+  type OrderShipped,
+  OrderShippedSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
 import type { EdgeStock } from "./edge-stock.ts";
-import { commitStock, releaseStock, reserveStock, type StockLevel } from "./stock-store.ts";
+import { commitStock, releaseStock, reserveStock, type StockLevel, shipStock } from "./stock-store.ts";
 
 /**
  * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order (all or nothing) and announces
  * the outcome on `inventory-results`; when the order is final, commits the holds (confirmed) or runs
- * the compensation that releases them (cancelled).
+ * the compensation that releases them (cancelled, also after confirmation: a merchant's
+ * cancellation); when the warehouse shipped the order (`order-shipped`), counts its units as shipped.
  */
 
 const emitResult = (ctx: HandlerContext, result: InventoryResult): Promise<void> =>
@@ -50,12 +53,22 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
   };
 
   const handleOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
-    const settle = event.status === "confirmed" ? commitStock : releaseStock;
-    const levels = await settle(ctx.tx, event.orderId);
+    const levels =
+      event.status === "confirmed"
+        ? await commitStock(ctx.tx, event.orderId)
+        : await releaseStock(ctx.tx, event.orderId, {
+            committedToo: event.reason === "cancelled_by_merchant",
+          });
     ctx.log.debug(
       { orderId: event.orderId, status: event.status, holds: levels.length },
       "stock holds settled",
     );
+    syncEdge(ctx, event.orderId, levels);
+  };
+
+  const handleOrderShipped = async (event: OrderShipped, ctx: HandlerContext): Promise<void> => {
+    const levels = await shipStock(ctx.tx, event.orderId);
+    ctx.log.debug({ orderId: event.orderId, lines: levels.length }, "stock shipped");
     syncEdge(ctx, event.orderId, levels);
   };
 
@@ -64,6 +77,7 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
     subscriptions: [
       subscribe(TOPICS.orderPlaced, OrderPlacedSchema, handleOrderPlaced),
       subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, handleOrderFinalized),
+      subscribe(TOPICS.orderShipped, OrderShippedSchema, handleOrderShipped),
     ],
   };
 };

@@ -99,46 +99,96 @@ export const reserveStock = async (
   return { type: "reserved", alreadyHeld: false, levels: levelsOf(moved.rows) };
 };
 
-export type HoldSettlement = "committed" | "released";
+/** A move of an order's holds from one status to the next, and what it does to the stock row. */
+interface HoldMove {
+  from: "held" | "committed";
+  to: "committed" | "shipped" | "released";
+  /** Units added to `available`, taken from `reserved`, added to `shipped` (as 0/1 factors of qty). */
+  effect: { available: 0 | 1; reserved: 0 | 1; shipped: 0 | 1 };
+}
+
+const COMMIT: HoldMove = { from: "held", to: "committed", effect: { available: 0, reserved: 1, shipped: 0 } };
+const RELEASE_HELD: HoldMove = {
+  from: "held",
+  to: "released",
+  effect: { available: 1, reserved: 1, shipped: 0 },
+};
+const RELEASE_COMMITTED: HoldMove = {
+  from: "committed",
+  to: "released",
+  effect: { available: 1, reserved: 0, shipped: 0 },
+};
+const SHIP_COMMITTED: HoldMove = {
+  from: "committed",
+  to: "shipped",
+  effect: { available: 0, reserved: 0, shipped: 1 },
+};
+/** `order-shipped` overtook `order-finalized` (another topic) at this consumer: still held, now shipped. */
+const SHIP_HELD: HoldMove = {
+  from: "held",
+  to: "shipped",
+  effect: { available: 0, reserved: 1, shipped: 1 },
+};
 
 /**
- * Moves the order's `held` reservations to `to` and applies the stock change: committed holds leave
- * `reserved` (the goods are sold), released holds go back to `available`. Only `held` rows move, so
- * running it again, or on an order without holds, changes nothing. Returns the levels it changed.
+ * Moves the order's reservations in `move.from` to `move.to` and applies the stock change: committed
+ * holds leave `reserved` (the goods are sold), released ones go back to `available`, shipped ones
+ * are counted in `shipped`. Only rows in `move.from` move, so running it again, or on an order without
+ * such rows, changes nothing. Returns the levels it changed.
  */
-const settleHolds = async (tx: Tx, orderId: string, to: HoldSettlement): Promise<StockLevel[]> => {
-  const isHeld = and(eq(stockReservations.orderId, orderId), eq(stockReservations.status, "held"));
+const moveHolds = async (tx: Tx, orderId: string, move: HoldMove): Promise<StockLevel[]> => {
+  const inFrom = and(eq(stockReservations.orderId, orderId), eq(stockReservations.status, move.from));
   const holds = await tx
     .select({ productId: stockReservations.productId })
     .from(stockReservations)
-    .where(isHeld);
+    .where(inFrom);
   if (holds.length === 0) return [];
   await lockInventory(
     tx,
     holds.map((hold) => hold.productId),
   );
-  // The status guard re-reads under the locks: of two concurrent settlements only one moves the rows.
+  // The status guard re-reads under the locks: of two concurrent moves only one moves the rows.
   const moved = await tx
     .update(stockReservations)
-    .set({ status: to, updatedAt: sql`now()` })
-    .where(isHeld)
+    .set({ status: move.to, updatedAt: sql`now()` })
+    .where(inFrom)
     .returning({ productId: stockReservations.productId, qty: stockReservations.qty });
   if (moved.length === 0) return [];
   const deltas = new Map(moved.map((hold) => [hold.productId, hold.qty]));
-  const restock = to === "released" ? sql`i.available + v.qty` : sql`i.available`;
+  const { available, reserved, shipped } = move.effect;
   const changed = await tx.execute(sql`
     update ${inventory} as i
-    set available = ${restock}, reserved = i.reserved - v.qty, version = i.version + 1, updated_at = now()
+    set available = i.available + ${available}::int * v.qty, reserved = i.reserved - ${reserved}::int * v.qty,
+      shipped = i.shipped + ${shipped}::int * v.qty, version = i.version + 1, updated_at = now()
     from (values ${deltaValues(deltas)}) as v(product_id, qty)
     where i.product_id = v.product_id
     returning i.product_id, i.available, i.version`);
   return levelsOf(changed.rows);
 };
 
-/** Compensation of `reserveStock`: gives held stock back. Safe with nothing held. */
-export const releaseStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
-  settleHolds(tx, orderId, "released");
+/**
+ * Compensation of `reserveStock`: gives the order's held stock back (a pending order cancelled). With
+ * `committedToo` (a merchant cancelled a confirmed order before it shipped), committed units come
+ * back as well; the saga never cancels a confirmed order, so its cancellations leave them sold.
+ * Shipped units never come back. Safe with nothing held.
+ */
+export const releaseStock = async (
+  tx: Tx,
+  orderId: string,
+  options: { committedToo?: boolean } = {},
+): Promise<StockLevel[]> => [
+  ...(await moveHolds(tx, orderId, RELEASE_HELD)),
+  ...(options.committedToo ? await moveHolds(tx, orderId, RELEASE_COMMITTED) : []),
+];
 
 /** Completion of `reserveStock` for a confirmed order: the held units are sold. Safe with nothing held. */
-export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
-  settleHolds(tx, orderId, "committed");
+export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> => moveHolds(tx, orderId, COMMIT);
+
+/**
+ * The warehouse shipped the order: its units are counted as shipped (committed ones, or held ones when
+ * the shipment is handled before the confirmation). Safe to repeat.
+ */
+export const shipStock = async (tx: Tx, orderId: string): Promise<StockLevel[]> => [
+  ...(await moveHolds(tx, orderId, SHIP_HELD)),
+  ...(await moveHolds(tx, orderId, SHIP_COMMITTED)),
+];

@@ -12,4 +12,5 @@ export {
   type StatusRedis,
   type StatusWrite,
 } from "./order-status-cache.ts";
+export { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
 export { contradicts, decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";

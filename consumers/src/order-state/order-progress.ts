@@ -1,7 +1,7 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
-import { contradicts, decideOutcome, type FinalOutcome, outcomeOfOrder } from "./outcome.ts";
+import { contradicts, decideOutcome, type FinalOutcome, type OrderSteps, outcomeOfOrder } from "./outcome.ts";
 
 /**
  * The join of the order saga (see SAGA.md), in the caller's transaction: each step's outcome is
@@ -48,15 +48,33 @@ const stepFields = (step: OrderStep) => {
   }
 };
 
+/**
+ * Upserts the step, answering the row as it is now and the steps it knew before, in ONE statement:
+ * the `before` CTE reads the snapshot the statement started from, which the upsert does not change.
+ */
 const upsertStep = async (tx: Tx, step: OrderStep) => {
   const fields = stepFields(step);
+  const before = tx
+    .$with("before")
+    .as(
+      tx
+        .select({ inventory: orderProgress.inventory, payment: orderProgress.payment })
+        .from(orderProgress)
+        .where(eq(orderProgress.orderId, step.orderId)),
+    );
   const [row] = await tx
+    .with(before)
     .insert(orderProgress)
     .values({ orderId: step.orderId, ...fields.values })
     .onConflictDoUpdate({ target: orderProgress.orderId, set: { ...fields.set, updatedAt: sql`now()` } })
-    .returning();
+    .returning({
+      ...getTableColumns(orderProgress),
+      inventoryBefore: sql<OrderSteps["inventory"]>`(select "inventory" from "before")`,
+      paymentBefore: sql<OrderSteps["payment"]>`(select "payment" from "before")`,
+    });
   if (!row) throw new Error(`order_progress upsert of ${step.orderId} returned no row`);
-  return row;
+  const { inventoryBefore, paymentBefore, ...progress } = row;
+  return { progress, before: { inventory: inventoryBefore, payment: paymentBefore } };
 };
 
 /** Records one step of the order and finalizes the order when it was the last one missing. */
@@ -66,8 +84,7 @@ export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date
     .from(orders)
     .where(eq(orders.orderId, step.orderId))
     .for("update");
-  const [before] = await tx.select().from(orderProgress).where(eq(orderProgress.orderId, step.orderId));
-  const progress = await upsertStep(tx, step);
+  const { progress, before } = await upsertStep(tx, step);
   if (progress.finalizedAt) {
     const outcome = (order && outcomeOfOrder(order)) ?? decideOutcome(progress, true);
     if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);

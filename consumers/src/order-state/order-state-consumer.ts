@@ -1,8 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { asc, eq } from "drizzle-orm";
-import type { Db } from "../../../db/node-client.ts";
-import { orderFromRows } from "../../../db/orders.ts";
-import { orderLines, orders } from "../../../db/schema/index.ts";
 import {
   type InventoryResult,
   InventoryResultSchema,
@@ -13,12 +9,12 @@ import {
   type PaymentResult,
   PaymentResultSchema,
 } from "../../../domain/order-events.ts";
-import type { Order } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, subscribe, type TxContext } from "../runtime/types.ts";
 import { sweepOverdueOrders } from "./order-deadline.ts";
 import { advanceOrder, type OrderStep } from "./order-progress.ts";
 import type { OrderStatusCache } from "./order-status-cache.ts";
+import { loadOrder } from "./order-status-sync.ts";
 
 /**
  * Order-state step of the saga (overview: SAGA.md): joins `order-recorded`, `inventory-results` and
@@ -31,18 +27,6 @@ import type { OrderStatusCache } from "./order-status-cache.ts";
  * The Redis write is idempotent, so repeating it (a retry of the hook, a later event of a final
  * order) is harmless, and it repairs a record a previous attempt could not write.
  */
-/** The order as Postgres has it (committed: the hook runs after the commit). */
-const loadOrder = async (db: Db, orderId: string): Promise<Order | null> => {
-  const [row] = await db.select().from(orders).where(eq(orders.orderId, orderId));
-  if (!row) return null;
-  const lines = await db
-    .select()
-    .from(orderLines)
-    .where(eq(orderLines.orderId, orderId))
-    .orderBy(asc(orderLines.productId));
-  return orderFromRows(row, lines);
-};
-
 export interface OrderStateOptions {
   statusCache: OrderStatusCache;
   /** The saga deadline (ORDER_PENDING_LIMIT_MS). */

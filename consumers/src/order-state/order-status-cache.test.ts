@@ -118,6 +118,27 @@ describe("order status record in Redis", () => {
     });
   });
 
+  it("never moves a record back along the lifecycle: a late confirmed leaves shipped and cancelled alone", async () => {
+    const orderId = uniqueId("ord");
+    const shipment = { carrier: "SimPost", trackingNumber: "SP1", shippedAt: at };
+    await store(orderId);
+    await expect(cache.writeStatus(orderId, { status: "shipped", shipment, updatedAt: at })).resolves.toBe(
+      "updated",
+    );
+    await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe("stale");
+    expect(await read(orderId)).toMatchObject({ status: "shipped", shipment });
+    const other = uniqueId("ord");
+    await store(other, { ...record(other), status: "cancelled", reason: "cancelled_by_merchant" });
+    await expect(cache.writeStatus(other, { status: "fulfilling", updatedAt: at })).resolves.toBe("stale");
+    // Created from Postgres when missing: a write behind what Postgres says writes what Postgres says.
+    const missing = uniqueId("ord");
+    const loaded = { ...record(missing), status: "shipped" as const, shipment };
+    await expect(
+      cache.writeStatus(missing, { status: "confirmed", updatedAt: at }, async () => loaded),
+    ).resolves.toBe("created");
+    expect(await read(missing)).toEqual(loaded);
+  });
+
   it("leaves a missing record missing without a loader", async () => {
     const orderId = uniqueId("ord");
     await expect(cache.writeStatus(orderId, { status: "confirmed", updatedAt: at })).resolves.toBe("missing");

@@ -1,12 +1,14 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
+import type { CancelReason, OrderStatus, Shipment } from "../../../domain/order-events.ts";
 import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../domain/orders.ts";
 
 /**
  * The fast status record of an order in Redis (the Order JSON that checkout wrote under
- * `orderStatusKey`). Only `status`, `reason` and `updatedAt` are rewritten; every other field, and
- * the key's TTL, stay as they are.
+ * `orderStatusKey`). Only `status`, `reason`, `shipment` and `updatedAt` are rewritten; every other
+ * field, and the key's TTL, stay as they are. A write never moves the record back along the order's
+ * lifecycle (`STAGE`): writers run after their commits in any order (order-state's `confirmed` may
+ * land after fulfillment's `shipped` or a merchant's cancellation), and the latest stage wins.
  *
  * A missing record is created from the order in Postgres when the caller can load it, only if
  * still missing (SET NX): checkout writes its pending record after Kafka acknowledged the order, so
@@ -24,14 +26,27 @@ import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../d
 export interface FinalStatus {
   status: OrderStatus;
   reason?: CancelReason;
+  shipment?: Shipment;
   updatedAt: string;
 }
 
+/** How far along its lifecycle a status is; a record is never rewritten with an earlier stage. */
+const STAGE: Readonly<Record<OrderStatus, number>> = {
+  pending: 0,
+  confirmed: 1,
+  fulfilling: 2,
+  shipped: 3,
+  cancelled: 4,
+};
+const stageOf = (status: unknown): number =>
+  typeof status === "string" && status in STAGE ? STAGE[status as OrderStatus] : -1;
+
 /**
  * `created`: the record was missing and was written from the loaded order. `dropped`: the record was
- * not a JSON object, so it was deleted for readers to fall back to Postgres.
+ * not a JSON object, so it was deleted for readers to fall back to Postgres. `stale`: the record is at
+ * a later stage than this write, which changes nothing.
  */
-export type StatusWrite = "updated" | "unchanged" | "created" | "missing" | "dropped";
+export type StatusWrite = "updated" | "unchanged" | "created" | "missing" | "dropped" | "stale";
 
 /** The order as Postgres has it, for a record that is missing (null when Postgres has no row either). */
 export type LoadOrder = () => Promise<Order | null>;
@@ -63,11 +78,12 @@ const parseRecord = (raw: string): Record<string, unknown> | undefined => {
 export type StatusRedis = Pick<Redis, "get" | "eval" | "set">;
 
 const withFinal = (record: Record<string, unknown>, final: FinalStatus): string => {
-  const { reason: _previous, ...rest } = record;
+  const { reason: _previous, shipment: _shipment, ...rest } = record;
   return JSON.stringify({
     ...rest,
     status: final.status,
     ...(final.reason ? { reason: final.reason } : {}),
+    ...(final.shipment ? { shipment: final.shipment } : {}),
     updatedAt: final.updatedAt,
   });
 };
@@ -87,20 +103,22 @@ export const createRedisOrderStatusCache = (
           if (!load) return "missing";
           loaded ??= await load();
           if (!loaded) return "missing";
-          const created = await redis.set(
-            key,
-            withFinal(loaded, final),
-            "EX",
-            ORDER_STATUS_TTL_SECONDS,
-            "NX",
-          );
+          // Postgres may be further along than this write (it was read after it): keep what it says.
+          const value =
+            stageOf(loaded.status) > stageOf(final.status)
+              ? JSON.stringify(loaded)
+              : withFinal(loaded, final);
+          const created = await redis.set(key, value, "EX", ORDER_STATUS_TTL_SECONDS, "NX");
           if (created === "OK") return "created";
           continue; // written meanwhile (checkout's pending record): update that one
         }
         const record = parseRecord(raw);
+        if (record && stageOf(record.status) > stageOf(final.status)) return "stale";
         if (
           record?.status === final.status &&
           record.reason === final.reason &&
+          record.shipment === undefined &&
+          final.shipment === undefined &&
           record.updatedAt === final.updatedAt
         ) {
           return "unchanged";

@@ -31,7 +31,10 @@ export const outcomeOfOrder = (row: {
   status: OrderStatus;
   reason: CancelReason | null;
 }): FinalOutcome | null => {
-  if (row.status === "confirmed") return { status: "confirmed" };
+  // Fulfilling and shipped orders were confirmed by the saga; fulfillment took them on from there.
+  if (row.status === "confirmed" || row.status === "fulfilling" || row.status === "shipped") {
+    return { status: "confirmed" };
+  }
   if (row.status === "cancelled") return { status: "cancelled", reason: row.reason ?? "payment_timeout" };
   return null;
 };
@@ -50,7 +53,7 @@ export type StepReport =
  */
 export const contradicts = (
   report: StepReport,
-  before: OrderSteps | undefined,
+  before: Pick<OrderSteps, "inventory" | "payment"> | undefined,
   final: FinalOutcome,
 ): boolean => {
   const known = report.step === "inventory" ? before?.inventory : before?.payment;

@@ -58,7 +58,7 @@ export const recordAuthorization = async (
   return recorded.length > 0;
 };
 
-export type Settlement = "captured" | "voided" | "nothing_to_do";
+export type Settlement = "captured" | "voided" | "refunded" | "nothing_to_do";
 
 /** Takes the money of a confirmed order at the processor. Capturing twice is a no-op. */
 export const requestCapture = async (
@@ -76,9 +76,10 @@ export const requestCapture = async (
 };
 
 /**
- * Compensation of the authorization, for a cancelled order: voids it at the processor. Nothing to
- * do for a declined, already voided or missing payment (an authorization recorded later is
- * announced, and the order-state step answers it with the cancellation again).
+ * Compensation of the authorization, for a cancelled order: voids it at the processor, or refunds it
+ * when it was captured already (a merchant cancelled a confirmed order before it shipped). Nothing to
+ * do for a declined, already voided or refunded, or missing payment (an authorization recorded later
+ * is announced, and the order-state step answers it with the cancellation again).
  */
 export const requestVoid = async (
   db: Db,
@@ -87,18 +88,23 @@ export const requestVoid = async (
 ): Promise<Settlement> => {
   const payment = await findPayment(db, orderId);
   if (payment?.status === "captured") {
-    throw new Error(`order ${orderId} is cancelled but its payment was captured; it needs a refund`);
+    await processor.refund(orderId);
+    return "refunded";
   }
   if (payment?.status !== "authorized") return "nothing_to_do";
   await processor.void(orderId);
   return "voided";
 };
 
-/** Records a settlement the processor made: authorized → captured or voided (only from authorized). */
+/**
+ * Records a settlement the processor made: authorized → captured or voided, captured → refunded
+ * (only from those states, so a repeat changes nothing).
+ */
 export const recordSettlement = async (tx: Tx, orderId: string, settlement: Settlement): Promise<void> => {
   if (settlement === "nothing_to_do") return;
+  const from = settlement === "refunded" ? "captured" : "authorized";
   await tx
     .update(payments)
     .set({ status: settlement, updatedAt: sql`now()` })
-    .where(and(eq(payments.orderId, orderId), eq(payments.status, "authorized")));
+    .where(and(eq(payments.orderId, orderId), eq(payments.status, from)));
 };

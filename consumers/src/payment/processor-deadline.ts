@@ -1,3 +1,4 @@
+import { callWithDeadline } from "../call-deadline.ts";
 import { type PaymentProcessor, PaymentProcessorUnavailableError } from "./processor.ts";
 
 /**
@@ -7,28 +8,17 @@ import { type PaymentProcessor, PaymentProcessorUnavailableError } from "./proce
  * answer is ignored, and the retry gets the processor's recorded result.
  */
 export const withDeadline = (processor: PaymentProcessor, timeoutMs: number): PaymentProcessor => {
-  const bounded = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PaymentProcessorUnavailableError(
-              `payment processor ${what}: no answer within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([call(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const bounded = <T>(what: string, call: () => Promise<T>): Promise<T> =>
+    callWithDeadline(
+      call,
+      timeoutMs,
+      () =>
+        new PaymentProcessorUnavailableError(`payment processor ${what}: no answer within ${timeoutMs} ms`),
+    );
   return {
     authorize: (request) => bounded("authorize", () => processor.authorize(request)),
     capture: (orderId) => bounded("capture", () => processor.capture(orderId)),
     void: (orderId) => bounded("void", () => processor.void(orderId)),
+    refund: (orderId) => bounded("refund", () => processor.refund(orderId)),
   };
 };

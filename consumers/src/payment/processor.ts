@@ -11,6 +11,8 @@ export interface PaymentProcessor {
   capture(orderId: string): Promise<void>;
   /** Cancels the order's authorization (the compensation of `authorize`); the hold on the card ends. */
   void(orderId: string): Promise<void>;
+  /** Gives the captured money of the order back (a merchant cancelled it before it shipped). */
+  refund(orderId: string): Promise<void>;
 }
 
 export interface AuthorizeRequest {

@@ -39,7 +39,7 @@ type SimulatedPayment = {
   amountCents: number;
   currency: string;
   result: AuthorizeResult;
-  state: "authorized" | "declined" | "captured" | "voided";
+  state: "authorized" | "declined" | "captured" | "voided" | "refunded";
 };
 
 export interface SimulatedProcessor extends PaymentProcessor {
@@ -96,10 +96,10 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
     return result;
   };
 
-  const transition = (orderId: string, to: "captured" | "voided"): void => {
+  const transition = (orderId: string, to: "captured" | "voided" | "refunded"): void => {
     const payment = payments.get(orderId);
     if (!payment || payment.state === to) return;
-    if (payment.state !== "authorized") {
+    if (payment.state !== (to === "refunded" ? "captured" : "authorized")) {
       throw new PaymentProcessorRequestError(
         `cannot move payment of ${orderId} from ${payment.state} to ${to}`,
       );
@@ -114,6 +114,7 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
     },
     capture: (orderId) => call("capture", () => transition(orderId, "captured")),
     void: (orderId) => call("void", () => transition(orderId, "voided")),
+    refund: (orderId) => call("refund", () => transition(orderId, "refunded")),
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
   };

@@ -58,7 +58,7 @@ export const getOrderRoute = createRoute({
   method: "get",
   path: "/v1/orders/{orderId}",
   tags: ["orders"],
-  summary: "An order and its status (pending, then confirmed or cancelled)",
+  summary: "An order and its status (pending, confirmed or cancelled, then fulfilling and shipped)",
   description:
     "An order placed with a customer token is answered only with that customer's token (404 " +
     "`order_not_found` otherwise); a guest order by its unguessable id.",

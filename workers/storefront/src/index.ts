@@ -4,6 +4,7 @@ import { except } from "hono/combine";
 import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
+import { adminOrderRoutes } from "./admin/order-routes.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { cartRoutes } from "./cart/routes.ts";
 import { catalogRoutes } from "./catalog/index.ts";
@@ -41,6 +42,7 @@ const routes = app
   .route("/", cartRoutes)
   .route("/", customerRoutes)
   .route("/", adminRoutes)
+  .route("/", adminOrderRoutes)
   .route("/", mediaRoutes)
   .route("/", docsRoutes(app));
 

@@ -1,22 +1,11 @@
 import type { Redis } from "@upstash/redis";
-import { asc, eq } from "drizzle-orm";
-import { orderFromRows } from "../../../../db/orders.ts";
-import { orderLines, orders } from "../../../../db/schema/index.ts";
+import { eq } from "drizzle-orm";
+import { orders } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import { type Order, OrderRecordSchema, orderStatusKey } from "../../../../domain/orders.ts";
+import { type OwnedOrder, orderFromPostgres } from "../../../edge/orders/index.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
-
-/** An order and its owner (null: a guest order). */
-type Owned = { order: Order; customerId: string | null };
-
-const fromPostgres = async (db: EdgeDb, orderId: string): Promise<Owned | null> => {
-  const [[row], lines] = await db.batch([
-    db.select().from(orders).where(eq(orders.orderId, orderId)),
-    db.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.productId)),
-  ]);
-  return row ? { order: orderFromRows(row, lines), customerId: row.customerId } : null;
-};
 
 const ownerFromPostgres = async (db: EdgeDb, orderId: string): Promise<string | null> => {
   const [row] = await db
@@ -33,7 +22,7 @@ const unavailable = (error: unknown) =>
 const readOrder = async (
   deps: { redis: Redis; db: () => EdgeDb },
   orderId: string,
-): Promise<Owned | null> => {
+): Promise<OwnedOrder | null> => {
   try {
     const cached = await deps.redis.get<string>(orderStatusKey(orderId));
     if (cached) {
@@ -51,7 +40,7 @@ const readOrder = async (
     log("warn", "order status record unreadable; reading Postgres", { orderId, error });
   }
   try {
-    return await fromPostgres(deps.db(), orderId);
+    return await orderFromPostgres(deps.db(), orderId);
   } catch (error) {
     throw unavailable(error);
   }

@@ -3,16 +3,9 @@ import { customerSecurity, requireCustomer } from "../../../edge/customer-auth/i
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import { CartSchema } from "../cart/index.ts";
 import type { StorefrontEnv } from "../env.ts";
+import { OrdersPageSchema, OrdersQuerySchema } from "../orders/index.ts";
 import { customersDeps } from "./deps.ts";
-import {
-  CustomerSchema,
-  OrdersPageSchema,
-  OrdersQuerySchema,
-  SessionSchema,
-  SignedUpSchema,
-  SignInSchema,
-  SignUpSchema,
-} from "./schemas.ts";
+import { CustomerSchema, SessionSchema, SignedUpSchema, SignInSchema, SignUpSchema } from "./schemas.ts";
 import { getMe, getMyCart, getMyOrders, signIn, signOut, signUp } from "./service.ts";
 
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });

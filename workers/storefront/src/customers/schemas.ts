@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import { CartIdSchema, CustomerIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
-import { OrderSchema } from "../../../../domain/orders.ts";
 import { CartSchema } from "../cart/index.ts";
 
 export const PASSWORD_MIN = 8;
@@ -65,13 +64,3 @@ export const SessionSchema = z
   })
   .openapi("Session");
 export type Session = z.infer<typeof SessionSchema>;
-
-export const OrdersQuerySchema = z.object({
-  cursor: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
-
-export const OrdersPageSchema = z
-  .object({ items: z.array(OrderSchema), nextCursor: z.string().nullable() })
-  .openapi("OrdersPage");
-export type OrdersPage = z.infer<typeof OrdersPageSchema>;

@@ -4,12 +4,12 @@ import { randomToken } from "../../../../domain/ids.ts";
 import { type CustomerSession, issueToken, revokeToken } from "../../../edge/customer-auth/index.ts";
 import { log } from "../../../platform/log.ts";
 import { type Cart, mergeCart, priceCart } from "../cart/index.ts";
+import { listOrders, type OrdersPage } from "../orders/index.ts";
 import { isCommonPassword } from "./common-passwords.ts";
 import { customerCart } from "./customer-cart.ts";
 import type { CustomersDeps } from "./deps.ts";
-import { customerOrders } from "./order-history.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "./password.ts";
-import type { Customer, NotMerged, OrdersPage, Session, SignIn, SignUp } from "./schemas.ts";
+import type { Customer, NotMerged, Session, SignIn, SignUp } from "./schemas.ts";
 import { takeSignInAttempt } from "./sign-in-limit.ts";
 
 export const toCustomer = (row: CustomerRow): Customer => ({
@@ -104,4 +104,4 @@ export const getMyOrders = (
   deps: CustomersDeps,
   session: CustomerSession,
   query: { cursor?: string | undefined; limit: number },
-): Promise<OrdersPage> => customerOrders(deps.db(), session.customerId, query);
+): Promise<OrdersPage> => listOrders(deps.db(), { customerId: session.customerId }, query);

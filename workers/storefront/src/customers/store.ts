@@ -1,19 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { type CustomerRow, customers } from "../../../../db/schema/index.ts";
-import { AppError } from "../../../../domain/errors.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
-
-/** Runs a Postgres step; a failure or a missed deadline is 503 `dependency_unavailable`. */
-export const withDb = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-  try {
-    return await work();
-  } catch (error) {
-    throw new AppError("dependency_unavailable", `${what} could not be reached`, {
-      cause: error,
-      retryAfter: 2,
-    });
-  }
-};
+import { type EdgeDb, withDb } from "../../../platform/clients.ts";
 
 export type NewCustomer = Pick<CustomerRow, "customerId" | "email" | "name" | "passwordHash">;
 

@@ -71,6 +71,7 @@ export const writeStock = (
             productId: products.id,
             available: sql<number>`${initial}::int`.as("available"),
             reserved: sql<number>`0`.as("reserved"),
+            shipped: sql<number>`0`.as("shipped"),
             updatedAt: sql<Date>`now()`.as("updated_at"),
             version: sql<number>`1::bigint`.as("version"),
           })

@@ -4,14 +4,15 @@ import { orderFromRows } from "../../../../db/orders.ts";
 import { orderLines, orders } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderIdSchema } from "../../../../domain/events.ts";
-import type { EdgeDb } from "../../../platform/clients.ts";
-import type { OrdersPage } from "./schemas.ts";
-import { withDb } from "./store.ts";
+import type { OrderStatus } from "../../../../domain/order-events.ts";
+import { type EdgeDb, withDb } from "../../../platform/clients.ts";
+import type { OrdersPage, OrdersQuery } from "./schemas.ts";
 
 /**
- * A customer's orders from Postgres, newest first, paged by keyset over (created_at, order_id). The
- * cursor carries created_at to the microsecond (as Postgres has it), so no order is skipped or
- * repeated however many share a millisecond. Orders show once the orders consumer has recorded them.
+ * Orders from Postgres (a customer's, or all of them or those of one status for operators), newest
+ * first, paged by keyset over (created_at, order_id). The cursor carries created_at to the
+ * microsecond (as Postgres has it), so no order is skipped or repeated however many share a
+ * millisecond. Orders show once the orders consumer has recorded them.
  */
 const CursorSchema = z.object({
   t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
@@ -43,13 +44,18 @@ const decodeCursor = (text: string): Cursor => {
 /** created_at exactly, as ISO 8601 UTC with microseconds. */
 const createdAtText = sql<string>`to_char(${orders.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export const customerOrders = async (
+export interface OrdersFilter {
+  customerId?: string | undefined;
+  status?: OrderStatus | undefined;
+}
+
+export const listOrders = async (
   db: EdgeDb,
-  customerId: string,
-  query: { cursor?: string | undefined; limit: number },
+  filter: OrdersFilter,
+  query: OrdersQuery,
 ): Promise<OrdersPage> => {
   const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-  return withDb("the order history", async () => {
+  return withDb("the order list", async () => {
     const rows = await db
       .select({
         orderId: orders.orderId,
@@ -60,12 +66,16 @@ export const customerOrders = async (
         currency: orders.currency,
         placedAt: orders.placedAt,
         updatedAt: orders.updatedAt,
+        carrier: orders.carrier,
+        trackingNumber: orders.trackingNumber,
+        shippedAt: orders.shippedAt,
         createdAt: createdAtText,
       })
       .from(orders)
       .where(
         and(
-          eq(orders.customerId, customerId),
+          filter.customerId ? eq(orders.customerId, filter.customerId) : undefined,
+          filter.status ? eq(orders.status, filter.status) : undefined,
           after
             ? sql`(${orders.createdAt}, ${orders.orderId}) < (${after.t}::timestamptz, ${after.id})`
             : undefined,

@@ -1,0 +1,288 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { cancelByMerchant } from "../../../db/order-cancel.ts";
+import { emails, inventory } from "../../../db/schema/index.ts";
+import type { OrderPlaced } from "../../../domain/events.ts";
+import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { createEmailConsumer } from "../email/index.ts";
+import { inventoryConsumer } from "../inventory/index.ts";
+import { createOrderStateConsumer, createRedisOrderStatusCache } from "../order-state/index.ts";
+import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
+import type { ConsumerDefinition } from "../runtime/types.ts";
+import { connectTestDb, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import {
+  createStockedProduct,
+  insertPendingOrder,
+  orderPlacedEvent,
+  outboxFor,
+  pendingOrderRecord,
+  readOrder,
+  readPayment,
+} from "../test-support/order-fixtures.ts";
+import {
+  createFulfillmentConsumer,
+  createSimulatedWarehouse,
+  TRACKING_TASK,
+  trackingNumberOf,
+} from "./index.ts";
+
+/**
+ * Fulfillment after the saga, without Kafka: each order goes through inventory, payment, order-state,
+ * email and fulfillment (deliverAll), the warehouse is the simulated one on a clock the test moves,
+ * and the tracking task runs one pass at a time.
+ */
+const { db, pool } = connectTestDb();
+const redis = new Redis(inject("stack").redisUrl);
+afterAll(async () => {
+  await pool.end();
+  await redis.quit();
+});
+const statusCache = createRedisOrderStatusCache(redis);
+const SHIP_DELAY_MS = 60_000;
+
+const setup = (options: { failureRate?: number } = {}) => {
+  let now = Date.now();
+  const warehouse = createSimulatedWarehouse({
+    shipDelayMs: SHIP_DELAY_MS,
+    now: () => now,
+    failureRate: options.failureRate ?? 0,
+  });
+  const processor = createSimulatedProcessor();
+  const fulfillment = createFulfillmentConsumer({ provider: warehouse, statusCache });
+  const consumers: ConsumerDefinition[] = [
+    inventoryConsumer,
+    createPaymentConsumer({ processor }),
+    createOrderStateConsumer({ statusCache }),
+    createEmailConsumer(),
+    fulfillment,
+  ];
+  const pump = (topic: string, event: unknown) => deliverAll(db, consumers, topic, event);
+  return {
+    warehouse,
+    processor,
+    fulfillment,
+    pump,
+    later: (ms: number) => {
+      now += ms;
+    },
+    /** Runs tracking passes (a failing warehouse call is retried by the next pass) until none is left. */
+    track: async (passes = 1) => {
+      for (let i = 0; i < passes; i++) await runTaskOnce(db, fulfillment, TRACKING_TASK);
+    },
+    /** Hands the shipment events in the outbox to the consumers, as the relay and Kafka would. */
+    deliverShipments: async (orderId: string) => {
+      for (const shipped of await outboxFor(db, orderId, TOPICS.orderShipped)) {
+        await pump(TOPICS.orderShipped, shipped.payload);
+      }
+    },
+    checkout: async (placed: OrderPlaced) => {
+      await insertPendingOrder(db, placed);
+      await redis.set(
+        orderStatusKey(placed.orderId),
+        JSON.stringify(pendingOrderRecord(placed)),
+        "EX",
+        ORDER_STATUS_TTL_SECONDS,
+      );
+      await pump(TOPICS.orderPlaced, placed);
+      await pump(TOPICS.orderRecorded, {
+        eventId: randomUUID(),
+        orderId: placed.orderId,
+        recordedAt: new Date().toISOString(),
+      });
+    },
+  };
+};
+
+const stockOf = async (productId: string) => {
+  const [row] = await db
+    .select({ available: inventory.available, reserved: inventory.reserved, shipped: inventory.shipped })
+    .from(inventory)
+    .where(eq(inventory.productId, productId));
+  return row;
+};
+const emailKinds = async (orderId: string) =>
+  (await db.select({ kind: emails.kind }).from(emails).where(eq(emails.orderId, orderId)))
+    .map((e) => e.kind)
+    .sort();
+const redisStatus = async (orderId: string): Promise<unknown> =>
+  JSON.parse((await redis.get(orderStatusKey(orderId))) ?? "null");
+
+const merchantCancel = async (orderId: string): Promise<boolean> => {
+  const event = {
+    eventId: randomUUID(),
+    orderId,
+    status: "cancelled",
+    reason: "cancelled_by_merchant",
+    finalizedAt: new Date().toISOString(),
+  } as const;
+  const result = await db.execute(cancelByMerchant(orderId, event));
+  return result.rows.length > 0;
+};
+/** The merchant's cancellation events in the outbox, handed to the consumers. */
+const deliverCancellation = async (
+  pump: (topic: string, event: unknown) => Promise<void>,
+  orderId: string,
+) => {
+  const events = await outboxFor(db, orderId, TOPICS.orderFinalized);
+  const cancellation = events.filter((e) => e.payload.reason === "cancelled_by_merchant");
+  for (const event of cancellation) await pump(TOPICS.orderFinalized, event.payload);
+};
+
+describe("fulfillment consumer", () => {
+  it("takes a confirmed order to the warehouse and records its shipment once: stock shipped, one shipping email", async () => {
+    const f = setup();
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 2 }]);
+    await f.checkout(placed);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "fulfilling" });
+    expect(await redisStatus(placed.orderId)).toMatchObject({ status: "fulfilling" });
+    expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(1);
+
+    await f.track();
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "fulfilling" });
+    f.later(SHIP_DELAY_MS);
+    await f.track();
+    const row = await readOrder(db, placed.orderId);
+    expect(row).toMatchObject({
+      status: "shipped",
+      carrier: "SimPost",
+      trackingNumber: trackingNumberOf(placed.orderId),
+    });
+    expect(await redisStatus(placed.orderId)).toMatchObject({
+      status: "shipped",
+      shipment: { carrier: "SimPost", trackingNumber: trackingNumberOf(placed.orderId) },
+    });
+    await f.deliverShipments(placed.orderId);
+    expect(await stockOf(productId)).toEqual({ available: 3, reserved: 0, shipped: 2 });
+    expect(await emailKinds(placed.orderId)).toEqual(["order_confirmed", "order_shipped"]);
+    const [shippingEmail] = await db
+      .select()
+      .from(emails)
+      .where(and(eq(emails.orderId, placed.orderId), eq(emails.kind, "order_shipped")));
+    expect(shippingEmail?.body).toContain(trackingNumberOf(placed.orderId));
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "captured" });
+  });
+
+  it("changes nothing when every event is delivered again, with the same or new event ids", async () => {
+    const f = setup();
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 1 }]);
+    await f.checkout(placed);
+    f.later(SHIP_DELAY_MS);
+    await f.track();
+    await f.deliverShipments(placed.orderId);
+    const outboxBefore = await outboxFor(db, placed.orderId);
+    for (const event of outboxBefore) {
+      if (event.topic !== TOPICS.orderFinalized && event.topic !== TOPICS.orderShipped) continue;
+      await f.pump(event.topic, event.payload);
+      await f.pump(event.topic, { ...event.payload, eventId: randomUUID() });
+    }
+    await f.track(2);
+    expect(await outboxFor(db, placed.orderId)).toEqual(outboxBefore);
+    expect(await outboxFor(db, placed.orderId, TOPICS.orderShipped)).toHaveLength(1);
+    expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(1);
+    expect(await stockOf(productId)).toEqual({ available: 4, reserved: 0, shipped: 1 });
+    expect(await emailKinds(placed.orderId)).toEqual(["order_confirmed", "order_shipped"]);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "shipped" });
+  });
+
+  it("ships every order exactly once while the warehouse fails half its calls", async () => {
+    const f = setup({ failureRate: 0.5 });
+    const productId = await createStockedProduct(db, 20);
+    const orders = Array.from({ length: 8 }, () => orderPlacedEvent([{ productId, qty: 1 }]));
+    for (const placed of orders) {
+      // A failed warehouse request fails the event, which the runner retries.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (attempt === 1) await f.checkout(placed);
+          else
+            await f.pump(
+              TOPICS.orderFinalized,
+              (await outboxFor(db, placed.orderId, TOPICS.orderFinalized))[0]?.payload,
+            );
+          break;
+        } catch (error) {
+          expect(error).toMatchObject({ transient: true });
+          if (attempt > 30) throw error;
+        }
+      }
+    }
+    f.later(SHIP_DELAY_MS);
+    for (let pass = 0; pass < 30; pass++) await f.track();
+    for (const placed of orders) {
+      expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "shipped" });
+      expect(await outboxFor(db, placed.orderId, TOPICS.orderShipped)).toHaveLength(1);
+      expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(1);
+      await f.deliverShipments(placed.orderId);
+    }
+    expect(await stockOf(productId)).toEqual({ available: 12, reserved: 0, shipped: 8 });
+  });
+
+  it("a merchant's cancellation before shipping: stock back, payment refunded, warehouse told, one email", async () => {
+    const f = setup();
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 2 }]);
+    await f.checkout(placed);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "captured" });
+    expect(await merchantCancel(placed.orderId)).toBe(true);
+    await deliverCancellation(f.pump, placed.orderId);
+    await deliverCancellation(f.pump, placed.orderId); // a second delivery changes nothing
+    expect(await readOrder(db, placed.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "cancelled_by_merchant",
+    });
+    expect(await stockOf(productId)).toEqual({ available: 5, reserved: 0, shipped: 0 });
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "refunded" });
+    expect(f.processor.stateOf(placed.orderId)).toBe("refunded");
+    expect(await emailKinds(placed.orderId)).toEqual(["order_cancelled", "order_confirmed"]);
+    expect(await redisStatus(placed.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "cancelled_by_merchant",
+    });
+    // The warehouse was told: it never ships, and tracking never records a shipment.
+    f.later(SHIP_DELAY_MS);
+    await f.track();
+    expect(await f.warehouse.status(placed.orderId)).toEqual({ state: "cancelled" });
+    expect(await outboxFor(db, placed.orderId, TOPICS.orderShipped)).toHaveLength(0);
+    // Cancelling again changes nothing.
+    expect(await merchantCancel(placed.orderId)).toBe(false);
+  });
+
+  it("a merchant's cancellation of a pending order: never confirmed, late steps compensated, never at the warehouse", async () => {
+    const f = setup();
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 2 }]);
+    await insertPendingOrder(db, placed);
+    expect(await merchantCancel(placed.orderId)).toBe(true);
+    await deliverCancellation(f.pump, placed.orderId);
+    // The saga's steps arrive after the cancellation: the hold and the authorization are undone.
+    await f.pump(TOPICS.orderPlaced, placed);
+    await f.pump(TOPICS.orderRecorded, {
+      eventId: randomUUID(),
+      orderId: placed.orderId,
+      recordedAt: new Date().toISOString(),
+    });
+    expect(await readOrder(db, placed.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "cancelled_by_merchant",
+    });
+    expect(await stockOf(productId)).toEqual({ available: 5, reserved: 0, shipped: 0 });
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided" });
+    expect(await emailKinds(placed.orderId)).toEqual(["order_cancelled"]);
+    expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(0);
+  });
+
+  it("after shipping, a merchant's cancellation changes nothing", async () => {
+    const f = setup();
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 1 }]);
+    await f.checkout(placed);
+    f.later(SHIP_DELAY_MS);
+    await f.track();
+    expect(await merchantCancel(placed.orderId)).toBe(false);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "shipped", reason: null });
+  });
+});

@@ -1,0 +1,1 @@
+export { type OwnedOrder, orderFromPostgres } from "./read.ts";
