@@ -22,6 +22,7 @@ export type WorkerServices = Pick<
   | "kafkaRestUrl"
   | "kafkaRestUsername"
   | "kafkaRestPassword"
+  | "kafkaTopicPrefix"
   | "databaseUrl"
   | "neonUrl"
   | "adminToken"
@@ -34,6 +35,7 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   KAFKA_REST_URL: stack.kafkaRestUrl,
   KAFKA_REST_USERNAME: stack.kafkaRestUsername,
   KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
+  KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
   DATABASE_URL: stack.databaseUrl,
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
