@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** One line of /proc/<pid>/stat, the fields this module reads. */
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   ppid: number;
   pgid: number;
