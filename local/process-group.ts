@@ -32,7 +32,7 @@ const readStat = (pid: string): ProcStat | undefined => {
 };
 
 /** Every process the kernel lists now (Linux /proc; empty where there is none). */
-export const processTable = (): ProcStat[] => {
+const processTable = (): ProcStat[] => {
   let pids: string[];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
