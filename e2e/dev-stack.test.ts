@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { checkServing, interrupt, killLeft, occupy, startDev, waitExit } from "../local/dev-run.ts";
+import { checkServing, interrupt, killLeft, occupy, pidOf, startDev, waitExit } from "../local/dev-run.ts";
 import { freePort } from "../local/processes.ts";
 import { takeE2eLock } from "./support/pipeline.ts";
 
 /**
  * `npm run dev` as a developer uses it: it starts, serves an order down the whole pipeline, and
- * Ctrl-C leaves no process behind; a start that fails (a port taken) stops what it had started.
+ * Ctrl-C leaves no process behind; a start that fails (a port taken) stops what it had started, and
+ * so does a process that dies once it runs.
  * (`npm run dev:cycle -- --runs 10 --failing 3` repeats this.) Its own database and a private
  * redis-server on a free port; Kafka topics inside this test run's prefix.
  */
@@ -53,5 +54,25 @@ describe("npm run dev", () => {
     expect(run.proc.lines().some((line) => line.startsWith("[dev] storefront "))).toBe(true);
     // The checkout worker and the consumers were running, and were stopped.
     expect(run.proc.lines()).toContain("[dev] stopped");
+  }, 900_000);
+
+  it("stops everything when one of its processes dies after the start", async () => {
+    const run = await startDev(await options());
+    try {
+      await run.ready(600_000);
+    } catch (error) {
+      killLeft((await interrupt(run)).left);
+      throw error;
+    }
+    const consumers = pidOf(run, "consumers/src/main.ts");
+    expect(consumers).toBeDefined();
+    process.kill(consumers as number, "SIGKILL");
+    const exit = await waitExit(run, 300_000);
+    killLeft(exit.left);
+    expect(exit.left).toEqual([]);
+    expect(exit.code).toBe(1);
+    expect(run.proc.lines().some((line) => line.startsWith("[dev] consumers exited unexpectedly"))).toBe(
+      true,
+    );
   }, 900_000);
 });

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createApi, uniqueProductId } from "../e2e/support/api.ts";
 import { type GroupProcess, type ProcStat, processTree, spawnGroup, stillRunning } from "./process-group.ts";
@@ -123,6 +124,16 @@ export const interrupt = (run: DevRun, timeoutMs?: number): Promise<DevExit> => 
   process.kill(-run.proc.pid, "SIGINT");
   return waitExit(run, timeoutMs);
 };
+
+/** The pid of the run's process whose command line contains `part` (e.g. the consumers' main.ts). */
+export const pidOf = (run: DevRun, part: string): number | undefined =>
+  processTree(run.proc.pid).find((stat) => {
+    try {
+      return readFileSync(`/proc/${stat.pid}/cmdline`, "utf8").includes(part);
+    } catch {
+      return false;
+    }
+  })?.pid;
 
 /** Kills whatever is left (a failed check), so a broken run cannot leak into the next. */
 export const killLeft = (left: readonly ProcStat[]): void => {
