@@ -94,6 +94,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await drills.close();
     await stack.close();
-    await deleteRunTopics(stack.kafkaBrokers, kafkaTopicPrefix);
+    // Left topics cost the broker disk, not the tests their result: say so and go on.
+    await deleteRunTopics(stack.kafkaBrokers, kafkaTopicPrefix).catch((error: unknown) =>
+      console.warn(
+        `[test-stack] could not delete the ${kafkaTopicPrefix}* topics and groups: ${String(error)}`,
+      ),
+    );
   };
 }
