@@ -54,6 +54,7 @@ describe("consumers main", () => {
     const { child, output } = runMain(["cart-persistence"], {
       DATABASE_URL: stack.databaseUrl,
       KAFKA_BROKERS: stack.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
       CONSUMER_GROUP_SUFFIX: `-main-test-${randomUUID().slice(0, 8)}`,
       CONSUMER_START_AT: "latest",
       KAFKA_HEARTBEAT_INTERVAL_MS: "500",
@@ -70,7 +71,9 @@ describe("consumers main", () => {
         items: [{ productId: "prod_0000001", qty: 2 }],
         updatedAt: new Date().toISOString(),
       };
-      await producer.send([{ topic: TOPICS.cartUpdated, key: cartId, value: event }]);
+      await producer.send([
+        { topic: `${stack.kafkaTopicPrefix}${TOPICS.cartUpdated}`, key: cartId, value: event },
+      ]);
       await producer.close();
       await waitUntil("the cart snapshot", async () => {
         const rows = await db.select().from(cartSnapshots).where(eq(cartSnapshots.cartId, cartId));
