@@ -4,6 +4,7 @@ import pg from "pg";
 import { seedCatalog } from "../db/seed.ts";
 import { brokerPid } from "../local/kafka/broker.ts";
 import { kafkaProcesses } from "../local/kafka/process.ts";
+import { deleteRunTopics, runPrefix } from "../local/kafka/run-topics.ts";
 import { startPostgresServer } from "../local/postgres-server.ts";
 import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
 import { startRedisServer } from "../local/redis-server.ts";
@@ -31,8 +32,8 @@ export interface BenchEnv {
   redisRestUrl: string;
   redisRestToken: string;
   kafkaBrokers: string[];
-  /** Consumer group suffix of this run's consumers. */
-  groupSuffix: string;
+  /** This run's prefix of every Kafka topic and consumer group (`bench-<id>.`). */
+  kafkaTopicPrefix: string;
   /** The processes of the stack, for CPU accounting (`cpuMeter`). */
   cpuComponents: CpuComponent[];
   close(): Promise<void>;
@@ -75,7 +76,7 @@ const spawnUntil = (
  * scenarios count the queries that reached it) and a fresh Redis on free ports, the local endpoints
  * in a child process, both workers bundled as `wrangler deploy` builds them in Miniflare, and every
  * consumer in one child process, as `npm run consumers -- all` runs them. Kafka is the local broker
- * (started if needed); this run's consumer groups start at the end of its topics.
+ * (started if needed); this run's topics and consumer groups carry its own prefix.
  */
 export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchEnv> => {
   const stops: Array<() => Promise<void>> = [];
@@ -109,6 +110,9 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     const redis = await startRedisServer({ port: redisPort, dir: `${REPO_ROOT}.local/bench-redis` });
     stops.push(redis.stop);
 
+    // Topics and consumer groups of this run only, deleted after it: a dev stack or a test run on the
+    // same broker never sees the benchmark's orders, nor it theirs.
+    const kafkaTopicPrefix = runPrefix("bench");
     const options: Omit<StackOptions, "log"> = {
       redisUrl: redis.url,
       databaseUrl,
@@ -120,6 +124,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       kafkaRestUsername: SECRETS.kafkaRestUsername,
       kafkaRestPassword: SECRETS.kafkaRestPassword,
       topicPartitions: 4,
+      topicPrefix: kafkaTopicPrefix,
     };
     say("starting the local endpoints (and Kafka if it is not running)...");
     const stackProcess = await spawnUntil(
@@ -148,6 +153,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     kafkaRest.managed.child.stdout?.resume();
     stops.push(kafkaRest.managed.stop);
     const kafkaRestUrl = `http://127.0.0.1:${kafkaRestPort}`;
+    stops.push(() => deleteRunTopics(stack.kafkaBrokers, kafkaTopicPrefix));
     const pgClient = new pg.Client({ connectionString: databaseUrl });
     await pgClient.connect();
     await pgClient.query("create extension if not exists pg_stat_statements");
@@ -157,7 +163,6 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     await seedCatalog(databaseUrl, { count: opts.seedCount });
 
     const kafkaPid = await brokerPid();
-    const groupSuffix = `-bench-${Date.now().toString(36)}`;
     say("starting the consumers...");
     const consumers = await spawnUntil(
       ["consumers/src/main.ts", "all"],
@@ -166,7 +171,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
         DATABASE_URL: databaseUrl,
         KAFKA_BROKERS: stack.kafkaBrokers.join(","),
         REDIS_URL: redis.url,
-        CONSUMER_GROUP_SUFFIX: groupSuffix,
+        KAFKA_TOPIC_PREFIX: kafkaTopicPrefix,
         CONSUMER_START_AT: "latest",
         LOG_LEVEL: "info",
         // Any free port, so a bench never collides with a running `npm run dev`.
@@ -185,6 +190,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       kafkaRestUrl,
       kafkaRestUsername: SECRETS.kafkaRestUsername,
       kafkaRestPassword: SECRETS.kafkaRestPassword,
+      kafkaTopicPrefix,
       databaseUrl,
       neonUrl: stack.neonUrl,
       adminToken: SECRETS.adminToken,
@@ -209,7 +215,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       redisRestUrl: stack.redisRestUrl,
       redisRestToken: SECRETS.redisRestToken,
       kafkaBrokers: stack.kafkaBrokers,
-      groupSuffix,
+      kafkaTopicPrefix,
       cpuComponents: [
         { name: "load generator (autocannon)", roots: () => [process.pid], selfOnly: true },
         { name: "workerd (both workers)", roots: () => [process.pid], match: (p) => p.comm === "workerd" },

@@ -1,16 +1,16 @@
 import { Admin } from "@platformatic/kafka";
 import { CONSUMER_NAMES } from "../consumers/src/registry.ts";
 import { kafkaClientOptions } from "../consumers/src/runtime/kafka.ts";
-import { TOPICS } from "../domain/topics.ts";
+import { consumerGroupId, TOPICS } from "../domain/topics.ts";
 
 /**
- * Consumer lag of one run's consumer groups: for every partition a group has a committed offset on,
+ * Consumer lag of one run's consumer groups (on its topics, both named with the run's `prefix`): for every partition a group has a committed offset on,
  * the messages between it and the end of the partition, summed over groups. Sampled while orders
  * flow, its peak says how far the consumers fell behind.
  */
-export const createLagSampler = (brokers: string[], groupSuffix: string) => {
-  const admin = new Admin({ ...kafkaClientOptions(brokers), clientId: `bench-lag${groupSuffix}` });
-  const topics = Object.values(TOPICS) as string[];
+export const createLagSampler = (brokers: string[], prefix: string) => {
+  const admin = new Admin({ ...kafkaClientOptions(brokers), clientId: `${prefix}lag` });
+  const topics = Object.values(TOPICS).map((topic) => `${prefix}${topic}`);
   let partitions: Map<string, number[]> | undefined;
 
   const sample = async (): Promise<number> => {
@@ -35,7 +35,7 @@ export const createLagSampler = (brokers: string[], groupSuffix: string) => {
     );
     const groups = await admin.listConsumerGroupOffsets({
       groups: CONSUMER_NAMES.map((name) => ({
-        groupId: `${name}${groupSuffix}`,
+        groupId: consumerGroupId(name, prefix),
         topics: topics.map((t) => ({ name: t, partitionIndexes: known.get(t) ?? [] })),
       })),
     });

@@ -15,11 +15,13 @@ export const MERCHANT_CANCELLABLE = ["pending", "confirmed", "fulfilling"] as co
  * the transactional outbox. Every other writer of `order-finalized` (order-state) locks the same
  * order row first, so the row lock keeps that topic's outbox ids for the order in commit order (what
  * the consumers' per-key emit lock does for them). Answers one row (`order_id`) when it cancelled
- * the order, none otherwise.
+ * the order, none otherwise. `topicPrefix`: the run's Kafka topic prefix (none in production), which
+ * the outbox row's topic carries like every consumer's.
  */
 export const cancelByMerchant = (
   orderId: string,
   event: Extract<OrderFinalized, { status: "cancelled" }>,
+  topicPrefix = "",
 ): SQL => sql`
   with cancelled as (
     update ${orders} set status = 'cancelled', reason = 'cancelled_by_merchant', updated_at = now()
@@ -36,6 +38,6 @@ export const cancelByMerchant = (
       set finalized_at = coalesce(${orderProgress.finalizedAt}, excluded.finalized_at), updated_at = now()
   ), announced as (
     insert into ${outbox} (topic, key, payload)
-    select ${TOPICS.orderFinalized}, order_id, ${JSON.stringify(event)}::jsonb from cancelled
+    select ${`${topicPrefix}${TOPICS.orderFinalized}`}, order_id, ${JSON.stringify(event)}::jsonb from cancelled
   )
   select order_id from cancelled`;

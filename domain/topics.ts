@@ -17,3 +17,18 @@ export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 /** Every topic the system needs, dead-letter twins included. */
 export const allTopics = (topics: readonly string[] = Object.values(TOPICS)): string[] =>
   topics.flatMap((topic) => [topic, dlqTopic(topic)]);
+
+/**
+ * Local runs share one Kafka cluster: each kind of run (`dev.`, `test-<id>.`, `bench-<id>.`) puts
+ * this prefix before every topic and consumer group id, so none reads another's events. Production
+ * uses none. Kafka allows letters, digits, `.`, `_` and `-` in names.
+ */
+export const KAFKA_PREFIX_PATTERN = /^[A-Za-z0-9._-]*$/;
+
+/** Every topic of a run with `prefix`, dead-letter twins included. */
+export const prefixedTopics = (prefix: string): string[] =>
+  allTopics(Object.values(TOPICS).map((topic) => `${prefix}${topic}`));
+
+/** The consumer group id of consumer `name` in a run with `prefix` (and an optional `suffix`). */
+export const consumerGroupId = (name: string, prefix = "", suffix = ""): string =>
+  `${prefix}${name}${suffix}`;

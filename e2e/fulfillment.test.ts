@@ -190,7 +190,7 @@ describe("fulfillment end to end", () => {
     const again = [...events, ...events.map((e) => ({ ...e, value: { ...e.value, eventId: randomUUID() } }))];
     const appliedBefore = e2e.pipeline.total("applied");
     const duplicatesBefore = e2e.pipeline.total("duplicate");
-    await produceAgain(e2e.stack.kafkaBrokers.split(","), again);
+    await produceAgain(e2e.stack.kafkaBrokers.split(","), e2e.stack.kafkaTopicPrefix, again);
     // order-finalized: inventory, payment, email, fulfillment; order-shipped: inventory, email.
     await waitFor(
       "every replay read",

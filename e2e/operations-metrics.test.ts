@@ -16,6 +16,8 @@ describe("the consumers' and Kafka REST's /metrics during a checkout", () => {
           authorization: `Basic ${Buffer.from(`${e2e.stack.kafkaRestUsername}:${e2e.stack.kafkaRestPassword}`).toString("base64")}`,
         },
       });
+    // Topics carry the test run's prefix.
+    const prefixed = (name: string) => `${e2e.pipeline.topicPrefix}${name}`;
     const [consumersBefore, restBefore] = await Promise.all([consumers(), kafkaRest()]);
 
     const productId = uniqueProductId("e2e_metrics");
@@ -36,19 +38,19 @@ describe("the consumers' and Kafka REST's /metrics during a checkout", () => {
       .poll(
         async () => {
           after = await consumers();
-          return moved(after, "email", TOPICS.orderFinalized);
+          return moved(after, "email", prefixed(TOPICS.orderFinalized));
         },
         { timeout: 20_000 },
       )
       .toBeGreaterThanOrEqual(1);
     for (const [consumer, topic] of [
-      ["orders", TOPICS.orderPlaced],
-      ["inventory", TOPICS.orderPlaced],
-      ["payment", TOPICS.orderPlaced],
-      ["order-state", TOPICS.orderRecorded],
-      ["order-state", TOPICS.inventoryResults],
-      ["order-state", TOPICS.paymentResults],
-      ["cart-persistence", TOPICS.cartUpdated],
+      ["orders", prefixed(TOPICS.orderPlaced)],
+      ["inventory", prefixed(TOPICS.orderPlaced)],
+      ["payment", prefixed(TOPICS.orderPlaced)],
+      ["order-state", prefixed(TOPICS.orderRecorded)],
+      ["order-state", prefixed(TOPICS.inventoryResults)],
+      ["order-state", prefixed(TOPICS.paymentResults)],
+      ["cart-persistence", prefixed(TOPICS.cartUpdated)],
     ] as const) {
       expect(moved(after, consumer, topic), `${consumer} on ${topic}`).toBeGreaterThanOrEqual(1);
     }

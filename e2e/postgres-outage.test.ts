@@ -54,6 +54,7 @@ describe("Postgres stopped during a burst of checkouts", () => {
       databaseUrl: stack.drillDatabaseUrl,
       redisUrl: stack.redisUrl,
       brokers: stack.kafkaBrokers.split(","),
+      topicPrefix: stack.kafkaTopicPrefix,
     });
     api = createApi(workers.url, stack.adminToken);
   }, 300_000);

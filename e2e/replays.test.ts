@@ -89,7 +89,7 @@ describe("every event delivered twice", () => {
     };
     const expectedDuplicates = events.reduce((n, e) => n + (readers[e.topic] ?? 0), 0);
     const duplicatesBefore = e2e.pipeline.total("duplicate");
-    await produceAgain(e2e.stack.kafkaBrokers.split(","), events);
+    await produceAgain(e2e.stack.kafkaBrokers.split(","), e2e.stack.kafkaTopicPrefix, events);
     await waitFor(
       `${expectedDuplicates} duplicates skipped`,
       () => e2e.pipeline.total("duplicate") - duplicatesBefore >= expectedDuplicates,

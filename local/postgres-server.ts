@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { delimiter } from "node:path";
 import pg from "pg";
 import { type Managed, portOpen, spawnManaged, waitFor } from "./processes.ts";
 
@@ -12,11 +13,40 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const binDir = (): string => {
+/** Directories of `PATH`, where `initdb` is found when the server binaries are installed there. */
+const pathDirs = (): string[] => (process.env.PATH ?? "").split(delimiter).filter(Boolean);
+
+/** `pg_config --bindir`, when pg_config is installed (Homebrew, PGDG packages, source builds). */
+const pgConfigBinDir = (): string[] => {
+  try {
+    return [
+      execFileSync("pg_config", ["--bindir"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim(),
+    ];
+  } catch {
+    return [];
+  }
+};
+
+/** Debian and Ubuntu keep the server binaries off PATH, under /usr/lib/postgresql/<version>/bin. */
+const debianBinDirs = (): string[] => {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  const found = versions.map((v) => `${root}/${v}/bin`).find((dir) => existsSync(`${dir}/initdb`));
-  if (!found) throw new Error("no PostgreSQL server binaries found under /usr/lib/postgresql");
+  return versions.map((v) => `${root}/${v}/bin`);
+};
+
+/** Where `initdb` and `postgres` are: PATH first, then pg_config's bindir, then the Debian layout. */
+export const postgresBinDir = (): string => {
+  const candidates = [...pathDirs(), ...pgConfigBinDir(), ...debianBinDirs()];
+  const found = candidates.find((dir) => existsSync(`${dir}/initdb`) && existsSync(`${dir}/postgres`));
+  if (!found) {
+    throw new Error(
+      "no PostgreSQL server binaries (initdb, postgres) found on PATH, in `pg_config --bindir` or under " +
+        "/usr/lib/postgresql/<version>/bin; install the PostgreSQL server package",
+    );
+  }
   return found;
 };
 
@@ -41,7 +71,7 @@ export const startPostgresServer = async (opts: {
 }): Promise<PostgresServer> => {
   if (await portOpen(opts.port))
     throw new Error(`port ${opts.port} is taken; stop whatever listens there first`);
-  const bin = binDir();
+  const bin = postgresBinDir();
   if (!existsSync(`${opts.dataDir}/PG_VERSION`)) {
     mkdirSync(opts.dataDir, { recursive: true });
     if (process.getuid?.() === 0) execFileSync("chown", ["-R", "postgres:postgres", opts.dataDir]);

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { migrateDatabase } from "../db/migrate.ts";
-import { allTopics } from "../domain/topics.ts";
+import { prefixedTopics } from "../domain/topics.ts";
 import { startKafkaRest } from "../services/kafka-rest/src/server.ts";
 import { ensureTopics } from "../services/kafka-rest/src/topics.ts";
 import { ensureKafka } from "./kafka/broker.ts";
@@ -27,6 +27,8 @@ export interface StackOptions {
   kafkaRestUsername: string;
   kafkaRestPassword: string;
   topicPartitions: number;
+  /** This run's prefix of every Kafka topic and consumer group (`dev.`, `test-<id>.`, `bench-<id>.`). */
+  topicPrefix: string;
   log?: (msg: string) => void;
 }
 
@@ -114,7 +116,9 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       kafkaBrokers = kafka.brokers;
       stops.push(kafka.stop);
     }
-    await ensureTopics(kafkaBrokers, allTopics(), { partitions: options.topicPartitions });
+    await ensureTopics(kafkaBrokers, prefixedTopics(options.topicPrefix), {
+      partitions: options.topicPartitions,
+    });
 
     const redisRest = await startRedisRest({
       redisUrl: options.redisUrl,

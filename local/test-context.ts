@@ -3,6 +3,8 @@ export interface TestStackContext {
   redisUrl: string;
   databaseUrl: string;
   kafkaBrokers: string;
+  /** This test run's prefix of every Kafka topic and consumer group (`test-<id>.`). */
+  kafkaTopicPrefix: string;
   redisRestUrl: string;
   redisRestToken: string;
   neonUrl: string;

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
 import { seedCatalog } from "../db/seed.ts";
 import { startDrills } from "./drills.ts";
+import { deleteRunTopics, runPrefix } from "./kafka/run-topics.ts";
 import { freePort } from "./processes.ts";
 import { REPO_ROOT, startStack } from "./stack.ts";
 import type { TestStackContext } from "./test-context.ts";
@@ -43,6 +44,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   bundleWorkers();
   const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
   const databaseUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/storefront_test";
+  // Topics and consumer groups of this run only: a dev stack, a benchmark or another test run on the
+  // same broker never consume its events, nor it theirs.
+  const kafkaTopicPrefix = runPrefix("test");
   const stack = await startStack({
     redisUrl,
     databaseUrl,
@@ -54,6 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaRestUsername: TEST_SECRETS.kafkaRestUsername,
     kafkaRestPassword: TEST_SECRETS.kafkaRestPassword,
     topicPartitions: 4,
+    topicPrefix: kafkaTopicPrefix,
     log: (msg) => console.log(`[test-stack] ${msg}`),
   });
   await seedCatalog(databaseUrl, { count: 1000 });
@@ -71,6 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     redisUrl,
     databaseUrl,
     kafkaBrokers: stack.kafkaBrokers.join(","),
+    kafkaTopicPrefix,
     redisRestUrl: stack.redisRestUrl,
     redisRestToken: TEST_SECRETS.redisRestToken,
     neonUrl: stack.neonUrl,
@@ -88,5 +94,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await drills.close();
     await stack.close();
+    // Left topics cost the broker disk, not the tests their result: say so and go on.
+    await deleteRunTopics(stack.kafkaBrokers, kafkaTopicPrefix).catch((error: unknown) =>
+      console.warn(
+        `[test-stack] could not delete the ${kafkaTopicPrefix}* topics and groups: ${String(error)}`,
+      ),
+    );
   };
 }

@@ -23,6 +23,7 @@ export type WorkerServices = Pick<
   | "kafkaRestUrl"
   | "kafkaRestUsername"
   | "kafkaRestPassword"
+  | "kafkaTopicPrefix"
   | "databaseUrl"
   | "neonUrl"
   | "adminToken"
@@ -35,6 +36,7 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   KAFKA_REST_URL: stack.kafkaRestUrl,
   KAFKA_REST_USERNAME: stack.kafkaRestUsername,
   KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
+  KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
   DATABASE_URL: stack.databaseUrl,
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,

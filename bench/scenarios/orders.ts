@@ -69,7 +69,7 @@ const placeAndFinish = async (
   connections: number,
   log: (msg: string) => void,
 ): Promise<OrderRun> => {
-  const lag = createLagSampler(env.kafkaBrokers, env.groupSuffix);
+  const lag = createLagSampler(env.kafkaBrokers, env.kafkaTopicPrefix);
   const watcher = lag.watch();
   const keys = cartIds.map(() => randomUUID());
   const orderOf = new Map<number, string>();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KAFKA_PREFIX_PATTERN } from "../../domain/topics.ts";
 
 const BrokerSchema = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "expected host:port");
 const int = (min: number, max: number, fallback: number) =>
@@ -70,6 +71,11 @@ export const SettingsSchema = z.object({
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000, 3_000),
   /** Where a new consumer group starts: `earliest` (default; nothing is skipped) or `latest`. */
   CONSUMER_START_AT: z.enum(["earliest", "latest"]).default("earliest"),
+  /**
+   * Prepended to every topic and consumer group id: local runs sharing one cluster keep apart
+   * (`npm run dev` uses `dev.`, each test and benchmark run its own). Production: none.
+   */
+  KAFKA_TOPIC_PREFIX: z.string().regex(KAFKA_PREFIX_PATTERN).default(""),
   /** Appended to every consumer group id (blue/green deployments, experiments). */
   CONSUMER_GROUP_SUFFIX: z
     .string()

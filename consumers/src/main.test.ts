@@ -74,6 +74,7 @@ describe("consumers main", () => {
     const { child, output } = runMain(["cart-persistence"], {
       DATABASE_URL: stack.databaseUrl,
       KAFKA_BROKERS: stack.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
       CONSUMER_GROUP_SUFFIX: `-main-test-${randomUUID().slice(0, 8)}`,
       CONSUMER_START_AT: "latest",
       KAFKA_HEARTBEAT_INTERVAL_MS: "500",
@@ -92,7 +93,7 @@ describe("consumers main", () => {
       const applied = async () =>
         sumOf(await scrape(`${opsUrl}/metrics`), "consumer_events_total", {
           consumer: "cart-persistence",
-          topic: TOPICS.cartUpdated,
+          topic: `${stack.kafkaTopicPrefix}${TOPICS.cartUpdated}`,
           outcome: "applied",
         });
       // cart-updated is shared with other test files running now: count from here on.
@@ -105,7 +106,9 @@ describe("consumers main", () => {
         items: [{ productId: "prod_0000001", qty: 2 }],
         updatedAt: new Date().toISOString(),
       };
-      await producer.send([{ topic: TOPICS.cartUpdated, key: cartId, value: event }]);
+      await producer.send([
+        { topic: `${stack.kafkaTopicPrefix}${TOPICS.cartUpdated}`, key: cartId, value: event },
+      ]);
       await producer.close();
       await waitUntil("the cart snapshot", async () => {
         const rows = await db.select().from(cartSnapshots).where(eq(cartSnapshots.cartId, cartId));

@@ -81,6 +81,7 @@ const main = async (): Promise<void> => {
       { db, pool, brokers, log, producer, relay, metrics: operations.metrics },
       {
         replicas,
+        topicPrefix: settings.KAFKA_TOPIC_PREFIX,
         groupSuffix: settings.CONSUMER_GROUP_SUFFIX,
         startAt: settings.CONSUMER_START_AT,
         retry: {

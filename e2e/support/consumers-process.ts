@@ -33,6 +33,7 @@ export const spawnConsumers = (
       DATABASE_URL: stack.databaseUrl,
       KAFKA_BROKERS: stack.kafkaBrokers,
       REDIS_URL: stack.redisUrl,
+      KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
       CONSUMER_GROUP_SUFFIX: groupSuffix,
       // Both starts: the first seeds every partition's end offset before joining; the restart finds
       // those (or later) commits and resumes from them.

@@ -32,6 +32,7 @@ export const useE2e = (
       databaseUrl: stack.databaseUrl,
       redisUrl: stack.redisUrl,
       brokers: stack.kafkaBrokers.split(","),
+      topicPrefix: stack.kafkaTopicPrefix,
       ...options,
     });
     for (const def of options.extras ?? []) await e2e.pipeline.startExtra(def);

@@ -60,6 +60,8 @@ export const SAGA_CONSUMERS: readonly ConsumerName[] = CONSUMER_NAMES.filter(
 );
 
 export interface Pipeline {
+  /** The test run's topic prefix, also before every group id (a consumers process gets the same). */
+  topicPrefix: string;
   /** Appended to every group id here; a separate consumers process joins the same groups with it. */
   groupSuffix: string;
   db: Db;
@@ -92,6 +94,8 @@ export const startPipeline = async (o: {
   databaseUrl: string;
   redisUrl: string;
   brokers: string[];
+  /** The test run's Kafka topic prefix (TestStackContext.kafkaTopicPrefix). */
+  topicPrefix: string;
   /** Runner options of single consumers (e.g. no shutdown grace, to stop them like a kill). */
   options?: Partial<Record<ConsumerName, RunnerOptions>>;
   /** The consumers started in-process (default the six of the saga); others may run in another process. */
@@ -143,6 +147,7 @@ export const startPipeline = async (o: {
   const running = new Map<ConsumerName, RunningConsumer>();
   const extras: RunningConsumer[] = [];
   const base: RunnerOptions = {
+    topicPrefix: o.topicPrefix,
     groupSuffix,
     startAt: "latest",
     retry: { maxAttempts: 5, initialMs: 50, maxMs: 500 },
@@ -163,6 +168,7 @@ export const startPipeline = async (o: {
   });
   const deps = { db, pool, brokers: o.brokers, log, producer, relay, metrics: operations.metrics };
   const pipeline: Pipeline = {
+    topicPrefix: o.topicPrefix,
     groupSuffix,
     db,
     pool,
@@ -212,7 +218,7 @@ export const startPipeline = async (o: {
 
 /**
  * Holds a session advisory lock on the main database for the whole test file: the e2e files share
- * the unprefixed topics the workers publish to, so they take turns (each file's consumers would
+ * the test run's topics the workers publish to, so they take turns (each file's consumers would
  * otherwise also process, and finalize, the other files' orders).
  */
 export const takeE2eLock = async (databaseUrl: string): Promise<() => Promise<void>> => {

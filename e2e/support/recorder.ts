@@ -44,8 +44,15 @@ export const createRecorder = (): { def: ConsumerDefinition; events: RecordedEve
   return { def, events };
 };
 
-/** Produces the events again, same keys and values, with a native producer (keys placed like the Java client). */
-export const produceAgain = async (brokers: string[], events: readonly RecordedEvent[]): Promise<void> => {
+/**
+ * Produces the events again to the run's topics (`prefix` + topic), same keys and values, with a
+ * native producer (keys placed like the Java client).
+ */
+export const produceAgain = async (
+  brokers: string[],
+  prefix: string,
+  events: readonly RecordedEvent[],
+): Promise<void> => {
   const producer = new Producer({
     clientId: `e2e-replay-${randomUUID().slice(0, 8)}`,
     bootstrapBrokers: brokers,
@@ -55,7 +62,7 @@ export const produceAgain = async (brokers: string[], events: readonly RecordedE
   try {
     await producer.send({
       messages: events.map((e) => ({
-        topic: e.topic,
+        topic: `${prefix}${e.topic}`,
         key: Buffer.from(e.key),
         value: Buffer.from(JSON.stringify(e.value)),
       })),

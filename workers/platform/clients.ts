@@ -4,6 +4,7 @@ import { Redis } from "@upstash/redis";
 import { drizzle, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import * as schema from "../../db/schema/index.ts";
 import { AppError } from "../../domain/errors.ts";
+import type { Topic } from "../../domain/topics.ts";
 
 /** Bindings every worker uses to reach its services; values come from `c.env`. */
 export interface ServiceBindings {
@@ -15,6 +16,8 @@ export interface ServiceBindings {
   DATABASE_URL: string;
   /** Local runs only: the endpoint that speaks Neon's HTTP and WebSocket protocols in front of PostgreSQL. */
   NEON_LOCAL_ENDPOINT?: string;
+  /** Local runs only: put before every topic published to (`dev.`, a test run's own); production: none. */
+  KAFKA_TOPIC_PREFIX?: string;
   /** Deadline of one Redis request, retries included (ms). */
   REDIS_TIMEOUT_MS?: string;
   /** Deadline of one Postgres query over HTTP (ms). */
@@ -78,6 +81,12 @@ export const kafkaClient = (env: ServiceBindings): Kafka =>
         password: env.KAFKA_REST_PASSWORD,
       }),
   );
+
+/** Publishes one event to `topic` (after the run's KAFKA_TOPIC_PREFIX), keyed for its partition. */
+export const publishEvent = (env: ServiceBindings, topic: Topic, event: unknown, key: string) =>
+  kafkaClient(env)
+    .producer()
+    .produce(`${env.KAFKA_TOPIC_PREFIX ?? ""}${topic}`, event, { key });
 
 /**
  * Gives every Neon HTTP query a deadline (`DATABASE_TIMEOUT_MS`) and points the driver at the local

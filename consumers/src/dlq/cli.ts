@@ -11,7 +11,8 @@ import {
 /**
  * `npm run dlq -- list [--topic T] [--consumer C] [--event-id ID]`: prints the dead letters with
  * their error headers. `npm run dlq -- replay [same filters]`: republishes the original messages to
- * their original topics. Reads KAFKA_BROKERS. Exit code 2 on a usage or settings problem.
+ * their original topics. Reads KAFKA_BROKERS, and KAFKA_TOPIC_PREFIX (a local run's, e.g. `dev.`;
+ * topics are then named without it). Exit code 2 on a usage or settings problem.
  */
 
 const USAGE = "usage: npm run dlq -- list|replay [--topic T] [--consumer C] [--event-id ID]";
@@ -52,13 +53,16 @@ const main = async (): Promise<void> => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   }
-  const settings = SettingsSchema.pick({ KAFKA_BROKERS: true }).safeParse(process.env);
+  const settings = SettingsSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC_PREFIX: true }).safeParse(
+    process.env,
+  );
   if (!settings.success) {
     process.stderr.write(`${z.prettifyError(settings.error)}\n`);
     process.exit(2);
   }
   const brokers = settings.data.KAFKA_BROKERS;
   const filter: DeadLetterFilter = {
+    prefix: settings.data.KAFKA_TOPIC_PREFIX,
     ...(args.topic ? { topic: args.topic } : {}),
     ...(args.consumer ? { consumer: args.consumer } : {}),
     ...(args["event-id"] ? { eventId: args["event-id"] } : {}),

@@ -30,7 +30,9 @@ export interface DeadLetterRecord {
 }
 
 export interface DeadLetterFilter {
-  /** The original topic (`order-placed`) or its dead-letter twin (`order-placed.dlq`). */
+  /** The run's topic prefix (KAFKA_TOPIC_PREFIX): only its dead-letter topics are read. */
+  prefix?: string;
+  /** The original topic (`order-placed`) or its dead-letter twin (`order-placed.dlq`), without the prefix. */
   topic?: string;
   consumer?: string;
   eventId?: string;
@@ -73,11 +75,13 @@ const toRecord = (m: Message<Buffer | undefined, Buffer | undefined, Buffer, Buf
 };
 
 /** The dead-letter topics to read, with the offset range of each partition holding messages. */
-const rangesOf = async (brokers: string[], topic: string | undefined) => {
+const rangesOf = async (brokers: string[], { prefix = "", topic }: DeadLetterFilter) => {
   const admin = new Admin({ ...kafkaClientOptions(brokers), clientId: `dlq-admin-${randomUUID()}` });
   try {
-    const wanted = topic ? (topic.endsWith(DLQ_SUFFIX) ? topic : dlqTopic(topic)) : undefined;
-    const names = (await admin.listTopics()).filter((t) => (wanted ? t === wanted : t.endsWith(DLQ_SUFFIX)));
+    const wanted = topic ? `${prefix}${topic.endsWith(DLQ_SUFFIX) ? topic : dlqTopic(topic)}` : undefined;
+    const names = (await admin.listTopics()).filter((t) =>
+      wanted ? t === wanted : t.startsWith(prefix) && t.endsWith(DLQ_SUFFIX),
+    );
     if (names.length === 0) return new Map<string, bigint>();
     const metadata = await admin.metadata({ topics: names });
     const request = (timestamp: bigint) => ({
@@ -113,7 +117,7 @@ export const listDeadLetters = async (
   filter: DeadLetterFilter = {},
   timeoutMs = 30_000,
 ): Promise<DeadLetterRecord[]> => {
-  const last = await rangesOf(brokers, filter.topic);
+  const last = await rangesOf(brokers, filter);
   if (last.size === 0) return [];
   const topics = [...new Set([...last.keys()].map((key) => key.slice(0, key.lastIndexOf(":"))))];
   const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({

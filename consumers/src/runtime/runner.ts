@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
+import { consumerGroupId } from "../../../domain/topics.ts";
 import type { ConsumerMetrics } from "../metrics/consumer-metrics.ts";
 import {
   type Backoff,
@@ -38,7 +39,10 @@ export interface RunnerOptions {
   replicas?: number;
   /** Appended to `def.name` for the group id (tests, blue/green); processed_events keeps `def.name`. */
   groupSuffix?: string;
-  /** Prepended to every topic read, emitted and dead-lettered (isolated tests, shared clusters). */
+  /**
+   * Prepended to every topic read, emitted and dead-lettered, and to the group id (runs sharing a
+   * cluster: `dev.`, `test-<id>.`, isolated test files).
+   */
   topicPrefix?: string;
   /** Where a group without committed offsets starts (default earliest: nothing is skipped). */
   startAt?: StartAt;
@@ -87,7 +91,7 @@ export const startConsumer = (
 ): RunningConsumer => {
   const prefix = opts.topicPrefix ?? "";
   const topicName = (topic: string): string => `${prefix}${topic}`;
-  const groupId = `${def.name}${opts.groupSuffix ?? ""}`;
+  const groupId = consumerGroupId(def.name, prefix, opts.groupSuffix);
   const subscriptions = new Map<string, Subscription>(def.subscriptions.map((s) => [topicName(s.topic), s]));
   const topics = [...subscriptions.keys()];
   const log = deps.log.child({ consumer: def.name, groupId });

@@ -6,6 +6,7 @@ import { inject } from "vitest";
 import type { Db } from "../../../db/node-client.ts";
 import { outbox } from "../../../db/schema/index.ts";
 import { allTopics } from "../../../domain/topics.ts";
+import { deleteRunTopics } from "../../../local/kafka/run-topics.ts";
 import { ensureTopics } from "../../../services/kafka-rest/src/topics.ts";
 
 /**
@@ -18,10 +19,13 @@ export const brokers = (): string[] => inject("stack").kafkaBrokers.split(",");
 /** Silent unless TEST_LOG_LEVEL is set (e.g. `TEST_LOG_LEVEL=debug npx vitest run consumers`). */
 export const testLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-/** A unique `t<hex>.` topic prefix and `-t<hex>` group suffix for one test file. */
+/**
+ * A unique topic prefix (`<run prefix>t<hex>.`, inside the test run's own) and `-t<hex>` group
+ * suffix for one test file.
+ */
 export const isolation = (): { topicPrefix: string; groupSuffix: string } => {
   const id = randomUUID().replaceAll("-", "").slice(0, 12);
-  return { topicPrefix: `t${id}.`, groupSuffix: `-t${id}` };
+  return { topicPrefix: `${inject("stack").kafkaTopicPrefix}t${id}.`, groupSuffix: `-t${id}` };
 };
 
 /** Creates `prefix + name` and its `.dlq` twin for each name. */
@@ -30,7 +34,7 @@ export const createTopics = async (prefix: string, names: string[], partitions =
 };
 
 /**
- * Deletes a test file's topics once nothing in `db`'s outbox waits for them (a relay would stall on
+ * Deletes a test file's topics (and consumer groups) once nothing in `db`'s outbox waits for them (a relay would stall on
  * a row whose topic is gone); otherwise leaves them for the broker's next cleanup.
  */
 export const dropTopics = async (db: Db, prefix: string): Promise<void> => {
@@ -39,13 +43,7 @@ export const dropTopics = async (db: Db, prefix: string): Promise<void> => {
     .from(outbox)
     .where(and(like(outbox.topic, `${prefix}%`), isNull(outbox.publishedAt)));
   if ((waiting?.n ?? 0) > 0) return;
-  const admin = new Admin({ clientId: `test-admin-${randomUUID()}`, bootstrapBrokers: brokers() });
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.close();
-  }
+  await deleteRunTopics(brokers(), prefix);
 };
 
 /** The committed offset of each partition of `topic` for `groupId` (-1 when none). */

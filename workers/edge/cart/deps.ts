@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { CurrencySchema } from "../../../domain/money.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { dbClient, kafkaClient } from "../../platform/clients.ts";
+import { dbClient, publishEvent } from "../../platform/clients.ts";
 import { type CatalogBindings, catalogDepsFor } from "../catalog/index.ts";
 import type { CartDeps } from "./service.ts";
 import { CartStore } from "./store.ts";
@@ -14,7 +14,7 @@ export const cartDepsFor = (env: CartBindings, background: (work: Promise<unknow
   store: new CartStore(env),
   db: () => dbClient(env),
   catalog: catalogDepsFor(env, background),
-  publish: (event) => kafkaClient(env).producer().produce(TOPICS.cartUpdated, event, { key: event.cartId }),
+  publish: (event) => publishEvent(env, TOPICS.cartUpdated, event, event.cartId),
   background,
   defaultCurrency: CurrencySchema.catch("USD").parse(env.DEFAULT_CURRENCY),
 });

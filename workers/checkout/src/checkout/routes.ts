@@ -1,10 +1,11 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "../../../../domain/errors.ts";
+import { TOPICS } from "../../../../domain/topics.ts";
 import { cartDepsFor } from "../../../edge/cart/index.ts";
 import { checkoutRoute } from "../../../edge/checkout-contract/index.ts";
 import { optionalCustomer } from "../../../edge/customer-auth/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
-import { dbClient, kafkaClient, msSetting, redisClient } from "../../../platform/clients.ts";
+import { dbClient, msSetting, publishEvent, redisClient } from "../../../platform/clients.ts";
 import type { CheckoutEnv } from "../env.ts";
 import { checkout } from "./service.ts";
 
@@ -29,7 +30,7 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
     {
       cart: cartDepsFor(c.env, background),
       redis,
-      kafka: kafkaClient(c.env),
+      publishOrder: (event) => publishEvent(c.env, TOPICS.orderPlaced, event, event.orderId),
       stock: new StockCounter(redis, () => dbClient(c.env)),
       publishTimeoutMs: msSetting(c.env.ORDER_PUBLISH_TIMEOUT_MS, 4_000),
       holdMs: msSetting(c.env.STOCK_HOLD_TTL_MS, 600_000),

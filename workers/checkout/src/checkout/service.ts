@@ -1,11 +1,9 @@
-import type { Kafka } from "@upstash/kafka";
 import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import { randomToken } from "../../../../domain/ids.ts";
 import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
 import type { Order } from "../../../../domain/orders.ts";
-import { TOPICS } from "../../../../domain/topics.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../edge/cart/index.ts";
 import { getProducts } from "../../../edge/catalog/index.ts";
 import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
@@ -17,7 +15,8 @@ import { type Begun, CheckoutStore } from "./store.ts";
 export interface CheckoutDeps {
   cart: CartDeps;
   redis: Redis;
-  kafka: Kafka;
+  /** Publishes OrderPlaced to Kafka; resolves on the broker's acknowledgement. */
+  publishOrder: (event: OrderPlaced) => Promise<unknown>;
   stock: StockCounter;
   /** How long to wait for Kafka's acknowledgement before answering 503. */
   publishTimeoutMs: number;
@@ -223,7 +222,7 @@ export const checkout = async (
     const event = await freezeOrder(deps, store, fingerprint, body, started, customerId);
     try {
       await withDeadline(
-        deps.kafka.producer().produce(TOPICS.orderPlaced, event, { key: event.orderId }),
+        deps.publishOrder(event),
         deps.publishTimeoutMs,
         `publish of order ${event.orderId}`,
       );

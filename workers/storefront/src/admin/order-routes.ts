@@ -65,7 +65,11 @@ export const adminOrderRoutes = new OpenAPIHono<StorefrontEnv>()
   })
   .openapi(cancelOrderRoute, async (c) => {
     const order = await cancelOrder(
-      { db: dbClient(c.env), redis: redisClient(c.env, { raw: true }) },
+      {
+        db: dbClient(c.env),
+        redis: redisClient(c.env, { raw: true }),
+        topicPrefix: c.env.KAFKA_TOPIC_PREFIX,
+      },
       c.req.valid("param").orderId,
     );
     c.header("Cache-Control", "no-store");

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ProductIdSchema } from "../../../../domain/events.ts";
 import { TOPICS } from "../../../../domain/topics.ts";
 import { stockCounter } from "../../../edge/stock/index.ts";
-import { dbClient, kafkaClient } from "../../../platform/clients.ts";
+import { dbClient, publishEvent } from "../../../platform/clients.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import {
   catalogDeps,
@@ -124,8 +124,7 @@ export const adminRoutes = new OpenAPIHono<StorefrontEnv>()
       const product = await upsertProduct(
         catalogDeps(c),
         {
-          publish: (event) =>
-            kafkaClient(c.env).producer().produce(TOPICS.catalogUpdated, event, { key: event.productId }),
+          publish: (event) => publishEvent(c.env, TOPICS.catalogUpdated, event, event.productId),
           background: (work) => c.executionCtx.waitUntil(work),
         },
         productId,

@@ -14,7 +14,10 @@ import { log } from "../../../platform/log.ts";
  * request and send the one cancellation email. Cancelling a cancelled order again changes nothing
  * and answers it as it is; a shipped one is 409 `order_already_shipped`.
  */
-export const cancelOrder = async (deps: { db: EdgeDb; redis: Redis }, orderId: string): Promise<Order> => {
+export const cancelOrder = async (
+  deps: { db: EdgeDb; redis: Redis; topicPrefix?: string },
+  orderId: string,
+): Promise<Order> => {
   const event = {
     eventId: crypto.randomUUID(),
     orderId,
@@ -24,7 +27,7 @@ export const cancelOrder = async (deps: { db: EdgeDb; redis: Redis }, orderId: s
   } as const;
   OrderFinalizedSchema.parse(event);
   const cancelled = await withDb("the order store", async () => {
-    const result = await deps.db.execute(cancelByMerchant(orderId, event));
+    const result = await deps.db.execute(cancelByMerchant(orderId, event, deps.topicPrefix));
     return result.rows.length > 0;
   });
   if (cancelled) {
