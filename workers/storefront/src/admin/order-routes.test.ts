@@ -106,7 +106,13 @@ describe("admin orders", () => {
     const events = await db
       .select({ payload: outbox.payload })
       .from(outbox)
-      .where(and(eq(outbox.key, orderId), eq(outbox.topic, TOPICS.orderFinalized)));
+      // On the run's topics, like every event of the run.
+      .where(
+        and(
+          eq(outbox.key, orderId),
+          eq(outbox.topic, `${env.KAFKA_TOPIC_PREFIX ?? ""}${TOPICS.orderFinalized}`),
+        ),
+      );
     expect(events).toHaveLength(1);
     expect(events[0]?.payload).toMatchObject({
       orderId,
