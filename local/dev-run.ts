@@ -55,6 +55,8 @@ export const startDev = async (o: DevRunOptions): Promise<DevRun> => {
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${redisRest}`,
     NEON_LOCAL_ENDPOINT: `http://127.0.0.1:${neon}`,
     KAFKA_REST_URL: `http://127.0.0.1:${kafkaRest}`,
+    // Any free port for the consumers' operations endpoints: another stack may hold 9464.
+    METRICS_PORT: "0",
     ADMIN_TOKEN,
     SEED_COUNT: "50",
     ...o.env,
