@@ -122,7 +122,14 @@ const wrangler = (name: string, configPath: string, port: number): GroupProcess 
       String(port),
       "--show-interactive-dev-session=false",
     ],
-    { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      // This run's own registry of local workers: the storefront's CHECKOUT binding must find this
+      // run's checkout, never one that another `npm run dev` (another clone, a test) registered.
+      WRANGLER_REGISTRY_PATH:
+        process.env.WRANGLER_REGISTRY_PATH ?? `${REPO_ROOT}.local/dev/registry-${config.STOREFRONT_PORT}`,
+    },
   );
 
 const healthy = (url: string) => async () => (await fetch(`${url}/healthz`)).ok;

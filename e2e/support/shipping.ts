@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/node-client.ts";
+import { TOPICS } from "../../domain/topics.ts";
 
 /** What Postgres holds about an order's fulfillment, for the fulfillment drills. */
 export interface ShippingRecord {
@@ -9,7 +10,7 @@ export interface ShippingRecord {
   /** Emails of the order by kind. */
   emails: Record<string, number>;
   payment: string | null;
-  /** order-shipped events the fulfillment consumer put in the outbox. */
+  /** order-shipped events the fulfillment consumer put in the outbox (on whatever topic prefix). */
   shipments: number;
 }
 
@@ -24,7 +25,8 @@ export const readShipping = async (db: Db, orderId: string): Promise<ShippingRec
     }>(sql`
       select o.status, o.reason, o.tracking_number,
         (select status from payments p where p.order_id = o.order_id) as payment,
-        (select count(*)::int from outbox x where x.key = o.order_id and x.topic = 'order-shipped') as shipments
+        (select count(*)::int from outbox x
+          where x.key = o.order_id and x.topic like ${`%${TOPICS.orderShipped}`}) as shipments
       from orders o where o.order_id = ${orderId}`)
   ).rows;
   if (!row) throw new Error(`order ${orderId} is not in Postgres`);
