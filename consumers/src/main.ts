@@ -74,7 +74,13 @@ const main = async (): Promise<void> => {
       ),
   );
   if (operations.url) log.info({ url: operations.url }, "operations endpoints listening");
-  const relay = createOutboxRelay({ db, producer, log, intervalMs: settings.OUTBOX_RELAY_INTERVAL_MS });
+  const relay = createOutboxRelay({
+    db,
+    producer,
+    log,
+    intervalMs: settings.OUTBOX_RELAY_INTERVAL_MS,
+    topicPrefix: settings.KAFKA_TOPIC_PREFIX,
+  });
   const started = definitions.map(({ def, replicas }) =>
     startConsumer(
       def,

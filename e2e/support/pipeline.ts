@@ -114,7 +114,13 @@ export const startPipeline = async (o: {
   const { db, pool } = createConsumerDb(o.databaseUrl, settings);
   const redis = createConsumerRedis(o.redisUrl, settings);
   const producer: KafkaProducer = createKafkaProducer(o.brokers, `e2e${groupSuffix}`);
-  const relay: OutboxRelay = createOutboxRelay({ db, producer, log, intervalMs: 200 });
+  const relay: OutboxRelay = createOutboxRelay({
+    db,
+    producer,
+    log,
+    intervalMs: 200,
+    topicPrefix: o.topicPrefix,
+  });
   const processor = createSimulatedProcessor({
     latencyMs: settings.PAYMENT_SIM_LATENCY_MS,
     failureRate: settings.PAYMENT_SIM_FAILURE_RATE,

@@ -1,4 +1,4 @@
-import { asc, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, inArray, isNull, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { outbox } from "../../../db/schema/index.ts";
@@ -16,6 +16,11 @@ export interface OutboxRelayOptions {
   /** Polling interval; every commit also kicks the relay. */
   intervalMs?: number;
   batchSize?: number;
+  /**
+   * Publishes only rows whose topic starts with this (the run's KAFKA_TOPIC_PREFIX; none in
+   * production): a run never sends another run's rows, whose topics may be gone.
+   */
+  topicPrefix?: string;
 }
 
 export interface OutboxRelay {
@@ -52,7 +57,12 @@ export const createOutboxRelay = (o: OutboxRelayOptions): OutboxRelay => {
       const rows = await tx
         .select({ id: outbox.id, topic: outbox.topic, key: outbox.key, payload: outbox.payload })
         .from(outbox)
-        .where(isNull(outbox.publishedAt))
+        .where(
+          and(
+            isNull(outbox.publishedAt),
+            o.topicPrefix ? sql`starts_with(${outbox.topic}, ${o.topicPrefix})` : undefined,
+          ),
+        )
         .orderBy(asc(outbox.id))
         .limit(batchSize)
         .for("update", { skipLocked: true });

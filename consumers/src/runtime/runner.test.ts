@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { processedEvents } from "../../../db/schema/index.ts";
+import { outbox, processedEvents } from "../../../db/schema/index.ts";
 import { useConsumerTest } from "../test-support/consumer-run.ts";
 import { jsonOf, readTopic, waitUntil } from "../test-support/kafka.ts";
 import {
@@ -131,5 +131,27 @@ describe("runner", () => {
     expect(transactions.length).toBeLessThan(ids.length / 2);
     // The failing event's batch rolled back and its events were applied one by one.
     expect(probe.calls.get(events[20]?.eventId ?? "")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("publishes its run's outbox rows past a row another run left for a topic that is gone", async () => {
+    // Another run's prefix: its topics were deleted with it, so that row can never be sent.
+    const [stale] = await db
+      .insert(outbox)
+      .values({
+        topic: `gone-${randomUUID().slice(0, 8)}.${PROBE_OUT}`,
+        key: "k",
+        payload: { eventId: randomUUID() },
+      })
+      .returning({ id: outbox.id });
+    try {
+      const mine = event();
+      await send([mine]);
+      await waitUntil("the event processed", async () => (await processed(mine.eventId)) === 1);
+      await waitUntil("its outbox row published", async () =>
+        (await outboxRowsOf(db, OUT, [mine.eventId])).every((r) => r.publishedAt !== null),
+      );
+    } finally {
+      if (stale) await db.delete(outbox).where(eq(outbox.id, stale.id));
+    }
   });
 });

@@ -103,6 +103,7 @@ export const startConsumer = (
       db: deps.db,
       producer,
       log,
+      topicPrefix: prefix,
       ...(opts.relayIntervalMs ? { intervalMs: opts.relayIntervalMs } : {}),
     });
   const env: ProcessEnv = {
