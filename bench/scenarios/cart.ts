@@ -27,6 +27,20 @@ const floorKey = (i: number): string => `cart:${String(i).padStart(12, "0")}`;
  * endpoint alone (the same script calls the worker sends), and Redis over TCP (redis-benchmark
  * running the same scripts: the floor).
  */
+/** Columns and cells of a load through the worker, with what each request cost Redis. */
+const WORKER_COLUMNS = [
+  "connections",
+  ...LOAD_COLUMNS,
+  "Redis round trips per request",
+  "Redis commands per request (incl. inside scripts)",
+];
+const workerRow = (connections: number, load: LoadResult, trips: number, commands: number) => [
+  connections,
+  ...loadCells(load),
+  trips.toFixed(2),
+  commands.toFixed(1),
+];
+
 export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
   const concurrencies = quick ? [1, 16] : [1, 16, 64, 256];
   const durationS = quick ? 1 : 6;
@@ -223,34 +237,14 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     tables: [
       {
         title: "Storefront worker: cart mix",
-        columns: [
-          "connections",
-          ...LOAD_COLUMNS,
-          "Redis round trips per request",
-          "Redis commands per request (incl. inside scripts)",
-        ],
-        rows: rows.map((r) => [
-          r.connections,
-          ...loadCells(r.worker),
-          r.tripsPerMixed.toFixed(2),
-          r.commandsPerMixed.toFixed(1),
-        ]),
+        columns: WORKER_COLUMNS,
+        rows: rows.map((r) => workerRow(r.connections, r.worker, r.tripsPerMixed, r.commandsPerMixed)),
         note: "Every add and quantity change also publishes cart-updated to Kafka (through the Kafka REST service) in the background of the request.",
       },
       {
         title: "Storefront worker: cart reads only",
-        columns: [
-          "connections",
-          ...LOAD_COLUMNS,
-          "Redis round trips per request",
-          "Redis commands per request (incl. inside scripts)",
-        ],
-        rows: rows.map((r) => [
-          r.connections,
-          ...loadCells(r.workerRead),
-          r.tripsPerRead.toFixed(2),
-          r.commandsPerRead.toFixed(1),
-        ]),
+        columns: WORKER_COLUMNS,
+        rows: rows.map((r) => workerRow(r.connections, r.workerRead, r.tripsPerRead, r.commandsPerRead)),
       },
       {
         title: "Upstash REST endpoint alone: the mix's script calls",

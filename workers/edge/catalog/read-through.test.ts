@@ -18,6 +18,19 @@ const isolate = () => {
   return { cache, settle: () => Promise.all(pending) };
 };
 
+/** The test's Redis, noting every GET and MGET it is asked for in `calls`. */
+const countingLookups = (calls: string[]): Redis =>
+  new Proxy(redis, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function" || !["get", "mget"].includes(String(name))) return value;
+      return (...args: unknown[]) => {
+        calls.push(String(name));
+        return value.apply(target, args);
+      };
+    },
+  });
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("read-through catalog cache on the real Redis", () => {
@@ -128,16 +141,7 @@ describe("read-through catalog cache on the real Redis", () => {
     await sleep(250);
     await cache.read(fresh, quick, async () => ({ price: 2 }));
     const calls: string[] = [];
-    const counted = new Proxy(redis, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (typeof value !== "function" || !["get", "mget"].includes(String(name))) return value;
-        return (...args: unknown[]) => {
-          calls.push(String(name));
-          return value.apply(target, args);
-        };
-      },
-    });
+    const counted = countingLookups(calls);
     const pending: Promise<unknown>[] = [];
     const many = new ReadThrough({ redis: counted, background: (w) => pending.push(w), inflight: new Map() });
     const loaded: string[] = [];
@@ -163,16 +167,7 @@ describe("read-through catalog cache on the real Redis", () => {
     await cache.read(cached, policy, async () => ({ price: 7 }));
     const stored = await redis.get<unknown>(cached);
     const calls: string[] = [];
-    const counted = new Proxy(redis, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (typeof value !== "function" || !["get", "mget"].includes(String(name))) return value;
-        return (...args: unknown[]) => {
-          calls.push(String(name));
-          return value.apply(target, args);
-        };
-      },
-    });
+    const counted = countingLookups(calls);
     const pending: Promise<unknown>[] = [];
     const reader = new ReadThrough({
       redis: counted,
