@@ -31,10 +31,16 @@ const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
+    orders: { type: "string" },
   },
 });
 const quick = values.quick ?? false;
 const only = values.only?.split(",").map((s) => s.trim());
+const orders = values.orders === undefined ? undefined : Number(values.orders);
+if (orders !== undefined && !(Number.isInteger(orders) && orders > 0)) {
+  console.error(`--orders takes a positive whole number, not ${values.orders}`);
+  process.exit(2);
+}
 const unknown = only?.filter((name) => !SCENARIOS[name]);
 if (unknown?.length) {
   console.error(
@@ -65,7 +71,7 @@ try {
     const t0 = performance.now();
     log(`scenario ${name}...`);
     try {
-      const result = await scenario({ env, api, quick, log: (msg) => log(`  ${msg}`) });
+      const result = await scenario({ env, api, quick, orders, log: (msg) => log(`  ${msg}`) });
       results.push(result);
       for (const check of result.checks ?? []) if (!check.ok) failed = true;
       log(`scenario ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -92,6 +98,7 @@ try {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     quick,
+    ...(orders ? { orders } : {}),
     machine: {
       CPU: `${cpu.length} × ${cpu[0]?.model ?? "unknown"}`,
       memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
@@ -109,7 +116,7 @@ try {
   };
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
   // Quick and partial runs stay out of the committed report (bench/REPORT.md is a full run).
-  const dir = quick || only ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
+  const dir = quick || only || orders ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
   mkdirSync(`${dir}/results`, { recursive: true });
   const resultsFile = `results/${stamp}.json`;
   writeFileSync(`${dir}/${resultsFile}`, `${JSON.stringify({ info, results }, null, 2)}\n`);

@@ -8,6 +8,8 @@ export interface ScenarioContext {
   api: Api;
   /** Small sizes and short runs: checks that the scenario still works, measures little. */
   quick: boolean;
+  /** Orders for the checkout scenario instead of its default (`--orders N`). */
+  orders?: number;
   log: (msg: string) => void;
 }
 

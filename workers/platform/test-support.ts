@@ -1,5 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 
 interface FetchApp<E> {
   fetch(request: Request, env: E, ctx: ExecutionContext): Response | Promise<Response>;
@@ -18,6 +18,26 @@ export const workerCaller =
     await waitOnExecutionContext(ctx);
     return res;
   };
+
+/**
+ * Redis round trips `work` makes: the HTTP requests to the Upstash REST endpoint, counted at this
+ * isolate's `fetch` (a pipeline or a script is one).
+ */
+export const redisTrips = async (redisUrl: string, work: () => Promise<unknown>): Promise<number> => {
+  const real = globalThis.fetch;
+  let trips = 0;
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith(redisUrl)) trips++;
+    return real(input, init);
+  });
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return trips;
+};
 
 export const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
 

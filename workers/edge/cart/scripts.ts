@@ -16,9 +16,13 @@ import { productKey } from "../catalog/service.ts";
  * A frozen cart settles (its lines emptied, `#l` set) once its order is known to have landed: when
  * checkout saw Kafka acknowledge it, or when the order's status record exists (the pipeline wrote it).
  *
- * Every script answers `{status, updatedAtMs, fields, catalog}` with status codes below: `fields` the
- * cart hash as a flat list, `catalog` the cached catalog entry of each of its products (see
- * CATALOG), so the worker prices the cart without another round trip.
+ * Every script answers `{status, updatedAtMs, fields, catalog, remaining}` with status codes below:
+ * `fields` the cart hash as a flat list, `catalog` the cached catalog entry of each of its products
+ * (see CATALOG), so the worker prices the cart without another round trip, and `remaining` what is
+ * left of the client's limit (LIMIT; -1 when none applied).
+ *
+ * A change is one round trip: the script that makes it also counts the client's limit and, for a
+ * line it adds, checks the product and its currency in the catalog cache (PRODUCT).
  */
 export const STATUS = {
   ok: 0,
@@ -28,6 +32,12 @@ export const STATUS = {
   currency: 4,
   deleted: 5,
   frozen: 6,
+  /** Over the client's limit: `{rateLimited, ms until the window ends}`; nothing changed. */
+  rateLimited: 7,
+  /** The product has no entry in the catalog cache: the worker reads it and asks again. */
+  catalogMiss: 8,
+  /** The catalog cache holds the product as absent. */
+  noProduct: 9,
 } as const;
 
 export { CLOCK };
@@ -73,16 +83,66 @@ local function catalog_of(cart)
 end
 `;
 
-/** Shared prologue: KEYS[1] cart; sets `now`, checks the cart is live, settles a landed checkout. */
-const PROLOGUE = `
+/**
+ * The client's limit on cart changes, counted by the change itself, so it costs no round trip of its
+ * own: a counter per client (KEYS[2]) and fixed window, ARGV[i] changes per ARGV[i + 1] ms (0: no
+ * limit). Sets `remaining` (-1 without a limit); over the limit the script answers `{rateLimited, ms
+ * left in the window}` before touching anything. A refused change counts too, as every attempt does.
+ */
+const LIMIT = (i: number) => `
+local remaining = -1
+local limit_max = tonumber(ARGV[${i}])
+if limit_max > 0 then
+  local window = tonumber(ARGV[${i + 1}])
+  local counter = KEYS[2] .. ':' .. math.floor(now / window)
+  local count = redis.call('incr', counter)
+  if count == 1 then redis.call('pexpire', counter, window) end
+  if count > limit_max then return {${STATUS.rateLimited}, redis.call('pttl', counter)} end
+  remaining = limit_max - count
+end
+`;
+
+/**
+ * Needs LIMIT before it. Sets `currency` to the currency of the product whose catalog cache entry is KEYS[3] (an entry holds
+ * `{v: {product, version}, t}`; see catalog/read-through.ts), unless the worker passed it (`given`,
+ * when it read the product itself). Answers catalogMiss when the entry is absent or unreadable, and
+ * noProduct when it holds the product as absent. Freshness is the worker's concern: it prices the
+ * cart from the same entries and refreshes a stale one.
+ */
+const PRODUCT = (given: string) => `
+local currency = ${given}
+if currency == '' then
+  local text = redis.call('get', KEYS[3])
+  if not text then return {${STATUS.catalogMiss}, 0, {}, {}, remaining} end
+  local ok, entry = pcall(cjson.decode, text)
+  if not ok or type(entry) ~= 'table' or type(entry.v) ~= 'table' then
+    return {${STATUS.catalogMiss}, 0, {}, {}, remaining}
+  end
+  local product = entry.v.product
+  if type(product) ~= 'table' or type(product.currency) ~= 'string' then
+    return {${STATUS.noProduct}, 0, {}, {}, remaining}
+  end
+  currency = product.currency
+end
+`;
+
+/** Shared prologue: KEYS[1] cart; sets `now`, defines the helpers. */
+const HEAD = `
 local key = KEYS[1]
 ${CLOCK}
 ${SETTLE}
 ${CATALOG}
+`;
+
+/** Checks the cart is live and settles a landed checkout (`pending`: the order it still waits for). */
+const LIVE = `
 if redis.call('exists', key) == 0 then return {${STATUS.missing}} end
 if redis.call('hexists', key, '#d') == 1 then return {${STATUS.deleted}} end
 local pending = settle_if_landed(key, now)
 `;
+
+/** HEAD and LIVE, for a script that changes nothing. */
+const PROLOGUE = `${HEAD}${LIVE}`;
 
 /** A change of a frozen cart is refused, naming the order it is being placed as. */
 const NOT_FROZEN = `
@@ -94,7 +154,7 @@ const TOUCH = `
 local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
 redis.call('hset', key, '#t', t)
 redis.call('pexpire', key, ARGV[1])
-return {${STATUS.ok}, t, redis.call('hgetall', key), catalog_of(key)}
+return {${STATUS.ok}, t, redis.call('hgetall', key), catalog_of(key), remaining}
 `;
 
 /** Defines `line_count(cart)`: the cart's product lines (fields not starting with #). */
@@ -108,27 +168,35 @@ local function line_count(cart)
 end
 `;
 
-/** ARGV: ttl, productId, qty, maxQty, maxLines, currency. */
-export const ADD_ITEM = `${PROLOGUE}${NOT_FROZEN}${LINE_COUNT}
+/**
+ * KEYS: cart, limit counter, the product's catalog entry. ARGV: ttl, productId, qty, maxQty, maxLines,
+ * currency ('' to take it from the catalog entry), limit, limit window ms.
+ */
+export const ADD_ITEM = `${HEAD}${LIMIT(7)}${PRODUCT("ARGV[6]")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
 local current = tonumber(redis.call('hget', key, ARGV[2]) or '0')
 local cartCurrency = redis.call('hget', key, '#c')
-if cartCurrency and cartCurrency ~= ARGV[6] and line_count(key) > 0 then return {${STATUS.currency}, cartCurrency} end
+if cartCurrency and cartCurrency ~= currency and line_count(key) > 0 then return {${STATUS.currency}, cartCurrency} end
 if current + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return {${STATUS.lineLimit}, current} end
 if current == 0 and line_count(key) >= tonumber(ARGV[5]) then return {${STATUS.linesLimit}} end
-redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', ARGV[6])
+redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', currency)
 ${TOUCH}`;
 
-/** ARGV: ttl, productId, qty (0 removes), maxLines, currency. */
-export const SET_QTY = `${PROLOGUE}${NOT_FROZEN}${LINE_COUNT}
+/**
+ * KEYS: cart, limit counter, the product's catalog entry. ARGV: ttl, productId, qty (0 removes),
+ * maxLines, currency ('' to take it from the catalog entry; unused when removing), limit, limit
+ * window ms.
+ */
+export const SET_QTY = `${HEAD}${LIMIT(6)}
 local qty = tonumber(ARGV[3])
+${PRODUCT("qty == 0 and '-' or ARGV[5]")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
 if qty == 0 then
   redis.call('hdel', key, ARGV[2])
 else
   local exists = redis.call('hexists', key, ARGV[2]) == 1
   local cartCurrency = redis.call('hget', key, '#c')
-  if cartCurrency and cartCurrency ~= ARGV[5] and line_count(key) > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
+  if cartCurrency and cartCurrency ~= currency and line_count(key) > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
   if not exists and line_count(key) >= tonumber(ARGV[4]) then return {${STATUS.linesLimit}} end
-  redis.call('hset', key, ARGV[2], qty, '#c', ARGV[5])
+  redis.call('hset', key, ARGV[2], qty, '#c', currency)
 end
 ${TOUCH}`;
 
@@ -137,22 +205,25 @@ export const READ = `${PROLOGUE}
 return {${STATUS.ok}, tonumber(redis.call('hget', key, '#t') or '0'), redis.call('hgetall', key), catalog_of(key)}
 `;
 
-/** ARGV: ttl. A new, empty cart. */
+/** KEYS: cart, limit counter. ARGV: ttl, limit, limit window ms. A new, empty cart. */
 export const CREATE = `
 local key = KEYS[1]
-${CLOCK}
+${CLOCK}${LIMIT(2)}
 redis.call('hset', key, '#t', now)
 redis.call('pexpire', key, ARGV[1])
-return {${STATUS.ok}, now, redis.call('hgetall', key)}
+return {${STATUS.ok}, now, redis.call('hgetall', key), {}, remaining}
 `;
 
-/** ARGV: ttl. Replaces the cart with a tombstone so it is never restored; answers its old status. */
-export const DELETE = `${PROLOGUE}${NOT_FROZEN}
+/**
+ * KEYS: cart, limit counter. ARGV: ttl, limit, limit window ms. Replaces the cart with a tombstone so
+ * it is never restored; answers its old status.
+ */
+export const DELETE = `${HEAD}${LIMIT(2)}${LIVE}${NOT_FROZEN}
 local t = math.max(now, tonumber(redis.call('hget', key, '#t') or '0') + 1)
 redis.call('del', key)
 redis.call('hset', key, '#d', 1, '#t', t)
 redis.call('pexpire', key, ARGV[1])
-return {${STATUS.ok}, t, {}}
+return {${STATUS.ok}, t, {}, {}, remaining}
 `;
 
 /** ARGV: ttl (remaining ms), updatedAtMs, then productId, qty pairs. Restores a lost cart unless one exists. */

@@ -7,7 +7,7 @@ import { log } from "../../platform/log.ts";
 import { type CatalogDeps, getProduct, getProducts } from "../catalog/index.ts";
 import { loadSnapshot } from "./restore.ts";
 import { CART_TTL_MS, type Cart, type CartLine } from "./schemas.ts";
-import type { CartStore, StoredCart } from "./store.ts";
+import type { CartStore, ClientLimit, StoredCart } from "./store.ts";
 
 export interface CartDeps {
   store: CartStore;
@@ -18,9 +18,12 @@ export interface CartDeps {
   publish: (event: CartUpdated) => Promise<unknown>;
   background: (work: Promise<unknown>) => void;
   defaultCurrency: Currency;
+  /** The client's limit on cart changes, counted by each change's own script (storefront routes). */
+  limit?: ClientLimit;
 }
 
 type StoreResult = StoredCart | "missing" | "deleted";
+type ChangeResult = StoreResult | "catalog_miss";
 
 const notFound = (cartId: string) =>
   new AppError("cart_not_found", `cart ${cartId} does not exist or has expired`);
@@ -98,7 +101,7 @@ export const priceCart = async (deps: CartDeps, cart: StoredCart): Promise<Cart>
 };
 
 export const createCart = async (deps: CartDeps): Promise<Cart> => {
-  const cart = await deps.store.create(newCartId());
+  const cart = await deps.store.create(newCartId(), deps.limit);
   announce(deps, cart);
   return priceCart(deps, cart);
 };
@@ -110,37 +113,57 @@ export const readCart = (deps: CartDeps, cartId: string): Promise<StoredCart> =>
 export const getCart = async (deps: CartDeps, cartId: string): Promise<Cart> =>
   priceCart(deps, await readCart(deps, cartId));
 
-export const addItem = async (
+/** The client's limit for the first attempt of a change only: asking again is the same change. */
+const countOnce = (deps: CartDeps): (() => ClientLimit | undefined) => {
+  let limit = deps.limit;
+  return () => {
+    const first = limit;
+    limit = undefined;
+    return first;
+  };
+};
+
+/**
+ * A change of one line, in one round trip when the product is in the catalog cache: the script
+ * checks the product there and counts the client's limit. When the cache does not hold it, the
+ * product is read through the catalog (404 if it does not exist, which also fills the cache) and the
+ * change is asked again with its currency, the limit already counted.
+ */
+const changeLine = async (
   deps: CartDeps,
   cartId: string,
   productId: string,
-  qty: number,
+  change: (currency: string | undefined, limit: ClientLimit | undefined) => Promise<ChangeResult>,
 ): Promise<Cart> => {
-  const { product } = await getProduct(deps.catalog, productId);
-  const cart = await withCart(deps, cartId, () =>
-    deps.store.addItem(cartId, productId, qty, product.currency),
-  );
+  const limit = countOnce(deps);
+  const cart = await withCart(deps, cartId, async () => {
+    const answer = await change(undefined, limit());
+    if (answer !== "catalog_miss") return answer;
+    const { product } = await getProduct(deps.catalog, productId);
+    const again = await change(product.currency, undefined);
+    if (again === "catalog_miss") throw new Error(`product ${productId} read but refused by the cart`);
+    return again;
+  });
   announce(deps, cart);
   return priceCart(deps, cart);
 };
 
-export const setItemQty = async (
-  deps: CartDeps,
-  cartId: string,
-  productId: string,
-  qty: number,
-): Promise<Cart> => {
-  const currency = qty === 0 ? "" : (await getProduct(deps.catalog, productId)).product.currency;
-  const cart = await withCart(deps, cartId, () => deps.store.setQty(cartId, productId, qty, currency));
-  announce(deps, cart);
-  return priceCart(deps, cart);
-};
+export const addItem = (deps: CartDeps, cartId: string, productId: string, qty: number): Promise<Cart> =>
+  changeLine(deps, cartId, productId, (currency, limit) =>
+    deps.store.addItem(cartId, productId, qty, currency, limit),
+  );
+
+export const setItemQty = (deps: CartDeps, cartId: string, productId: string, qty: number): Promise<Cart> =>
+  changeLine(deps, cartId, productId, (currency, limit) =>
+    deps.store.setQty(cartId, productId, qty, currency, limit),
+  );
 
 export const removeItem = (deps: CartDeps, cartId: string, productId: string): Promise<Cart> =>
   setItemQty(deps, cartId, productId, 0);
 
 export const deleteCart = async (deps: CartDeps, cartId: string): Promise<void> => {
-  const cart = await withCart(deps, cartId, () => deps.store.delete(cartId));
+  const limit = countOnce(deps);
+  const cart = await withCart(deps, cartId, () => deps.store.delete(cartId, limit()));
   announce(deps, cart, true);
 };
 

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
 import { runScript } from "../../platform/scripts.ts";
+import { productKey } from "../catalog/service.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
 import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
@@ -19,6 +20,23 @@ export interface StoredCart {
 }
 
 type ScriptReply = [number, ...unknown[]];
+
+/**
+ * A client's limit on cart changes, counted inside the change's own script (see LIMIT in scripts.ts):
+ * `max` changes per `windowMs` for `client`. `counted` hears what is left after each counted change.
+ */
+export interface ClientLimit {
+  /** The counter's key prefix and the client (`rl:cart`, an IP). */
+  name: string;
+  client: string;
+  max: number;
+  windowMs: number;
+  /** What is left of the limit, after a change was counted. */
+  counted?: (remaining: number, max: number) => void;
+}
+
+/** The product's currency when the caller read the product itself; '' lets the script read the catalog. */
+const FROM_CATALOG = "";
 
 /** What a merge did: the target cart, the guest cart's tombstone, and what did not fit. */
 export type Merged =
@@ -75,8 +93,40 @@ export class CartStore {
     return runScript<ScriptReply>(this.redis, script, keys, args, "the cart store");
   }
 
-  private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" {
+  /**
+   * A change: KEYS are the cart, the client's limit counter and (for a line it adds) the product's
+   * catalog entry; the limit's two ARGV come last. Reports what is left of the limit.
+   */
+  private async change(
+    script: string,
+    cartId: string,
+    args: Array<string | number>,
+    limit: ClientLimit | undefined,
+    productId?: string,
+  ): Promise<ScriptReply> {
+    const keys = [cartKey(cartId), limit ? `${limit.name}:${limit.client}` : "rl:none"];
+    if (productId !== undefined) keys.push(productKey(productId));
+    const reply = await runScript<ScriptReply>(
+      this.redis,
+      script,
+      keys,
+      [...args, limit?.max ?? 0, limit?.windowMs ?? 0],
+      "the cart store",
+    );
+    const [status, retryMs] = reply;
+    if (status === STATUS.rateLimited) {
+      const retryAfter = Math.max(1, Math.ceil(Number(retryMs) / 1000));
+      limit?.counted?.(0, limit.max);
+      throw new AppError("rate_limited", `too many cart changes; retry in ${retryAfter} s`, { retryAfter });
+    }
+    const remaining = Number(reply[4]);
+    if (limit && Number.isInteger(remaining) && remaining >= 0) limit.counted?.(remaining, limit.max);
+    return reply;
+  }
+
+  private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" | "catalog_miss" {
     const [status, updatedAt, fields, catalog] = reply;
+    if (status === STATUS.catalogMiss || status === STATUS.noProduct) return "catalog_miss";
     if (status === STATUS.missing) return "missing";
     if (status === STATUS.deleted) return "deleted";
     if (status === STATUS.lineLimit) {
@@ -102,32 +152,45 @@ export class CartStore {
     return decodeCart(cartId, Number(updatedAt), fields, catalog);
   }
 
-  async create(cartId: string): Promise<StoredCart> {
-    const cart = this.decode(cartId, await this.run(CREATE, cartId, [CART_TTL_MS]));
+  async create(cartId: string, limit?: ClientLimit): Promise<StoredCart> {
+    const cart = this.decode(cartId, await this.change(CREATE, cartId, [CART_TTL_MS], limit));
     if (typeof cart === "string") throw new Error(`cart ${cartId} vanished while being created`);
     return cart;
   }
 
   async read(cartId: string) {
-    return this.decode(cartId, await this.run(READ, cartId, [CART_TTL_MS]));
+    const cart = this.decode(cartId, await this.run(READ, cartId, [CART_TTL_MS]));
+    if (cart === "catalog_miss") throw new Error("a cart read answered a catalog miss");
+    return cart;
   }
 
-  async addItem(cartId: string, productId: string, qty: number, currency: string) {
-    return this.decode(
-      cartId,
-      await this.run(ADD_ITEM, cartId, [CART_TTL_MS, productId, qty, MAX_LINE_QTY, MAX_LINES, currency]),
-    );
+  /**
+   * Adds `qty` of the product. `currency`: the product's, when the caller read the product; omitted,
+   * the script takes it from the catalog cache and answers "catalog_miss" when the cache does not hold
+   * the product (absent, or held as absent): the cart did not change, but the attempt was counted
+   * against `limit`, so the caller asks again (with the currency it read) without one.
+   */
+  async addItem(
+    cartId: string,
+    productId: string,
+    qty: number,
+    currency = FROM_CATALOG,
+    limit?: ClientLimit,
+  ) {
+    const args = [CART_TTL_MS, productId, qty, MAX_LINE_QTY, MAX_LINES, currency];
+    return this.decode(cartId, await this.change(ADD_ITEM, cartId, args, limit, productId));
   }
 
-  async setQty(cartId: string, productId: string, qty: number, currency: string) {
-    return this.decode(
-      cartId,
-      await this.run(SET_QTY, cartId, [CART_TTL_MS, productId, qty, MAX_LINES, currency]),
-    );
+  /** Sets a line's quantity (0 removes it); `currency` and "catalog_miss" as for `addItem`. */
+  async setQty(cartId: string, productId: string, qty: number, currency = FROM_CATALOG, limit?: ClientLimit) {
+    const args = [CART_TTL_MS, productId, qty, MAX_LINES, currency];
+    return this.decode(cartId, await this.change(SET_QTY, cartId, args, limit, productId));
   }
 
-  async delete(cartId: string) {
-    return this.decode(cartId, await this.run(DELETE, cartId, [CART_TTL_MS]));
+  async delete(cartId: string, limit?: ClientLimit) {
+    const cart = this.decode(cartId, await this.change(DELETE, cartId, [CART_TTL_MS], limit));
+    if (cart === "catalog_miss") throw new Error("a cart delete answered a catalog miss");
+    return cart;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Cart } from "../../../edge/cart/index.ts";
 import { CartStore, cartKey } from "../../../edge/cart/index.ts";
 import { productKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
+import { redisTrips } from "../../../platform/test-support.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
 
 const newCart = async (): Promise<Cart> => {
@@ -18,6 +19,39 @@ const add = (cartId: string, productId: string, qty: number, overrides: Partial<
   call(`/v1/carts/${cartId}/items`, jsonInit("POST", { productId, qty }), overrides);
 
 describe("cart lifecycle", () => {
+  it("reads and changes a cart in one Redis round trip each while the catalog entries are cached", async () => {
+    const mug = await createProduct({ priceCents: 990, name: "One-trip mug" });
+    const lamp = await createProduct({ priceCents: 500, name: "One-trip lamp" });
+    const trips = (work: () => Promise<Response>, status: number) =>
+      redisTrips(env.UPSTASH_REDIS_REST_URL, async () => expect((await work()).status).toBe(status));
+    let cartId = "";
+    expect(
+      await redisTrips(env.UPSTASH_REDIS_REST_URL, async () => {
+        cartId = (await newCart()).cartId;
+      }),
+    ).toBe(1);
+    expect(await trips(() => add(cartId, mug, 2), 200)).toBe(1);
+    expect(await trips(() => add(cartId, lamp, 1), 200)).toBe(1);
+    const setQty = () => call(`/v1/carts/${cartId}/items/${mug}`, jsonInit("PUT", { qty: 5 }));
+    expect(await trips(setQty, 200)).toBe(1);
+    expect(await trips(() => call(`/v1/carts/${cartId}`), 200)).toBe(1);
+    expect(await trips(() => call(`/v1/carts/${cartId}/items/${lamp}`, { method: "DELETE" }), 200)).toBe(1);
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`));
+    expect(cart).toMatchObject({ itemCount: 5, subtotalCents: 4950 });
+    expect(await trips(() => call(`/v1/carts/${cartId}`, { method: "DELETE" }), 204)).toBe(1);
+  });
+
+  it("adds a product the catalog cache lost: read from Postgres, cached again, added once", async () => {
+    const lamp = await createProduct({ priceCents: 4200, name: "Evicted before the add" });
+    const { cartId } = await newCart();
+    await redisClient(env, { raw: true }).del(productKey(lamp));
+    const cart = await json<Cart>(await add(cartId, lamp, 2));
+    expect(cart).toMatchObject({ itemCount: 2, subtotalCents: 8400, currency: "USD" });
+    expect(await redisClient(env, { raw: true }).exists(productKey(lamp))).toBe(1);
+    const again = await json<Cart>(await add(cartId, lamp, 1));
+    expect(again.items).toMatchObject([{ productId: lamp, qty: 3 }]);
+  });
+
   it("reads the catalog entries of the cart's lines in the cart's own script", async () => {
     const mug = await createProduct({ priceCents: 990, name: "Cached mug" });
     const { cartId } = await newCart();
@@ -246,7 +280,44 @@ describe("cart input errors", () => {
     expect(statuses).toEqual([201, 201, 201, 429]);
     const res = last as Response;
     expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(res.headers.get("RateLimit-Remaining")).toBe("0");
     await expectError(res, 429, "rate_limited");
+  });
+
+  it("counts every kind of change against one limit, and leaves a refused change undone", async () => {
+    const limited = { CART_RATE_LIMIT: "4", CART_RATE_WINDOW_SECONDS: "60" };
+    const client = { "CF-Connecting-IP": `198.51.100.${Math.floor(Math.random() * 250)}-${Date.now()}` };
+    const mug = await createProduct({ priceCents: 100 });
+    const created = await call("/v1/carts", { method: "POST", headers: client }, limited);
+    expect(created.headers.get("RateLimit-Limit")).toBe("4");
+    expect(created.headers.get("RateLimit-Remaining")).toBe("3");
+    const { cartId } = await json<Cart>(created);
+    const init = (method: string, body: unknown) => ({
+      ...jsonInit(method, body),
+      headers: { "content-type": "application/json", ...client },
+    });
+    const added = await call(`/v1/carts/${cartId}/items`, init("POST", { productId: mug, qty: 1 }), limited);
+    expect(added.headers.get("RateLimit-Remaining")).toBe("2");
+    // A refused change counts too (it asked): an unknown product here.
+    const unknown = { productId: "no_such_product_anywhere", qty: 1 };
+    await expectError(
+      await call(`/v1/carts/${cartId}/items`, init("POST", unknown), limited),
+      404,
+      "product_not_found",
+    );
+    const set = await call(`/v1/carts/${cartId}/items/${mug}`, init("PUT", { qty: 7 }), limited);
+    expect(set.status).toBe(200);
+    expect(set.headers.get("RateLimit-Remaining")).toBe("0");
+    const over = await call(`/v1/carts/${cartId}/items/${mug}`, init("PUT", { qty: 9 }), limited);
+    await expectError(over, 429, "rate_limited");
+    await expectError(
+      await call(`/v1/carts/${cartId}`, { method: "DELETE", headers: client }, limited),
+      429,
+      "rate_limited",
+    );
+    // Reads are not limited, and the refused changes changed nothing.
+    const cart = await json<Cart>(await call(`/v1/carts/${cartId}`, { headers: client }, limited));
+    expect(cart.items).toMatchObject([{ productId: mug, qty: 7 }]);
   });
 });
 

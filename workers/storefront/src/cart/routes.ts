@@ -15,7 +15,7 @@ import {
 } from "../../../edge/cart/index.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
 import type { StorefrontEnv } from "../env.ts";
-import { cartRateLimit } from "./rate-limit.ts";
+import { cartChangeDeps } from "./rate-limit.ts";
 
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const mutationErrors = errorResponses(
@@ -88,27 +88,23 @@ const deleteCartRoute = createRoute({
   responses: { 204: { description: "deleted" }, ...mutationErrors },
 });
 
-const routes = new OpenAPIHono<StorefrontEnv>();
-
-// "/v1/carts/*" also matches "/v1/carts" itself, so each change is counted once.
-routes.on(["POST", "PUT", "DELETE"], "/v1/carts/*", cartRateLimit);
-
-export const cartRoutes = routes
-  .openapi(createCartRoute, async (c) => c.json(await createCart(cartDeps(c)), 201))
+// Every change counts against the client's limit inside its own Redis script (rate-limit.ts).
+export const cartRoutes = new OpenAPIHono<StorefrontEnv>()
+  .openapi(createCartRoute, async (c) => c.json(await createCart(cartChangeDeps(c)), 201))
   .openapi(getCartRoute, async (c) => c.json(await getCart(cartDeps(c), c.req.valid("param").cartId), 200))
   .openapi(addItemRoute, async (c) => {
     const { productId, qty } = c.req.valid("json");
-    return c.json(await addItem(cartDeps(c), c.req.valid("param").cartId, productId, qty), 200);
+    return c.json(await addItem(cartChangeDeps(c), c.req.valid("param").cartId, productId, qty), 200);
   })
   .openapi(setQtyRoute, async (c) => {
     const { cartId, productId } = c.req.valid("param");
-    return c.json(await setItemQty(cartDeps(c), cartId, productId, c.req.valid("json").qty), 200);
+    return c.json(await setItemQty(cartChangeDeps(c), cartId, productId, c.req.valid("json").qty), 200);
   })
   .openapi(removeItemRoute, async (c) => {
     const { cartId, productId } = c.req.valid("param");
-    return c.json(await removeItem(cartDeps(c), cartId, productId), 200);
+    return c.json(await removeItem(cartChangeDeps(c), cartId, productId), 200);
   })
   .openapi(deleteCartRoute, async (c) => {
-    await deleteCart(cartDeps(c), c.req.valid("param").cartId);
+    await deleteCart(cartChangeDeps(c), c.req.valid("param").cartId);
     return c.body(null, 204);
   });
