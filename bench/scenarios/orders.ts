@@ -352,11 +352,13 @@ const statementsTable = (run: OrderRun): Table => {
   return {
     title: `PostgreSQL statements per order: ${(run.statements / orders).toFixed(1)} in all; the most called`,
     columns: ["statement", "per order", "mean ms"],
-    rows: run.topStatements.slice(0, 12).map((s) => [
-      `\`${s.query.replace(/\s+/g, " ").replaceAll("|", "\\|").slice(0, 110)}\``,
-      (s.calls / orders).toFixed(2),
-      (s.totalMs / Math.max(1, s.calls)).toFixed(3),
-    ]),
+    rows: run.topStatements
+      .slice(0, 12)
+      .map((s) => [
+        `\`${s.query.replace(/\s+/g, " ").replaceAll("|", "\\|").slice(0, 110)}\``,
+        (s.calls / orders).toFixed(2),
+        (s.totalMs / Math.max(1, s.calls)).toFixed(3),
+      ]),
     note: "pg_stat_statements over the run (consumers, the outbox relay, the saga sweep, and the workers' Neon queries); BEGIN and COMMIT count as statements.",
   };
 };
