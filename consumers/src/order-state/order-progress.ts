@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
+import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
 import type { Tx } from "../runtime/types.ts";
 import { contradicts, decideOutcome, type FinalOutcome, type OrderSteps, outcomeOfOrder } from "./outcome.ts";
 
@@ -9,7 +10,7 @@ import { contradicts, decideOutcome, type FinalOutcome, type OrderSteps, outcome
  * that the saga deadline runs) finalizes the order. Every call locks the order's `orders` row first,
  * then its progress row, always in that order, so events of one order and the deadline sweep queue
  * instead of deadlocking, and the last one sees every field; `finalized_at` makes finalizing happen
- * once.
+ * once. Each step costs one statement, and the one that finalizes the order one more.
  */
 
 export type OrderStep =
@@ -49,11 +50,26 @@ const stepFields = (step: OrderStep) => {
 };
 
 /**
- * Upserts the step, answering the row as it is now and the steps it knew before, in ONE statement:
- * the `before` CTE reads the snapshot the statement started from, which the upsert does not change.
+ * Locks the order's `orders` row and upserts the step, answering the order's status, the progress row
+ * as it is now and the steps it knew before, in ONE statement:
+ * - `locked` reads the orders row FOR UPDATE. The value of `updated_at` reads `locked` in a subquery,
+ *   which runs before the row is inserted, so the orders row is locked before the upsert takes the
+ *   progress row's lock: the lock order every writer of these rows keeps.
+ * - `before` reads the snapshot the statement started from, which the upsert does not change. Only
+ *   this consumer's events of the order (one after another) write the step columns, so waiting for
+ *   the lock cannot make `before` miss a step.
  */
 const upsertStep = async (tx: Tx, step: OrderStep) => {
   const fields = stepFields(step);
+  const locked = tx
+    .$with("locked")
+    .as(
+      tx
+        .select({ status: orders.status, reason: orders.reason })
+        .from(orders)
+        .where(eq(orders.orderId, step.orderId))
+        .for("update"),
+    );
   const before = tx
     .$with("before")
     .as(
@@ -63,28 +79,59 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
         .where(eq(orderProgress.orderId, step.orderId)),
     );
   const [row] = await tx
-    .with(before)
+    .with(locked, before)
     .insert(orderProgress)
-    .values({ orderId: step.orderId, ...fields.values })
+    .values({
+      orderId: step.orderId,
+      ...fields.values,
+      updatedAt: sql`(select now() from (select count(*) from "locked") as "lock_taken")`,
+    })
     .onConflictDoUpdate({ target: orderProgress.orderId, set: { ...fields.set, updatedAt: sql`now()` } })
     .returning({
       ...getTableColumns(orderProgress),
       inventoryBefore: sql<OrderSteps["inventory"]>`(select "inventory" from "before")`,
       paymentBefore: sql<OrderSteps["payment"]>`(select "payment" from "before")`,
+      orderStatus: sql<OrderStatus | null>`(select "status" from "locked")`,
+      orderReason: sql<CancelReason | null>`(select "reason" from "locked")`,
     });
   if (!row) throw new Error(`order_progress upsert of ${step.orderId} returned no row`);
-  const { inventoryBefore, paymentBefore, ...progress } = row;
-  return { progress, before: { inventory: inventoryBefore, payment: paymentBefore } };
+  const { inventoryBefore, paymentBefore, orderStatus, orderReason, ...progress } = row;
+  return {
+    order: orderStatus ? { status: orderStatus, reason: orderReason } : undefined,
+    progress,
+    before: { inventory: inventoryBefore, payment: paymentBefore },
+  };
+};
+
+/**
+ * Finalizes the order in ONE statement: the orders row moves from pending to the outcome (a CTE) and
+ * the progress row is marked final. Both rows are already locked by `upsertStep`. Answers whether the
+ * orders row moved.
+ */
+const finalize = async (tx: Tx, orderId: string, outcome: FinalOutcome, now: Date): Promise<boolean> => {
+  const moved = tx.$with("moved").as(
+    tx
+      .update(orders)
+      .set({
+        status: outcome.status,
+        reason: outcome.status === "cancelled" ? outcome.reason : null,
+        updatedAt: now,
+      })
+      .where(and(eq(orders.orderId, orderId), eq(orders.status, "pending")))
+      .returning({ orderId: orders.orderId }),
+  );
+  const [row] = await tx
+    .with(moved)
+    .update(orderProgress)
+    .set({ finalizedAt: now, updatedAt: now })
+    .where(eq(orderProgress.orderId, orderId))
+    .returning({ orderRowUpdated: sql<boolean>`exists (select 1 from "moved")` });
+  return row?.orderRowUpdated === true;
 };
 
 /** Records one step of the order and finalizes the order when it was the last one missing. */
 export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date()): Promise<Advance> => {
-  const [order] = await tx
-    .select({ status: orders.status, reason: orders.reason })
-    .from(orders)
-    .where(eq(orders.orderId, step.orderId))
-    .for("update");
-  const { progress, before } = await upsertStep(tx, step);
+  const { order, progress, before } = await upsertStep(tx, step);
   if (progress.finalizedAt) {
     const outcome = (order && outcomeOfOrder(order)) ?? decideOutcome(progress, true);
     if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);
@@ -94,18 +141,6 @@ export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date
   }
   const outcome = decideOutcome(progress, step.step === "deadline");
   if (!outcome) return { kind: "waiting" };
-  const updated = await tx
-    .update(orders)
-    .set({
-      status: outcome.status,
-      reason: outcome.status === "cancelled" ? outcome.reason : null,
-      updatedAt: now,
-    })
-    .where(and(eq(orders.orderId, step.orderId), eq(orders.status, "pending")))
-    .returning({ orderId: orders.orderId });
-  await tx
-    .update(orderProgress)
-    .set({ finalizedAt: now, updatedAt: now })
-    .where(eq(orderProgress.orderId, step.orderId));
-  return { kind: "finalized", outcome, finalizedAt: now, orderRowUpdated: updated.length > 0 };
+  const orderRowUpdated = await finalize(tx, step.orderId, outcome, now);
+  return { kind: "finalized", outcome, finalizedAt: now, orderRowUpdated };
 };
