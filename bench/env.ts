@@ -164,8 +164,10 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
 
     const kafkaPid = await brokerPid();
     say("starting the consumers...");
+    // BENCH_CPU_PROFILE_DIR=<dir>: the consumers write a V8 CPU profile there when they stop.
+    const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
     const consumers = await spawnUntil(
-      ["consumers/src/main.ts", "all"],
+      [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "consumers/src/main.ts", "all"],
       {
         ...process.env,
         DATABASE_URL: databaseUrl,

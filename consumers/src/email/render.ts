@@ -20,8 +20,17 @@ export interface RenderedContent {
   html: string;
 }
 
-export const formatMoney = (cents: number, currency: string): string =>
-  new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
+/** One formatter per currency: building an `Intl.NumberFormat` costs far more than using one. */
+const formatters = new Map<string, Intl.NumberFormat>();
+
+export const formatMoney = (cents: number, currency: string): string => {
+  let format = formatters.get(currency);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", { style: "currency", currency });
+    formatters.set(currency, format);
+  }
+  return format.format(cents / 100);
+};
 
 const REASONS: Record<CancelReason, string> = {
   out_of_stock: "an item in it is out of stock",
