@@ -81,21 +81,27 @@ export const reserveStock = async (
     .map(([productId]) => productId);
   if (shortProductIds.length > 0) return { type: "rejected", shortProductIds };
 
+  // One statement moves the units and records the holds; the holds only if every line moved.
   const moved = await tx.execute(sql`
-    update ${inventory} as i
-    set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
-      updated_at = now()
-    from (values ${deltaValues(wanted)}) as v(product_id, qty)
-    where i.product_id = v.product_id and i.available >= v.qty
-    returning i.product_id, i.available, i.version`);
-  if (moved.rowCount !== wanted.size) {
+    with wanted(product_id, qty) as (values ${deltaValues(wanted)}),
+    moved as (
+      update ${inventory} as i
+      set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
+        updated_at = now()
+      from wanted as v
+      where i.product_id = v.product_id and i.available >= v.qty
+      returning i.product_id, i.available, i.version
+    ), held as (
+      insert into ${stockReservations} (order_id, product_id, qty, status)
+      select ${orderId}, w.product_id, w.qty, 'held' from wanted as w
+      where (select count(*) from moved) = ${wanted.size}
+    )
+    select product_id, available, version from moved`);
+  if (moved.rows.length !== wanted.size) {
     throw new Error(
-      `stock of order ${orderId} changed under its locks (${moved.rowCount}/${wanted.size} rows)`,
+      `stock of order ${orderId} changed under its locks (${moved.rows.length}/${wanted.size} rows)`,
     );
   }
-  await tx
-    .insert(stockReservations)
-    .values([...wanted].map(([productId, qty]) => ({ orderId, productId, qty, status: "held" as const })));
   return { type: "reserved", alreadyHeld: false, levels: levelsOf(moved.rows) };
 };
 
@@ -135,32 +141,31 @@ const SHIP_HELD: HoldMove = {
  * holds leave `reserved` (the goods are sold), released ones go back to `available`, shipped ones
  * are counted in `shipped`. Only rows in `move.from` move, so running it again, or on an order without
  * such rows, changes nothing. Returns the levels it changed.
+ *
+ * One statement: `locked` locks the inventory rows of the order's holds (the global order), and the
+ * reservation update waits for it (it reads `locked` in its condition, evaluated first), so the
+ * inventory rows are locked before the reservation rows, as everywhere else. The status guard is
+ * re-checked on the latest row versions: of two concurrent moves only one moves the rows.
  */
 const moveHolds = async (tx: Tx, orderId: string, move: HoldMove): Promise<StockLevel[]> => {
-  const inFrom = and(eq(stockReservations.orderId, orderId), eq(stockReservations.status, move.from));
-  const holds = await tx
-    .select({ productId: stockReservations.productId })
-    .from(stockReservations)
-    .where(inFrom);
-  if (holds.length === 0) return [];
-  await lockInventory(
-    tx,
-    holds.map((hold) => hold.productId),
-  );
-  // The status guard re-reads under the locks: of two concurrent moves only one moves the rows.
-  const moved = await tx
-    .update(stockReservations)
-    .set({ status: move.to, updatedAt: sql`now()` })
-    .where(inFrom)
-    .returning({ productId: stockReservations.productId, qty: stockReservations.qty });
-  if (moved.length === 0) return [];
-  const deltas = new Map(moved.map((hold) => [hold.productId, hold.qty]));
   const { available, reserved, shipped } = move.effect;
   const changed = await tx.execute(sql`
+    with locked as (
+      select i.product_id from ${inventory} as i
+      where i.product_id in (
+        select r.product_id from ${stockReservations} as r
+        where r.order_id = ${orderId} and r.status = ${move.from})
+      order by i.product_id
+      for update
+    ), moved as (
+      update ${stockReservations} as r set status = ${move.to}, updated_at = now()
+      where r.order_id = ${orderId} and r.status = ${move.from} and (select count(*) from locked) >= 0
+      returning r.product_id, r.qty
+    )
     update ${inventory} as i
     set available = i.available + ${available}::int * v.qty, reserved = i.reserved - ${reserved}::int * v.qty,
       shipped = i.shipped + ${shipped}::int * v.qty, version = i.version + 1, updated_at = now()
-    from (values ${deltaValues(deltas)}) as v(product_id, qty)
+    from moved as v
     where i.product_id = v.product_id
     returning i.product_id, i.available, i.version`);
   return levelsOf(changed.rows);
