@@ -9,7 +9,7 @@ import {
   renderOrderEmail,
   renderShippingEmail,
 } from "./render.ts";
-import { hasEmail, loadOrderForEmail, storeEmail } from "./store.ts";
+import { loadOrderForEmail, storeEmail } from "./store.ts";
 
 export { startSmtpRelay } from "./smtp-relay.ts";
 
@@ -45,11 +45,11 @@ export const createEmailConsumer = (options: EmailConsumerOptions = {}): Consume
     skipIf: readonly EmailKind[],
     content: (order: OrderForEmail) => RenderedContent,
   ): Promise<void> => {
-    if (await hasEmail(ctx.tx, orderId, skipIf)) {
+    const { order, hasEmail } = await loadOrderForEmail(ctx.tx, orderId, skipIf);
+    if (hasEmail) {
       ctx.log.info({ orderId, skipIf }, "order has this email already; not sending another");
       return;
     }
-    const order = await loadOrderForEmail(ctx.tx, orderId);
     // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
     if (!order) throw new Error(`order ${orderId} is not in Postgres`);
     const mail = content(order);

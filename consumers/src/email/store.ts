@@ -1,40 +1,44 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { emails, orderLines, orders } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
 import type { EmailKind, OrderForEmail } from "./render.ts";
 
-/** The order as the email needs it, or undefined when it is not in Postgres. */
-export const loadOrderForEmail = async (tx: Tx, orderId: string): Promise<OrderForEmail | undefined> => {
-  const [order] = await tx.select().from(orders).where(eq(orders.orderId, orderId));
-  if (!order) return undefined;
-  const lines = await tx
+/**
+ * The order as the email needs it (undefined when it is not in Postgres), and whether it has an email
+ * of one of `kinds` already: one statement (the order row, its lines aggregated, the email check).
+ * The subqueries name the outer row's table: a bare column in a select list would bind to theirs.
+ */
+export const loadOrderForEmail = async (
+  tx: Tx,
+  orderId: string,
+  kinds: readonly EmailKind[],
+): Promise<{ order: OrderForEmail | undefined; hasEmail: boolean }> => {
+  const line = sql`json_build_object('name', l.name, 'sku', l.sku, 'qty', l.qty, 'lineTotalCents', l.line_total_cents)`;
+  const [row] = await tx
     .select({
-      name: orderLines.name,
-      sku: orderLines.sku,
-      qty: orderLines.qty,
-      lineTotalCents: orderLines.lineTotalCents,
+      email: orders.email,
+      shippingAddress: orders.shippingAddress,
+      currency: orders.currency,
+      subtotalCents: orders.subtotalCents,
+      hasEmail: sql<boolean>`exists (select 1 from ${emails} as e
+        where e.order_id = ${orders}.order_id and e.kind = any(${sql.param([...kinds])}::text[]))`,
+      lines: sql<OrderForEmail["lines"]>`coalesce((select json_agg(${line} order by l.product_id)
+        from ${orderLines} as l where l.order_id = ${orders}.order_id), '[]'::json)`,
     })
-    .from(orderLines)
-    .where(eq(orderLines.orderId, orderId))
-    .orderBy(asc(orderLines.productId));
+    .from(orders)
+    .where(eq(orders.orderId, orderId));
+  if (!row) return { order: undefined, hasEmail: false };
   return {
-    orderId,
-    email: order.email,
-    customerName: order.shippingAddress.name,
-    currency: order.currency,
-    subtotalCents: order.subtotalCents,
-    lines,
+    hasEmail: row.hasEmail,
+    order: {
+      orderId,
+      email: row.email,
+      customerName: row.shippingAddress.name,
+      currency: row.currency,
+      subtotalCents: row.subtotalCents,
+      lines: row.lines,
+    },
   };
-};
-
-/** Whether the order has an email of one of `kinds` already. */
-export const hasEmail = async (tx: Tx, orderId: string, kinds: readonly EmailKind[]): Promise<boolean> => {
-  const found = await tx
-    .select({ id: emails.id })
-    .from(emails)
-    .where(and(eq(emails.orderId, orderId), inArray(emails.kind, [...kinds])))
-    .limit(1);
-  return found.length > 0;
 };
 
 export interface StoredEmail {
