@@ -99,7 +99,14 @@ export const startWorkers = async (
         serviceBindings: { CHECKOUT: "checkout" },
         r2Buckets: ["MEDIA"],
         // `[assets]` of wrangler.toml (Swagger UI for /docs), copied there when the bundle was built.
-        assets: { directory: STOREFRONT_ASSETS_DIR, routerConfig: { has_user_worker: true } },
+        assets: {
+          directory: STOREFRONT_ASSETS_DIR,
+          // `run_worker_first` of wrangler.toml: only the Swagger UI files skip the worker.
+          routerConfig: {
+            has_user_worker: true,
+            static_routing: { user_worker: ["/*"], asset_worker: ["/docs/swagger-ui/*"] },
+          },
+        },
       },
       {
         name: "checkout",
