@@ -63,6 +63,9 @@ export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {
         url: env.UPSTASH_REDIS_REST_URL,
         token: env.UPSTASH_REDIS_REST_TOKEN,
         automaticDeserialization: !options.raw,
+        // Replies as plain JSON, not base64 to decode: every value the project keeps in Redis is
+        // UTF-8 text (ids, counters, JSON), and decoding showed in the checkout's CPU profile.
+        responseEncoding: false,
         enableTelemetry: false,
         enableAutoPipelining: false,
         retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
