@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { seedProductId } from "../../db/seed-data.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "../../workers/edge/cart/schemas.ts";
 import { ADD_ITEM, CREATE, READ, SET_QTY } from "../../workers/edge/cart/scripts.ts";
+import { productKey } from "../../workers/edge/catalog/service.ts";
 import { httpLoad, type LoadResult, redisLoad } from "../load.ts";
 import {
   inBatches,
@@ -51,12 +52,40 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     add: String(await redis.script("LOAD", ADD_ITEM)),
     setQty: String(await redis.script("LOAD", SET_QTY)),
   };
+  // The scripts' keys and arguments as the worker sends them: the cart, a limit counter (no limit
+  // here: 0), the product's catalog entry; the product's currency given, so no catalog read.
+  const addArgs = (key: string, productId: string, maxQty: number) => [
+    3,
+    key,
+    "rl:none",
+    productKey(productId),
+    CART_TTL_MS,
+    productId,
+    1,
+    maxQty,
+    MAX_LINES,
+    "USD",
+    0,
+    0,
+  ];
+  const setQtyArgs = (key: string, productId: string, qty: number) => [
+    3,
+    key,
+    "rl:none",
+    productKey(productId),
+    CART_TTL_MS,
+    productId,
+    qty,
+    MAX_LINES,
+    "USD",
+    0,
+    0,
+  ];
   const keyspace = 1_000;
   const products = [seedProductId(0), seedProductId(1), seedProductId(2)];
   await inBatches(range(keyspace), 100, async (i) => {
-    await redis.eval(CREATE, 1, floorKey(i), CART_TTL_MS);
-    for (const p of products)
-      await redis.eval(ADD_ITEM, 1, floorKey(i), CART_TTL_MS, p, 1, MAX_LINE_QTY, MAX_LINES, "USD");
+    await redis.eval(CREATE, 2, floorKey(i), "rl:none", CART_TTL_MS, 0, 0);
+    for (const p of products) await redis.call("EVAL", ADD_ITEM, ...addArgs(floorKey(i), p, MAX_LINE_QTY));
   });
 
   const rows: Array<{
@@ -151,8 +180,8 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
         const productId = seedProductId(100 + (nextRest % 200));
         client.setRequests([
           restCall(["EVALSHA", sha.read, 1, key, CART_TTL_MS]),
-          restCall(["EVALSHA", sha.add, 1, key, CART_TTL_MS, productId, 1, MAX_LINE_QTY, MAX_LINES, "USD"]),
-          restCall(["EVALSHA", sha.setQty, 1, key, CART_TTL_MS, productId, 1, MAX_LINES, "USD"]),
+          restCall(["EVALSHA", sha.add, ...addArgs(key, productId, MAX_LINE_QTY)]),
+          restCall(["EVALSHA", sha.setQty, ...setQtyArgs(key, productId, 1)]),
         ]);
       },
     });
@@ -170,29 +199,8 @@ export const cartHotPath: Scenario = async ({ env, api, quick, log }) => {
     const tcp = {
       read: await floor(["EVALSHA", sha.read, 1, randomKey, CART_TTL_MS]),
       // No quantity limit here: redis-benchmark repeats one command, it cannot set quantities back.
-      add: await floor([
-        "EVALSHA",
-        sha.add,
-        1,
-        randomKey,
-        CART_TTL_MS,
-        products[0] ?? "",
-        1,
-        1e12,
-        MAX_LINES,
-        "USD",
-      ]),
-      setQty: await floor([
-        "EVALSHA",
-        sha.setQty,
-        1,
-        randomKey,
-        CART_TTL_MS,
-        products[1] ?? "",
-        2,
-        MAX_LINES,
-        "USD",
-      ]),
+      add: await floor(["EVALSHA", sha.add, ...addArgs(randomKey, products[0] ?? "", 1e12)]),
+      setQty: await floor(["EVALSHA", sha.setQty, ...setQtyArgs(randomKey, products[1] ?? "", 2)]),
     };
     rows.push({
       connections,

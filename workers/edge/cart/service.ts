@@ -4,7 +4,7 @@ import { randomToken } from "../../../domain/ids.ts";
 import { type Currency, lineTotalCents, sumCents } from "../../../domain/money.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
-import { type CatalogDeps, getProduct, getProducts } from "../catalog/index.ts";
+import { type CatalogDeps, getProducts, loadProductNow, type Product } from "../catalog/index.ts";
 import { loadSnapshot } from "./restore.ts";
 import { CART_TTL_MS, type Cart, type CartLine } from "./schemas.ts";
 import type { CartStore, ClientLimit, StoredCart } from "./store.ts";
@@ -64,13 +64,19 @@ export const announce = (deps: CartDeps, cart: StoredCart, deleted = false): voi
   );
 };
 
-/** Prices a stored cart from the catalog; lines whose product no longer exists are left out. */
-export const priceCart = async (deps: CartDeps, cart: StoredCart): Promise<Cart> => {
-  const products = await getProducts(
-    deps.catalog,
-    cart.lines.map((line) => line.productId),
-    cart.catalog,
-  );
+/**
+ * Prices a stored cart from the catalog; lines whose product no longer exists are left out. `known`:
+ * products the caller has just read from Postgres, not looked up again.
+ */
+export const priceCart = async (
+  deps: CartDeps,
+  cart: StoredCart,
+  known: ReadonlyMap<string, Product> = new Map(),
+): Promise<Cart> => {
+  const products = new Map(known);
+  const lookups = cart.lines.map((line) => line.productId).filter((id) => !known.has(id));
+  for (const [id, product] of await getProducts(deps.catalog, lookups, cart.catalog))
+    products.set(id, product);
   const items: CartLine[] = [];
   for (const line of cart.lines) {
     const product = products.get(line.productId);
@@ -126,8 +132,8 @@ const countOnce = (deps: CartDeps): (() => ClientLimit | undefined) => {
 /**
  * A change of one line, in one round trip when the product is in the catalog cache: the script
  * checks the product there and counts the client's limit. When the cache does not hold it, the
- * product is read through the catalog (404 if it does not exist, which also fills the cache) and the
- * change is asked again with its currency, the limit already counted.
+ * product is read from Postgres (404 if it does not exist; the cache entry is written after the
+ * answer) and the change is asked again with its currency, the limit already counted: two round trips.
  */
 const changeLine = async (
   deps: CartDeps,
@@ -136,16 +142,18 @@ const changeLine = async (
   change: (currency: string | undefined, limit: ClientLimit | undefined) => Promise<ChangeResult>,
 ): Promise<Cart> => {
   const limit = countOnce(deps);
+  const known = new Map<string, Product>();
   const cart = await withCart(deps, cartId, async () => {
     const answer = await change(undefined, limit());
     if (answer !== "catalog_miss") return answer;
-    const { product } = await getProduct(deps.catalog, productId);
+    const product = await loadProductNow(deps.catalog, productId);
+    known.set(product.id, product);
     const again = await change(product.currency, undefined);
     if (again === "catalog_miss") throw new Error(`product ${productId} read but refused by the cart`);
     return again;
   });
   announce(deps, cart);
-  return priceCart(deps, cart);
+  return priceCart(deps, cart, known);
 };
 
 export const addItem = (deps: CartDeps, cartId: string, productId: string, qty: number): Promise<Cart> =>

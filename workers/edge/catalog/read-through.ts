@@ -177,6 +177,17 @@ export class ReadThrough {
     return { value: await this.coalesce(key, () => this.fill(key, policy, load)), status: "MISS" };
   }
 
+  /**
+   * Reads the origin now, for a caller that already knows Redis holds no entry (a script looked):
+   * concurrent reads of the key in this isolate share one origin read, and the entry is written after
+   * the answer. No lease: the caller does not wait for another isolate's fill.
+   */
+  async loadNow<T>(key: string, policy: CachePolicy<T>, load: () => Promise<T>): Promise<T> {
+    const value = await this.coalesce(key, load);
+    this.deps.background(this.store(key, policy, value));
+    return value;
+  }
+
   /** Replaces an entry now (write-through after an update of the record). */
   async write<T>(key: string, policy: CachePolicy<T>, value: T): Promise<void> {
     if (!policy.version) {

@@ -62,6 +62,18 @@ export const getProduct = async (
   return { product: value.product, version: value.version, status };
 };
 
+/**
+ * The product from Postgres, for a caller that found no usable cache entry itself (a cart script);
+ * the entry is written after the answer. 404 when it does not exist.
+ */
+export const loadProductNow = async (deps: CatalogDeps, id: string): Promise<Product> => {
+  const record = await deps.cache.loadNow(productKey(id), deps.policies.product, () =>
+    fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl)),
+  );
+  if (!record.product) throw new AppError("product_not_found", `product ${id} does not exist`);
+  return record.product;
+};
+
 export const listProducts = (
   deps: CatalogDeps,
   query: ProductListQuery,
