@@ -40,8 +40,66 @@ const chart = (c: Chart): string => {
   ].join("\n");
 };
 
+/** A run the report compares itself with: its raw figures, as `bench/results/<timestamp>.json` holds them. */
+export interface PreviousRun {
+  file: string;
+  info: RunInfo;
+  results: ScenarioResult[];
+}
+
+const numeric = (value: string | number | undefined): boolean =>
+  value !== undefined && value !== "" && Number.isFinite(Number(value));
+
+/**
+ * Each table both runs have (same scenario, same title), row by row and column by column (the numeric
+ * columns both have): "previous → now".
+ */
+const comparison = (previous: PreviousRun, results: ScenarioResult[]): string[] => {
+  const out: string[] = [];
+  for (const now of results) {
+    const before = previous.results.find((r) => r.id === now.id);
+    for (const current of now.tables) {
+      const old = before?.tables.find((t) => t.title === current.title);
+      if (!old) continue;
+      // One row each: the same measurement, every column compared. Otherwise rows match on their
+      // first cell (e.g. connections), which stays the label.
+      const single = current.rows.length === 1 && old.rows.length === 1;
+      const from = single ? 0 : 1;
+      const columns = current.columns
+        .map((name, i) => ({ name, i, j: old.columns.indexOf(name) }))
+        .filter(({ i, j }) => i >= from && j >= from);
+      const pairs = current.rows.flatMap((row) => {
+        const match = single ? old.rows[0] : old.rows.find((r) => String(r[0]) === String(row[0]));
+        return match ? [{ row, match }] : [];
+      });
+      const changed = (i: number, j: number) =>
+        pairs.some(({ row, match }) => numeric(row[i]) && numeric(match[j]));
+      const kept = columns.filter(({ i, j }) => changed(i, j));
+      if (kept.length === 0) continue;
+      out.push(
+        table({
+          title: `${now.title}: ${current.title}`,
+          columns: [single ? "" : (current.columns[0] ?? ""), ...kept.map((c) => c.name)],
+          rows: pairs.map(({ row, match }) => [
+            single ? "previous → now" : (row[0] ?? ""),
+            ...kept.map(({ i, j }) =>
+              numeric(row[i]) && numeric(match[j]) ? `${match[j]} → ${row[i]}` : "",
+            ),
+          ]),
+        }),
+      );
+    }
+  }
+  return out;
+};
+
 /** The readable report of one run: conditions first, then each scenario's tables and charts. */
-export const renderReport = (info: RunInfo, results: ScenarioResult[], resultsFile: string): string => {
+export const renderReport = (
+  info: RunInfo,
+  results: ScenarioResult[],
+  resultsFile: string,
+  previous?: PreviousRun,
+): string => {
   const checks = results.flatMap((r) => (r.checks ?? []).map((c) => ({ ...c, scenario: r.title })));
   return [
     "# Benchmark report",
@@ -63,6 +121,15 @@ export const renderReport = (info: RunInfo, results: ScenarioResult[], resultsFi
     "",
     ...results.flatMap((r) => r.headlines.map((h) => `- **${r.title}**: ${h}`)),
     "",
+    ...(previous
+      ? [
+          "## Against the previous full run",
+          "",
+          `Previous → this run, for every figure both runs measured (the previous run: ${previous.info.startedAt}, [\`${previous.file}\`](${previous.file})). Figures this run adds (CPU per process, statements per order, round trips) have no previous value.`,
+          "",
+          ...comparison(previous, results),
+        ]
+      : []),
     "## Checks",
     "",
     ...checks.map(

@@ -7,7 +7,7 @@ import { createApi } from "../e2e/support/api.ts";
 import { kafkaVersion } from "../local/kafka/paths.ts";
 import { REPO_ROOT } from "../local/stack.ts";
 import { startBenchEnv } from "./env.ts";
-import { type RunInfo, renderReport } from "./report.ts";
+import { type PreviousRun, type RunInfo, renderReport } from "./report.ts";
 import { cartHotPath } from "./scenarios/cart.ts";
 import { catalogAtScale } from "./scenarios/catalog-scale.ts";
 import { customers } from "./scenarios/customers.ts";
@@ -61,6 +61,19 @@ const packageVersion = (name: string): string => {
 };
 
 const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+/** The full run the committed report shows (its raw figures), which this run's report compares with. */
+const previousRun = (reportPath: string): PreviousRun | undefined => {
+  try {
+    const file = /raw figures in \[`(results\/[^`]+\.json)`\]/.exec(readFileSync(reportPath, "utf8"))?.[1];
+    if (!file) return undefined;
+    const raw = JSON.parse(readFileSync(`${REPO_ROOT}bench/${file}`, "utf8")) as Omit<PreviousRun, "file">;
+    return { file, info: raw.info, results: raw.results };
+  } catch (error) {
+    log(`no previous run to compare with: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+};
 const startedAt = new Date();
 const env = await startBenchEnv({ seedCount: 1_000 });
 const results: ScenarioResult[] = [];
@@ -118,9 +131,10 @@ try {
   // Quick and partial runs stay out of the committed report (bench/REPORT.md is a full run).
   const dir = quick || only || orders ? `${REPO_ROOT}.local/bench` : `${REPO_ROOT}bench`;
   mkdirSync(`${dir}/results`, { recursive: true });
+  const previous = dir === `${REPO_ROOT}bench` ? previousRun(`${dir}/REPORT.md`) : undefined;
   const resultsFile = `results/${stamp}.json`;
   writeFileSync(`${dir}/${resultsFile}`, `${JSON.stringify({ info, results }, null, 2)}\n`);
-  writeFileSync(`${dir}/REPORT.md`, renderReport(info, results, resultsFile));
+  writeFileSync(`${dir}/REPORT.md`, renderReport(info, results, resultsFile, previous));
   log(`wrote ${dir}/${resultsFile} and ${dir}/REPORT.md`);
 } finally {
   await env.close();
