@@ -68,8 +68,13 @@ const comparison = (previous: PreviousRun, results: ScenarioResult[]): string[] 
       const columns = current.columns
         .map((name, i) => ({ name, i, j: old.columns.indexOf(name) }))
         .filter(({ i, j }) => i >= from && j >= from);
+      // The n-th row labelled X matches the previous run's n-th row labelled X.
+      const seen = new Map<string, number>();
       const pairs = current.rows.flatMap((row) => {
-        const match = single ? old.rows[0] : old.rows.find((r) => String(r[0]) === String(row[0]));
+        const label = String(row[0]);
+        const nth = seen.get(label) ?? 0;
+        seen.set(label, nth + 1);
+        const match = single ? old.rows[0] : old.rows.filter((r) => String(r[0]) === label)[nth];
         return match ? [{ row, match }] : [];
       });
       const changed = (i: number, j: number) =>
