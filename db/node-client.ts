@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import * as schema from "./schema/index.ts";
@@ -36,6 +37,37 @@ const releasingTransactions = (db: Db, pool: pg.Pool): Db => {
   return Object.assign(db, { transaction });
 };
 
+/** Statements a connection keeps prepared at most; later new texts run unnamed (parsed each time). */
+const PREPARED_PER_CONNECTION = 256;
+const CACHEABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * Names each data statement by a hash of its text, so PostgreSQL parses and plans it once per
+ * connection and then reuses the plan, as JDBC drivers do after a few executions: a statement's
+ * planning costs more than its execution for the consumers' short CTE statements. node-postgres
+ * sends a named statement's Parse once per connection. The set per connection is bounded; DDL and
+ * transaction control are never named. Queries that carry their own name keep it.
+ */
+const prepareStatements = (client: pg.PoolClient): void => {
+  const named = new Set<string>();
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const naming = (...args: unknown[]): unknown => {
+    const [config, ...rest] = args;
+    if (config !== null && typeof config === "object" && !("name" in config && config.name)) {
+      const text = (config as { text?: unknown }).text;
+      if (typeof text === "string" && CACHEABLE.test(text)) {
+        const name = `s_${createHash("sha1").update(text).digest("base64url")}`;
+        if (named.has(name) || named.size < PREPARED_PER_CONNECTION) {
+          named.add(name);
+          return query({ ...config, name }, ...rest);
+        }
+      }
+    }
+    return query(...args);
+  };
+  Object.assign(client, { query: naming });
+};
+
 /** Pool settings a caller may add: the pool size and the deadlines of connects and queries. */
 export type NodeDbOptions = Pick<
   pg.PoolConfig,
@@ -49,8 +81,16 @@ export type NodeDbOptions = Pick<
 >;
 
 /** A pooled Postgres connection for Node processes (consumers, scripts); the edge uses the Neon driver. */
-export const createNodeDb = (databaseUrl: string, options: NodeDbOptions = {}): { db: Db; pool: pg.Pool } => {
-  const pool = new pg.Pool({ ...options, connectionString: databaseUrl, max: options.max ?? 10 });
+export const createNodeDb = (
+  databaseUrl: string,
+  options: NodeDbOptions & {
+    /** Keep each connection's data statements prepared (see `prepareStatements`); long-running processes. */
+    preparedStatements?: boolean;
+  } = {},
+): { db: Db; pool: pg.Pool } => {
+  const { preparedStatements, ...settings } = options;
+  const pool = new pg.Pool({ ...settings, connectionString: databaseUrl, max: settings.max ?? 10 });
+  if (preparedStatements) pool.on("connect", prepareStatements);
   return { db: releasingTransactions(drizzle(pool, { schema }), pool), pool };
 };
 

@@ -23,7 +23,10 @@ type PgSettings = Pick<
   | "PG_QUERY_TIMEOUT_MS"
 >;
 
-/** The Postgres pool: connect, statement, idle-in-transaction and client-side query deadlines, TCP keepalive. */
+/**
+ * The Postgres pool: connect, statement, idle-in-transaction and client-side query deadlines, TCP
+ * keepalive, and statements prepared once per connection.
+ */
 export const createConsumerDb = (databaseUrl: string, s: PgSettings): ReturnType<typeof createNodeDb> =>
   createNodeDb(databaseUrl, {
     max: s.PG_POOL_MAX,
@@ -33,6 +36,7 @@ export const createConsumerDb = (databaseUrl: string, s: PgSettings): ReturnType
     query_timeout: s.PG_QUERY_TIMEOUT_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    preparedStatements: true,
   });
 
 type RedisSettings = Pick<
