@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { inventory, stockReservations } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
 
