@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cancelByMerchant } from "../../../db/order-cancel.ts";
 import { emails, inventory } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
@@ -12,7 +11,7 @@ import { inventoryConsumer } from "../inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "../order-state/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestDb, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -34,12 +33,7 @@ import {
  * email and fulfillment (deliverAll), the warehouse is the simulated one on a clock the test moves,
  * and the tracking task runs one pass at a time.
  */
-const { db, pool } = connectTestDb();
-const redis = new Redis(inject("stack").redisUrl);
-afterAll(async () => {
-  await pool.end();
-  await redis.quit();
-});
+const { db, redis } = connectTestServices();
 const statusCache = createRedisOrderStatusCache(redis);
 const SHIP_DELAY_MS = 60_000;
 

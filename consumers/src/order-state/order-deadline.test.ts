@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { emails, orders } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
@@ -10,7 +9,7 @@ import { createEmailConsumer } from "../email/index.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestDb, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -28,12 +27,7 @@ import { createOrderStateConsumer, createRedisOrderStatusCache, DEADLINE_TASK } 
  * cancels the order with payment_timeout, and the compensations run through order-finalized like for
  * any cancellation. Time is moved by giving the orders old `created_at` values, never by waiting.
  */
-const { db, pool } = connectTestDb();
-const redis = new Redis(inject("stack").redisUrl);
-afterAll(async () => {
-  await pool.end();
-  await redis.quit();
-});
+const { db, redis } = connectTestServices();
 
 const LIMIT_MS = 5 * 60_000;
 const processor = createSimulatedProcessor();

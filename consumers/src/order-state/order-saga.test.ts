@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { inventory } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
@@ -9,7 +8,7 @@ import { TOPICS } from "../../../domain/topics.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestDb, deliverAll } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliverAll } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -27,12 +26,7 @@ import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.t
  * to the consumers subscribed to its topic, until nothing is left. The orders consumer is stood in
  * for by writing the pending order and emitting `order-recorded`.
  */
-const { db, pool } = connectTestDb();
-const redis = new Redis(inject("stack").redisUrl);
-afterAll(async () => {
-  await pool.end();
-  await redis.quit();
-});
+const { db, redis } = connectTestServices();
 const processor = createSimulatedProcessor();
 const consumers: ConsumerDefinition[] = [
   inventoryConsumer,

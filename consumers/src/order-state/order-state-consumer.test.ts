@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { orderProgress } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliver } from "../test-support/handler-harness.ts";
 import {
   insertPendingOrder,
   orderPlacedEvent,
@@ -16,12 +15,7 @@ import {
 } from "../test-support/order-fixtures.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.ts";
 
-const { db, pool } = connectTestDb();
-const redis = new Redis(inject("stack").redisUrl);
-afterAll(async () => {
-  await pool.end();
-  await redis.quit();
-});
+const { db, redis } = connectTestServices();
 const consumer = createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) });
 
 type Step = "recorded" | "inventory" | "payment";

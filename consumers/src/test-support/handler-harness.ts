@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { pino } from "pino";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 import { z } from "zod";
 import { createNodeDb, type Db } from "../../../db/node-client.ts";
 import { taskContext } from "../runtime/periodic-tasks.ts";
@@ -29,6 +30,20 @@ const EventIdSchema = z.object({ eventId: z.string().min(1) });
 /** A pooled connection to the test stack's Postgres; end `pool` in `afterAll`. */
 export const connectTestDb = (max = 10): ReturnType<typeof createNodeDb> =>
   createNodeDb(inject("stack").databaseUrl, { max });
+
+/**
+ * The test stack's Postgres pool and Redis for a test file (call at its top level): both are closed
+ * after the file's tests.
+ */
+export const connectTestServices = (): ReturnType<typeof createNodeDb> & { redis: Redis } => {
+  const { db, pool } = connectTestDb();
+  const redis = new Redis(inject("stack").redisUrl);
+  afterAll(async () => {
+    await pool.end();
+    await redis.quit();
+  });
+  return { db, pool, redis };
+};
 
 /** Runs `consumer`'s subscription to `topic` on `event`, once (a failure rejects). */
 export const deliver = async (
