@@ -1,6 +1,6 @@
 import { orderStatusKey } from "../../../domain/orders.ts";
 import { CLOCK } from "../../../domain/redis-lua.ts";
-import { productKey } from "../catalog/service.ts";
+import { productKey } from "../catalog/index.ts";
 
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never

@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
 import { runScript } from "../../platform/scripts.ts";
-import { productKey } from "../catalog/service.ts";
+import { productKey } from "../catalog/index.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
 import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
