@@ -51,12 +51,18 @@ const fromOrigin = async <T>(what: string, load: () => Promise<T>): Promise<T> =
   }
 };
 
+/** The product's record read from Postgres (the cache's origin). */
+const originProduct = (deps: CatalogDeps, id: string) => (): Promise<ProductRecord> =>
+  fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl));
+
 export const getProduct = async (
   deps: CatalogDeps,
   id: string,
 ): Promise<{ product: Product; version: number; status: CacheStatus }> => {
-  const { value, status } = await deps.cache.read(productKey(id), deps.policies.product, () =>
-    fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl)),
+  const { value, status } = await deps.cache.read(
+    productKey(id),
+    deps.policies.product,
+    originProduct(deps, id),
   );
   if (!value.product) throw new AppError("product_not_found", `product ${id} does not exist`);
   return { product: value.product, version: value.version, status };
@@ -67,9 +73,7 @@ export const getProduct = async (
  * the entry is written after the answer. 404 when it does not exist.
  */
 export const loadProductNow = async (deps: CatalogDeps, id: string): Promise<Product> => {
-  const record = await deps.cache.loadNow(productKey(id), deps.policies.product, () =>
-    fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl)),
-  );
+  const record = await deps.cache.loadNow(productKey(id), deps.policies.product, originProduct(deps, id));
   if (!record.product) throw new AppError("product_not_found", `product ${id} does not exist`);
   return record.product;
 };
@@ -112,8 +116,7 @@ export const getProducts = async (
 ): Promise<Map<string, Product>> => {
   const unique = [...new Set(ids)];
   const keys = unique.map(productKey);
-  const load = (_key: string, i: number) =>
-    fromOrigin("product", () => loadProduct(deps.db(), unique[i] ?? "", deps.mediaBaseUrl));
+  const load = (_key: string, i: number) => originProduct(deps, unique[i] ?? "")();
   const found =
     stored && unique.every((id) => stored.has(id))
       ? await deps.cache.answerStored(
