@@ -117,8 +117,9 @@ describe("runner", () => {
 
   it("applies a backlog in shared transactions with the outcomes of one-by-one: a failing event costs the others nothing", async () => {
     // Distinct keys over every partition; each lane is busy with its first event while the rest queue.
+    // 20 ms an event: long enough that on a loaded machine the whole send has arrived meanwhile.
     const events = Array.from({ length: 48 }, (_, i) => event(i === 20 ? { failTimes: 1 } : {}));
-    await t.producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: { ...e, delayMs: 5 } })));
+    await t.producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: { ...e, delayMs: 20 } })));
     const ids = events.map((e) => e.eventId);
     await waitUntil("the whole backlog", async () => (await processed(...ids)) === ids.length);
     const rows = await outboxRowsOf(db, OUT, ids);
