@@ -178,7 +178,7 @@ describe("POST /v1/checkout", () => {
     expect(empty.error.details).toEqual({ lastOrderId: orderId });
   });
 
-  it("settles a frozen cart whose order the pipeline recorded, and never puts a final order back to pending", async () => {
+  it("answers the same key with the order that landed after its 503; other keys learn its id", async () => {
     // A publish that timed out may still land: the pipeline then finalizes the order and writes its
     // status record before the shopper comes back.
     const cartId = await filledCart([["prod_0000022", 1]]);
@@ -191,14 +191,76 @@ describe("POST /v1/checkout", () => {
       orderId: string;
     };
     const redis = redisClient(env, { raw: true });
-    const final = { orderId, status: "confirmed", updatedAt: new Date().toISOString() };
-    await redis.set(orderStatusKey(orderId), JSON.stringify(final));
+    const at = new Date().toISOString();
+    const landed: Order = {
+      orderId,
+      status: "confirmed",
+      email: "ada@example.com",
+      items: [
+        {
+          productId: "prod_0000022",
+          sku: seedProduct(21).sku,
+          name: seedProduct(21).name,
+          qty: 1,
+          unitPriceCents: price(21),
+          lineTotalCents: price(21),
+        },
+      ],
+      subtotalCents: price(21),
+      currency: "USD",
+      createdAt: at,
+      updatedAt: at,
+    };
+    await redis.set(orderStatusKey(orderId), JSON.stringify(landed));
 
-    // The same key: the cart has settled as that order, so nothing is published again.
-    const retry = await postCheckout(checkoutBody(cartId), key);
-    await expectError(retry, 409, "cart_empty");
+    // Another key: the cart has settled as that order, which it names; nothing is published again.
+    const other = await expectError(await postCheckout(checkoutBody(cartId), newKey()), 409, "cart_empty");
+    expect(other.error.details).toEqual({ lastOrderId: orderId });
     expect(await new CartStore(env).read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
-    expect(JSON.parse((await redis.get<string>(orderStatusKey(orderId))) ?? "null")).toEqual(final);
+
+    // The same key, as the contract tells the client to retry: 202 with that order, as a replay.
+    for (let replay = 0; replay < 2; replay++) {
+      const retry = await postCheckout(checkoutBody(cartId), key);
+      expect(retry.status).toBe(202);
+      expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+      expect(retry.headers.get("Location")).toBe(`/v1/orders/${orderId}`);
+      expect(await retry.json()).toEqual(landed);
+    }
+    // Never put back to pending.
+    expect(JSON.parse((await redis.get<string>(orderStatusKey(orderId))) ?? "null")).toEqual(landed);
+  });
+
+  it("answers the same key with its order when the order landed before the cart was looked at again", async () => {
+    const cartId = await filledCart([["prod_0000025", 1]]);
+    const key = newKey();
+    const down = await postCheckout(checkoutBody(cartId), key, {
+      KAFKA_REST_URL: "http://127.0.0.1:9",
+      ORDER_PUBLISH_TIMEOUT_MS: "300",
+    });
+    const { orderId } = (await expectError(down, 503, "order_queue_unavailable")).error.details as {
+      orderId: string;
+    };
+    // The cart is still frozen; the status record appears (the order landed): the key's first retry
+    // settles the cart and answers the order, without publishing it again.
+    const pending = await new CartStore(env).read(cartId);
+    expect(pending).toMatchObject({ pendingOrderId: orderId });
+    const at = new Date().toISOString();
+    const record = {
+      orderId,
+      status: "pending",
+      email: "ada@example.com",
+      items: [],
+      subtotalCents: 0,
+      currency: "USD",
+      createdAt: at,
+      updatedAt: at,
+    };
+    await redisClient(env, { raw: true }).set(orderStatusKey(orderId), JSON.stringify(record));
+    const retry = await postCheckout(checkoutBody(cartId), key);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await retry.json()) as Order).orderId).toBe(orderId);
+    expect(await new CartStore(env).read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
   });
 
   it("gives a hold whose order never reached Kafka back to the stock counter after its TTL", async () => {

@@ -1,3 +1,4 @@
+import { orderStatusKey } from "../../../../domain/orders.ts";
 import { STOCK_LUA } from "../../../../domain/stock-counter.ts";
 import { CATALOG, CLOCK, SETTLE } from "../../../edge/cart/index.ts";
 
@@ -6,10 +7,12 @@ import { CATALOG, CLOCK, SETTLE } from "../../../edge/cart/index.ts";
  * idempotency record of the request's key, the cart (fields in the cart's scripts.ts), and the
  * order's status record.
  *
- * An idempotency record is `{fingerprint, state, owner, leaseUntil, response?}`: `running` while its
- * owner (a random token per request) holds the lease, `failed` when the owner gave up (a retry may
- * take it over), `done` with the answer every replay gets. Only the owner finishes a record, so a
- * late finisher can never overwrite another's result.
+ * An idempotency record is `{fingerprint, state, owner, leaseUntil, orderId?, response?}`: `running`
+ * while its owner (a random token per request) holds the lease, `failed` when the owner gave up (a
+ * retry may take it over), `done` with the answer every replay gets. Only the owner finishes a
+ * record, so a late finisher can never overwrite another's result. `orderId` is the order the key
+ * froze the cart as: a publish that missed its deadline may land later, and once the order's status
+ * record exists (the pipeline or another key's checkout wrote it) the key answers that order.
  */
 
 /**
@@ -17,6 +20,8 @@ import { CATALOG, CLOCK, SETTLE } from "../../../edge/cart/index.ts";
  * Answers `{kind, ...}`:
  * - `mismatch` | `running` (the key) | `replay` response | `missing` | `deleted` (the cart) |
  *   `busy` orderId-or-'' (another checkout holds the cart's lease): nothing was taken;
+ * - `landed` order: the order this key froze the cart as has landed since (its status record
+ *   exists): the record is done with that order, which every replay answers from now on;
  * - `resume` payload: the cart is frozen as an order; republish exactly that payload;
  * - `fresh` version fields catalog: the cart's lines to price, with their catalog cache entries (the
  *   record and the cart's lease are now ours).
@@ -32,6 +37,18 @@ if raw then
   if rec.fingerprint ~= ARGV[1] then return {'mismatch'} end
   if rec.state == 'done' then return {'replay', rec.response} end
   if rec.state == 'running' and rec.owner ~= ARGV[2] and rec.leaseUntil > now then return {'running'} end
+  if rec.orderId then
+    local landed = redis.call('get', '${orderStatusKey("")}' .. rec.orderId)
+    if landed then
+      if redis.call('hget', KEYS[2], '#o') == rec.orderId then settle(KEYS[2], rec.orderId, now) end
+      rec.state = 'done'
+      rec.owner = ARGV[2]
+      rec.leaseUntil = 0
+      rec.response = landed
+      redis.call('set', KEYS[1], cjson.encode(rec), 'PX', ARGV[4])
+      return {'landed', landed}
+    end
+  end
 end
 local cart = KEYS[2]
 if redis.call('exists', cart) == 0 then return {'missing'} end
@@ -53,10 +70,11 @@ return {'fresh', redis.call('hget', cart, '#t') or '0', redis.call('hgetall', ca
 `;
 
 /**
- * KEYS: cart. ARGV: owner, version the lines were priced at, order id, payload, cart ttl ms, hold ms,
- * then product id, qty pairs (one per product).
+ * KEYS: cart, record. ARGV: owner, version the lines were priced at, order id, payload, cart ttl ms,
+ * hold ms, then product id, qty pairs (one per product).
  * Holds the order's units on the stock counter and freezes the cart as the order, all or nothing, if
- * the lease is still ours and the cart unchanged since it was read. Answers `{'frozen'}`,
+ * the lease is still ours and the cart unchanged since it was read; the key's record remembers the
+ * order (see BEGIN's `landed`). Answers `{'frozen'}`,
  * `{'changed'}` (read and price again), `{'fenced'}` (the lease was lost), `{'unknown', ids...}`
  * (counters to load from Postgres first) or `{'short', id, requested, available, ...}`.
  */
@@ -87,6 +105,14 @@ for i = 7, #ARGV, 2 do
 end
 redis.call('hset', cart, '#o', ARGV[3], '#p', ARGV[4])
 redis.call('pexpire', cart, ARGV[5])
+local raw = redis.call('get', KEYS[2])
+if raw then
+  local rec = cjson.decode(raw)
+  if rec.owner == ARGV[1] then
+    rec.orderId = ARGV[3]
+    redis.call('set', KEYS[2], cjson.encode(rec), 'KEEPTTL')
+  end
+end
 return {'frozen'}
 `;
 

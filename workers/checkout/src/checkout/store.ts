@@ -71,7 +71,8 @@ export class CheckoutStore {
       case "busy":
         return first ? { kind, pendingOrderId: String(first) } : { kind };
       case "replay":
-        return { kind, order: OrderSchema.parse(JSON.parse(String(first))) };
+      case "landed":
+        return { kind: "replay", order: OrderSchema.parse(JSON.parse(String(first))) };
       case "resume":
         return { kind, event: OrderPlacedSchema.parse(JSON.parse(String(first))) };
       case "fresh":
@@ -94,7 +95,7 @@ export class CheckoutStore {
     for (const item of event.items) units.set(item.productId, (units.get(item.productId) ?? 0) + item.qty);
     const [kind, ...rest] = await this.run<[string, ...Array<string | number>]>(
       FREEZE,
-      [cartKey(this.cartId)],
+      [cartKey(this.cartId), this.recordKey],
       [this.owner, version, event.orderId, JSON.stringify(event), CART_TTL_MS, holdMs, ...[...units].flat()],
     );
     switch (kind) {
