@@ -93,12 +93,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("stack", context);
   return async () => {
     await drills.close();
-    await stack.close();
-    // Left topics cost the broker disk, not the tests their result: say so and go on.
+    // Before the stack stops the broker it may have started. Left topics cost the broker disk, not
+    // the tests their result: say so and go on.
     await deleteRunTopics(stack.kafkaBrokers, kafkaTopicPrefix).catch((error: unknown) =>
       console.warn(
         `[test-stack] could not delete the ${kafkaTopicPrefix}* topics and groups: ${String(error)}`,
       ),
     );
+    await stack.close();
   };
 }

@@ -37,7 +37,11 @@ export const startNeonProxy = async (opts: NeonProxyOptions): Promise<NeonProxy>
   const wsProxy = createWsProxy({ target, logger });
   const app = createSqlApp({ pools, target, logger });
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Idle keep-alive connections stay open longer than clients keep them (see the Redis endpoint).
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: { keepAliveTimeout: 65_000 },
+  }) as Server;
   server.on("upgrade", (request, socket, head) => {
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

@@ -146,7 +146,14 @@ export const startRedisRest = async (opts: RedisRestOptions): Promise<RedisRestS
   const app = createRedisRestApp({ token: opts.token, executor, logger });
 
   const port = opts.port ?? DEFAULT_REDIS_REST_PORT;
-  const server = serve({ fetch: app.fetch, port, hostname: host });
+  // Idle keep-alive connections stay open longer than clients keep them, so a client never reuses
+  // one the server is closing (the request would fail and be retried: two round trips for one).
+  const server = serve({
+    fetch: app.fetch,
+    port,
+    hostname: host,
+    serverOptions: { keepAliveTimeout: 65_000 },
+  });
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once("error", reject);
     server.once("listening", () => {

@@ -39,7 +39,17 @@ export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<Kafka
     onServerError: opts.onServerError,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 8082, hostname: host }, () => resolve(s));
+    // Idle keep-alive connections outlive a load balancer's or a client's (60 s is common), so no
+    // client reuses a connection the server is closing.
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: opts.port ?? 8082,
+        hostname: host,
+        serverOptions: { keepAliveTimeout: 65_000 },
+      },
+      () => resolve(s),
+    );
     s.once("error", (err) => {
       void kafka.close();
       reject(err);
