@@ -26,7 +26,8 @@ export interface Drills {
   /** Database URL of the throwaway cluster and the Neon endpoint in front of it. */
   postgresUrl: string;
   neonUrl: string;
-  /** The throwaway Redis's REST endpoint and its token. */
+  /** The throwaway Redis (for Node clients) and its REST endpoint with its token. */
+  redisUrl: string;
   redisRestUrl: string;
   redisRestToken: string;
   close(): Promise<void>;
@@ -94,6 +95,7 @@ export const startDrills = async (opts: {
     controlUrl: `http://127.0.0.1:${port}`,
     postgresUrl,
     neonUrl: neon.url,
+    redisUrl: redis.url,
     redisRestUrl: redisRest.url,
     redisRestToken: opts.redisRestToken,
     async close() {

@@ -20,6 +20,7 @@ export interface TestStackContext {
   drillControlUrl: string;
   drillDatabaseUrl: string;
   drillNeonUrl: string;
+  drillRedisUrl: string;
   drillRedisRestUrl: string;
   drillRedisRestToken: string;
 }

@@ -87,6 +87,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     drillControlUrl: drills.controlUrl,
     drillDatabaseUrl: drills.postgresUrl,
     drillNeonUrl: drills.neonUrl,
+    drillRedisUrl: drills.redisUrl,
     drillRedisRestUrl: drills.redisRestUrl,
     drillRedisRestToken: drills.redisRestToken,
   };

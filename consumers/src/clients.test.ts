@@ -32,8 +32,8 @@ describe("deadlines of the consumers' clients", () => {
       REDIS_COMMAND_TIMEOUT_MS: 2_000,
       REDIS_MAX_RETRIES_PER_REQUEST: 2,
       PAYMENT_PROCESSOR_TIMEOUT_MS: 10_000,
-      PAYMENT_RETRY_MAX_MS: 120_000,
-      ORDER_PENDING_LIMIT_MS: 120_000,
+      PAYMENT_RETRY_MAX_MS: 3_600_000,
+      PAYMENT_STEP_LIMIT_MS: 120_000,
     });
   });
 

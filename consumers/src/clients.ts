@@ -6,7 +6,12 @@ import {
   type FulfillmentProvider,
   withProviderDeadline,
 } from "./fulfillment/index.ts";
-import { createSimulatedProcessor, type PaymentProcessor, withDeadline } from "./payment/index.ts";
+import {
+  createSimulatedProcessor,
+  type PaymentProcessor,
+  type SimulatedProcessor,
+  withDeadline,
+} from "./payment/index.ts";
 
 /**
  * The consumers' clients of their dependencies, each with a deadline on every call (from the
@@ -53,22 +58,30 @@ export const createConsumerRedis = (redisUrl: string, s: RedisSettings): Redis =
     keepAlive: 10_000,
   });
 
-type ProcessorSettings = Pick<
+type SimulatorSettings = Pick<
   Settings,
-  | "PAYMENT_PROCESSOR_TIMEOUT_MS"
   | "PAYMENT_SIM_LATENCY_MS"
   | "PAYMENT_SIM_FAILURE_RATE"
   | "PAYMENT_SIM_SLOW_MS"
+  | "PAYMENT_SIM_LATE_MS"
+  | "PAYMENT_SIM_LATE_FOR_MS"
 >;
 
-/** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */
-export const createPaymentProcessor = (
-  s: ProcessorSettings,
-  processor: PaymentProcessor = createSimulatedProcessor({
+/** The simulated processor as the settings describe it. */
+export const createConfiguredSimulator = (s: SimulatorSettings): SimulatedProcessor => {
+  const processor = createSimulatedProcessor({
     latencyMs: s.PAYMENT_SIM_LATENCY_MS,
     failureRate: s.PAYMENT_SIM_FAILURE_RATE,
     slowForMs: s.PAYMENT_SIM_SLOW_MS,
-  }),
+  });
+  if (s.PAYMENT_SIM_LATE_MS > 0) processor.answerLate(s.PAYMENT_SIM_LATE_MS, s.PAYMENT_SIM_LATE_FOR_MS);
+  return processor;
+};
+
+/** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */
+export const createPaymentProcessor = (
+  s: SimulatorSettings & Pick<Settings, "PAYMENT_PROCESSOR_TIMEOUT_MS">,
+  processor: PaymentProcessor = createConfiguredSimulator(s),
 ): PaymentProcessor => withDeadline(processor, s.PAYMENT_PROCESSOR_TIMEOUT_MS);
 
 type WarehouseSettings = Pick<

@@ -38,15 +38,25 @@ export const SettingsSchema = z.object({
   REDIS_MAX_RETRIES_PER_REQUEST: int(0, 20, 2),
   /** Deadline of one payment processor call; a timeout is a transient failure. */
   PAYMENT_PROCESSOR_TIMEOUT_MS: int(10, 600_000, 10_000),
-  /** Transient processor failures: exponential backoff with full jitter, for this long, then the DLQ. */
+  /**
+   * Transient failures (a processor or warehouse timing out): the event is parked and retried with
+   * exponential backoff and full jitter, from / capped at, for this long after its first failure,
+   * then the DLQ. Long enough to outlast a processor outage: a void waits for the processor too.
+   */
   PAYMENT_RETRY_INITIAL_DELAY_MS: int(1, 600_000, 250),
   PAYMENT_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 15_000),
-  PAYMENT_RETRY_MAX_MS: int(0, 86_400_000, 120_000),
+  PAYMENT_RETRY_MAX_MS: int(0, 7 * 86_400_000, 3_600_000),
   /** The simulated processor (the only one shipped): added latency, and share of failing calls. */
   PAYMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
   PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** How long the simulated processor ignores an order paid with `tok_processorSlow`. */
   PAYMENT_SIM_SLOW_MS: int(0, 86_400_000, 60_000),
+  /**
+   * The simulated processor answering late: for PAYMENT_SIM_LATE_FOR_MS after the process starts,
+   * every call answers PAYMENT_SIM_LATE_MS late (its effect lands after the caller gave up).
+   */
+  PAYMENT_SIM_LATE_MS: int(0, 600_000, 0),
+  PAYMENT_SIM_LATE_FOR_MS: int(0, 86_400_000, 0),
   /** Deadline of one warehouse (fulfillment provider) call; a timeout is a transient failure. */
   FULFILLMENT_PROVIDER_TIMEOUT_MS: int(10, 600_000, 10_000),
   /** How often the fulfillment consumer asks the warehouse about orders it has not shipped yet. */
@@ -55,10 +65,20 @@ export const SettingsSchema = z.object({
   FULFILLMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
   FULFILLMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   FULFILLMENT_SIM_SHIP_DELAY_MS: int(0, 86_400_000, 2_000),
-  /** Saga deadline: an order pending longer than this is cancelled with reason payment_timeout. */
-  ORDER_PENDING_LIMIT_MS: int(100, 86_400_000, 120_000),
-  /** How often order-state looks for orders past that deadline. */
+  /**
+   * The payment step's limit: an order whose authorization has no answer this long after the payment
+   * step first asked for it is cancelled (payment_timeout). Consumer lag never counts.
+   */
+  PAYMENT_STEP_LIMIT_MS: int(100, 86_400_000, 120_000),
+  /** How often order-state looks for orders past that limit. */
   ORDER_SWEEP_INTERVAL_MS: int(10, 3_600_000, 5_000),
+  /** Parked events: keys retried at once per consumer, and how often the retrier looks for due ones. */
+  PARKED_RETRY_CONCURRENCY: int(1, 1_000, 32),
+  PARKED_RETRY_INTERVAL_MS: int(10, 600_000, 1_000),
+  /** How long published outbox rows and processed event ids are kept (a periodic prune). */
+  OUTBOX_RETENTION_MS: int(60_000, 365 * 86_400_000, 86_400_000),
+  PROCESSED_EVENTS_RETENTION_MS: int(60_000, 365 * 86_400_000, 14 * 86_400_000),
+  RETENTION_INTERVAL_MS: int(1_000, 86_400_000, 600_000),
   RETRY_MAX_ATTEMPTS: int(1, 100, 5),
   RETRY_INITIAL_DELAY_MS: int(1, 600_000, 200),
   RETRY_MAX_DELAY_MS: int(1, 3_600_000, 5_000),

@@ -4,9 +4,8 @@ import { createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
 import { startOperations } from "./metrics/index.ts";
+import { runnerOptions, startProcessRuntime } from "./process.ts";
 import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
-import { createKafkaProducer } from "./runtime/kafka.ts";
-import { createOutboxRelay } from "./runtime/outbox-relay.ts";
 import { guardPool } from "./runtime/pool-guard.ts";
 import { type RunningConsumer, startConsumer } from "./runtime/runner.ts";
 import type { ConsumerDefinition } from "./runtime/types.ts";
@@ -63,7 +62,6 @@ const main = async (): Promise<void> => {
   const definitions = build(config, ctx);
 
   const brokers = settings.KAFKA_BROKERS;
-  const producer = createKafkaProducer(brokers, "consumers");
   const running: RunningConsumer[] = [];
   const operations = await startOperations({ settings, db, consumers: () => running, log }).catch(
     (error: unknown) =>
@@ -74,40 +72,14 @@ const main = async (): Promise<void> => {
       ),
   );
   if (operations.url) log.info({ url: operations.url }, "operations endpoints listening");
-  const relay = createOutboxRelay({
-    db,
-    producer,
-    log,
-    intervalMs: settings.OUTBOX_RELAY_INTERVAL_MS,
-    topicPrefix: settings.KAFKA_TOPIC_PREFIX,
-  });
+  const runtime = startProcessRuntime({ settings, db, log, clientId: "consumers" });
+  const { producer, relay, effects } = runtime;
+  const options = runnerOptions(settings);
   const started = definitions.map(({ def, replicas }) =>
     startConsumer(
       def,
-      { db, pool, brokers, log, producer, relay, metrics: operations.metrics },
-      {
-        replicas,
-        topicPrefix: settings.KAFKA_TOPIC_PREFIX,
-        groupSuffix: settings.CONSUMER_GROUP_SUFFIX,
-        startAt: settings.CONSUMER_START_AT,
-        retry: {
-          maxAttempts: settings.RETRY_MAX_ATTEMPTS,
-          initialMs: settings.RETRY_INITIAL_DELAY_MS,
-          maxMs: settings.RETRY_MAX_DELAY_MS,
-        },
-        transientRetry: {
-          initialMs: settings.PAYMENT_RETRY_INITIAL_DELAY_MS,
-          maxMs: settings.PAYMENT_RETRY_MAX_DELAY_MS,
-          maxElapsedMs: settings.PAYMENT_RETRY_MAX_MS,
-        },
-        dependencyBackoff: { maxMs: settings.DEPENDENCY_RETRY_MAX_DELAY_MS },
-        shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT_MS,
-        maxBatch: settings.CONSUMER_MAX_BATCH,
-        kafka: {
-          sessionTimeoutMs: settings.KAFKA_SESSION_TIMEOUT_MS,
-          heartbeatIntervalMs: settings.KAFKA_HEARTBEAT_INTERVAL_MS,
-        },
-      },
+      { db, pool, brokers, log, producer, relay, effects, metrics: operations.metrics },
+      { ...options, replicas },
     ),
   );
   running.push(...started);
@@ -128,9 +100,8 @@ const main = async (): Promise<void> => {
     force.unref();
     (async () => {
       await Promise.all(running.map((r) => r.stop()));
-      await relay.stop();
       await smtp?.stop();
-      await producer.close();
+      await runtime.stop();
       redis?.disconnect();
       await pool.end();
       await operations.close();

@@ -3,11 +3,11 @@ import { cartPersistenceConsumer } from "./cart-persistence/index.ts";
 import { createFulfillmentProvider, createPaymentProcessor } from "./clients.ts";
 import type { Settings } from "./config.ts";
 import { createEmailConsumer } from "./email/index.ts";
-import { createFulfillmentConsumer } from "./fulfillment/index.ts";
+import { createFulfillmentConsumer, type FulfillmentProvider } from "./fulfillment/index.ts";
 import { createInventoryConsumer, createRedisEdgeStock } from "./inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
 import { ordersConsumer } from "./orders/index.ts";
-import { createPaymentConsumer } from "./payment/index.ts";
+import { createPaymentConsumer, type PaymentProcessor } from "./payment/index.ts";
 import type { ConsumerDefinition } from "./runtime/types.ts";
 
 /** What a consumer may need from the process to be built. */
@@ -15,6 +15,10 @@ export interface RegistryContext {
   settings: Settings;
   /** The process's Redis client, connected on first use; throws when REDIS_URL is not set. */
   redis(): Redis;
+  /** The payment processor before its deadline is added (default: the simulated one, from the settings). */
+  processor?: PaymentProcessor;
+  /** The warehouse before its deadline is added (default: the simulated one, from the settings). */
+  warehouse?: FulfillmentProvider;
 }
 
 export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
@@ -23,18 +27,18 @@ export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
 export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
   orders: () => ordersConsumer,
   inventory: (ctx) => createInventoryConsumer({ edgeStock: createRedisEdgeStock(ctx.redis()) }),
-  payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings) }),
+  payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings, ctx.processor) }),
   // The process's Redis client (REDIS_URL checked at start, closed at shutdown).
   "order-state": (ctx) =>
     createOrderStateConsumer({
       statusCache: createRedisOrderStatusCache(ctx.redis()),
-      pendingLimitMs: ctx.settings.ORDER_PENDING_LIMIT_MS,
+      paymentLimitMs: ctx.settings.PAYMENT_STEP_LIMIT_MS,
       sweepIntervalMs: ctx.settings.ORDER_SWEEP_INTERVAL_MS,
     }),
   email: (ctx) => createEmailConsumer({ from: ctx.settings.EMAIL_FROM }),
   fulfillment: (ctx) =>
     createFulfillmentConsumer({
-      provider: createFulfillmentProvider(ctx.settings),
+      provider: createFulfillmentProvider(ctx.settings, ctx.warehouse),
       statusCache: createRedisOrderStatusCache(ctx.redis()),
       pollIntervalMs: ctx.settings.FULFILLMENT_POLL_INTERVAL_MS,
     }),

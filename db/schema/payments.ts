@@ -1,19 +1,43 @@
-import { integer, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { index, integer, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
-/** `refunded`: captured, then given back because the merchant cancelled the order before it shipped. */
-export const PAYMENT_STATUSES = ["authorized", "captured", "voided", "refunded", "declined"] as const;
+/**
+ * `requested`: the authorization was asked for and its answer is not known yet (the row is written
+ * before the processor is called, so a timeout never leaves an authorization the system does not
+ * know it may hold). `refunded`: captured, then given back because the merchant cancelled the order
+ * before it shipped.
+ */
+export const PAYMENT_STATUSES = [
+  "requested",
+  "authorized",
+  "captured",
+  "voided",
+  "refunded",
+  "declined",
+] as const;
 
-/** One payment per order: the order id is the processor's idempotency key. */
-export const payments = pgTable("payments", {
-  orderId: varchar("order_id", { length: 64 }).primaryKey(),
-  status: varchar("status", { length: 16, enum: PAYMENT_STATUSES }).notNull(),
-  amountCents: integer("amount_cents").notNull(),
-  currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
-  processorRef: text("processor_ref"),
-  declineCode: text("decline_code"),
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-});
+/**
+ * One payment per order: the order id is the processor's idempotency key. `requested_at` is when the
+ * payment step started on the order: the saga's payment deadline counts from it.
+ */
+export const payments = pgTable(
+  "payments",
+  {
+    orderId: varchar("order_id", { length: 64 }).primaryKey(),
+    status: varchar("status", { length: 16, enum: PAYMENT_STATUSES }).notNull(),
+    amountCents: integer("amount_cents").notNull(),
+    currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
+    processorRef: text("processor_ref"),
+    declineCode: text("decline_code"),
+    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Authorizations still unanswered, for the saga deadline: few at any time.
+    index("payments_requested_idx").on(t.requestedAt).where(sql`${t.status} = 'requested'`),
+  ],
+);
 
 export type PaymentRow = typeof payments.$inferSelect;

@@ -1,34 +1,17 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { pino } from "pino";
-import { cartPersistenceConsumer } from "../../consumers/src/cart-persistence/index.ts";
 import {
+  createConfiguredSimulator,
   createConsumerDb,
   createConsumerRedis,
-  createFulfillmentProvider,
-  createPaymentProcessor,
 } from "../../consumers/src/clients.ts";
 import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
-import { createEmailConsumer } from "../../consumers/src/email/index.ts";
-import {
-  createFulfillmentConsumer,
-  createSimulatedWarehouse,
-  type SimulatedWarehouse,
-} from "../../consumers/src/fulfillment/index.ts";
-import { createInventoryConsumer, createRedisEdgeStock } from "../../consumers/src/inventory/index.ts";
+import { createSimulatedWarehouse, type SimulatedWarehouse } from "../../consumers/src/fulfillment/index.ts";
 import { startOperations } from "../../consumers/src/metrics/index.ts";
-import {
-  createOrderStateConsumer,
-  createRedisOrderStatusCache,
-} from "../../consumers/src/order-state/index.ts";
-import { ordersConsumer } from "../../consumers/src/orders/index.ts";
-import {
-  createPaymentConsumer,
-  createSimulatedProcessor,
-  type SimulatedProcessor,
-} from "../../consumers/src/payment/index.ts";
-import { createKafkaProducer, type KafkaProducer } from "../../consumers/src/runtime/kafka.ts";
-import { createOutboxRelay, type OutboxRelay } from "../../consumers/src/runtime/outbox-relay.ts";
+import type { SimulatedProcessor } from "../../consumers/src/payment/index.ts";
+import { runnerOptions, startProcessRuntime } from "../../consumers/src/process.ts";
+import { CONSUMER_REGISTRY } from "../../consumers/src/registry.ts";
 import {
   type RunnerOptions,
   type RunningConsumer,
@@ -108,62 +91,38 @@ export const startPipeline = async (o: {
     DATABASE_URL: o.databaseUrl,
     KAFKA_BROKERS: o.brokers.join(","),
     REDIS_URL: o.redisUrl,
+    KAFKA_TOPIC_PREFIX: o.topicPrefix,
     PG_POOL_MAX: "20",
     ...o.settings,
   });
   const { db, pool } = createConsumerDb(o.databaseUrl, settings);
   const redis = createConsumerRedis(o.redisUrl, settings);
-  const producer: KafkaProducer = createKafkaProducer(o.brokers, `e2e${groupSuffix}`);
-  const relay: OutboxRelay = createOutboxRelay({
+  const runtime = startProcessRuntime({
+    settings,
     db,
-    producer,
     log,
-    intervalMs: 200,
-    topicPrefix: o.topicPrefix,
+    clientId: `e2e${groupSuffix}`,
+    relayIntervalMs: 200,
   });
-  const processor = createSimulatedProcessor({
-    latencyMs: settings.PAYMENT_SIM_LATENCY_MS,
-    failureRate: settings.PAYMENT_SIM_FAILURE_RATE,
-    slowForMs: settings.PAYMENT_SIM_SLOW_MS,
-  });
+  const processor = createConfiguredSimulator(settings);
   const warehouse = createSimulatedWarehouse({
     latencyMs: settings.FULFILLMENT_SIM_LATENCY_MS,
     failureRate: settings.FULFILLMENT_SIM_FAILURE_RATE,
     shipDelayMs: settings.FULFILLMENT_SIM_SHIP_DELAY_MS,
   });
-  const definitions: Record<ConsumerName, () => ConsumerDefinition> = {
-    orders: () => ordersConsumer,
-    inventory: () => createInventoryConsumer({ edgeStock: createRedisEdgeStock(redis) }),
-    payment: () => createPaymentConsumer({ processor: createPaymentProcessor(settings, processor) }),
-    "order-state": () =>
-      createOrderStateConsumer({
-        statusCache: createRedisOrderStatusCache(redis),
-        pendingLimitMs: settings.ORDER_PENDING_LIMIT_MS,
-        sweepIntervalMs: settings.ORDER_SWEEP_INTERVAL_MS,
-      }),
-    email: () => createEmailConsumer(),
-    "cart-persistence": () => cartPersistenceConsumer,
-    fulfillment: () =>
-      createFulfillmentConsumer({
-        provider: createFulfillmentProvider(settings, warehouse),
-        statusCache: createRedisOrderStatusCache(redis),
-        pollIntervalMs: settings.FULFILLMENT_POLL_INTERVAL_MS,
-      }),
-  };
+  const registry = { settings, redis: () => redis, processor, warehouse };
   const running = new Map<ConsumerName, RunningConsumer>();
   const extras: RunningConsumer[] = [];
+  // As main.ts runs them, with quicker retries and Kafka settings, starting at the end of the topics.
   const base: RunnerOptions = {
-    topicPrefix: o.topicPrefix,
+    ...runnerOptions(settings),
     groupSuffix,
     startAt: "latest",
     retry: { maxAttempts: 5, initialMs: 50, maxMs: 500 },
-    transientRetry: {
-      initialMs: settings.PAYMENT_RETRY_INITIAL_DELAY_MS,
-      maxMs: settings.PAYMENT_RETRY_MAX_DELAY_MS,
-      maxElapsedMs: settings.PAYMENT_RETRY_MAX_MS,
-    },
     dependencyBackoff: { maxMs: 1_000 },
     shutdownTimeoutMs: 5_000,
+    relayIntervalMs: 200,
+    parked: { concurrency: settings.PARKED_RETRY_CONCURRENCY, intervalMs: 200 },
     kafka: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 200 },
   };
   const operations = await startOperations({
@@ -172,7 +131,16 @@ export const startPipeline = async (o: {
     consumers: () => [...running.values(), ...extras],
     log,
   });
-  const deps = { db, pool, brokers: o.brokers, log, producer, relay, metrics: operations.metrics };
+  const deps = {
+    db,
+    pool,
+    brokers: o.brokers,
+    log,
+    producer: runtime.producer,
+    relay: runtime.relay,
+    effects: runtime.effects,
+    metrics: operations.metrics,
+  };
   const pipeline: Pipeline = {
     topicPrefix: o.topicPrefix,
     groupSuffix,
@@ -184,7 +152,9 @@ export const startPipeline = async (o: {
     operationsUrl: operations.url ?? "",
     warehouse,
     async start(name, opts = {}) {
-      const consumer = startConsumer(definitions[name](), deps, { ...base, ...opts });
+      const definition = CONSUMER_REGISTRY[name];
+      if (!definition) throw new Error(`no consumer ${name}`);
+      const consumer = startConsumer(definition(registry), deps, { ...base, ...opts });
       running.set(name, consumer);
       await consumer.ready;
       return consumer;
@@ -203,12 +173,10 @@ export const startPipeline = async (o: {
       await Promise.all(
         [...running.values(), ...extras].map((c) => c.stop().then(() => step(`stopped ${c.name}`))),
       );
-      await relay.stop();
-      step("relay");
+      await runtime.stop();
+      step("relays and producer");
       await operations.close();
       step("operations");
-      await producer.close();
-      step("producer");
       redis.disconnect();
       // Every client is back in the pool once the consumers stopped, outages included
       // (db/node-client.ts releases what drizzle's pooled transaction would leak).

@@ -5,7 +5,7 @@ import {
   OrderShippedSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type OrderStatusCache, syncOrderStatus } from "../order-state/index.ts";
+import { type OrderStatusCache, orderStatusEffect } from "../order-state/index.ts";
 import {
   type ConsumerDefinition,
   type HandlerContext,
@@ -33,7 +33,8 @@ import type { CancelAnswer, FulfillmentProvider } from "./provider.ts";
  * - the tracking task polls the warehouse about fulfilling orders; a shipped one moves
  *   fulfilling → shipped with its shipment and `order-shipped` goes out through the outbox, once
  *   (a conditional update of the order row). Inventory and email act on that event.
- * After each commit the order's status record in Redis is rewritten from Postgres.
+ * Each transaction also records the rewrite of the order's status record in Redis from Postgres (a
+ * durable effect, applied after the commit).
  */
 export interface FulfillmentOptions {
   provider: FulfillmentProvider;
@@ -58,13 +59,9 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
   const batchSize = deps.batchSize ?? 200;
   const concurrency = deps.concurrency ?? 8;
 
+  const statusEffect = deps.statusCache ? orderStatusEffect(deps.statusCache) : undefined;
   const syncStatus = (ctx: TxContext, orderId: string): void => {
-    const cache = deps.statusCache;
-    if (!cache) return;
-    ctx.afterCommit(async ({ db, log }) => {
-      const written = await syncOrderStatus(cache, db, orderId);
-      log.debug({ orderId, written }, "order status record written");
-    });
+    if (statusEffect) ctx.effect(statusEffect, orderId, {});
   };
 
   const prepare = async (event: OrderFinalized, ctx: PrepareContext): Promise<Prepared> => {
@@ -155,5 +152,6 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
     name: "fulfillment",
     subscriptions: [subscribePrepared(TOPICS.orderFinalized, OrderFinalizedSchema, { prepare, handle })],
     tasks: [{ name: TRACKING_TASK, intervalMs: deps.pollIntervalMs ?? 500, run: track }],
+    effects: statusEffect ? [statusEffect] : [],
   };
 };

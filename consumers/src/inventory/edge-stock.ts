@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { SETTLE_ORDER_STOCK, STOCK_SYNC_TTL_MS } from "../../../domain/stock-counter.ts";
+import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
 import type { StockLevel } from "./stock-store.ts";
 
 /**
@@ -22,3 +24,21 @@ export const createRedisEdgeStock = (redis: Redis): EdgeStock => ({
     );
   },
 });
+
+const EdgeStockEffectSchema = z.object({
+  levels: z.array(
+    z.object({ productId: z.string(), available: z.number().int(), version: z.number().int() }),
+  ),
+});
+
+/**
+ * Keeping the edge counter in step, as a durable effect keyed by the order id (recorded in the
+ * inventory transaction, applied after the commit): ending the order's edge holds is idempotent, and a
+ * level older than the one recorded never replaces it, so effects may run in any order, and twice.
+ */
+export const edgeStockEffect = (
+  edgeStock: EdgeStock,
+): EffectDefinition<z.infer<typeof EdgeStockEffectSchema>> =>
+  defineEffect("edge-stock", EdgeStockEffectSchema, (orderId, { levels }) =>
+    edgeStock.settleOrder(orderId, levels),
+  );

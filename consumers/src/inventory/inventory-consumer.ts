@@ -10,7 +10,7 @@ import {
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
-import type { EdgeStock } from "./edge-stock.ts";
+import { type EdgeStock, edgeStockEffect } from "./edge-stock.ts";
 import { commitStock, releaseStock, reserveStock, type StockLevel, shipStock } from "./stock-store.ts";
 
 /**
@@ -24,13 +24,14 @@ const emitResult = (ctx: HandlerContext, result: InventoryResult): Promise<void>
   ctx.emit(TOPICS.inventoryResults, result.orderId, InventoryResultSchema.parse(result));
 
 /**
- * The inventory consumer; with `edgeStock`, it keeps the edge stock counter in step after each commit
- * (the order's edge holds end, the changed levels are recorded).
+ * The inventory consumer; with `edgeStock`, each transaction also records keeping the edge stock
+ * counter in step (the order's edge holds end, the changed levels are recorded): a durable effect,
+ * applied after the commit.
  */
 export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): ConsumerDefinition => {
+  const effect = deps.edgeStock ? edgeStockEffect(deps.edgeStock) : undefined;
   const syncEdge = (ctx: HandlerContext, orderId: string, levels: readonly StockLevel[]): void => {
-    const edgeStock = deps.edgeStock;
-    if (edgeStock) ctx.afterCommit(() => edgeStock.settleOrder(orderId, levels));
+    if (effect) ctx.effect(effect, orderId, { levels: [...levels] });
   };
 
   const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
@@ -79,6 +80,7 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
       subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, handleOrderFinalized),
       subscribe(TOPICS.orderShipped, OrderShippedSchema, handleOrderShipped),
     ],
+    effects: effect ? [effect] : [],
   };
 };
 

@@ -3,9 +3,10 @@ import { isDependencyDown, isTransient } from "../runtime/failures.ts";
 import type { MessageOutcome } from "../runtime/process-message.ts";
 
 /**
- * Why one attempt at an event failed: `handler` (retried a few times, then dead-lettered),
- * `transient` (a remote service timing out: retried for minutes), `dependency` (Postgres or Redis
- * down: waited out without limit), `invalid` (not JSON or failing the schema: dead-lettered at once).
+ * Why one attempt at an event failed: `handler` (parked, retried a few times, then dead-lettered),
+ * `transient` (a remote service timing out: parked, retried for up to an hour), `dependency`
+ * (Postgres down: waited out without limit), `invalid` (not JSON or failing the schema:
+ * dead-lettered at once).
  */
 export type FailureKind = "handler" | "transient" | "dependency" | "invalid";
 
@@ -16,9 +17,16 @@ export type FailureKind = "handler" | "transient" | "dependency" | "invalid";
 export interface ConsumerMetrics {
   /**
    * A message of `topic` ended with `outcome` (applied, duplicate, dead-lettered, abandoned),
-   * `seconds` after it was taken (retries and waits included).
+   * `seconds` after it was taken (retries and waits included; for a parked event, since it was parked).
    */
-  eventEnded(consumer: string, topic: string, outcome: MessageOutcome, seconds: number): void;
+  eventEnded(
+    consumer: string,
+    topic: string,
+    outcome: Exclude<MessageOutcome, "parked">,
+    seconds: number,
+  ): void;
+  /** A message left its partition for the parked events (it failed, or waits behind one of its key). */
+  eventParked(consumer: string, topic: string): void;
   /** One attempt at an event failed. */
   eventFailed(consumer: string, topic: string, kind: FailureKind): void;
   /** A failed event will be tried again (after a backoff). */
@@ -62,6 +70,12 @@ export const createConsumerMetrics = (registry: Registry): ConsumerMetrics => {
     labelNames: ["consumer", "topic", "kind"] as const,
     registers,
   });
+  const parked = new Counter({
+    name: "consumer_events_parked_total",
+    help: "Events parked: taken out of their partition to be retried (or to wait behind an earlier event of their key)",
+    labelNames: ["consumer", "topic"] as const,
+    registers,
+  });
   const deadLetters = new Counter({
     name: "consumer_dead_letters_total",
     help: "Dead letters published to <topic>.dlq, by consumer and source topic",
@@ -73,6 +87,7 @@ export const createConsumerMetrics = (registry: Registry): ConsumerMetrics => {
       events.inc({ consumer, topic, outcome });
       processing.observe({ consumer, topic }, seconds);
     },
+    eventParked: (consumer, topic) => parked.inc({ consumer, topic }),
     eventFailed: (consumer, topic, kind) => failures.inc({ consumer, topic, kind }),
     eventRetried: (consumer, topic, kind) => retries.inc({ consumer, topic, kind }),
     deadLettered: (consumer, topic) => deadLetters.inc({ consumer, topic }),

@@ -14,3 +14,4 @@ export {
 } from "./order-status-cache.ts";
 export { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
 export { contradicts, decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";
+export { orderStatusEffect, type StatusEffect } from "./status-effect.ts";

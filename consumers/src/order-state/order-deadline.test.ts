@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { emails, orders } from "../../../db/schema/index.ts";
+import { emails, orders, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
+import { ordersConsumer } from "../orders/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestServices, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -23,9 +24,11 @@ import {
 import { createOrderStateConsumer, createRedisOrderStatusCache, DEADLINE_TASK } from "./index.ts";
 
 /**
- * The saga deadline, without Kafka: the payment step never answers, the sweep (run on demand here)
- * cancels the order with payment_timeout, and the compensations run through order-finalized like for
- * any cancellation. Time is moved by giving the orders old `created_at` values, never by waiting.
+ * The saga deadline, without Kafka: the payment step asked for an authorization and never got an
+ * answer; the sweep (run on demand here) cancels the order with payment_timeout once the payment step
+ * is older than its limit, and the compensations run through order-finalized like for any
+ * cancellation. The limit counts from when the payment step started (`payments.requested_at`), never
+ * from when the order was placed. Time is moved by back-dating rows, never by waiting.
  */
 const { db, redis } = connectTestServices();
 
@@ -34,7 +37,7 @@ const processor = createSimulatedProcessor();
 const payment = createPaymentConsumer({ processor });
 const orderState = createOrderStateConsumer({
   statusCache: createRedisOrderStatusCache(redis),
-  pendingLimitMs: LIMIT_MS,
+  paymentLimitMs: LIMIT_MS,
 });
 const stepsOfOrder: ConsumerDefinition[] = [inventoryConsumer, orderState];
 const finalizedListeners: ConsumerDefinition[] = [inventoryConsumer, payment, createEmailConsumer()];
@@ -43,20 +46,43 @@ const finalizedListeners: ConsumerDefinition[] = [inventoryConsumer, payment, cr
 const pump = (consumers: ConsumerDefinition[], topic: string, event: Record<string, unknown>) =>
   deliverAll(db, consumers, topic, event);
 
-/** Checkout and the orders step for an order created `ageMs` ago; the payment consumer never hears of it. */
-const placeWithoutPayment = async (ageMs: number): Promise<{ placed: OrderPlaced; productId: string }> => {
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+/**
+ * An order placed `placedMsAgo` (recorded, stock held) whose payment step asked for an authorization
+ * `askedMsAgo` and never heard back (no payments row at all when `askedMsAgo` is undefined).
+ */
+const placeUnanswered = async (o: {
+  placedMsAgo: number;
+  askedMsAgo?: number;
+  recorded?: boolean;
+}): Promise<{ placed: OrderPlaced; productId: string }> => {
   const productId = await createStockedProduct(db, 5);
   const placed = orderPlacedEvent([{ productId, qty: 2 }]);
-  await insertPendingOrder(db, placed);
-  await db
-    .update(orders)
-    .set({ createdAt: new Date(Date.now() - ageMs) })
-    .where(eq(orders.orderId, placed.orderId));
+  if (o.recorded !== false) {
+    await insertPendingOrder(db, placed);
+    await db
+      .update(orders)
+      .set({ createdAt: ago(o.placedMsAgo) })
+      .where(eq(orders.orderId, placed.orderId));
+  }
   const record = JSON.stringify(pendingOrderRecord(placed));
   await redis.set(orderStatusKey(placed.orderId), record, "EX", ORDER_STATUS_TTL_SECONDS);
   await pump(stepsOfOrder, TOPICS.orderPlaced, placed);
-  const recorded = { eventId: randomUUID(), orderId: placed.orderId, recordedAt: new Date().toISOString() };
-  await pump(stepsOfOrder, TOPICS.orderRecorded, recorded);
+  if (o.recorded !== false) {
+    const recorded = { eventId: randomUUID(), orderId: placed.orderId, recordedAt: new Date().toISOString() };
+    await pump(stepsOfOrder, TOPICS.orderRecorded, recorded);
+  }
+  if (o.askedMsAgo !== undefined) {
+    // What the payment step writes before it calls the processor (payment-steps.ts).
+    await db.insert(payments).values({
+      orderId: placed.orderId,
+      status: "requested",
+      amountCents: placed.subtotalCents,
+      currency: placed.currency,
+      requestedAt: ago(o.askedMsAgo),
+    });
+  }
   return { placed, productId };
 };
 
@@ -65,9 +91,11 @@ const emailKinds = async (orderId: string) =>
   (await db.select({ kind: emails.kind }).from(emails).where(eq(emails.orderId, orderId))).map((e) => e.kind);
 
 describe("saga deadline", () => {
-  it("cancels an order whose payment never answers (payment_timeout): stock released, one email; a late authorization is voided", async () => {
-    const { placed, productId } = await placeWithoutPayment(LIMIT_MS + 60_000);
-    const young = await placeWithoutPayment(LIMIT_MS - 60_000);
+  it("cancels an order whose authorization went unanswered past the limit (payment_timeout); stock released, one email, a late authorization voided", async () => {
+    const { placed, productId } = await placeUnanswered({
+      placedMsAgo: LIMIT_MS + 60_000,
+      askedMsAgo: LIMIT_MS + 1_000,
+    });
     expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "pending" });
     expect(await readStock(db, productId)).toEqual({ available: 3, reserved: 2 });
 
@@ -83,21 +111,20 @@ describe("saga deadline", () => {
       status: "cancelled",
       reason: "payment_timeout",
     });
-    // The younger order is still within its limit.
-    expect(await readOrder(db, young.placed.orderId)).toMatchObject({ status: "pending" });
-    expect(await finalizedEvents(young.placed.orderId)).toEqual([]);
 
-    // The compensations, as for any cancellation: the hold released, nothing to void yet, one email.
+    // The compensations, as for any cancellation: the hold released, the unanswered authorization
+    // voided at the processor (nothing there yet), one email.
     await pump(finalizedListeners, TOPICS.orderFinalized, finalized?.payload ?? {});
     expect(await readStock(db, productId)).toEqual({ available: 5, reserved: 0 });
-    expect(await readPayment(db, placed.orderId)).toBeUndefined();
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided", processorRef: null });
     expect(await emailKinds(placed.orderId)).toEqual(["order_cancelled"]);
 
     // A second pass finds nothing to do.
     await runTaskOnce(db, orderState, DEADLINE_TASK);
     expect(await finalizedEvents(placed.orderId)).toHaveLength(1);
 
-    // The processor answers at last: the late authorization is recorded, announced, and voided.
+    // The authorization request is retried (it was parked), and the processor answers at last: the
+    // late authorization is recorded, the cancellation announced again, and the authorization voided.
     await pump([payment, orderState], TOPICS.orderPlaced, placed);
     const announced = await finalizedEvents(placed.orderId);
     expect(announced.map((e) => e.payload)).toEqual([
@@ -116,22 +143,53 @@ describe("saga deadline", () => {
     });
   });
 
-  it("decides an overdue order whose results are in but were never joined, as usual", async () => {
+  it("never counts the time an order waited in a queue: placed long ago, its payment step just started or not yet", async () => {
+    const started = await placeUnanswered({ placedMsAgo: 10 * LIMIT_MS, askedMsAgo: LIMIT_MS - 60_000 });
+    const waiting = await placeUnanswered({ placedMsAgo: 10 * LIMIT_MS });
+    await runTaskOnce(db, orderState, DEADLINE_TASK);
+    for (const { placed } of [started, waiting]) {
+      expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "pending" });
+      expect(await finalizedEvents(placed.orderId)).toEqual([]);
+    }
+  });
+
+  it("waits for the other steps once the payment is answered, however late they are", async () => {
     const productId = await createStockedProduct(db, 5);
     const placed = orderPlacedEvent([{ productId, qty: 1 }]);
     await insertPendingOrder(db, placed);
-    await db
-      .update(orders)
-      .set({ createdAt: new Date(Date.now() - LIMIT_MS - 60_000) })
-      .where(eq(orders.orderId, placed.orderId));
-    // Inventory and payment answered, but order-recorded never reached order-state.
+    // Inventory and payment answered; order-recorded has not reached order-state (a lagging group).
     await pump([inventoryConsumer, payment, orderState], TOPICS.orderPlaced, placed);
-    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "pending" });
+    await db
+      .update(payments)
+      .set({ requestedAt: ago(LIMIT_MS * 2) })
+      .where(eq(payments.orderId, placed.orderId));
     await runTaskOnce(db, orderState, DEADLINE_TASK);
-    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "confirmed", reason: null });
-    // order-recorded arriving now changes nothing: the order is final.
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "pending" });
     const recorded = { eventId: randomUUID(), orderId: placed.orderId, recordedAt: new Date().toISOString() };
-    expect((await deliver(db, orderState, TOPICS.orderRecorded, recorded)).emitted).toEqual([]);
+    await pump([orderState], TOPICS.orderRecorded, recorded);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "confirmed", reason: null });
+    expect(await finalizedEvents(placed.orderId)).toHaveLength(1);
+  });
+
+  it("decides an order whose record had not landed, and the record takes the outcome when it lands", async () => {
+    const { placed, productId } = await placeUnanswered({
+      placedMsAgo: LIMIT_MS * 2,
+      askedMsAgo: LIMIT_MS + 1_000,
+      recorded: false,
+    });
+    await runTaskOnce(db, orderState, DEADLINE_TASK);
+    const [finalized] = await finalizedEvents(placed.orderId);
+    expect(finalized?.payload).toMatchObject({ status: "cancelled", reason: "payment_timeout" });
+    await pump(finalizedListeners.slice(0, 2), TOPICS.orderFinalized, finalized?.payload ?? {});
+    expect(await readStock(db, productId)).toEqual({ available: 5, reserved: 0 });
+
+    // The orders step records it late: the record is written pending, and order-state moves it to the
+    // outcome decided before (nothing is announced again).
+    await pump([ordersConsumer, orderState], TOPICS.orderPlaced, placed);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({
+      status: "cancelled",
+      reason: "payment_timeout",
+    });
     expect(await finalizedEvents(placed.orderId)).toHaveLength(1);
   });
 });

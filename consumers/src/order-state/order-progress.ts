@@ -28,9 +28,16 @@ export type Advance =
   /**
    * The order was final before. `contradicts` when this step reported something the final outcome
    * did not account for (see outcome.ts): the outcome stands and is announced again, so the
-   * compensations run again for what the late step did.
+   * compensations run again for what the late step did. `orderRowUpdated` when the order's record
+   * landed after it was decided (the deadline decided it first): the record takes the outcome now.
    */
-  | { kind: "already_final"; outcome: FinalOutcome; finalizedAt: Date; contradicts: boolean };
+  | {
+      kind: "already_final";
+      outcome: FinalOutcome;
+      finalizedAt: Date;
+      contradicts: boolean;
+      orderRowUpdated: boolean;
+    };
 
 /** The first outcome of a step wins; later deliveries of the step never change it. */
 const keepFirst = (column: string) =>
@@ -103,23 +110,25 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
   };
 };
 
+/** The orders row moving from pending to the outcome. */
+const orderRowToOutcome = (tx: Tx, orderId: string, outcome: FinalOutcome, now: Date) =>
+  tx
+    .update(orders)
+    .set({
+      status: outcome.status,
+      reason: outcome.status === "cancelled" ? outcome.reason : null,
+      updatedAt: now,
+    })
+    .where(and(eq(orders.orderId, orderId), eq(orders.status, "pending")))
+    .returning({ orderId: orders.orderId });
+
 /**
  * Finalizes the order in ONE statement: the orders row moves from pending to the outcome (a CTE) and
  * the progress row is marked final. Both rows are already locked by `upsertStep`. Answers whether the
  * orders row moved.
  */
 const finalize = async (tx: Tx, orderId: string, outcome: FinalOutcome, now: Date): Promise<boolean> => {
-  const moved = tx.$with("moved").as(
-    tx
-      .update(orders)
-      .set({
-        status: outcome.status,
-        reason: outcome.status === "cancelled" ? outcome.reason : null,
-        updatedAt: now,
-      })
-      .where(and(eq(orders.orderId, orderId), eq(orders.status, "pending")))
-      .returning({ orderId: orders.orderId }),
-  );
+  const moved = tx.$with("moved").as(orderRowToOutcome(tx, orderId, outcome, now));
   const [row] = await tx
     .with(moved)
     .update(orderProgress)
@@ -137,7 +146,15 @@ export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date
     if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);
     const late =
       step.step === "inventory" || step.step === "payment" ? contradicts(step, before, outcome) : false;
-    return { kind: "already_final", outcome, finalizedAt: progress.finalizedAt, contradicts: late };
+    const recordedLate =
+      order?.status === "pending" && (await orderRowToOutcome(tx, step.orderId, outcome, now)).length > 0;
+    return {
+      kind: "already_final",
+      outcome,
+      finalizedAt: progress.finalizedAt,
+      contradicts: late,
+      orderRowUpdated: recordedLate,
+    };
   }
   const outcome = decideOutcome(progress, step.step === "deadline");
   if (!outcome) return { kind: "waiting" };

@@ -14,23 +14,24 @@ import { type ConsumerDefinition, subscribe, type TxContext } from "../runtime/t
 import { sweepOverdueOrders } from "./order-deadline.ts";
 import { advanceOrder, type OrderStep } from "./order-progress.ts";
 import type { OrderStatusCache } from "./order-status-cache.ts";
-import { loadOrder } from "./order-status-sync.ts";
+import { orderStatusEffect } from "./status-effect.ts";
 
 /**
  * Order-state step of the saga (overview: SAGA.md): joins `order-recorded`, `inventory-results` and
  * `payment-results` per order, finalizes the order once (orders row and `order-finalized` in the same
- * transaction), and decides orders still pending past ORDER_PENDING_LIMIT_MS (a periodic sweep,
- * order-deadline.ts) through the same code path. Once the transaction committed, it rewrites the
- * order's status record in Redis (creating it from Postgres when checkout's pending record is not
- * there yet, see order-status-cache.ts): no Redis call runs while the order's rows are locked.
+ * transaction), and decides the orders whose payment step has not settled PAYMENT_STEP_LIMIT_MS after
+ * it started (a periodic sweep, order-deadline.ts) through the same code path. The transaction also
+ * records the rewrite of the order's status record in Redis as a durable effect (status-effect.ts):
+ * the effects relay applies it after the commit, so no Redis call runs while the order's rows are
+ * locked, and a Redis outage delays the record without holding up the saga.
  *
- * The Redis write is idempotent, so repeating it (a retry of the hook, a later event of a final
- * order) is harmless, and it repairs a record a previous attempt could not write.
+ * The Redis write is idempotent, so repeating it (a later event of a final order) is harmless, and it
+ * repairs a record a previous write could not make.
  */
 export interface OrderStateOptions {
   statusCache: OrderStatusCache;
-  /** The saga deadline (ORDER_PENDING_LIMIT_MS). */
-  pendingLimitMs?: number;
+  /** The payment step's limit (PAYMENT_STEP_LIMIT_MS), counted from when that step started on the order. */
+  paymentLimitMs?: number;
   /** How often the deadline sweep runs (ORDER_SWEEP_INTERVAL_MS). */
   sweepIntervalMs?: number;
   /** The clock of the deadline (tests move it forward). */
@@ -41,6 +42,7 @@ export const DEADLINE_TASK = "order-deadline";
 
 export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefinition => {
   const now = deps.now ?? (() => new Date());
+  const statusEffect = orderStatusEffect(deps.statusCache);
   const advance = async (step: OrderStep, ctx: TxContext): Promise<void> => {
     const result = await advanceOrder(ctx.tx, step, now());
     const log = ctx.log.child({ orderId: step.orderId, step: step.step });
@@ -65,17 +67,12 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
       await ctx.emit(TOPICS.orderFinalized, step.orderId, OrderFinalizedSchema.parse(finalized));
       log.debug({ outcome: result.outcome }, "order finalized");
     }
-    const final = {
-      status: result.outcome.status,
-      reason: result.outcome.status === "cancelled" ? result.outcome.reason : undefined,
-      updatedAt: finalizedAt,
-    };
-    ctx.afterCommit(async ({ db }) => {
-      const written = await deps.statusCache.writeStatus(step.orderId, final, () =>
-        loadOrder(db, step.orderId),
-      );
-      if (written === "dropped") log.warn("order status record in Redis was not an Order; deleted it");
-      else log.debug({ written }, "order status record written");
+    ctx.effect(statusEffect, step.orderId, {
+      final: {
+        status: result.outcome.status,
+        ...(result.outcome.status === "cancelled" ? { reason: result.outcome.reason } : {}),
+        updatedAt: finalizedAt,
+      },
     });
   };
 
@@ -98,12 +95,13 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
         intervalMs: deps.sweepIntervalMs ?? 5_000,
         run: async (ctx) => {
           await sweepOverdueOrders(ctx, {
-            limitMs: deps.pendingLimitMs ?? 120_000,
+            limitMs: deps.paymentLimitMs ?? 120_000,
             now,
             expire: (orderId, tx) => advance({ orderId, step: "deadline" }, tx),
           });
         },
       },
     ],
+    effects: [statusEffect],
   };
 };

@@ -79,7 +79,8 @@ describe("payment consumer", () => {
         break;
       } catch (error) {
         expect(error).toMatchObject({ transient: true });
-        expect(await readPayment(db, placed.orderId)).toBeUndefined();
+        // Asked for, answer unknown: the row says so (and the deadline counts from its first ask).
+        expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "requested" });
       }
     }
     expect(attempts).toBe(3);
@@ -116,6 +117,35 @@ describe("payment consumer", () => {
     await expect(finalize("ord_without_payment", "cancelled")).resolves.toMatchObject({ applied: true });
     expect(await readPayment(db, declined.orderId)).toMatchObject({ status: "declined" });
     expect(await readPayment(db, "ord_without_payment")).toBeUndefined();
+  });
+
+  it("voids an authorization whose answer was lost, and voids it again if the answer says authorized later", async () => {
+    // The processor authorizes, then the answer is lost (a timeout after the effect).
+    const draws = [0.1, 0.9];
+    const processor = createSimulatedProcessor({ failureRate: 0.5, random: () => draws.shift() ?? 0.9 });
+    const { place, finalize } = setup(processor);
+    const placed = order();
+    await expect(place(placed)).rejects.toMatchObject({ transient: true });
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "requested" });
+    expect(processor.stateOf(placed.orderId)).toBe("authorized");
+
+    // The saga cancels the order before the retry: the compensation voids at the processor all the
+    // same (the authorization may exist: here it does).
+    await finalize(placed.orderId, "cancelled");
+    expect(processor.stateOf(placed.orderId)).toBe("voided");
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided", processorRef: null });
+
+    // The parked authorization is retried: its answer (authorized, the same one) is recorded and
+    // announced, so the saga announces the cancellation again, which voids it again (a no-op here).
+    const { emitted } = await place({ ...placed, eventId: randomUUID() });
+    expect(emitted.map((e) => e.payload)).toEqual([expect.objectContaining({ type: "authorized" })]);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
+    await finalize(placed.orderId, "cancelled");
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided" });
+    expect(processor.authorizationsOf(placed.orderId)).toBe(1);
+    // Once the answer is known, nothing asks the processor again.
+    expect(await place({ ...placed, eventId: randomUUID() })).toEqual({ applied: true, emitted: [] });
+    expect(processor.authorizationsOf(placed.orderId)).toBe(1);
   });
 
   it("refuses to capture a payment that was not authorized (the event goes to the dead letters)", async () => {

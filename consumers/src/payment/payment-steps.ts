@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
@@ -9,9 +9,11 @@ import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
  * The payment step of the order saga, in two halves per event. The processor is called first, in a
  * `prepare` step outside any transaction (no row lock is held while it answers, however slowly);
  * the `payments` row, the system's record of what the processor did, is written after, in the
- * event's transaction. A failure between the two leaves no row, and the retry asks the processor
- * again with the same idempotency key (the order id), which answers the first result instead of
- * charging twice; capturing or voiding twice is a no-op there too.
+ * event's transaction. Before the first authorization request the row is written as `requested`
+ * (committed on its own), so an authorization whose answer is lost (a timeout) is one the system
+ * knows it may hold, and the saga's payment deadline counts from `requested_at`. A retry asks the
+ * processor again with the same idempotency key (the order id), which answers the first result
+ * instead of charging twice; capturing or voiding twice is a no-op there too.
  */
 
 const findPayment = async (db: Db | Tx, orderId: string): Promise<PaymentRow | undefined> => {
@@ -20,15 +22,45 @@ const findPayment = async (db: Db | Tx, orderId: string): Promise<PaymentRow | u
 };
 
 /**
- * Asks the processor to authorize the order's subtotal, unless the order's payment is recorded
- * already (`null`: its result went out in the transaction that recorded it).
+ * Records that the order's authorization is being asked for (once: the first request's time stays)
+ * and answers the payment row as it is.
+ */
+const markRequested = async (
+  db: Db,
+  order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency">,
+): Promise<Pick<PaymentRow, "status" | "processorRef">> => {
+  const columns = { status: payments.status, processorRef: payments.processorRef };
+  const [inserted] = await db
+    .insert(payments)
+    .values({
+      orderId: order.orderId,
+      status: "requested",
+      amountCents: order.subtotalCents,
+      currency: order.currency,
+    })
+    .onConflictDoNothing()
+    .returning(columns);
+  if (inserted) return inserted;
+  const [found] = await db.select(columns).from(payments).where(eq(payments.orderId, order.orderId));
+  if (!found) throw new Error(`payment of ${order.orderId} neither recorded nor found`);
+  return found;
+};
+
+/**
+ * Asks the processor to authorize the order's subtotal, unless the order's payment has an answer
+ * recorded already (`null`: its result went out in the transaction that recorded it). A payment
+ * voided before its authorization was answered (the saga's deadline cancelled the order) is asked
+ * again, with the same idempotency key: only the answer tells whether an authorization exists to void.
  */
 export const requestAuthorization = async (
   db: Db,
   processor: PaymentProcessor,
   order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency" | "paymentToken">,
 ): Promise<AuthorizeResult | null> => {
-  if (await findPayment(db, order.orderId)) return null;
+  const payment = await markRequested(db, order);
+  const unanswered =
+    payment.status === "requested" || (payment.status === "voided" && payment.processorRef === null);
+  if (!unanswered) return null;
   return processor.authorize({
     orderId: order.orderId,
     amountCents: order.subtotalCents,
@@ -37,23 +69,33 @@ export const requestAuthorization = async (
   });
 };
 
-/** Records the processor's answer; false when a concurrent duplicate recorded the same answer first. */
+/**
+ * Records the processor's answer on the `requested` row; false when a concurrent duplicate recorded
+ * it first. An authorization answered while a cancellation voided the payment (the void may have come
+ * before the authorization existed) is recorded too: the order's cancellation is then announced again
+ * and voids it (the saga's late-step rule).
+ */
 export const recordAuthorization = async (
   tx: Tx,
-  order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency">,
+  order: Pick<OrderPlaced, "orderId">,
   result: AuthorizeResult,
 ): Promise<boolean> => {
+  const answerable =
+    result.status === "authorized"
+      ? or(
+          eq(payments.status, "requested"),
+          and(eq(payments.status, "voided"), isNull(payments.processorRef)),
+        )
+      : eq(payments.status, "requested");
   const recorded = await tx
-    .insert(payments)
-    .values({
-      orderId: order.orderId,
+    .update(payments)
+    .set({
       status: result.status,
-      amountCents: order.subtotalCents,
-      currency: order.currency,
       processorRef: result.status === "authorized" ? result.ref : null,
       declineCode: result.status === "declined" ? result.code : null,
+      updatedAt: sql`now()`,
     })
-    .onConflictDoNothing()
+    .where(and(eq(payments.orderId, order.orderId), answerable))
     .returning({ orderId: payments.orderId });
   return recorded.length > 0;
 };
@@ -77,9 +119,11 @@ export const requestCapture = async (
 
 /**
  * Compensation of the authorization, for a cancelled order: voids it at the processor, or refunds it
- * when it was captured already (a merchant cancelled a confirmed order before it shipped). Nothing to
- * do for a declined, already voided or refunded, or missing payment (an authorization recorded later
- * is announced, and the order-state step answers it with the cancellation again).
+ * when it was captured already (a merchant cancelled a confirmed order before it shipped). An
+ * authorization asked for and not answered yet (`requested`) is voided at the processor too (a no-op
+ * where none exists yet) and the row is marked voided, so the request is not sent again; should its
+ * answer still say authorized, it is recorded and the order's cancellation announced again, which
+ * voids it once more. Nothing to do for a declined, already voided or refunded, or missing payment.
  */
 export const requestVoid = async (
   db: Db,
@@ -91,20 +135,26 @@ export const requestVoid = async (
     await processor.refund(orderId);
     return "refunded";
   }
-  if (payment?.status !== "authorized") return "nothing_to_do";
+  if (payment?.status !== "authorized" && payment?.status !== "requested") return "nothing_to_do";
   await processor.void(orderId);
   return "voided";
 };
 
+/** The states a settlement moves a payment from. */
+const SETTLED_FROM: Record<Exclude<Settlement, "nothing_to_do">, PaymentRow["status"][]> = {
+  captured: ["authorized"],
+  voided: ["authorized", "requested"],
+  refunded: ["captured"],
+};
+
 /**
- * Records a settlement the processor made: authorized → captured or voided, captured → refunded
- * (only from those states, so a repeat changes nothing).
+ * Records a settlement the processor made: authorized → captured or voided, requested → voided,
+ * captured → refunded (only from those states, so a repeat changes nothing).
  */
 export const recordSettlement = async (tx: Tx, orderId: string, settlement: Settlement): Promise<void> => {
   if (settlement === "nothing_to_do") return;
-  const from = settlement === "refunded" ? "captured" : "authorized";
   await tx
     .update(payments)
     .set({ status: settlement, updatedAt: sql`now()` })
-    .where(and(eq(payments.orderId, orderId), eq(payments.status, from)));
+    .where(and(eq(payments.orderId, orderId), inArray(payments.status, SETTLED_FROM[settlement])));
 };

@@ -18,6 +18,10 @@ import {
  * alone (the ref is a hash of the order id), so after a restart a repeated authorization answers the
  * same ref and outcome. Capture and void of an order it has no record of (authorized before a
  * restart) succeed: the simulation cannot tell, and the `payments` row is the system's record.
+ *
+ * `answerLate(byMs, forMs)` makes it a processor that answers after its callers' deadlines: for
+ * `forMs` from then on, every call waits `byMs`, then has its effect and answers (the caller has
+ * given up by then, so an authorization exists that the caller does not know of).
  */
 
 export interface SimulatedProcessorOptions {
@@ -46,6 +50,8 @@ export interface SimulatedProcessor extends PaymentProcessor {
   /** How many authorizations (distinct holds on a card) the processor created for the order. */
   authorizationsOf(orderId: string): number;
   stateOf(orderId: string): SimulatedPayment["state"] | undefined;
+  /** From now on, for `forMs` (0: for good), every call answers `byMs` late (its effect lands then). */
+  answerLate(byMs: number, forMs: number): void;
 }
 
 export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}): SimulatedProcessor => {
@@ -54,6 +60,7 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
   const authorizations = new Map<string, number>();
   /** When the processor answers again about a slow order. */
   const slowUntil = new Map<string, number>();
+  let late = { byMs: 0, until: 0 };
 
   const waitIfSlow = async (request: AuthorizeRequest): Promise<void> => {
     if (request.token !== SLOW_TOKEN) return;
@@ -65,6 +72,7 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
   /** Runs `effect` like a remote call: latency, then maybe a failure before or after the effect. */
   const call = async <T>(what: string, effect: () => T): Promise<T> => {
     if (latencyMs > 0) await sleep(latencyMs);
+    if (late.byMs > 0 && Date.now() < late.until) await sleep(late.byMs);
     const fails = random() < failureRate;
     const beforeEffect = random() < 0.5;
     if (fails && beforeEffect) throw new PaymentProcessorUnavailableError(`simulated outage before ${what}`);
@@ -117,5 +125,8 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
     refund: (orderId) => call("refund", () => transition(orderId, "refunded")),
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
+    answerLate: (byMs, forMs) => {
+      late = { byMs, until: forMs > 0 ? Date.now() + forMs : Number.POSITIVE_INFINITY };
+    },
   };
 };

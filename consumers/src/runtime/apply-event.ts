@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { processedEvents } from "../../../db/schema/index.ts";
-import { type EmittedEvent, txScope, writeOutbox } from "./transaction.ts";
-import type { AfterCommit, HandlerContext, Subscription } from "./types.ts";
+import type { RecordedEffect } from "./effects.ts";
+import { dropParked, type ParkInput, parkEvents } from "./parked.ts";
+import { type EmittedEvent, type TxTarget, txScope, writeRows } from "./transaction.ts";
+import type { EventSource, HandlerContext, Subscription } from "./types.ts";
 
 export type ApplyOutcome = "applied" | "duplicate";
 
@@ -13,65 +15,85 @@ export interface EventToApply {
   eventId: string;
   prepared?: unknown;
   log: Logger;
-  source: HandlerContext["source"];
+  source: EventSource;
 }
 
-export interface ApplyInput extends EventToApply {
+/** Where events are applied: the database, the consumer (processed_events), and the rows' target. */
+export interface ApplyTarget extends TxTarget {
   db: Db;
   /** The consumer's name: the `consumer` column of processed_events. */
   consumer: string;
-  /** The Kafka topic an emitted event is written for (the runner's topic prefix applied). */
-  topicName: (topic: string) => string;
 }
 
-/** What the transaction committed; its after-commit hooks are still to run (see run-event.ts). */
+/** What a committed transaction did for one event. */
 export interface Applied {
   outcome: ApplyOutcome;
   emitted: EmittedEvent[];
-  afterCommit: AfterCommit[];
+  effects: RecordedEffect[];
 }
 
 /** What applying an event id that was already processed gives: nothing. */
-export const duplicate = (): Applied => ({ outcome: "duplicate", emitted: [], afterCommit: [] });
+export const duplicate = (): Applied => ({ outcome: "duplicate", emitted: [], effects: [] });
+
+/** A handler threw: which event of the transaction (by index), with what it threw as the cause. */
+export class HandlerFailure extends Error {
+  override readonly name = "HandlerFailure";
+  readonly index: number;
+  constructor(index: number, cause: unknown) {
+    super(`handler failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.index = index;
+  }
+}
+
+/** Parked rows a transaction writes (the lane's) or completes (the retrier's), with its events. */
+export interface ParkedChanges {
+  park?: readonly ParkInput[];
+  unpark?: readonly number[];
+}
 
 /**
  * Applies events in ONE transaction: records their ids in processed_events (one statement) and runs
- * the handler of each id that is new, in order; the effects and the emitted outbox rows commit (or
- * roll back) with the ids. A replayed id finds its row and changes nothing. Hooks a handler
- * registered with `afterCommit` are returned, not run: they exist only if the transaction committed.
- * A failing handler rolls back the whole transaction (the runner then applies the events one by one).
+ * the handler of each id that is new, in order; the effects, the emitted outbox rows, the recorded
+ * effects rows and the parked-row changes commit (or roll back) with the ids. A replayed id finds its
+ * row and changes nothing. A handler that throws rolls the whole transaction back and is named by a
+ * `HandlerFailure` (the lane then applies the others without it).
  */
 export const applyEvents = (
-  base: Pick<ApplyInput, "db" | "consumer" | "topicName">,
+  base: ApplyTarget,
   events: readonly EventToApply[],
+  parked: ParkedChanges = {},
 ): Promise<Applied[]> =>
   base.db.transaction(async (tx) => {
-    const fresh = await tx
-      .insert(processedEvents)
-      .values(events.map((e) => ({ consumer: base.consumer, eventId: e.eventId })))
-      .onConflictDoNothing()
-      .returning({ eventId: processedEvents.eventId });
+    const fresh =
+      events.length === 0
+        ? []
+        : await tx
+            .insert(processedEvents)
+            .values(events.map((e) => ({ consumer: base.consumer, eventId: e.eventId })))
+            .onConflictDoNothing()
+            .returning({ eventId: processedEvents.eventId });
     const unclaimed = new Set(fresh.map((row) => row.eventId));
     const applied: Applied[] = [];
     const emitted: EmittedEvent[] = [];
-    for (const input of events) {
+    const effects: RecordedEffect[] = [];
+    for (const [index, input] of events.entries()) {
       if (!unclaimed.delete(input.eventId)) {
         applied.push(duplicate());
         continue;
       }
-      const scope = txScope(tx, input.log, base.topicName);
+      const scope = txScope(tx, input.log, base);
       const ctx: HandlerContext = { ...scope.ctx, source: input.source };
-      await input.subscription.handle(input.event, ctx, input.prepared);
+      try {
+        await input.subscription.handle(input.event, ctx, input.prepared);
+      } catch (error) {
+        throw new HandlerFailure(index, error);
+      }
       emitted.push(...scope.emitted);
-      applied.push({ outcome: "applied", emitted: scope.emitted, afterCommit: scope.afterCommit });
+      effects.push(...scope.effects);
+      applied.push({ outcome: "applied", emitted: scope.emitted, effects: scope.effects });
     }
-    await writeOutbox(tx, emitted);
+    await writeRows(tx, base.scope, { emitted, effects });
+    await parkEvents(tx, parked.park ?? []);
+    await dropParked(tx, parked.unpark ?? []);
     return applied;
   });
-
-/** One event in one transaction (see `applyEvents`). */
-export const applyEvent = async (input: ApplyInput): Promise<Applied> => {
-  const [applied] = await applyEvents(input, [input]);
-  if (!applied) throw new Error("applyEvents answered nothing for one event");
-  return applied;
-};

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { dlqTopic } from "../../../domain/topics.ts";
 import { type Backoff, backoffDelay, sleep } from "./backoff.ts";
-import { describeError } from "./failures.ts";
-import type { KafkaMessage, KafkaProducer } from "./kafka.ts";
+import { describeError, isRecordRefused } from "./failures.ts";
+import type { KafkaProducer, ReadMessage } from "./kafka.ts";
 
 /** Headers a dead letter carries besides the original ones (values are UTF-8 strings). */
 export const DLQ_HEADERS = {
@@ -26,7 +26,7 @@ export const countDeadLetter = (counts: DeadLetterCounts, topic: string): number
 };
 
 export interface DeadLetter {
-  message: KafkaMessage;
+  message: ReadMessage;
   error: unknown;
   attempts: number;
   consumer: string;
@@ -53,14 +53,14 @@ export const deadLetterHeaders = (letter: DeadLetter): Map<Buffer, Buffer> => {
 
 /**
  * Publishes the dead letter to `<source topic>.dlq`, waiting out a Kafka outage for as long as it
- * lasts. Resolves false only when `signal` aborted before the letter was acknowledged (the source
- * offset must then stay uncommitted).
+ * lasts. Answers "sent"; "refused" when Kafka refused the letter itself (a missing `.dlq` topic, a
+ * record too large: waiting would not help); "abandoned" when `signal` aborted first.
  */
 export const publishDeadLetter = async (
   producer: KafkaProducer,
   letter: DeadLetter,
   opts: { backoff: Backoff; log: Logger; signal: AbortSignal },
-): Promise<boolean> => {
+): Promise<"sent" | "refused" | "abandoned"> => {
   const { message } = letter;
   const record = {
     topic: dlqTopic(message.topic),
@@ -69,16 +69,20 @@ export const publishDeadLetter = async (
     headers: deadLetterHeaders(letter),
   };
   for (let attempt = 1; ; attempt++) {
-    if (opts.signal.aborted) return false;
+    if (opts.signal.aborted) return "abandoned";
     try {
       await producer.send({ messages: [record] });
-      return true;
+      return "sent";
     } catch (error) {
+      if (isRecordRefused(error)) {
+        opts.log.error({ err: describeError(error), dlq: record.topic }, "Kafka refused the dead letter");
+        return "refused";
+      }
       opts.log.warn(
-        { err: error, dlq: record.topic, attempt },
+        { err: describeError(error), dlq: record.topic, attempt },
         "could not publish a dead letter; Kafka may be down, retrying",
       );
-      if (!(await sleep(backoffDelay(attempt, opts.backoff), opts.signal))) return false;
+      if (!(await sleep(backoffDelay(attempt, opts.backoff), opts.signal))) return "abandoned";
     }
   }
 };

@@ -33,6 +33,24 @@ const POSTGRES_DOWN_CODES = new Set(["57P01", "57P02", "57P03", "53300"]);
  */
 const POSTGRES_DEADLINE_CODES = new Set(["57014", "25P03"]);
 
+/** The Kafka client's codes for a broker that cannot be reached or does not answer in time. */
+const KAFKA_DOWN_CODES = new Set(["PLT_KFK_NETWORK", "PLT_KFK_TIMEOUT"]);
+
+/**
+ * Kafka refused the records themselves: waiting does not make them go through (a missing topic, a
+ * record too large, no permission). The client reports the broker's error name in `apiId`.
+ */
+const KAFKA_RECORD_ERRORS = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+  "INVALID_TOPIC_EXCEPTION",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "INVALID_TIMESTAMP",
+]);
+
 /** node-postgres (and ioredis, for Redis) report a lost or unopened connection with no code. */
 const CONNECTION_MESSAGES = [
   "Connection terminated",
@@ -72,9 +90,17 @@ export const isDependencyDown = (error: unknown): boolean =>
     if (code && (NETWORK_CODES.has(code) || POSTGRES_DOWN_CODES.has(code) || code.startsWith("08"))) {
       return true;
     }
+    if (code && KAFKA_DOWN_CODES.has(code)) return true;
     if (code && POSTGRES_DEADLINE_CODES.has(code)) return true;
     const message = e instanceof Error ? e.message : "";
     return CONNECTION_MESSAGES.some((m) => message.includes(m));
+  });
+
+/** Kafka refused these records (see KAFKA_RECORD_ERRORS; the client's own `PLT_KFK_USER` for an unknown topic). */
+export const isRecordRefused = (error: unknown): boolean =>
+  causes(error).some((e) => {
+    const apiId = (e as { apiId?: unknown }).apiId;
+    return codeOf(e) === "PLT_KFK_USER" || (typeof apiId === "string" && KAFKA_RECORD_ERRORS.has(apiId));
   });
 
 const transientFlag = (error: object): boolean | undefined => {

@@ -5,6 +5,12 @@ export type KafkaMessage = Message<Buffer | undefined, Buffer | undefined, Buffe
 
 export type KafkaProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
 
+/** What the runtime needs of a message read (parsing, parking, dead letters): a parked row gives it too. */
+export type ReadMessage = Pick<
+  KafkaMessage,
+  "topic" | "partition" | "offset" | "key" | "value" | "headerEntries"
+>;
+
 /** Client settings shared by the runner's consumers and producers. */
 export const kafkaClientOptions = (brokers: string[]) => ({
   bootstrapBrokers: brokers,

@@ -1,41 +1,27 @@
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
-import { backoffDelay, DEFAULT_DEPENDENCY_BACKOFF, sleep } from "./backoff.ts";
+import { sleep } from "./backoff.ts";
 import { describeError } from "./failures.ts";
-import { runAfterCommit, scopedTransaction } from "./transaction.ts";
+import { scopedTransaction, type TxTarget } from "./transaction.ts";
 import type { PeriodicTask, TaskContext } from "./types.ts";
 
-export interface TaskDeps {
+export interface TaskDeps extends TxTarget {
   db: Db;
   log: Logger;
-  topicName: (topic: string) => string;
-  /** After each committed transaction of a task (the outbox relay is kicked there). */
-  onCommitted: () => void;
+  /** After each committed transaction of a task: its outbox rows and effects go out soon. */
+  committed(written: { emitted: number; effects: number }): void;
 }
 
-/**
- * The context a task runs with: the db, and transactions with `emit` and `afterCommit`. Once a
- * transaction committed, its hooks are retried until they succeed (nothing would run them again:
- * the work is done), with backoff, until `signal` aborts (the consumer stops).
- */
-export const taskContext = (deps: TaskDeps, log: Logger, signal?: AbortSignal): TaskContext => ({
+/** The context a task runs with: the db, and transactions with `emit` and `effect`. */
+export const taskContext = (deps: TaskDeps, log: Logger): TaskContext => ({
   db: deps.db,
   log,
   async transaction(work) {
-    const { value, afterCommit: hooks } = await scopedTransaction(deps.db, log, deps.topicName, (scope) =>
+    const { value, emitted, effects } = await scopedTransaction(deps.db, log, deps, (scope) =>
       work(scope.ctx),
     );
-    deps.onCommitted();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await runAfterCommit(hooks, { db: deps.db, log });
-        return value;
-      } catch (error) {
-        const wait = backoffDelay(attempt, DEFAULT_DEPENDENCY_BACKOFF);
-        log.warn({ err: describeError(error), attempt, waitMs: wait }, "after-commit work failed; retrying");
-        if (!(await sleep(wait, signal))) throw error;
-      }
-    }
+    deps.committed({ emitted: emitted.length, effects: effects.length });
+    return value;
   },
 });
 
@@ -48,7 +34,7 @@ export const startPeriodicTasks = (tasks: readonly PeriodicTask[], deps: TaskDep
   const stopping = new AbortController();
   const loops = tasks.map(async (task) => {
     const log = deps.log.child({ task: task.name });
-    const ctx = taskContext(deps, log, stopping.signal);
+    const ctx = taskContext(deps, log);
     while (await sleep(task.intervalMs, stopping.signal)) {
       try {
         await task.run(ctx);

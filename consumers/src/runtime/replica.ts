@@ -4,7 +4,7 @@ import { backoffDelay, sleep } from "./backoff.ts";
 import { type KafkaMessage, kafkaClientOptions, partitionKey } from "./kafka.ts";
 import { PartitionLane } from "./partition-lane.ts";
 import { processBatch } from "./process-batch.ts";
-import type { OutcomeCounts, ProcessEnv } from "./process-message.ts";
+import type { ProcessEnv } from "./process-message.ts";
 
 export interface KafkaGroupSettings {
   sessionTimeoutMs: number;
@@ -24,10 +24,6 @@ export interface ReplicaOptions {
   maxBuffered: number;
   /** Most messages of one partition handled together (one transaction, one offset commit). */
   maxBatch: number;
-  /** Called after each offset commit (the outbox relay is kicked there). */
-  onCommitted: () => void;
-  /** Incremented per message outcome. */
-  counts: OutcomeCounts;
   log: Logger;
 }
 
@@ -103,14 +99,16 @@ export const startReplica = (o: ReplicaOptions): Replica => {
     const seconds = (performance.now() - started) / 1000;
     let last: KafkaMessage | undefined;
     for (const [i, outcome] of outcomes.entries()) {
-      o.counts[outcome]++;
-      o.env.metrics?.eventEnded(o.env.consumer, messages[i]?.topic ?? "", outcome, seconds);
+      o.env.counts[outcome]++;
+      const topic = messages[i]?.topic ?? "";
+      // A parked event ends later, at the retrier (applied or dead-lettered), which counts its outcome.
+      if (outcome === "parked") o.env.metrics?.eventParked(o.env.consumer, topic);
+      else o.env.metrics?.eventEnded(o.env.consumer, topic, outcome, seconds);
       if (outcome === "abandoned") break;
       last = messages[i];
     }
     if (!last) return undefined;
     await commit(last);
-    o.onCommitted();
     return last.offset;
   };
 

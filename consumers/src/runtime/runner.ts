@@ -11,11 +11,14 @@ import {
   type RetryPolicy,
   type TransientRetry,
 } from "./backoff.ts";
+import { createEffectsRelay, type EffectsRelay } from "./effects.ts";
 import { createKafkaProducer, type KafkaProducer } from "./kafka.ts";
 import { createOutboxRelay, type OutboxRelay } from "./outbox-relay.ts";
+import { startParkedRetrier } from "./parked-retrier.ts";
 import { startPeriodicTasks } from "./periodic-tasks.ts";
 import { guardPool } from "./pool-guard.ts";
 import { emptyCounts, type OutcomeCounts, type ProcessEnv } from "./process-message.ts";
+import type { Pump } from "./pump.ts";
 import { type KafkaGroupSettings, type Replica, startReplica } from "./replica.ts";
 import { type StartAt, seedStartOffsets } from "./start-offsets.ts";
 import type { ConsumerDefinition, Subscription } from "./types.ts";
@@ -30,6 +33,8 @@ export interface RunnerDeps {
   producer?: KafkaProducer;
   /** A relay shared by the consumers of a process; created and stopped by the runner when absent. */
   relay?: OutboxRelay;
+  /** The effects relay shared by the consumers of a process; created and stopped by the runner when absent. */
+  effects?: EffectsRelay;
   /** Counters of outcomes, failures, retries and dead letters, when the process exports metrics. */
   metrics?: ConsumerMetrics;
 }
@@ -58,8 +63,10 @@ export interface RunnerOptions {
   /** Most messages of one partition applied in one transaction (default 100; 1 = one by one). */
   maxBatch?: number;
   kafka?: Partial<KafkaGroupSettings>;
-  /** Polling interval of the relay the runner creates (default 1 s). */
+  /** Polling interval of the relays the runner creates (default 1 s). */
   relayIntervalMs?: number;
+  /** The retrier of parked events: keys retried at once, polling interval, claim lease. */
+  parked?: { concurrency?: number; intervalMs?: number; leaseMs?: number };
 }
 
 export interface RunningConsumer {
@@ -97,15 +104,15 @@ export const startConsumer = (
   const log = deps.log.child({ consumer: def.name, groupId });
   guardPool(deps.pool, deps.log);
   const producer = deps.producer ?? createKafkaProducer(deps.brokers, `${groupId}-producer`);
+  const intervalMs = opts.relayIntervalMs ? { intervalMs: opts.relayIntervalMs } : {};
   const relay =
-    deps.relay ??
-    createOutboxRelay({
-      db: deps.db,
-      producer,
-      log,
-      topicPrefix: prefix,
-      ...(opts.relayIntervalMs ? { intervalMs: opts.relayIntervalMs } : {}),
-    });
+    deps.relay ?? createOutboxRelay({ db: deps.db, producer, log, topicPrefix: prefix, ...intervalMs });
+  const effects = deps.effects ?? createEffectsRelay({ db: deps.db, log, scope: prefix, ...intervalMs });
+  effects.register(def.effects ?? []);
+  const stopping = new AbortController();
+  const counts = emptyCounts();
+  const dependencyBackoff = { ...DEFAULT_DEPENDENCY_BACKOFF, ...opts.dependencyBackoff };
+  let retrier: Pump | undefined;
   const env: ProcessEnv = {
     consumer: def.name,
     subscriptions,
@@ -115,12 +122,19 @@ export const startConsumer = (
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     transientRetry: { ...DEFAULT_TRANSIENT_RETRY, ...opts.transientRetry },
     deadLetters: new Map(),
-    dependencyBackoff: { ...DEFAULT_DEPENDENCY_BACKOFF, ...opts.dependencyBackoff },
+    dependencyBackoff,
     topicName,
+    scope: prefix,
     metrics: deps.metrics,
+    counts,
+    committed: (written) => {
+      if (written.emitted > 0) relay.kick();
+      if (written.effects > 0) effects.kick();
+      if (written.parked > 0) retrier?.kick();
+    },
   };
+  retrier = startParkedRetrier(env, { topicPrefix: prefix, stopping: stopping.signal, ...opts.parked });
   const replicas: Replica[] = [];
-  const counts = emptyCounts();
   let stopped = false;
   let stopTasks: (() => Promise<void>) | undefined;
 
@@ -138,8 +152,6 @@ export const startConsumer = (
           kafka: { ...DEFAULT_KAFKA_GROUP, ...opts.kafka },
           maxBuffered: opts.maxBufferedMessages ?? 500,
           maxBatch: opts.maxBatch ?? 100,
-          onCommitted: () => relay.kick(),
-          counts,
           log: log.child({ replica: index }),
         }),
       );
@@ -150,7 +162,8 @@ export const startConsumer = (
         db: deps.db,
         log,
         topicName,
-        onCommitted: () => relay.kick(),
+        scope: prefix,
+        committed: env.committed,
       });
     }
     log.info({ topics, replicas: count }, "consumer running");
@@ -165,13 +178,16 @@ export const startConsumer = (
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping.abort();
       await ready.catch((error: unknown) => log.warn({ err: error }, "consumer had not started cleanly"));
       await stopTasks?.();
       const graceMs = opts.shutdownTimeoutMs ?? 15_000;
-      await Promise.all(replicas.map((r) => r.drain(graceMs)));
+      await Promise.all([...replicas.map((r) => r.drain(graceMs)), retrier?.stop()]);
       await Promise.all(replicas.map((r) => r.close()));
       if (deps.relay) deps.relay.kick();
       else await relay.stop();
+      if (deps.effects) deps.effects.kick();
+      else await effects.stop();
       if (!deps.producer) await producer.close();
       log.info("consumer stopped");
     },

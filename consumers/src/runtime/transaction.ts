@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { outbox } from "../../../db/schema/index.ts";
-import type { AfterCommit, Tx, TxContext } from "./types.ts";
+import { type RecordedEffect, writeEffects } from "./effects.ts";
+import type { Tx, TxContext } from "./types.ts";
 
 /** Namespace (first key) of the per-(topic, key) advisory locks taken before outbox rows are written. */
 const EMIT_LOCK_SPACE = 7261;
@@ -13,32 +14,40 @@ export interface EmittedEvent {
   payload: { eventId: string } & Record<string, unknown>;
 }
 
-/** One unit of work's view of a transaction: what it emitted and the hooks it registered. */
+/** Where a unit of work's rows go: the topic names it emits to, and the scope of its effects. */
+export interface TxTarget {
+  /** The Kafka topic an emitted event is written for (the run's topic prefix applied). */
+  topicName: (topic: string) => string;
+  /** The scope of recorded effects: the run's topic prefix (see runtime/effects.ts). */
+  scope: string;
+}
+
+/** One unit of work's view of a transaction: what it emitted and the effects it recorded. */
 export interface TxScope {
   ctx: TxContext;
   emitted: EmittedEvent[];
-  afterCommit: AfterCommit[];
+  effects: RecordedEffect[];
 }
 
 /**
- * The context handed to code inside one of the runner's transactions. `emit` only collects: the
- * transaction writes what every scope emitted at its end (`writeOutbox`), in emit order. `topicName`
- * maps a topic to the Kafka topic written (the runner's prefix applied).
+ * The context handed to code inside one of the runner's transactions. `emit` and `effect` only
+ * collect: the transaction writes what every scope emitted and recorded at its end (`writeRows`), in
+ * order.
  */
-export const txScope = (tx: Tx, log: Logger, topicName: (topic: string) => string): TxScope => {
+export const txScope = (tx: Tx, log: Logger, target: Pick<TxTarget, "topicName">): TxScope => {
   const emitted: EmittedEvent[] = [];
-  const afterCommit: AfterCommit[] = [];
+  const effects: RecordedEffect[] = [];
   const ctx: TxContext = {
     tx,
     log,
     emit: async (topic, key, payload) => {
-      emitted.push({ topic: topicName(topic), key, payload });
+      emitted.push({ topic: target.topicName(topic), key, payload });
     },
-    afterCommit: (fn) => {
-      afterCommit.push(fn);
+    effect: (definition, key, payload) => {
+      effects.push({ kind: definition.kind, key, payload });
     },
   };
-  return { ctx, emitted, afterCommit };
+  return { ctx, emitted, effects };
 };
 
 /**
@@ -58,33 +67,29 @@ export const writeOutbox = async (tx: Tx, emitted: readonly EmittedEvent[]): Pro
   await tx.insert(outbox).values(emitted.map((e) => ({ topic: e.topic, key: e.key, payload: e.payload })));
 };
 
+/** What the end of a transaction writes: the outbox rows, then the effects rows. */
+export const writeRows = async (
+  tx: Tx,
+  scope: string,
+  rows: { emitted: readonly EmittedEvent[]; effects: readonly RecordedEffect[] },
+): Promise<void> => {
+  await writeOutbox(tx, rows.emitted);
+  await writeEffects(tx, scope, rows.effects);
+};
+
 /**
- * One transaction whose work gets a scope: the events it emits become outbox rows before the
- * commit; its after-commit hooks are returned (they exist only if the transaction committed).
+ * One transaction whose work gets a scope: the events it emits and the effects it records are
+ * written before the commit.
  */
 export const scopedTransaction = async <T>(
   db: Db,
   log: Logger,
-  topicName: (topic: string) => string,
+  target: TxTarget,
   work: (scope: TxScope) => Promise<T>,
-): Promise<{ value: T; emitted: EmittedEvent[]; afterCommit: AfterCommit[] }> =>
+): Promise<{ value: T; emitted: EmittedEvent[]; effects: RecordedEffect[] }> =>
   db.transaction(async (tx) => {
-    const scope = txScope(tx, log, topicName);
+    const scope = txScope(tx, log, target);
     const value = await work(scope);
-    await writeOutbox(tx, scope.emitted);
-    return { value, emitted: scope.emitted, afterCommit: scope.afterCommit };
+    await writeRows(tx, target.scope, scope);
+    return { value, emitted: scope.emitted, effects: scope.effects };
   });
-
-/**
- * Runs the hooks in order, removing each one that succeeded, so a retry after a failure runs only
- * those not done yet.
- */
-export const runAfterCommit = async (
-  hooks: AfterCommit[],
-  deps: Parameters<AfterCommit>[0],
-): Promise<void> => {
-  for (let hook = hooks[0]; hook; hook = hooks[0]) {
-    await hook(deps);
-    hooks.shift();
-  }
-};

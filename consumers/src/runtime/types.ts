@@ -3,12 +3,10 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
 import type * as schema from "../../../db/schema/index.ts";
+import type { EffectDefinition } from "./effects.ts";
 
 /** The Postgres handle a handler works in: the transaction that also records the event id. */
 export type Tx = Parameters<Parameters<NodePgDatabase<typeof schema>["transaction"]>[0]>[0];
-
-/** Work that must wait for the commit (a Redis write, a call to another service); it gets a fresh db. */
-export type AfterCommit = (deps: { db: Db; log: Logger }) => Promise<void>;
 
 /** What code running inside one of the runner's transactions may do. */
 export interface TxContext {
@@ -20,18 +18,25 @@ export interface TxContext {
    */
   emit(topic: string, key: string, payload: { eventId: string } & Record<string, unknown>): Promise<void>;
   /**
-   * Runs `fn` once this transaction committed, never when it rolls back. Use it for calls to other
-   * systems, which must not run while the transaction holds row locks. A failure there is retried
-   * (only the hooks not done yet run again; the transaction is not repeated), so `fn` must be
-   * idempotent.
+   * Records work on another system (a Redis write) that must follow the commit: a row written in
+   * this transaction, applied by the effects relay once it committed, never if it rolls back, and
+   * retried until it succeeds (runtime/effects.ts). The definition must be among the consumer's
+   * `effects`.
    */
-  afterCommit(fn: AfterCommit): void;
+  effect<P>(definition: EffectDefinition<P>, key: string, payload: P): void;
   log: Logger;
+}
+
+/** Where an event was read: its topic (the run's prefix included), partition and offset. */
+export interface EventSource {
+  topic: string;
+  partition: number;
+  offset: bigint;
 }
 
 export interface HandlerContext extends TxContext {
   /** Kafka coordinates of the message, for logs. */
-  source: { topic: string; partition: number; offset: bigint };
+  source: EventSource;
 }
 
 /** What a `prepare` step gets: the database outside any transaction, for reads without locks. */
@@ -63,7 +68,7 @@ export interface PeriodicTask {
 export interface TaskContext {
   db: Db;
   log: Logger;
-  /** One transaction with the handlers' `emit` and `afterCommit` (hooks run before it resolves). */
+  /** One transaction with the handlers' `emit` and `effect`. */
   transaction<T>(work: (ctx: TxContext) => Promise<T>): Promise<T>;
 }
 
@@ -74,6 +79,8 @@ export interface ConsumerDefinition {
   subscriptions: Subscription[];
   /** Jobs run next to the subscriptions, once per running consumer (not per replica). */
   tasks?: PeriodicTask[];
+  /** The effects its handlers and tasks record (`ctx.effect`): the relay must know how to apply them. */
+  effects?: EffectDefinition[];
 }
 
 /** Builds a subscription with the handler's event type inferred from the schema. */

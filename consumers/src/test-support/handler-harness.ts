@@ -4,16 +4,18 @@ import { pino } from "pino";
 import { afterAll, inject } from "vitest";
 import { z } from "zod";
 import { createNodeDb, type Db } from "../../../db/node-client.ts";
+import { createEffectsRelay } from "../runtime/effects.ts";
 import { taskContext } from "../runtime/periodic-tasks.ts";
-import { createEventRun } from "../runtime/run-event.ts";
-import type { EmittedEvent } from "../runtime/transaction.ts";
+import { applyOne } from "../runtime/run-event.ts";
+import type { EmittedEvent, TxTarget } from "../runtime/transaction.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
 
 /**
  * Test harness for the order-pipeline consumers (inventory, payment, order-state): delivers one
  * event to a consumer the way the runner does (run-event.ts: a duplicate check, the `prepare` step,
  * one real Postgres transaction that records the event id in processed_events and whose `emit`
- * writes into the real outbox table, then the after-commit hooks), without Kafka.
+ * writes into the real outbox table), then applies the effects it recorded with the real effects
+ * relay, without Kafka.
  */
 
 export type { EmittedEvent };
@@ -26,6 +28,23 @@ export interface Delivery {
 
 const silentLog = pino({ level: "silent" });
 const EventIdSchema = z.object({ eventId: z.string().min(1) });
+
+/**
+ * Emitted topics as named; effects under a scope of this test file's own, so no other file's relay
+ * (nor a consumers process of the test run) applies them.
+ */
+const HARNESS: TxTarget = { topicName: (name) => name, scope: `harness-${randomUUID().slice(0, 8)}.` };
+
+/** Applies the effects the consumer's transactions recorded (as the relay would after their commit). */
+export const applyEffects = async (db: Db, consumer: ConsumerDefinition): Promise<void> => {
+  const relay = createEffectsRelay({ db, log: silentLog, scope: HARNESS.scope, intervalMs: 60_000 });
+  relay.register(consumer.effects ?? []);
+  try {
+    if (!(await relay.flush())) throw new Error(`effects of ${consumer.name} could not be applied`);
+  } finally {
+    await relay.stop();
+  }
+};
 
 /** A pooled connection to the test stack's Postgres; end `pool` in `afterAll`. */
 export const connectTestDb = (max = 10): ReturnType<typeof createNodeDb> =>
@@ -56,17 +75,11 @@ export const deliver = async (
   if (!subscription) throw new Error(`consumer ${consumer.name} does not subscribe to ${topic}`);
   const parsed: unknown = subscription.schema.parse(event);
   const { eventId } = EventIdSchema.parse(parsed);
-  const run = createEventRun({
-    db,
-    consumer: consumer.name,
-    subscription,
-    event: parsed,
-    eventId,
-    log: silentLog,
-    source: { topic, partition: 0, offset: 0n },
-    topicName: (name) => name,
-  });
-  const { outcome, emitted } = await run.attempt();
+  const { outcome, emitted, effects } = await applyOne(
+    { db, consumer: consumer.name, ...HARNESS },
+    { subscription, event: parsed, eventId, log: silentLog, source: { topic, partition: 0, offset: 0n } },
+  );
+  if (effects.length > 0) await applyEffects(db, consumer);
   return { applied: outcome === "applied", emitted };
 };
 
@@ -90,13 +103,19 @@ export const deliverAll = async (
   }
 };
 
-/** Runs one pass of the consumer's periodic task `name` (what it emits is in the outbox table). */
+/**
+ * Runs one pass of the consumer's periodic task `name` (what it emits is in the outbox table), then
+ * applies the effects it recorded.
+ */
 export const runTaskOnce = async (db: Db, consumer: ConsumerDefinition, name: string): Promise<void> => {
   const task = consumer.tasks?.find((t) => t.name === name);
   if (!task) throw new Error(`consumer ${consumer.name} has no task ${name}`);
-  await task.run(
-    taskContext({ db, log: silentLog, topicName: (topic) => topic, onCommitted: () => {} }, silentLog),
-  );
+  let effects = 0;
+  const committed = (written: { effects: number }) => {
+    effects += written.effects;
+  };
+  await task.run(taskContext({ db, log: silentLog, ...HARNESS, committed }, silentLog));
+  if (effects > 0) await applyEffects(db, consumer);
 };
 
 /** A unique id matching the order and product id patterns (`[A-Za-z0-9_-]{1,64}`). */

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { CancelReasonSchema, OrderStatusSchema } from "../../../domain/order-events.ts";
+import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
+import type { FinalStatus, OrderStatusCache } from "./order-status-cache.ts";
+import { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
+
+const StatusEffectSchema = z.object({
+  /** The status to write; absent: write what Postgres says when the effect runs. */
+  final: z
+    .object({ status: OrderStatusSchema, reason: CancelReasonSchema.optional(), updatedAt: z.string() })
+    .optional(),
+});
+
+export type StatusEffect = z.infer<typeof StatusEffectSchema>;
+
+/**
+ * The one writer of an order's status record in Redis (`order:<id>`), as a durable effect keyed by
+ * the order id: order-state records it with the outcome it decided, fulfillment and the merchant's
+ * cancellation without one (the record is then rewritten from Postgres). Either way the write never
+ * moves the record back a stage, and a missing record is created from Postgres (order-status-cache.ts),
+ * so the effects of one order may run in any order, and twice.
+ */
+export const orderStatusEffect = (cache: OrderStatusCache): EffectDefinition<StatusEffect> =>
+  defineEffect("order-status", StatusEffectSchema, async (orderId, { final }, { db, log }) => {
+    const written = final
+      ? await cache.writeStatus(orderId, final as FinalStatus, () => loadOrder(db, orderId))
+      : await syncOrderStatus(cache, db, orderId);
+    if (written === "dropped")
+      log.warn({ orderId }, "order status record in Redis was not an Order; deleted it");
+    else log.debug({ orderId, written }, "order status record written");
+  });
