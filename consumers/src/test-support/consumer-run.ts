@@ -38,6 +38,8 @@ export const useConsumerTest = (o: {
   options?: RunnerOptions;
   databaseUrl?: string;
   poolMax?: number;
+  /** Partitions of each topic (default 4). */
+  partitions?: number;
 }): ConsumerTest => {
   const { topicPrefix, groupSuffix } = isolation();
   const { db, pool } = createNodeDb(o.databaseUrl ?? inject("stack").databaseUrl, { max: o.poolMax ?? 4 });
@@ -57,7 +59,7 @@ export const useConsumerTest = (o: {
     },
   } as ConsumerTest;
   beforeAll(async () => {
-    await createTopics(topicPrefix, o.topics);
+    await createTopics(topicPrefix, o.topics, o.partitions);
     t.producer = createTestProducer();
     if (o.def) t.runner = await runConsumer(o.def, t.deps, t.options);
   });

@@ -14,6 +14,8 @@ export const ProbeEventSchema = z.object({
   transientFailTimes: z.number().int().min(0).optional(),
   /** Fail every call with an error marked `transient: false` (a remote service refusing the request). */
   refused: z.boolean().optional(),
+  /** Fail (transient) while the probe's gate of this name is closed (`probe.gates`). */
+  gate: z.string().optional(),
   /** Events emitted to `out` (default 1), keyed by `outKey`. */
   emits: z.number().int().min(0).optional(),
   outKey: z.string().optional(),
@@ -30,11 +32,17 @@ export interface Probe {
   calls: Map<string, number>;
   /** Where each event was read from. */
   sources: Map<string, { partition: number; offset: bigint }>;
+  /** Event ids in the order their handler succeeded (a rolled-back success included). */
+  succeeded: string[];
+  /** Closed gates: events naming one fail (transient) until it is opened (deleted). */
+  gates: Set<string>;
 }
 
 export const createProbeConsumer = (name: string): Probe => {
   const calls = new Map<string, number>();
   const sources = new Map<string, { partition: number; offset: bigint }>();
+  const succeeded: string[] = [];
+  const gates = new Set<string>();
   const def: ConsumerDefinition = {
     name,
     subscriptions: [
@@ -49,6 +57,10 @@ export const createProbeConsumer = (name: string): Probe => {
         }
         if (event.refused)
           throw Object.assign(new Error(`probe refused ${event.eventId}`), { transient: false });
+        if (event.gate && gates.has(event.gate)) {
+          throw Object.assign(new Error(`probe gate ${event.gate} closed`), { transient: true });
+        }
+        succeeded.push(event.eventId);
         for (let i = 0; i < (event.emits ?? 1); i++) {
           await ctx.emit(PROBE_OUT, event.outKey ?? event.eventId, {
             eventId: `${event.eventId}.${i}`,
@@ -59,7 +71,7 @@ export const createProbeConsumer = (name: string): Probe => {
       }),
     ],
   };
-  return { def, calls, sources };
+  return { def, calls, sources, succeeded, gates };
 };
 
 /** How many of `eventIds` consumer `name` has recorded as processed. */
