@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { ensureTopics } from "../consumers/src/topics/ensure-topics.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { prefixedTopics } from "../domain/topics.ts";
 import { startKafkaRest } from "../services/kafka-rest/src/server.ts";
-import { ensureTopics } from "../services/kafka-rest/src/topics.ts";
 import { ensureKafka } from "./kafka/broker.ts";
 import { startNeonProxy } from "./neon/server.ts";
 import { startPostgresServer } from "./postgres-server.ts";

@@ -43,6 +43,7 @@ ALTER TABLE "outbox" ADD COLUMN "parked_at" timestamp with time zone;--> stateme
 CREATE INDEX "effects_due_idx" ON "effects" USING btree ("scope","id") WHERE "effects"."parked_at" is null;--> statement-breakpoint
 CREATE INDEX "parked_events_key_idx" ON "parked_events" USING btree ("consumer","topic","key","id");--> statement-breakpoint
 CREATE INDEX "emails_unsent_idx" ON "emails" USING btree ("created_at") WHERE "emails"."sent_at" is null and "emails"."parked_at" is null;--> statement-breakpoint
+CREATE INDEX "emails_parked_idx" ON "emails" USING btree ("parked_at") WHERE "emails"."parked_at" is not null;--> statement-breakpoint
 CREATE INDEX "processed_events_processed_at_idx" ON "processed_events" USING brin ("processed_at");--> statement-breakpoint
 CREATE INDEX "payments_requested_idx" ON "payments" USING btree ("requested_at") WHERE "payments"."status" = 'requested';--> statement-breakpoint
 CREATE INDEX "outbox_failing_idx" ON "outbox" USING btree ("topic","key") WHERE "outbox"."published_at" is null and "outbox"."attempts" > 0;

@@ -30,6 +30,7 @@ export const emails = pgTable(
   (t) => [
     uniqueIndex("emails_one_per_order_and_kind").on(t.orderId, t.kind),
     index("emails_unsent_idx").on(t.createdAt).where(sql`${t.sentAt} is null and ${t.parkedAt} is null`),
+    index("emails_parked_idx").on(t.parkedAt).where(sql`${t.parkedAt} is not null`),
   ],
 );
 

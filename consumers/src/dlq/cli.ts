@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { createConsumerDb } from "../clients.ts";
 import { SettingsSchema } from "../config.ts";
 import { createKafkaProducer } from "../runtime/kafka.ts";
 import {
@@ -7,21 +8,34 @@ import {
   listDeadLetters,
   replayDeadLetters,
 } from "./dead-letters.ts";
+import { listParked, PARKED_KINDS, type ParkedRow, replayParked } from "./parked.ts";
 
 /**
- * `npm run dlq -- list [--topic T] [--consumer C] [--event-id ID]`: prints the dead letters with
- * their error headers. `npm run dlq -- replay [same filters]`: republishes the original messages to
- * their original topics. Reads KAFKA_BROKERS, and KAFKA_TOPIC_PREFIX (a local run's, e.g. `dev.`;
- * topics are then named without it). Exit code 2 on a usage or settings problem.
+ * Dead letters (on Kafka):
+ * - `npm run dlq -- list [--topic T] [--consumer C] [--event-id ID]`: prints the dead letters with
+ *   their error headers;
+ * - `npm run dlq -- replay [same filters]`: republishes the original messages to their topics.
+ * Parked rows (in Postgres, see parked.ts):
+ * - `npm run dlq -- parked [--kind outbox|effects|emails|events]`: prints them with their errors;
+ * - `npm run dlq -- unpark --kind K (--id ID[,ID...] | --all)`: puts them back in line now.
+ * Reads KAFKA_BROKERS, DATABASE_URL, and KAFKA_TOPIC_PREFIX (a local run's, e.g. `dev.`; topics are
+ * then named without it). Exit code 2 on a usage or settings problem.
  */
 
-const USAGE = "usage: npm run dlq -- list|replay [--topic T] [--consumer C] [--event-id ID]";
+const USAGE = [
+  "usage: npm run dlq -- list|replay [--topic T] [--consumer C] [--event-id ID]",
+  `       npm run dlq -- parked [--kind ${PARKED_KINDS.join("|")}]`,
+  `       npm run dlq -- unpark --kind ${PARKED_KINDS.join("|")} (--id ID[,ID...] | --all)`,
+].join("\n");
 
 const ArgsSchema = z.object({
-  command: z.enum(["list", "replay"]),
+  command: z.enum(["list", "replay", "parked", "unpark"]),
   topic: z.string().min(1).optional(),
   consumer: z.string().min(1).optional(),
   "event-id": z.string().min(1).optional(),
+  kind: z.enum(PARKED_KINDS).optional(),
+  id: z.string().min(1).optional(),
+  all: z.literal("true").optional(),
 });
 
 const parseArgs = (argv: readonly string[]): z.infer<typeof ArgsSchema> => {
@@ -30,7 +44,7 @@ const parseArgs = (argv: readonly string[]): z.infer<typeof ArgsSchema> => {
   for (let i = 0; i < rest.length; i++) {
     const [flag, inline] = (rest[i] ?? "").split(/=(.*)/s, 2);
     if (!flag?.startsWith("--")) throw new Error(`unexpected argument "${rest[i]}"\n${USAGE}`);
-    const value = inline ?? rest[++i];
+    const value = flag === "--all" ? "true" : (inline ?? rest[++i]);
     if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
     options[flag.slice(2)] = value;
   }
@@ -45,21 +59,60 @@ const describeLetter = (letter: DeadLetterRecord): string => {
   return [head, ...headers].join("\n");
 };
 
+const describeParked = (row: ParkedRow): string =>
+  [
+    `${row.kind} ${row.id}: ${row.what} (key ${row.key}, ${row.reason ? `${row.reason}, ` : ""}${row.attempts} tries, since ${row.since.toISOString()})`,
+    `  error: ${row.lastError ?? "-"}`,
+  ].join("\n");
+
+const usageError = (message: string): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+};
+
+/** `parked` and `unpark`: the parked rows in Postgres. */
+const parkedCommand = async (args: z.infer<typeof ArgsSchema>): Promise<void> => {
+  const settings = SettingsSchema.pick({ DATABASE_URL: true, KAFKA_TOPIC_PREFIX: true }).safeParse(
+    process.env,
+  );
+  if (!settings.success) return usageError(z.prettifyError(settings.error));
+  const { db, pool } = createConsumerDb(settings.data.DATABASE_URL, {
+    PG_POOL_MAX: 1,
+    PG_CONNECT_TIMEOUT_MS: 5_000,
+    PG_STATEMENT_TIMEOUT_MS: 30_000,
+    PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: 60_000,
+    PG_QUERY_TIMEOUT_MS: 35_000,
+  });
+  const prefix = settings.data.KAFKA_TOPIC_PREFIX;
+  try {
+    if (args.command === "parked") {
+      const rows = await listParked(db, { prefix, ...(args.kind ? { kinds: [args.kind] } : {}) });
+      for (const row of rows) process.stdout.write(`${describeParked(row)}\n`);
+      process.stdout.write(`${rows.length} parked row(s)\n`);
+      return;
+    }
+    if (!args.kind || (!args.id && !args.all))
+      return usageError(`unpark needs --kind and --id or --all\n${USAGE}`);
+    const ids = args.id?.split(",").filter(Boolean);
+    const count = await replayParked(db, args.kind, { prefix, ...(ids ? { ids } : {}) });
+    process.stdout.write(`${count} parked ${args.kind} row(s) put back in line\n`);
+  } finally {
+    await pool.end();
+  }
+};
+
 const main = async (): Promise<void> => {
   let args: z.infer<typeof ArgsSchema>;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
+    return usageError(error instanceof Error ? error.message : String(error));
   }
+  if (args.command === "parked" || args.command === "unpark") return parkedCommand(args);
   const settings = SettingsSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC_PREFIX: true }).safeParse(
     process.env,
   );
-  if (!settings.success) {
-    process.stderr.write(`${z.prettifyError(settings.error)}\n`);
-    process.exit(2);
-  }
+  if (!settings.success) return usageError(z.prettifyError(settings.error));
   const brokers = settings.data.KAFKA_BROKERS;
   const filter: DeadLetterFilter = {
     prefix: settings.data.KAFKA_TOPIC_PREFIX,

@@ -6,7 +6,7 @@ import { withinDeadline } from "../../../domain/readiness.ts";
 import { describeError } from "../runtime/failures.ts";
 import { type ConsumerMetrics, createConsumerMetrics } from "./consumer-metrics.ts";
 import { readConsumerLag } from "./kafka-lag.ts";
-import { type OutboxBacklog, readOutboxBacklog } from "./outbox-backlog.ts";
+import { type PipelineBacklog, readPipelineBacklog } from "./pipeline-backlog.ts";
 
 /** A running consumer as the lag metric names it. */
 export interface ConsumerGroupRef {
@@ -34,8 +34,9 @@ export interface ProcessMetrics {
 /**
  * Everything the consumers' `/metrics` shows: the runner's counters, the Node process (memory, CPU,
  * event-loop delay), and two readings taken when Prometheus scrapes: lag per partition (from Kafka)
- * and the outbox backlog (from Postgres). A reading that fails or misses its deadline leaves its
- * series out of that scrape and sets `consumer_metrics_read_ok{source}` to 0; the scrape still answers.
+ * and what waits in the pipeline's tables (from Postgres: outbox, effects, parked rows and events, the
+ * oldest pending order). A reading that fails or misses its deadline leaves its series out of that
+ * scrape (or NaN) and sets `consumer_metrics_read_ok{source}` to 0; the scrape still answers.
  */
 export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics => {
   const registry = new Registry();
@@ -83,13 +84,13 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     },
   });
 
-  // Both gauges are collected in parallel during one scrape: they share one read.
-  let backlog: Promise<OutboxBacklog | undefined> | undefined;
-  const readBacklog = (): Promise<OutboxBacklog | undefined> => {
+  // The gauges below are collected in parallel during one scrape: they share one read.
+  let backlog: Promise<PipelineBacklog | undefined> | undefined;
+  const readBacklog = (): Promise<PipelineBacklog | undefined> => {
     backlog ??= (async () => {
-      let result: OutboxBacklog | undefined;
+      let result: PipelineBacklog | undefined;
       await reading("outbox", async () => {
-        result = await readOutboxBacklog(o.db);
+        result = await readPipelineBacklog(o.db);
       });
       return result;
     })().finally(() => {
@@ -98,7 +99,7 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     return backlog;
   };
   /** NaN (unknown) when the reading failed, rather than a stale or a reassuring 0. */
-  const backlogGauge = (name: string, help: string, pick: (b: OutboxBacklog) => number): Gauge =>
+  const backlogGauge = (name: string, help: string, pick: (b: PipelineBacklog) => number): Gauge =>
     new Gauge({
       name,
       help,
@@ -110,13 +111,72 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     });
   backlogGauge(
     "outbox_unpublished_rows",
-    "Outbox rows not yet published to Kafka (the table is shared: every consumer process reports it)",
-    (b) => b.rows,
+    "Outbox rows not yet published to Kafka, parked ones apart (the table is shared: every consumer process reports it)",
+    (b) => b.outbox.rows,
   );
   backlogGauge(
     "outbox_oldest_unpublished_age_seconds",
-    "Age of the oldest unpublished outbox row; 0 when the outbox is empty",
-    (b) => b.oldestAgeSeconds,
+    "Age of the oldest unpublished outbox row (parked ones apart); 0 when there is none",
+    (b) => b.outbox.oldestAgeSeconds,
+  );
+  backlogGauge(
+    "effects_pending_rows",
+    "Durable side effects (Redis writes) recorded and not applied yet, parked ones apart",
+    (b) => b.effects.rows,
+  );
+  backlogGauge(
+    "effects_oldest_pending_age_seconds",
+    "Age of the oldest effect not applied yet; grows while Redis is down",
+    (b) => b.effects.oldestAgeSeconds,
+  );
+  backlogGauge(
+    "orders_pending_oldest_age_seconds",
+    "Age of the oldest order still pending: how far behind the saga is, in time (consumer lag never cancels an order)",
+    (b) => b.pendingOrders.oldestAgeSeconds,
+  );
+  backlogGauge("orders_pending", "Orders still pending", (b) => b.pendingOrders.rows);
+  new Gauge({
+    name: "pipeline_parked_rows",
+    help: "Rows given up on and parked, waiting for an operator (npm run dlq -- parked): kind is outbox, effects or emails",
+    labelNames: ["kind"] as const,
+    registers,
+    async collect() {
+      const read = await readBacklog();
+      for (const kind of ["outbox", "effects", "emails"] as const)
+        this.set({ kind }, read ? read.parked[kind] : Number.NaN);
+    },
+  });
+  const parkedEventsGauge = (
+    name: string,
+    help: string,
+    pick: (w: { rows: number; oldestAgeSeconds: number }) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["consumer"] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await readBacklog();
+        // Every running consumer has a series (0 when nothing is parked), so an alert sees it go up.
+        for (const { name: consumer } of o.consumers())
+          this.set(
+            { consumer },
+            read ? pick(read.parkedEvents.get(consumer) ?? { rows: 0, oldestAgeSeconds: 0 }) : Number.NaN,
+          );
+        for (const [consumer, w] of read?.parkedEvents ?? []) this.set({ consumer }, pick(w));
+      },
+    });
+  parkedEventsGauge(
+    "consumer_parked_events",
+    "Events of a consumer parked: failing and retried with backoff, or waiting behind one of their key",
+    (w) => w.rows,
+  );
+  parkedEventsGauge(
+    "consumer_parked_events_oldest_age_seconds",
+    "Age of the consumer's oldest parked event",
+    (w) => w.oldestAgeSeconds,
   );
 
   return { registry, consumer };

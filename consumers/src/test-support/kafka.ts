@@ -7,7 +7,7 @@ import type { Db } from "../../../db/node-client.ts";
 import { outbox } from "../../../db/schema/index.ts";
 import { allTopics } from "../../../domain/topics.ts";
 import { deleteRunTopics } from "../../../local/kafka/run-topics.ts";
-import { ensureTopics } from "../../../services/kafka-rest/src/topics.ts";
+import { ensureTopics } from "../topics/ensure-topics.ts";
 
 /**
  * Kafka for the consumers' integration tests: the test stack's real broker, private topics (a

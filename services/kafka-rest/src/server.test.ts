@@ -3,10 +3,10 @@ import { Admin, Consumer, type Message, MessagesStreamModes, stringDeserializers
 import { Kafka, UpstashError } from "@upstash/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrometheus, scrape, sumOf } from "../../../consumers/src/test-support/prometheus.ts";
+import { ensureTopics } from "../../../consumers/src/topics/ensure-topics.ts";
 import { ensureKafka } from "../../../local/kafka/broker.ts";
 import { partitionForKey } from "./kafka.ts";
 import { type KafkaRestServer, startKafkaRest } from "./server.ts";
-import { ensureTopics } from "./topics.ts";
 
 // Integration tests against a real broker (ensureKafka reuses the one on 127.0.0.1:9092 or starts
 // it). The broker is shared with other suites and is never stopped here.

@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createNodeDb } from "../../../db/node-client.ts";
+import { effects, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import { readPipelineBacklog } from "./pipeline-backlog.ts";
+
+const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 1 });
+afterAll(() => pool.end());
+
+class Rollback extends Error {}
+
+/** What `work` makes readPipelineBacklog answer, before and after, in a transaction rolled back. */
+const around = async (work: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<void>) =>
+  db
+    .transaction(async (tx) => {
+      const before = await readPipelineBacklog(tx);
+      await work(tx);
+      const after = await readPipelineBacklog(tx);
+      throw new Rollback(JSON.stringify({ before, after, consumers: [...after.parkedEvents] }));
+    })
+    .catch((error: unknown) => {
+      if (error instanceof Rollback) return JSON.parse(error.message);
+      throw error;
+    });
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+describe("readPipelineBacklog", () => {
+  it("counts unpublished outbox rows and the age of the oldest, leaving published and parked rows out", async () => {
+    // In a transaction that is rolled back, so no relay ever sees these rows.
+    const seen = await around(async (tx) => {
+      await tx.insert(outbox).values([
+        { topic: "backlog-test", key: "a", payload: { eventId: "a" }, createdAt: minutesAgo(10) },
+        { topic: "backlog-test", key: "b", payload: { eventId: "b" }, createdAt: minutesAgo(1) },
+        {
+          topic: "backlog-test",
+          key: "c",
+          payload: { eventId: "c" },
+          createdAt: minutesAgo(60),
+          publishedAt: minutesAgo(59),
+        },
+        {
+          topic: "backlog-test",
+          key: "d",
+          payload: { eventId: "d" },
+          createdAt: minutesAgo(120),
+          attempts: 10,
+          parkedAt: minutesAgo(100),
+        },
+      ]);
+    });
+    expect(seen.after.outbox.rows).toBe(seen.before.outbox.rows + 2);
+    expect(seen.after.parked.outbox).toBe(seen.before.parked.outbox + 1);
+    // Other runs may have rows waiting too (of any age), so the oldest is at least ten minutes old
+    // (less a little: the age is taken from the transaction's start, before the row's time was set),
+    // and no older than the hour-old published row unless an older unpublished one was there before.
+    const before: number = seen.before.outbox.oldestAgeSeconds ?? 0;
+    expect(seen.after.outbox.oldestAgeSeconds).toBeGreaterThanOrEqual(Math.max(595, before - 5));
+    expect(seen.after.outbox.oldestAgeSeconds).toBeLessThan(Math.max(3_000, before + 5));
+  });
+
+  it("counts effects waiting and parked, and parked events per consumer", async () => {
+    const consumer = `backlog-test-${randomUUID().slice(0, 8)}`;
+    const seen = await around(async (tx) => {
+      await tx.insert(effects).values([
+        { kind: "backlog-test", key: "a", payload: {}, createdAt: minutesAgo(5) },
+        { kind: "backlog-test", key: "b", payload: {}, attempts: 10, parkedAt: minutesAgo(1) },
+      ]);
+      const row = { consumer, topic: "t", partition: 0, offset: 0n, value: "{}", createdAt: minutesAgo(3) };
+      await tx.insert(parkedEvents).values([
+        { ...row, key: "k", eventId: "e1", reason: "failed" },
+        { ...row, key: "k", eventId: "e2", reason: "behind" },
+      ]);
+    });
+    expect(seen.after.effects.rows).toBe(seen.before.effects.rows + 1);
+    expect(seen.after.effects.oldestAgeSeconds).toBeGreaterThanOrEqual(295);
+    expect(seen.after.parked.effects).toBe(seen.before.parked.effects + 1);
+    const [, mine] = seen.consumers.find(([name]: [string]) => name === consumer) ?? [];
+    expect(mine).toEqual({ rows: 2, oldestAgeSeconds: expect.any(Number) });
+    expect(mine.oldestAgeSeconds).toBeGreaterThanOrEqual(175);
+  });
+});

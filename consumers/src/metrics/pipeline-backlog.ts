@@ -1,0 +1,69 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../../../db/node-client.ts";
+import { effects, emails, orders, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import type { Tx } from "../runtime/types.ts";
+
+/** How many rows wait and how long the oldest has waited (seconds; 0 when none). */
+export interface Waiting {
+  rows: number;
+  oldestAgeSeconds: number;
+}
+
+/**
+ * What waits in the pipeline's tables, read when Prometheus scrapes (the tables are shared: every
+ * consumers process reports the same): the outbox and the effects not applied yet (parked rows
+ * apart), parked rows given up on per table, parked events per consumer, and the oldest order still
+ * pending (consumer lag, as time).
+ */
+export interface PipelineBacklog {
+  outbox: Waiting;
+  effects: Waiting;
+  parked: { outbox: number; effects: number; emails: number };
+  /** Per consumer: events parked (failed, or waiting behind one of their key). */
+  parkedEvents: Map<string, Waiting>;
+  pendingOrders: Waiting;
+}
+
+const waiting = (table: typeof outbox | typeof effects, where: ReturnType<typeof sql>) => sql`(
+  select json_build_object('rows', count(*), 'oldestAgeSeconds',
+    coalesce(extract(epoch from now() - min(${table.createdAt})), 0))
+  from ${table} where ${where})`;
+
+/** Two statements, each over partial indexes or few rows. */
+export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog> => {
+  const [row] = await db
+    .select({
+      outbox: sql<Waiting>`${waiting(outbox, sql`${outbox.publishedAt} is null and ${outbox.parkedAt} is null`)}`,
+      effects: sql<Waiting>`${waiting(effects, sql`${effects.parkedAt} is null`)}`,
+      parkedOutbox: sql<number>`(select count(*)::int from ${outbox} where ${outbox.publishedAt} is null and ${outbox.attempts} > 0 and ${outbox.parkedAt} is not null)`,
+      parkedEffects: sql<number>`(select count(*)::int from ${effects} where ${effects.parkedAt} is not null)`,
+      parkedEmails: sql<number>`(select count(*)::int from ${emails} where ${emails.sentAt} is null and ${emails.parkedAt} is not null)`,
+      pendingOrders: sql<Waiting>`(select json_build_object('rows', count(*), 'oldestAgeSeconds',
+        coalesce(extract(epoch from now() - min(${orders.createdAt})), 0))
+        from ${orders} where ${orders.status} = 'pending')`,
+    })
+    .from(sql`(select 1) as one`);
+  const perConsumer = await db
+    .select({
+      consumer: parkedEvents.consumer,
+      rows: sql<number>`count(*)::int`,
+      oldestAgeSeconds: sql<number>`extract(epoch from now() - min(${parkedEvents.createdAt}))::float8`,
+    })
+    .from(parkedEvents)
+    .groupBy(parkedEvents.consumer);
+  const clean = (w: Waiting | undefined): Waiting => ({
+    rows: Number(w?.rows ?? 0),
+    oldestAgeSeconds: Math.max(0, Number(w?.oldestAgeSeconds ?? 0)),
+  });
+  return {
+    outbox: clean(row?.outbox),
+    effects: clean(row?.effects),
+    parked: {
+      outbox: row?.parkedOutbox ?? 0,
+      effects: row?.parkedEffects ?? 0,
+      emails: row?.parkedEmails ?? 0,
+    },
+    parkedEvents: new Map(perConsumer.map((p) => [p.consumer, clean(p)])),
+    pendingOrders: clean(row?.pendingOrders),
+  };
+};
