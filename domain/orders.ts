@@ -43,3 +43,16 @@ export type OrderRecord = z.infer<typeof OrderRecordSchema>;
 
 export const orderStatusKey = (orderId: string): string => `order:${orderId}`;
 export const ORDER_STATUS_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Orders Kafka acknowledged, until the pipeline is seen to have recorded them: a sorted set of order
+ * ids scored by the acknowledgement's time (ms), and per order a hash: `p` its `OrderPlaced`
+ * payload, `n` how often reconciliation published it again. Checkout
+ * adds an order when Kafka acknowledges it; the orders consumer's reconciliation removes those that
+ * reached Postgres and publishes again those that did not (acknowledged means durable: an order lost
+ * on the way is found and repaired, or at least reported).
+ */
+export const ACKED_ORDERS_KEY = "orders:acked";
+export const ackedOrderKey = (orderId: string): string => `acked:${orderId}`;
+/** How long an acknowledged order's payload is kept at most (reconciliation removes it long before). */
+export const ACKED_ORDER_TTL_SECONDS = 7 * 24 * 3600;

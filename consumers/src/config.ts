@@ -75,6 +75,12 @@ export const SettingsSchema = z.object({
   /** Parked events: keys retried at once per consumer, and how often the retrier looks for due ones. */
   PARKED_RETRY_CONCURRENCY: int(1, 1_000, 32),
   PARKED_RETRY_INTERVAL_MS: int(10, 600_000, 1_000),
+  /**
+   * An order Kafka acknowledged and Postgres has not recorded this long after is published again and
+   * reported (the orders consumer, with REDIS_URL); how often it looks.
+   */
+  ORDER_RECONCILE_AFTER_MS: int(1_000, 7 * 86_400_000, 600_000),
+  ORDER_RECONCILE_INTERVAL_MS: int(100, 86_400_000, 30_000),
   /** How long published outbox rows and processed event ids are kept (a periodic prune). */
   OUTBOX_RETENTION_MS: int(60_000, 365 * 86_400_000, 86_400_000),
   PROCESSED_EVENTS_RETENTION_MS: int(60_000, 365 * 86_400_000, 14 * 86_400_000),

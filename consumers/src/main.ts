@@ -4,6 +4,7 @@ import { createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
 import { startOperations } from "./metrics/index.ts";
+import { createRedisAckedOrders } from "./orders/index.ts";
 import { runnerOptions, startProcessRuntime } from "./process.ts";
 import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
 import { guardPool } from "./runtime/pool-guard.ts";
@@ -63,13 +64,21 @@ const main = async (): Promise<void> => {
 
   const brokers = settings.KAFKA_BROKERS;
   const running: RunningConsumer[] = [];
-  const operations = await startOperations({ settings, db, consumers: () => running, log }).catch(
-    (error: unknown) =>
-      fail(
-        `cannot serve /healthz, /readyz and /metrics on ${settings.METRICS_HOST}:${settings.METRICS_PORT} ` +
-          `(set METRICS_PORT to a free port, 0 for any, or off): ${error instanceof Error ? error.message : String(error)}`,
-        2,
-      ),
+  const acked = settings.REDIS_URL ? createRedisAckedOrders(ctx.redis()) : undefined;
+  const operations = await startOperations({
+    settings,
+    db,
+    consumers: () => running,
+    log,
+    ...(acked
+      ? { ackedUnrecorded: () => acked.countOverdue(Date.now() - settings.ORDER_RECONCILE_AFTER_MS) }
+      : {}),
+  }).catch((error: unknown) =>
+    fail(
+      `cannot serve /healthz, /readyz and /metrics on ${settings.METRICS_HOST}:${settings.METRICS_PORT} ` +
+        `(set METRICS_PORT to a free port, 0 for any, or off): ${error instanceof Error ? error.message : String(error)}`,
+      2,
+    ),
   );
   if (operations.url) log.info({ url: operations.url }, "operations endpoints listening");
   const runtime = startProcessRuntime({ settings, db, log, clientId: "consumers" });

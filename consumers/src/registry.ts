@@ -6,7 +6,7 @@ import { createEmailConsumer } from "./email/index.ts";
 import { createFulfillmentConsumer, type FulfillmentProvider } from "./fulfillment/index.ts";
 import { createInventoryConsumer, createRedisEdgeStock } from "./inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./order-state/index.ts";
-import { ordersConsumer } from "./orders/index.ts";
+import { createOrdersConsumer, createRedisAckedOrders } from "./orders/index.ts";
 import { createPaymentConsumer, type PaymentProcessor } from "./payment/index.ts";
 import type { ConsumerDefinition } from "./runtime/types.ts";
 
@@ -25,7 +25,19 @@ export type ConsumerFactory = (ctx: RegistryContext) => ConsumerDefinition;
 
 /** Every consumer `main.ts` can run, by the name used on the command line and as its group id. */
 export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
-  orders: () => ordersConsumer,
+  // Reconciliation of acknowledged orders needs the Redis that checkout writes them to.
+  orders: (ctx) =>
+    createOrdersConsumer(
+      ctx.settings.REDIS_URL
+        ? {
+            reconcile: {
+              acked: createRedisAckedOrders(ctx.redis()),
+              afterMs: ctx.settings.ORDER_RECONCILE_AFTER_MS,
+              intervalMs: ctx.settings.ORDER_RECONCILE_INTERVAL_MS,
+            },
+          }
+        : {},
+    ),
   inventory: (ctx) => createInventoryConsumer({ edgeStock: createRedisEdgeStock(ctx.redis()) }),
   payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings, ctx.processor) }),
   // The process's Redis client (REDIS_URL checked at start, closed at shutdown).

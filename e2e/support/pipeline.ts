@@ -9,6 +9,7 @@ import {
 import { type Settings, SettingsSchema } from "../../consumers/src/config.ts";
 import { createSimulatedWarehouse, type SimulatedWarehouse } from "../../consumers/src/fulfillment/index.ts";
 import { startOperations } from "../../consumers/src/metrics/index.ts";
+import { createRedisAckedOrders } from "../../consumers/src/orders/index.ts";
 import type { SimulatedProcessor } from "../../consumers/src/payment/index.ts";
 import { runnerOptions, startProcessRuntime } from "../../consumers/src/process.ts";
 import { CONSUMER_REGISTRY } from "../../consumers/src/registry.ts";
@@ -130,6 +131,8 @@ export const startPipeline = async (o: {
     db,
     consumers: () => [...running.values(), ...extras],
     log,
+    ackedUnrecorded: () =>
+      createRedisAckedOrders(redis).countOverdue(Date.now() - settings.ORDER_RECONCILE_AFTER_MS),
   });
   const deps = {
     db,

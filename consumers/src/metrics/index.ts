@@ -27,6 +27,8 @@ export const startOperations = async (o: {
   db: Db;
   consumers: () => readonly ConsumerGroupRef[];
   log: Logger;
+  /** See ProcessMetricsOptions.ackedUnrecorded. */
+  ackedUnrecorded?: () => Promise<number>;
 }): Promise<Operations> => {
   const { METRICS_PORT: port, METRICS_HOST: host, PROBE_TIMEOUT_MS: timeoutMs } = o.settings;
   if (port === "off") return { close: async () => {} };
@@ -40,6 +42,7 @@ export const startOperations = async (o: {
     consumers: o.consumers,
     timeoutMs,
     log: o.log,
+    ...(o.ackedUnrecorded ? { ackedUnrecorded: o.ackedUnrecorded } : {}),
   });
   try {
     const server = await startOpsServer({

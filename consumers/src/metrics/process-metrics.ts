@@ -23,6 +23,11 @@ export interface ProcessMetricsOptions {
   /** Deadline of each scrape-time read (lag, outbox backlog): a hung dependency fails the read only. */
   timeoutMs: number;
   log: Logger;
+  /**
+   * Orders Kafka acknowledged and Postgres has not recorded within the reconciliation's grace (from
+   * Redis; see orders/reconcile.ts). Absent: the gauge is not exported.
+   */
+  ackedUnrecorded?: () => Promise<number>;
 }
 
 export interface ProcessMetrics {
@@ -146,6 +151,21 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
         this.set({ kind }, read ? read.parked[kind] : Number.NaN);
     },
   });
+  const ackedUnrecorded = o.ackedUnrecorded;
+  if (ackedUnrecorded) {
+    new Gauge({
+      name: "orders_acknowledged_unrecorded",
+      help: "Orders Kafka acknowledged to checkout that Postgres has not recorded after ORDER_RECONCILE_AFTER_MS (lost or stuck; published again)",
+      registers,
+      async collect() {
+        let count = Number.NaN;
+        await reading("acknowledged_orders", async () => {
+          count = await ackedUnrecorded();
+        });
+        this.set(count);
+      },
+    });
+  }
   const parkedEventsGauge = (
     name: string,
     help: string,

@@ -3,15 +3,27 @@ import { OrderPlacedSchema } from "../../../domain/events.ts";
 import { OrderRecordedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { type ReconcileOptions, reconcileTask } from "./reconcile.ts";
 import { recordOrder } from "./store.ts";
+
+export {
+  type AckedOrders,
+  createRedisAckedOrders,
+  RECONCILE_TASK,
+  type ReconcileOptions,
+  reconcileOnce,
+} from "./reconcile.ts";
 
 /**
  * Orders step of the order saga (overview: ../order-state/SAGA.md).
  * `order-placed` → the order and its lines in Postgres (pending) → `order-recorded`, which starts
  * the rest of the pipeline (inventory, payment). A repeated order id records and emits nothing.
+ * With `reconcile`, it also looks for orders Kafka acknowledged that never reached Postgres
+ * (reconcile.ts).
  */
-export const ordersConsumer: ConsumerDefinition = {
+export const createOrdersConsumer = (deps: { reconcile?: ReconcileOptions } = {}): ConsumerDefinition => ({
   name: "orders",
+  tasks: deps.reconcile ? [reconcileTask(deps.reconcile)] : [],
   subscriptions: [
     subscribe(TOPICS.orderPlaced, OrderPlacedSchema, async (event, ctx) => {
       const isNew = await recordOrder(ctx.tx, event);
@@ -27,4 +39,7 @@ export const ordersConsumer: ConsumerDefinition = {
       await ctx.emit(TOPICS.orderRecorded, event.orderId, recorded);
     }),
   ],
-};
+});
+
+/** The orders consumer without reconciliation (Postgres only). */
+export const ordersConsumer: ConsumerDefinition = createOrdersConsumer();

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
-import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
+import { ACKED_ORDERS_KEY, ackedOrderKey, type Order, orderStatusKey } from "../../../../domain/orders.ts";
 import { CartStore } from "../../../edge/cart/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
@@ -37,6 +37,12 @@ describe("POST /v1/checkout", () => {
     const read = await call(`/v1/orders/${order.orderId}`);
     expect(read.status).toBe(200);
     expect(await read.json()).toEqual(order);
+
+    // Kept with the acknowledged orders until the pipeline is seen to have recorded it.
+    const redis = redisClient(env, { raw: true });
+    expect(Number(await redis.zscore(ACKED_ORDERS_KEY, order.orderId))).toBeGreaterThan(0);
+    const acked = JSON.parse((await redis.hget<string>(ackedOrderKey(order.orderId), "p")) ?? "null");
+    expect(acked).toMatchObject({ eventId: `order-placed:${order.orderId}`, orderId: order.orderId, cartId });
   });
 
   it("replays the same key and body with the same answer and creates nothing", async () => {

@@ -135,11 +135,13 @@ return 1
 `;
 
 /**
- * KEYS: record, cart, order status. ARGV: owner, order id, Order JSON, record ttl ms, status ttl s.
+ * KEYS: record, cart, order status, acknowledged orders, the order's acknowledged payload. ARGV:
+ * owner, order id, Order JSON, record ttl ms, status ttl s, acknowledged payload ttl s.
  * Kafka acknowledged the order: the record answers it from now on (if still ours), the cart settles
- * (if still frozen as this order), and the order's status record is created unless the pipeline
- * wrote one first (it may be final already: a retry republished an order that had landed late).
- * Answers the cart's new `#t` when this call settled it, else 0.
+ * (if still frozen as this order) and its frozen `OrderPlaced` is kept with the acknowledged orders
+ * (for the pipeline's reconciliation to find it, see domain/orders.ts), and the order's status record
+ * is created unless the pipeline wrote one first (it may be final already: a retry republished an
+ * order that had landed late). Answers the cart's new `#t` when this call settled it, else 0.
  */
 export const COMPLETE = `
 ${CLOCK}
@@ -156,6 +158,9 @@ if raw then
 end
 local settled = 0
 if redis.call('hget', KEYS[2], '#o') == ARGV[2] then
+  redis.call('zadd', KEYS[4], now, ARGV[2])
+  redis.call('hset', KEYS[5], 'p', redis.call('hget', KEYS[2], '#p'))
+  redis.call('expire', KEYS[5], ARGV[6])
   settle(KEYS[2], ARGV[2], now)
   settled = tonumber(redis.call('hget', KEYS[2], '#t'))
 end

@@ -1,6 +1,9 @@
 import type { Redis } from "@upstash/redis";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import {
+  ACKED_ORDER_TTL_SECONDS,
+  ACKED_ORDERS_KEY,
+  ackedOrderKey,
   ORDER_STATUS_TTL_SECONDS,
   type Order,
   type OrderRecord,
@@ -133,8 +136,21 @@ export class CheckoutStore {
   async complete(order: OrderRecord): Promise<StoredCart | null> {
     const settledAt = await this.run<number>(
       COMPLETE,
-      [this.recordKey, cartKey(this.cartId), orderStatusKey(order.orderId)],
-      [this.owner, order.orderId, JSON.stringify(order), IDEMPOTENCY_TTL_MS, ORDER_STATUS_TTL_SECONDS],
+      [
+        this.recordKey,
+        cartKey(this.cartId),
+        orderStatusKey(order.orderId),
+        ACKED_ORDERS_KEY,
+        ackedOrderKey(order.orderId),
+      ],
+      [
+        this.owner,
+        order.orderId,
+        JSON.stringify(order),
+        IDEMPOTENCY_TTL_MS,
+        ORDER_STATUS_TTL_SECONDS,
+        ACKED_ORDER_TTL_SECONDS,
+      ],
     );
     return settledAt > 0
       ? { cartId: this.cartId, lines: [], updatedAtMs: settledAt, lastOrderId: order.orderId }
