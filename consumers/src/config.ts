@@ -119,6 +119,9 @@ export const SettingsSchema = z.object({
   EMAIL_FROM: z.string().min(3).default("Storefront <orders@storefront.local>"),
   /** Set only where email may really leave: stored emails are then delivered over SMTP. */
   SMTP_URL: z.url().optional(),
+  /** SMTP connections of the pool (emails sent at once), and the connect, greeting and idle timeouts. */
+  SMTP_MAX_CONNECTIONS: int(1, 100, 5),
+  SMTP_TIMEOUT_MS: int(100, 600_000, 30_000),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -94,7 +94,14 @@ const main = async (): Promise<void> => {
   running.push(...started);
   const smtp =
     settings.SMTP_URL && definitions.some(({ def }) => def.name === "email")
-      ? startSmtpRelay({ db, smtpUrl: settings.SMTP_URL, from: settings.EMAIL_FROM, log })
+      ? startSmtpRelay({
+          db,
+          smtpUrl: settings.SMTP_URL,
+          from: settings.EMAIL_FROM,
+          log,
+          maxConnections: settings.SMTP_MAX_CONNECTIONS,
+          timeoutMs: settings.SMTP_TIMEOUT_MS,
+        })
       : undefined;
 
   let stopping = false;
