@@ -6,9 +6,12 @@ import { CLOCK } from "./redis-lua.ts";
  * oversell when the counter is wrong; the counter only lets checkout say "sold out" at once.
  *
  * Keys of a product `<p>` (all expire; a lost key is rebuilt from Postgres):
- * - `stock:<p>` hash: `pg` the product's `available` in Postgres as of inventory version `v`, and `h`
- *   the units held at the edge that Postgres has not reserved yet. Checkout may hold `pg - h`.
- *   It expires `STOCK_SYNC_TTL_MS` after its last sync, so a drifted counter is reloaded from Postgres.
+ * - `stock:<p>` hash: `pg` the product's `available` in Postgres as of inventory version `v`, synced
+ *   at `s` (ms), and `h` the units held at the edge that Postgres has not reserved yet. Checkout may
+ *   hold `pg - h`. A level older than `STOCK_FRESH_MS` is reloaded from Postgres before it is used,
+ *   but while Postgres cannot be reached the last known level is used all the same (checkout keeps
+ *   taking orders through a Postgres outage; Postgres still decides when it is back). The key lives
+ *   `STOCK_COUNTER_TTL_MS` after its last sync.
  * - `stock:<p>:holds` sorted set: the order ids holding units, scored by their hold's expiry (ms);
  * - `stock:<p>:hq` hash: order id → units held.
  * - `hold:<o>` set: the products order `<o>` holds (to release them all when the order ends).
@@ -20,16 +23,23 @@ import { CLOCK } from "./redis-lua.ts";
 export const stockKey = (productId: string): string => `stock:${productId}`;
 export const orderHoldsKey = (orderId: string): string => `hold:${orderId}`;
 
-/** How long a loaded counter is trusted before it is reloaded from Postgres. */
-export const STOCK_SYNC_TTL_MS = 60_000;
+/** How long a level synced from Postgres is used without reloading it (while Postgres answers). */
+export const STOCK_FRESH_MS = 60_000;
+/** How long a counter is kept after its last sync (the level a Postgres outage falls back to). */
+export const STOCK_COUNTER_TTL_MS = 24 * 3600 * 1000;
+
+/** What READ_STOCK answers per product, and FREEZE is told of stale levels. */
+export const LEVEL = { fresh: 0, stale: 1, missing: 2 } as const;
 
 /**
  * Lua helpers every counter script shares. All take the product id and the server's time `now` (ms).
- * - `stock_available(p, now)`: units checkout may hold, or nil when the counter is not loaded;
+ * - `stock_available(p, now)`: units checkout may hold and whether the level is still fresh, or nil
+ *   when the counter is not loaded;
  * - `stock_hold(p, order, qty, until, now)`: holds `qty` for `order` until `until` (ms);
  * - `stock_release(p, order)`: ends the order's hold of `p` (no-op without one);
- * - `stock_sync(p, available, version, ttl)`: records Postgres's `available` at `version`, unless a
- *   newer version is recorded already; (re)creates the counter with the holds still live.
+ * - `stock_sync(p, available, version, ttl, now)`: records Postgres's `available` at `version`,
+ *   unless a newer version is recorded already, as synced now; (re)creates the counter with the
+ *   holds still live.
  */
 export const STOCK_LUA = `
 local function stock_keys(p)
@@ -51,9 +61,9 @@ end
 local function stock_available(p, now)
   stock_purge(p, now)
   local counter = stock_keys(p)
-  local level = redis.call('hmget', counter, 'pg', 'h')
+  local level = redis.call('hmget', counter, 'pg', 'h', 's')
   if not level[1] then return nil end
-  return tonumber(level[1]) - tonumber(level[2] or '0')
+  return tonumber(level[1]) - tonumber(level[2] or '0'), now - tonumber(level[3] or '0') < ${STOCK_FRESH_MS}
 end
 local function stock_hold(p, order, qty, until_ms, now)
   local counter, holds, hq = stock_keys(p)
@@ -86,13 +96,13 @@ local function stock_sync(p, available, version, ttl, now)
     for _, qty in ipairs(redis.call('hvals', hq)) do held = held + tonumber(qty) end
     redis.call('hset', counter, 'h', held)
   end
-  redis.call('hset', counter, 'pg', available, 'v', version)
+  redis.call('hset', counter, 'pg', available, 'v', version, 's', now)
   redis.call('pexpire', counter, ttl)
 end
 `;
 
 /**
- * KEYS: none (keys are built from the ids, as in every counter script). ARGV: order id, sync ttl ms,
+ * KEYS: none (keys are built from the ids, as in every counter script). ARGV: order id, counter ttl ms,
  * then product id, available, version triples. The order's holds end (converted or released), and
  * the products' Postgres levels are recorded: run by the inventory consumer after each commit.
  */
@@ -106,7 +116,7 @@ for i = 3, #ARGV, 3 do stock_sync(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[
 return 1
 `;
 
-/** ARGV: sync ttl ms, then product id, available, version triples: records Postgres levels. */
+/** ARGV: counter ttl ms, then product id, available, version triples: records Postgres levels. */
 export const SYNC_STOCK = `
 ${CLOCK}
 ${STOCK_LUA}
@@ -114,11 +124,23 @@ for i = 2, #ARGV, 3 do stock_sync(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[
 return 1
 `;
 
-/** ARGV: product ids. Answers the units checkout may hold of each, -1 where the counter is not loaded. */
+/**
+ * ARGV: product ids. Answers `LEVEL` then the units checkout may hold, for each product in turn
+ * (units 0 where the counter is not loaded).
+ */
 export const READ_STOCK = `
 ${CLOCK}
 ${STOCK_LUA}
 local out = {}
-for i, p in ipairs(ARGV) do out[i] = stock_available(p, now) or -1 end
+for _, p in ipairs(ARGV) do
+  local available, fresh = stock_available(p, now)
+  if available == nil then
+    out[#out + 1] = ${LEVEL.missing}
+    out[#out + 1] = 0
+  else
+    out[#out + 1] = fresh and ${LEVEL.fresh} or ${LEVEL.stale}
+    out[#out + 1] = available
+  end
+end
 return out
 `;

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { SETTLE_ORDER_STOCK, STOCK_SYNC_TTL_MS } from "../../../domain/stock-counter.ts";
+import { SETTLE_ORDER_STOCK, STOCK_COUNTER_TTL_MS } from "../../../domain/stock-counter.ts";
 import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
 import type { StockLevel } from "./stock-store.ts";
 
@@ -19,7 +19,7 @@ export const createRedisEdgeStock = (redis: Redis): EdgeStock => ({
       SETTLE_ORDER_STOCK,
       0,
       orderId,
-      String(STOCK_SYNC_TTL_MS),
+      String(STOCK_COUNTER_TTL_MS),
       ...levels.flatMap((level) => [level.productId, String(level.available), String(level.version)]),
     );
   },

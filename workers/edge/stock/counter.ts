@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
-import { READ_STOCK, STOCK_SYNC_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
+import { AppError } from "../../../domain/errors.ts";
+import { LEVEL, READ_STOCK, STOCK_COUNTER_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
 import { runScript } from "../../platform/scripts.ts";
@@ -23,21 +24,40 @@ export class StockCounter {
     return runScript<T>(this.redis, script, [], args, "the stock counter");
   }
 
-  /** Units checkout may hold per product; loads counters Redis does not have from Postgres. */
-  async available(productIds: readonly string[]): Promise<Map<string, number>> {
+  /** What the counter holds per product: its level (`LEVEL`) and the units checkout may hold. */
+  private async read(productIds: readonly string[]): Promise<Map<string, { level: number; units: number }>> {
     const read = await this.run<number[]>(READ_STOCK, [...productIds]);
-    const result = new Map(productIds.map((id, i) => [id, Number(read[i] ?? -1)]));
-    const unknown = productIds.filter((id) => (result.get(id) ?? -1) < 0);
-    if (unknown.length === 0) return result;
-    await this.load(unknown);
-    const reread = await this.run<number[]>(READ_STOCK, unknown);
-    unknown.forEach((id, i) => {
-      result.set(id, Number(reread[i] ?? 0));
-    });
+    return new Map(
+      productIds.map((id, i) => [
+        id,
+        { level: Number(read[2 * i] ?? LEVEL.missing), units: Number(read[2 * i + 1] ?? 0) },
+      ]),
+    );
+  }
+
+  /**
+   * Units checkout may hold per product. Counters Redis does not have, or whose level is older than
+   * STOCK_FRESH_MS, are loaded from Postgres first; while Postgres cannot be reached, an old level is
+   * answered as it is (a product whose level was never known then fails as `dependency_unavailable`).
+   */
+  async available(productIds: readonly string[]): Promise<Map<string, number>> {
+    const read = await this.read(productIds);
+    const result = new Map([...read].map(([id, r]) => [id, r.units]));
+    const reload = productIds.filter((id) => read.get(id)?.level !== LEVEL.fresh);
+    if (reload.length === 0) return result;
+    try {
+      await this.load(reload);
+    } catch (error) {
+      const missing = reload.filter((id) => read.get(id)?.level === LEVEL.missing);
+      if (missing.length > 0 || !(error instanceof AppError)) throw error;
+      log("warn", "stock levels could not be reloaded; answering the last known ones", { error });
+      return result;
+    }
+    for (const [id, r] of await this.read(reload)) result.set(id, r.units);
     return result;
   }
 
-  /** Loads the products' counters from Postgres (kept for STOCK_SYNC_TTL_MS unless synced again). */
+  /** Loads the products' counters from Postgres (fresh for STOCK_FRESH_MS unless synced again). */
   async load(productIds: readonly string[]): Promise<void> {
     await this.sync(await readStockLevels(this.db(), productIds));
   }
@@ -55,6 +75,6 @@ export class StockCounter {
   /** Records Postgres's levels; an older version never replaces a newer one. */
   async sync(levels: readonly StockLevel[]): Promise<void> {
     if (levels.length === 0) return;
-    await this.run(SYNC_STOCK, [String(STOCK_SYNC_TTL_MS), ...levelArgs(levels)]);
+    await this.run(SYNC_STOCK, [String(STOCK_COUNTER_TTL_MS), ...levelArgs(levels)]);
   }
 }

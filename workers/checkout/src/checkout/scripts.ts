@@ -71,12 +71,14 @@ return {'fresh', redis.call('hget', cart, '#t') or '0', redis.call('hgetall', ca
 
 /**
  * KEYS: cart, record. ARGV: owner, version the lines were priced at, order id, payload, cart ttl ms,
- * hold ms, then product id, qty pairs (one per product).
+ * hold ms, use stale levels (1: Postgres cannot be reached, so the last known level stands), then
+ * product id, qty pairs (one per product).
  * Holds the order's units on the stock counter and freezes the cart as the order, all or nothing, if
  * the lease is still ours and the cart unchanged since it was read; the key's record remembers the
  * order (see BEGIN's `landed`). Answers `{'frozen'}`,
  * `{'changed'}` (read and price again), `{'fenced'}` (the lease was lost), `{'unknown', ids...}`
- * (counters to load from Postgres first) or `{'short', id, requested, available, ...}`.
+ * (counters to load from Postgres first: missing, or stale unless told to use them) or
+ * `{'short', id, requested, available, ...}`.
  */
 export const FREEZE = `
 ${CLOCK}
@@ -88,9 +90,9 @@ end
 if (redis.call('hget', cart, '#t') or '0') ~= ARGV[2] then return {'changed'} end
 local unknown = {'unknown'}
 local short = {'short'}
-for i = 7, #ARGV, 2 do
-  local available = stock_available(ARGV[i], now)
-  if not available then
+for i = 8, #ARGV, 2 do
+  local available, fresh = stock_available(ARGV[i], now)
+  if not available or (not fresh and ARGV[7] ~= '1') then
     table.insert(unknown, ARGV[i])
   elseif available < tonumber(ARGV[i + 1]) then
     table.insert(short, ARGV[i])
@@ -100,7 +102,7 @@ for i = 7, #ARGV, 2 do
 end
 if #unknown > 1 then return unknown end
 if #short > 1 then return short end
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   stock_hold(ARGV[i], ARGV[3], tonumber(ARGV[i + 1]), now + tonumber(ARGV[6]), now)
 end
 redis.call('hset', cart, '#o', ARGV[3], '#p', ARGV[4])

@@ -161,8 +161,27 @@ const begin = async (
 };
 
 /**
+ * Reloads the counters the freeze asked for from Postgres; answers false when Postgres cannot be
+ * reached, so the freeze uses the last known levels (a counter never loaded then stays unknown).
+ */
+const reloadLevels = async (deps: CheckoutDeps, productIds: string[]): Promise<boolean> => {
+  try {
+    await deps.stock.load(productIds);
+    return true;
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== "dependency_unavailable") throw error;
+    log("warn", "stock levels could not be reloaded from Postgres; checkout uses the last known ones", {
+      productIds,
+      error,
+    });
+    return false;
+  }
+};
+
+/**
  * Prices the cart, holds its units and freezes it as the order; the cart changing meanwhile means
- * pricing again, a counter Redis does not have is loaded from Postgres first.
+ * pricing again, a counter Redis does not have (or whose level is old) is loaded from Postgres first,
+ * and while Postgres cannot be reached the last known level stands.
  */
 const freezeOrder = async (
   deps: CheckoutDeps,
@@ -179,8 +198,8 @@ const freezeOrder = async (
     const event = await priceOrder(deps, current.cart, body, customerId);
     let frozen = await store.freeze(current.version, event, deps.holdMs);
     if (frozen.kind === "unknown") {
-      await deps.stock.load(frozen.productIds);
-      frozen = await store.freeze(current.version, event, deps.holdMs);
+      const reloaded = await reloadLevels(deps, frozen.productIds);
+      frozen = await store.freeze(current.version, event, deps.holdMs, !reloaded);
     }
     if (frozen.kind === "frozen") return event;
     if (frozen.kind === "short") {
@@ -188,7 +207,10 @@ const freezeOrder = async (
         details: { items: frozen.items },
       });
     }
-    if (frozen.kind === "fenced" || frozen.kind === "unknown") break;
+    if (frozen.kind === "unknown") {
+      throw new AppError("dependency_unavailable", "stock levels could not be read", { retryAfter: 2 });
+    }
+    if (frozen.kind === "fenced") break;
     current = await store.begin(fingerprint);
   }
   throw new AppError("checkout_in_progress", `cart ${body.cartId} changed while being checked out`, {

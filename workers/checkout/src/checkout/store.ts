@@ -91,15 +91,25 @@ export class CheckoutStore {
 
   /**
    * Holds the order's units for `holdMs` and freezes the cart as `event`, all or nothing, unless the
-   * cart changed since `version` was read, the lease was lost, a counter is not loaded, or stock is short.
+   * cart changed since `version` was read, the lease was lost, a counter is not loaded (or stale,
+   * unless `useStale`: Postgres cannot be reached, the last known level stands), or stock is short.
    */
-  async freeze(version: string, event: OrderPlaced, holdMs: number): Promise<Freeze> {
+  async freeze(version: string, event: OrderPlaced, holdMs: number, useStale = false): Promise<Freeze> {
     const units = new Map<string, number>();
     for (const item of event.items) units.set(item.productId, (units.get(item.productId) ?? 0) + item.qty);
     const [kind, ...rest] = await this.run<[string, ...Array<string | number>]>(
       FREEZE,
       [cartKey(this.cartId), this.recordKey],
-      [this.owner, version, event.orderId, JSON.stringify(event), CART_TTL_MS, holdMs, ...[...units].flat()],
+      [
+        this.owner,
+        version,
+        event.orderId,
+        JSON.stringify(event),
+        CART_TTL_MS,
+        holdMs,
+        useStale ? 1 : 0,
+        ...[...units].flat(),
+      ],
     );
     switch (kind) {
       case "frozen":
