@@ -1,16 +1,16 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { SLOW_TOKEN } from "../consumers/src/payment/index.ts";
 import { checkoutAll, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
 
 /**
- * No order stays pending under a flaky, slow payment processor: half of its calls fail (before or
- * after their effect), retried with backoff; a processor that does not answer about an order in
- * time lets the saga deadline cancel it (payment_timeout), and its late authorization is voided.
+ * No order stays pending under a flaky payment processor: half of its calls fail (before or after
+ * their effect), and are parked and retried with backoff; an order whose authorization is not
+ * answered within the payment step's limit is cancelled (payment_timeout) and nothing of it is
+ * captured. (A processor that stops answering for minutes: long-processor-faults.test.ts.)
  */
-const PENDING_LIMIT_MS = 6_000;
+const STEP_LIMIT_MS = 6_000;
 describe("order safety under a flaky payment processor", () => {
   const e2e = useE2e({
     settings: {
@@ -19,8 +19,7 @@ describe("order safety under a flaky payment processor", () => {
       PAYMENT_RETRY_INITIAL_DELAY_MS: "20",
       PAYMENT_RETRY_MAX_DELAY_MS: "300",
       PAYMENT_RETRY_MAX_MS: "30000",
-      PAYMENT_SIM_SLOW_MS: String(PENDING_LIMIT_MS + 3_000),
-      ORDER_PENDING_LIMIT_MS: String(PENDING_LIMIT_MS),
+      PAYMENT_STEP_LIMIT_MS: String(STEP_LIMIT_MS),
       ORDER_SWEEP_INTERVAL_MS: "500",
     },
   });
@@ -96,34 +95,5 @@ describe("order safety under a flaky payment processor", () => {
       expect(await soldOf(productId)).toBe(wanted.get(productId));
       expect(stock.available + stock.reserved + (wanted.get(productId) ?? 0)).toBe(40);
     }
-  });
-
-  it("a processor that does not answer: cancelled payment_timeout, stock released, one email, the late authorization voided", async () => {
-    const productId = uniqueProductId("e2e_slow");
-    await e2e.api.createProduct(productId, 5);
-    const [order] = await checkoutAll(e2e.api, [await e2e.api.cartWith(productId, 2)], SLOW_TOKEN);
-    const orderId = order?.orderId ?? "";
-    const started = Date.now();
-    const final = await e2e.api.waitFinal([orderId], 60_000);
-    console.log(
-      `[e2e slow] order final in ${Date.now() - started} ms as ${JSON.stringify(final.get(orderId)?.reason)}`,
-    );
-    expect(final.get(orderId)).toMatchObject({ status: "cancelled", reason: "payment_timeout" });
-    await expect
-      .poll(() => e2e.api.stock(productId), { timeout: 20_000 })
-      .toMatchObject({ productId, available: 5, reserved: 0 });
-
-    // The processor answers once its slow window ends; the authorization it made is voided, never captured.
-    await expect
-      .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).payments.get(orderId), {
-        timeout: 40_000,
-        interval: 500,
-      })
-      .toBe("voided");
-    expect(e2e.pipeline.processor.stateOf(orderId)).toBe("voided");
-    const records = await readRecords(e2e.pipeline.db, [orderId]);
-    expect(records.emails.get(orderId)).toBe(1);
-    expect(records.orders.get(orderId)).toEqual({ status: "cancelled", reason: "payment_timeout" });
-    expect(records.heldReservations).toBe(0);
   });
 });

@@ -2,7 +2,6 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { seedProduct } from "../../../../db/seed-data.ts";
 import { ACKED_ORDERS_KEY, ackedOrderKey, type Order, orderStatusKey } from "../../../../domain/orders.ts";
-import { stockKey } from "../../../../domain/stock-counter.ts";
 import { CartStore } from "../../../edge/cart/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";

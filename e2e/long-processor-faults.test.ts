@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { SLOW_TOKEN } from "../consumers/src/payment/index.ts";
+import type { Order } from "../domain/orders.ts";
+import { type Api, checkoutAll, uniqueProductId } from "./support/api.ts";
+import {
+  drillTimeout,
+  FAULT_MS,
+  orderCount,
+  percentiles,
+  processorSettings,
+  report,
+  scaled,
+} from "./support/drill.ts";
+import { useE2e } from "./support/fixture.ts";
+import { sleep, waitFor } from "./support/pipeline.ts";
+import { readRecords, readStock, tally } from "./support/records.ts";
+
+/**
+ * The card processor misbehaving for as long as a real incident lasts (FAULT_MS; `npm run drill`: 3
+ * minutes, with the production limits), while ordinary orders flow:
+ * - it ignores a few orders (`tok_processorSlow`): their events are parked, so every ordinary order
+ *   behind them is confirmed; the slow ones end within the payment step's limit, with nothing held;
+ * - it answers every call after its caller's deadline: orders are decided by the payment step's limit
+ *   or confirmed once it recovers, and no cancelled order keeps an authorization.
+ */
+describe("a card processor misbehaving for minutes", () => {
+  const e2e = useE2e({ settings: { ...processorSettings(), PAYMENT_SIM_SLOW_MS: String(FAULT_MS) } });
+
+  /** Polls the orders until each is final, noting when it was first seen final. */
+  const finalTimes = async (api: Api, orderIds: readonly string[], timeoutMs: number) => {
+    const seen = new Map<string, { order: Order; at: number }>();
+    await waitFor(
+      "every order final",
+      async () => {
+        const open = orderIds.filter((id) => !seen.has(id));
+        for (const order of await Promise.all(open.map((id) => api.order(id)))) {
+          if (order.status !== "pending") seen.set(order.orderId, { order, at: Date.now() });
+        }
+        return seen.size === orderIds.length;
+      },
+      timeoutMs,
+    );
+    return seen;
+  };
+
+  /**
+   * Places `count` carts of `productId` in waves spread over `spanMs`, each wave watched from when
+   * it was placed; answers every order, final, with the time from its checkout to its outcome.
+   */
+  const placeOverTime = async (
+    api: Api,
+    productId: string,
+    count: number,
+    spanMs: number,
+  ): Promise<Array<{ order: Order; ms: number }>> => {
+    const waves = 5;
+    const watched: Array<Promise<Array<{ order: Order; ms: number }>>> = [];
+    for (let wave = 0; wave < waves; wave++) {
+      const size = Math.ceil(count / waves);
+      const carts = await Promise.all(Array.from({ length: size }, () => api.cartWith(productId, 1)));
+      const placedAt = Date.now();
+      const orders = await checkoutAll(api, carts);
+      watched.push(
+        finalTimes(
+          api,
+          orders.map((o) => o.orderId),
+          FAULT_MS + 120_000,
+        ).then((final) => [...final.values()].map(({ order, at }) => ({ order, ms: at - placedAt }))),
+      );
+      await sleep(spanMs / waves);
+    }
+    return (await Promise.all(watched)).flat();
+  };
+
+  /** Nothing of a cancelled order is held: no stock, no authorization on either side. */
+  const expectNothingHeld = async (orders: ReadonlyMap<string, Order>) => {
+    const ids = [...orders.keys()];
+    await waitFor(
+      "every payment settled on both sides",
+      async () => {
+        const records = await readRecords(e2e.pipeline.db, ids);
+        return ids.every((id) => {
+          const mine = records.payments.get(id);
+          const theirs = e2e.pipeline.processor.stateOf(id);
+          return orders.get(id)?.status === "confirmed"
+            ? mine === "captured" && theirs === "captured"
+            : ["voided", "declined"].includes(mine ?? "") && (theirs === undefined || theirs === "voided");
+        });
+      },
+      FAULT_MS + 120_000,
+    );
+    const records = await readRecords(e2e.pipeline.db, ids);
+    expect(records.heldReservations).toBe(0);
+    for (const id of ids) expect(e2e.pipeline.processor.authorizationsOf(id)).toBeLessThanOrEqual(1);
+  };
+
+  it(
+    "ignores a few orders: every ordinary order behind them is confirmed; the slow ones end with nothing held",
+    async () => {
+      const productId = uniqueProductId("drill_slow_cards");
+      const ordinaryCount = orderCount(100, 30);
+      await e2e.api.createProduct(productId, 1_000);
+      const started = Date.now();
+      const slowCarts = await Promise.all(
+        Array.from({ length: orderCount(6, 3) }, () => e2e.api.cartWith(productId, 1)),
+      );
+      const slow = await checkoutAll(e2e.api, slowCarts, SLOW_TOKEN);
+      const ordinary = await placeOverTime(e2e.api, productId, ordinaryCount, FAULT_MS * 0.8);
+
+      const outcomes = tally(ordinary.map(({ order }) => order.status));
+      expect(Object.fromEntries(outcomes)).toEqual({ confirmed: ordinaryCount });
+
+      const slowFinal = await e2e.api.waitFinal(
+        slow.map((o) => o.orderId),
+        FAULT_MS + 120_000,
+      );
+      for (const order of slowFinal.values()) expect(["confirmed", "cancelled"]).toContain(order.status);
+      await expectNothingHeld(slowFinal);
+      report("slow cards", {
+        ordinary: ordinaryCount,
+        ordinaryConfirmedMs: percentiles(ordinary.map((o) => o.ms)),
+        slow: Object.fromEntries(tally([...slowFinal.values()].map((o) => `${o.status}:${o.reason ?? ""}`))),
+        settledAfterMs: Date.now() - started,
+      });
+      const stock = await readStock(e2e.pipeline.db, productId);
+      const confirmedUnits =
+        ordinaryCount + [...slowFinal.values()].filter((o) => o.status === "confirmed").length;
+      expect(stock).toEqual({ available: 1_000 - confirmedUnits, reserved: 0 });
+    },
+    drillTimeout(),
+  );
+
+  it(
+    "answers every call after the caller's deadline: every order ends confirmed, or cancelled with its authorization voided",
+    async () => {
+      const productId = uniqueProductId("drill_late_answers");
+      const count = orderCount(100, 30);
+      await e2e.api.createProduct(productId, 1_000);
+      const started = Date.now();
+      e2e.pipeline.processor.answerLate(scaled(10_000) * 1.5, FAULT_MS);
+      const placed = await placeOverTime(e2e.api, productId, count, FAULT_MS * 0.8);
+      const final = new Map(placed.map(({ order }) => [order.orderId, order]));
+      const outcomes = tally([...final.values()].map((o) => `${o.status}:${o.reason ?? ""}`));
+      expect([...outcomes.keys()].every((k) => k === "confirmed:" || k === "cancelled:payment_timeout")).toBe(
+        true,
+      );
+      await expectNothingHeld(final);
+      report("late answers", {
+        orders: count,
+        outcomes: Object.fromEntries(outcomes),
+        settledAfterMs: Date.now() - started,
+      });
+      const confirmed = [...final.values()].filter((o) => o.status === "confirmed").length;
+      expect(await readStock(e2e.pipeline.db, productId)).toEqual({
+        available: 1_000 - confirmed,
+        reserved: 0,
+      });
+    },
+    drillTimeout(),
+  );
+});
