@@ -25,8 +25,9 @@ export const spawnConsumers = (
   stack: TestStackContext,
   groupSuffix: string,
   label: string,
+  o: { consumers?: readonly string[]; env?: Record<string, string> } = {},
 ): ConsumersProcess => {
-  const child = spawn(NODE, ["consumers/src/main.ts", "inventory", "payment"], {
+  const child = spawn(NODE, ["consumers/src/main.ts", ...(o.consumers ?? ["inventory", "payment"])], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -48,6 +49,7 @@ export const spawnConsumers = (
       OUTBOX_RELAY_INTERVAL_MS: "200",
       // Any free port: several of these processes, and other test runs, share the machine.
       METRICS_PORT: "0",
+      ...o.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -20,13 +20,15 @@ export interface E2e {
 export const useE2e = (
   options: Pick<Parameters<typeof startPipeline>[0], "options" | "only" | "settings"> & {
     extras?: ConsumerDefinition[];
+    /** Services to use instead of the stack's (a drill's throwaway Redis or PostgreSQL). */
+    services?: Partial<TestStackContext>;
   } = {},
 ): E2e => {
-  const stack = inject("stack");
+  const stack = { ...inject("stack"), ...options.services };
   const e2e = { stack } as E2e;
   let unlock: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    unlock = await takeE2eLock(stack.databaseUrl);
+    unlock = await takeE2eLock(inject("stack").databaseUrl);
     e2e.workers = await startWorkers(stack);
     e2e.pipeline = await startPipeline({
       databaseUrl: stack.databaseUrl,
