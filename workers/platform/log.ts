@@ -8,6 +8,16 @@ const serializeError = (error: unknown): unknown => {
   return { name: error.name, message: error.message, stack: error.stack, cause: serializeError(error.cause) };
 };
 
+/**
+ * The innermost cause's message: for a warning repeated on every request while a dependency is down,
+ * where the whole chain and its stacks would bury the logs.
+ */
+export const rootCause = (error: unknown): string => {
+  let inner = error;
+  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+  return inner instanceof Error ? inner.message : String(inner);
+};
+
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 let threshold = RANK.info;
 

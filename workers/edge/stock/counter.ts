@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { LEVEL, READ_STOCK, STOCK_COUNTER_TTL_MS, SYNC_STOCK } from "../../../domain/stock-counter.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
-import { log } from "../../platform/log.ts";
+import { log, rootCause } from "../../platform/log.ts";
 import { runScript } from "../../platform/scripts.ts";
 import { readStockLevels, type StockLevel } from "./levels.ts";
 
@@ -50,7 +50,9 @@ export class StockCounter {
     } catch (error) {
       const missing = reload.filter((id) => read.get(id)?.level === LEVEL.missing);
       if (missing.length > 0 || !(error instanceof AppError)) throw error;
-      log("warn", "stock levels could not be reloaded; answering the last known ones", { error });
+      log("warn", "stock levels could not be reloaded; answering the last known ones", {
+        reason: rootCause(error),
+      });
       return result;
     }
     for (const [id, r] of await this.read(reload)) result.set(id, r.units);

@@ -8,7 +8,7 @@ import { announce, type CartDeps, readCart, type StoredCart } from "../../../edg
 import { getProducts } from "../../../edge/catalog/index.ts";
 import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
 import type { StockCounter } from "../../../edge/stock/counter.ts";
-import { log } from "../../../platform/log.ts";
+import { log, rootCause } from "../../../platform/log.ts";
 import { canonicalJson, sha256 } from "./idempotency.ts";
 import { type Begun, CheckoutStore } from "./store.ts";
 
@@ -172,7 +172,7 @@ const reloadLevels = async (deps: CheckoutDeps, productIds: string[]): Promise<b
     if (!(error instanceof AppError) || error.code !== "dependency_unavailable") throw error;
     log("warn", "stock levels could not be reloaded from Postgres; checkout uses the last known ones", {
       productIds,
-      error,
+      reason: rootCause(error),
     });
     return false;
   }
