@@ -91,6 +91,12 @@ export const SettingsSchema = z.object({
   DEPENDENCY_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 15_000),
   OUTBOX_RELAY_INTERVAL_MS: int(10, 600_000, 1_000),
+  /**
+   * An outbox row Kafka refuses (a missing topic, a record too large) and an effect that fails (not
+   * an outage): tries, from 1 s backing off to OUTBOX_RETRY_MAX_DELAY_MS, before the row is parked.
+   */
+  OUTBOX_MAX_ATTEMPTS: int(1, 1_000, 10),
+  OUTBOX_RETRY_MAX_DELAY_MS: int(10, 86_400_000, 120_000),
   /** Most events of one partition applied in one transaction when a backlog builds (1: one by one). */
   CONSUMER_MAX_BATCH: int(1, 1_000, 100),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000, 30_000),

@@ -31,19 +31,28 @@ export const startProcessRuntime = (o: {
   const { settings: s } = o;
   const intervalMs = o.relayIntervalMs ?? s.OUTBOX_RELAY_INTERVAL_MS;
   const producer = createKafkaProducer(s.KAFKA_BROKERS, o.clientId);
+  const retry = {
+    initialMs: Math.min(1_000, s.OUTBOX_RETRY_MAX_DELAY_MS),
+    maxMs: s.OUTBOX_RETRY_MAX_DELAY_MS,
+    maxAttempts: s.OUTBOX_MAX_ATTEMPTS,
+  };
+  const dependencyBackoff = { initialMs: 250, maxMs: s.DEPENDENCY_RETRY_MAX_DELAY_MS };
   const relay = createOutboxRelay({
     db: o.db,
     producer,
     log: o.log,
     intervalMs,
     topicPrefix: s.KAFKA_TOPIC_PREFIX,
+    retry,
+    dependencyBackoff,
   });
   const effects = createEffectsRelay({
     db: o.db,
     log: o.log,
     scope: s.KAFKA_TOPIC_PREFIX,
     intervalMs,
-    dependencyBackoff: { initialMs: 250, maxMs: s.DEPENDENCY_RETRY_MAX_DELAY_MS },
+    retry,
+    dependencyBackoff,
   });
   const retention = startRetention({
     db: o.db,

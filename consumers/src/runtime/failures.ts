@@ -120,8 +120,10 @@ export const describeError = (error: unknown, maxLength = 2_000): string => {
   const parts = causes(error).map((e) => {
     const name = e instanceof Error ? e.name : "Error";
     const message = e instanceof Error ? e.message : String(e);
-    const code = codeOf(e);
-    return `${name}${code ? ` [${code}]` : ""}: ${message}`;
+    // The Kafka client names the broker's error (MESSAGE_TOO_LARGE ...) in `apiId`.
+    const apiId = (e as { apiId?: unknown }).apiId;
+    const codes = [codeOf(e), typeof apiId === "string" ? apiId : undefined].filter(Boolean).join(" ");
+    return `${name}${codes ? ` [${codes}]` : ""}: ${message}`;
   });
   const text = parts.length > 0 ? parts.join(" <- caused by ") : String(error);
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
