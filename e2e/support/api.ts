@@ -79,10 +79,11 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       cartId: string,
       paymentToken: string,
       key: string = randomUUID(),
+      email = "shopper@example.com",
     ): Promise<CheckoutAnswer> {
       const body = {
         cartId,
-        email: "shopper@example.com",
+        email,
         paymentToken,
         shippingAddress: {
           name: "Ada Shopper",
