@@ -19,7 +19,7 @@ export const loadOrder = async (db: Db, orderId: string): Promise<Order | null> 
 
 /**
  * Rewrites the order's status record in Redis with what Postgres says now (status, reason,
- * shipment), creating it when missing. For after-commit hooks of steps after the saga (fulfillment,
+ * shipment), creating it when missing. For the status effect of steps after the saga (fulfillment,
  * a merchant's cancellation); idempotent, and never moves the record back (order-status-cache.ts).
  */
 export const syncOrderStatus = async (

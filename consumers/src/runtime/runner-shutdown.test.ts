@@ -79,7 +79,7 @@ describe("runner shutdown and rebalancing", () => {
         "every event",
         async () => (await countProcessed(db, probe.def.name, ids)) === ids.length,
       );
-      // Outcomes are counted once a batch's after-commit work is done, just after its commit.
+      // Outcomes are counted just after a batch's commit.
       await waitUntil(
         "every outcome counted",
         async () => first.counts().applied + second.counts().applied >= ids.length,
