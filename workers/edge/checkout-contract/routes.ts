@@ -17,7 +17,9 @@ export const checkoutRoute = createRoute({
     "then shows `pendingOrderId` and refuses changes (409 `checkout_in_progress`), and every later " +
     "checkout of it, with any Idempotency-Key, places exactly that order (same id and prices) until " +
     "it is acknowledged or the pipeline has recorded it; the cart is then emptied and shows " +
-    "`lastOrderId`. A checkout of an emptied cart is 409 `cart_empty` with `details.lastOrderId`. " +
+    "`lastOrderId`. The Idempotency-Key whose publish timed out, retried once its order " +
+    "landed, answers 202 with that order (`Idempotent-Replayed: true`); a checkout of an emptied cart " +
+    "with another key is 409 `cart_empty` with `details.lastOrderId`. " +
     "With a customer token the order belongs to that customer (a guest needs no token; an invalid " +
     "one is 401 `unauthorized`).",
   security: [{}, ...customerSecurity],
