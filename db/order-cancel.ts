@@ -1,7 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { OrderFinalized } from "../domain/order-events.ts";
+import { ORDER_STATUS_EFFECT } from "../domain/orders.ts";
 import { TOPICS } from "../domain/topics.ts";
-import { orderProgress, orders, outbox } from "./schema/index.ts";
+import { effects, orderProgress, orders, outbox } from "./schema/index.ts";
 
 /** Statuses a merchant may cancel from: anything the warehouse has not shipped. */
 export const MERCHANT_CANCELLABLE = ["pending", "confirmed", "fulfilling"] as const;
@@ -14,9 +15,11 @@ export const MERCHANT_CANCELLABLE = ["pending", "confirmed", "fulfilling"] as co
  * afterwards (order-state answers its late steps with the cancellation again); and `event` goes into
  * the transactional outbox. Every other writer of `order-finalized` (order-state) locks the same
  * order row first, so the row lock keeps that topic's outbox ids for the order in commit order (what
- * the consumers' per-key emit lock does for them). Answers one row (`order_id`) when it cancelled
- * the order, none otherwise. `topicPrefix`: the run's Kafka topic prefix (none in production), which
- * the outbox row's topic carries like every consumer's.
+ * the consumers' per-key emit lock does for them). It also records the rewrite of the order's status
+ * record in Redis from Postgres, a durable effect the consumers' relay applies. Answers one row
+ * (`order_id`) when it cancelled the order, none otherwise. `topicPrefix`: the run's Kafka topic
+ * prefix (none in production), which the outbox row's topic and the effect's scope carry like every
+ * consumer's.
  */
 export const cancelByMerchant = (
   orderId: string,
@@ -39,5 +42,8 @@ export const cancelByMerchant = (
   ), announced as (
     insert into ${outbox} (topic, key, payload)
     select ${`${topicPrefix}${TOPICS.orderFinalized}`}, order_id, ${JSON.stringify(event)}::jsonb from cancelled
+  ), recorded as (
+    insert into ${effects} (scope, kind, key, payload)
+    select ${topicPrefix}, ${ORDER_STATUS_EFFECT}, order_id, '{}'::jsonb from cancelled
   )
   select order_id from cancelled`;

@@ -42,6 +42,12 @@ export const OrderRecordSchema = OrderSchema.extend({ customerId: CustomerIdSche
 export type OrderRecord = z.infer<typeof OrderRecordSchema>;
 
 export const orderStatusKey = (orderId: string): string => `order:${orderId}`;
+
+/**
+ * The durable effect (consumers/src/runtime/effects.ts) that rewrites an order's status record: a row
+ * of this kind keyed by the order id, with the status to write or `{}` for "what Postgres says".
+ */
+export const ORDER_STATUS_EFFECT = "order-status";
 export const ORDER_STATUS_TTL_SECONDS = 30 * 24 * 3600;
 
 /**

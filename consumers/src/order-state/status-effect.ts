@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CancelReasonSchema, OrderStatusSchema } from "../../../domain/order-events.ts";
+import { ORDER_STATUS_EFFECT } from "../../../domain/orders.ts";
 import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
 import type { FinalStatus, OrderStatusCache } from "./order-status-cache.ts";
 import { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
@@ -21,7 +22,7 @@ export type StatusEffect = z.infer<typeof StatusEffectSchema>;
  * so the effects of one order may run in any order, and twice.
  */
 export const orderStatusEffect = (cache: OrderStatusCache): EffectDefinition<StatusEffect> =>
-  defineEffect("order-status", StatusEffectSchema, async (orderId, { final }, { db, log }) => {
+  defineEffect(ORDER_STATUS_EFFECT, StatusEffectSchema, async (orderId, { final }, { db, log }) => {
     const written = final
       ? await cache.writeStatus(orderId, final as FinalStatus, () => loadOrder(db, orderId))
       : await syncOrderStatus(cache, db, orderId);

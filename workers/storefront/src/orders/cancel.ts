@@ -31,7 +31,8 @@ export const cancelOrder = async (
     return result.rows.length > 0;
   });
   if (cancelled) {
-    // Readers fall back to Postgres; the fulfillment consumer writes the record anew from there.
+    // Readers fall back to Postgres at once; the consumers' effects relay writes the record anew
+    // from there (the cancellation recorded that effect with it).
     try {
       await deps.redis.del(orderStatusKey(orderId));
     } catch (error) {
