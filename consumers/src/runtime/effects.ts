@@ -74,6 +74,8 @@ export interface EffectsRelayOptions {
   retry?: Backoff & { maxAttempts: number };
   /** Waits between passes while the effects' system is down. */
   dependencyBackoff?: Backoff;
+  /** How long a kick waits for more commits' effects before its pass (default 10 ms). */
+  gatherMs?: number;
 }
 
 export interface EffectsRelay {
@@ -207,6 +209,8 @@ export const createEffectsRelay = (o: EffectsRelayOptions): EffectsRelay => {
     intervalMs: o.intervalMs ?? 1_000,
     pass,
     backoff: o.dependencyBackoff ?? DEFAULT_DEPENDENCY_BACKOFF,
+    // Commits come in bursts under load: one pass applies what a few milliseconds of them recorded.
+    gatherMs: o.gatherMs ?? 10,
   });
 
   return {

@@ -32,6 +32,11 @@ export interface PumpOptions {
   pass: () => Promise<PassResult>;
   /** Waits between runs while a dependency is down (a thrown pass counts as an outage). */
   backoff?: Backoff;
+  /**
+   * A kick runs this much later, so the kicks of many commits share one pass (fewer passes, each over
+   * more rows); 0: at once.
+   */
+  gatherMs?: number;
 }
 
 /**
@@ -104,10 +109,22 @@ export const startPump = (o: PumpOptions): Pump => {
     return running;
   };
 
+  let gathering: NodeJS.Timeout | undefined;
+  const gather = (): void => {
+    if (gathering) return;
+    gathering = setTimeout(() => {
+      gathering = undefined;
+      void run();
+    }, o.gatherMs);
+    gathering.unref();
+  };
+
   schedule(o.intervalMs);
   return {
     kick: () => {
-      if (outages === 0) void run();
+      if (outages > 0) return;
+      if (o.gatherMs) gather();
+      else void run();
     },
     drain: async () => {
       await running;
@@ -116,6 +133,7 @@ export const startPump = (o: PumpOptions): Pump => {
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(gathering);
       await running;
     },
   };
