@@ -112,6 +112,23 @@ describe("consumer metrics on /metrics", () => {
     const age = samples.find((s) => s.name === "outbox_oldest_unpublished_age_seconds");
     expect(rows?.value).toBeGreaterThanOrEqual(0);
     expect(age?.value).toBeGreaterThanOrEqual(0);
+    // What waits elsewhere in the pipeline's tables, read at the same time.
+    for (const name of [
+      "effects_pending_rows",
+      "effects_oldest_pending_age_seconds",
+      "orders_pending",
+      "orders_pending_oldest_age_seconds",
+    ]) {
+      expect(samples.find((s) => s.name === name)?.value).toBeGreaterThanOrEqual(0);
+    }
+    expect(
+      samples
+        .filter((s) => s.name === "pipeline_parked_rows")
+        .map((s) => s.labels.kind)
+        .sort(),
+    ).toEqual(["effects", "emails", "outbox"]);
+    // Every running consumer has its parked-events series (0 here: nothing is parked after the events above).
+    expect(sumOf(samples, "consumer_parked_events", { consumer: probe.def.name })).toBe(0);
     // The Node process itself is there too (memory, event-loop delay).
     expect(samples.some((s) => s.name === "nodejs_eventloop_lag_p99_seconds")).toBe(true);
   });

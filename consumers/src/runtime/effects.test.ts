@@ -1,30 +1,45 @@
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { and, eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { effects } from "../../../db/schema/index.ts";
+import { freePort } from "../../../local/processes.ts";
+import { type RedisServer, startRedisServer } from "../../../local/redis-server.ts";
+import { REPO_ROOT } from "../../../local/stack.ts";
 import { connectTestDb } from "../test-support/handler-harness.ts";
 import { waitUntil } from "../test-support/kafka.ts";
 import { createEffectsRelay, defineEffect, type EffectsRelay } from "./effects.ts";
 import { scopedTransaction } from "./transaction.ts";
 
 /**
- * Durable side effects against the real Postgres and the drill's own Redis (which the outage test
- * freezes with SIGSTOP): recorded in the transaction, applied after the commit, waited for while
+ * Durable side effects against the real Postgres and a Redis of this file's own (which the outage
+ * test freezes with SIGSTOP): recorded in the transaction, applied after the commit, waited for while
  * Redis is down, parked when they fail for good.
  */
-const stack = inject("stack");
 const { db, pool } = connectTestDb(6);
 const silent = pino({ level: "silent" });
-const redis = new Redis(stack.drillRedisUrl, { commandTimeout: 300, maxRetriesPerRequest: 0 });
 const scope = `effects-test-${randomUUID().slice(0, 8)}.`;
 const relays: EffectsRelay[] = [];
+const redisDir = `${REPO_ROOT}.local/effects-test-redis-${process.pid}`;
+let server: RedisServer;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedisServer({
+    port: await freePort(),
+    dir: `${REPO_ROOT}.local/effects-test-${process.pid}`,
+  });
+  redis = new Redis(server.url, { commandTimeout: 300, maxRetriesPerRequest: 0 });
+});
 afterAll(async () => {
+  server?.resume();
   await Promise.all(relays.map((relay) => relay.stop()));
   await db.delete(effects).where(eq(effects.scope, scope));
-  redis.disconnect();
+  redis?.disconnect();
+  await server?.stop();
+  rmSync(redisDir, { recursive: true, force: true });
   await pool.end();
 });
 
@@ -75,11 +90,6 @@ const rowsOf = (keys: string[]) =>
     ),
   );
 
-const drill = async (action: "pause" | "resume") => {
-  const res = await fetch(`${stack.drillControlUrl}/redis/${action}`, { method: "POST" });
-  expect(res.status).toBe(204);
-};
-
 describe("durable side effects", () => {
   it("are applied after their transaction commits, never for one that rolled back", async () => {
     const relay = startRelay();
@@ -107,7 +117,7 @@ describe("durable side effects", () => {
 
   it("wait while Redis is frozen, without counting tries, then are each applied once", async () => {
     const relay = startRelay();
-    await drill("pause");
+    server.pause();
     let keys: string[] = [];
     try {
       keys = await record(5);
@@ -118,7 +128,7 @@ describe("durable side effects", () => {
         keys.map(() => ({ attempts: 0, parked: null })),
       );
     } finally {
-      await drill("resume");
+      server.resume();
     }
     await waitUntil("the effects applied after the outage", async () =>
       (await rowsOf(keys)).every((row) => !row),
