@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   quantity_limit: 422,
+  /** A checkout whose order is over the maximum value, or a line over the maximum amount; nothing was held. */
+  amount_limit: 422,
   idempotency_key_mismatch: 422,
   rate_limited: 429,
   internal_error: 500,

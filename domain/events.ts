@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { CentsSchema, CurrencySchema } from "./money.ts";
+import { cleanText } from "./text.ts";
 
-/** Fields every event carries: a unique id consumers deduplicate on. */
-const EventBase = z.object({ eventId: z.string().min(1).max(128) });
+/** A unique id consumers deduplicate on: 1 to 128 printable ASCII characters (a UUID, `order-placed:<id>`). */
+export const EventIdSchema = z.string().regex(/^[!-~]{1,128}$/, "1 to 128 printable ASCII characters");
+
+/** Fields every event carries. */
+const EventBase = z.object({ eventId: EventIdSchema });
 
 export const ProductIdSchema = z
   .string()
@@ -15,11 +19,11 @@ export const PaymentTokenSchema = z
   .regex(/^tok_[A-Za-z0-9_]{1,64}$/, "payment token: tok_ followed by 1-64 of A-Z a-z 0-9 _");
 
 export const ShippingAddressSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  line1: z.string().trim().min(1).max(200),
-  line2: z.string().trim().max(200).optional(),
-  city: z.string().trim().min(1).max(100),
-  postalCode: z.string().trim().min(1).max(20),
+  name: cleanText(200, { min: 1 }),
+  line1: cleanText(200, { min: 1 }),
+  line2: cleanText(200).optional(),
+  city: cleanText(100, { min: 1 }),
+  postalCode: cleanText(20, { min: 1 }),
   country: z.string().regex(/^[A-Z]{2}$/, "ISO-3166 alpha-2 country code"),
 });
 export type ShippingAddress = z.infer<typeof ShippingAddressSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OrderIdSchema } from "./events.ts";
+import { EventIdSchema, OrderIdSchema } from "./events.ts";
 import { CentsSchema } from "./money.ts";
 
 /**
@@ -7,7 +7,7 @@ import { CentsSchema } from "./money.ts";
  * one thing and announces its outcome; the order-state consumer joins the outcomes into the final
  * state of the order.
  */
-const Base = z.object({ eventId: z.string().min(1).max(128), orderId: OrderIdSchema });
+const Base = z.object({ eventId: EventIdSchema, orderId: OrderIdSchema });
 
 /**
  * `pending` until the saga decides `confirmed` or `cancelled`; a confirmed order goes on to

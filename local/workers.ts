@@ -78,6 +78,8 @@ const CHECKOUT_VARS = {
   CATALOG_FRESH_SECONDS: "60",
   DEFAULT_CURRENCY: "USD",
   ORDER_PUBLISH_TIMEOUT_MS: "4000",
+  MAX_ORDER_CENTS: "10000000",
+  MAX_LINE_CENTS: "10000000",
 };
 
 /** `vars` overrides `[vars]` of both workers (the benchmarks lift the cart rate limit). */

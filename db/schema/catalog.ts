@@ -1,15 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  check,
-  customType,
-  index,
-  integer,
-  pgTable,
-  text,
-  timestamp,
-  varchar,
-} from "drizzle-orm/pg-core";
+import { bigint, check, customType, index, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
@@ -26,7 +16,7 @@ export const products = pgTable(
     sku: varchar("sku", { length: 64 }).notNull().unique(),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
-    priceCents: integer("price_cents").notNull(),
+    priceCents: bigint("price_cents", { mode: "number" }).notNull(),
     currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
     category: varchar("category", { length: 64 })
       .notNull()

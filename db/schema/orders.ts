@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   check,
   index,
   integer,
@@ -22,7 +23,7 @@ export const orders = pgTable(
     email: text("email").notNull(),
     status: varchar("status", { length: 16, enum: ORDER_STATUSES }).notNull().default("pending"),
     reason: varchar("reason", { length: 32, enum: CANCEL_REASONS }),
-    subtotalCents: integer("subtotal_cents").notNull(),
+    subtotalCents: bigint("subtotal_cents", { mode: "number" }).notNull(),
     currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
     shippingAddress: jsonb("shipping_address").$type<ShippingAddress>().notNull(),
     /** The customer whose token placed the order; null for a guest order. */
@@ -62,8 +63,8 @@ export const orderLines = pgTable(
     sku: varchar("sku", { length: 64 }).notNull(),
     name: text("name").notNull(),
     qty: integer("qty").notNull(),
-    unitPriceCents: integer("unit_price_cents").notNull(),
-    lineTotalCents: integer("line_total_cents").notNull(),
+    unitPriceCents: bigint("unit_price_cents", { mode: "number" }).notNull(),
+    lineTotalCents: bigint("line_total_cents", { mode: "number" }).notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.orderId, t.productId] }),

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { bigint, index, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
 /**
@@ -26,7 +26,7 @@ export const payments = pgTable(
   {
     orderId: varchar("order_id", { length: 64 }).primaryKey(),
     status: varchar("status", { length: 16, enum: PAYMENT_STATUSES }).notNull(),
-    amountCents: integer("amount_cents").notNull(),
+    amountCents: bigint("amount_cents", { mode: "number" }).notNull(),
     currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
     processorRef: text("processor_ref"),
     declineCode: text("decline_code"),

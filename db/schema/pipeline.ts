@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  customType,
   index,
   integer,
   jsonb,
@@ -10,6 +11,9 @@ import {
   timestamp,
   varchar,
 } from "drizzle-orm/pg-core";
+
+/** Bytes exactly as they were (Postgres `bytea`). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
 
 export const INVENTORY_OUTCOMES = ["reserved", "rejected"] as const;
 export const PAYMENT_OUTCOMES = ["authorized", "declined"] as const;
@@ -105,8 +109,11 @@ export const parkedEvents = pgTable(
     offset: bigint("offset", { mode: "bigint" }).notNull(),
     /** Null for a message that did not parse. */
     eventId: varchar("event_id", { length: 128 }),
-    /** The message as read: its value (UTF-8 JSON) and headers, for the retry and the dead letter. */
-    value: text("value").notNull(),
+    /**
+     * The message as read, for the retry and the dead letter: its value byte for byte (junk included),
+     * and its headers as UTF-8 text (a NUL, which Postgres text cannot hold, as U+FFFD).
+     */
+    value: bytea("value").notNull(),
     headers: jsonb("headers").$type<Array<[string, string]>>().notNull().default([]),
     reason: varchar("reason", { length: 16, enum: PARK_REASONS }).notNull(),
     attempts: integer("attempts").notNull().default(0),
@@ -121,3 +128,24 @@ export const parkedEvents = pgTable(
 );
 
 export type ParkedEventRow = typeof parkedEvents.$inferSelect;
+
+/**
+ * Every event a consumer sent to the dead-letter topic, recorded as its parked row is dropped (same
+ * transaction): what the saga deadline reads to settle an order whose `order-placed` could not be
+ * recorded, and what the on-call gauges count. Kept for operators, never pruned.
+ */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    consumer: varchar("consumer", { length: 64 }).notNull(),
+    /** The Kafka topic it was read from (the run's prefix included). */
+    topic: text("topic").notNull(),
+    key: text("key").notNull(),
+    eventId: varchar("event_id", { length: 128 }),
+    error: text("error").notNull(),
+    attempts: integer("attempts").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("dead_letters_key_idx").on(t.consumer, t.key)],
+);

@@ -34,6 +34,21 @@ describe("schema on the real PostgreSQL", () => {
     for (const row of rows) expect(row.name.toLowerCase()).toContain(term.toLowerCase());
   });
 
+  it("keeps every amount of money in a 64-bit column", async () => {
+    const { rows } = await pool.query<{ column: string; type: string }>(
+      `select table_name || '.' || column_name as column, data_type as type
+       from information_schema.columns where table_schema = 'public' and column_name like '%cents'`,
+    );
+    expect(rows.map((row) => row.column).sort()).toEqual([
+      "order_lines.line_total_cents",
+      "order_lines.unit_price_cents",
+      "orders.subtotal_cents",
+      "payments.amount_cents",
+      "products.price_cents",
+    ]);
+    for (const row of rows) expect(row, row.column).toMatchObject({ type: "bigint" });
+  });
+
   it("refuses negative stock", async () => {
     await expect(
       db.update(inventory).set({ available: -1 }).where(eq(inventory.productId, "prod_0000002")),

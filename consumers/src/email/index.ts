@@ -9,7 +9,7 @@ import {
   renderOrderEmail,
   renderShippingEmail,
 } from "./render.ts";
-import { loadOrderForEmail, storeEmail } from "./store.ts";
+import { loadOrderForEmail, orderNeverRecorded, storeEmail } from "./store.ts";
 
 export { startSmtpRelay } from "./smtp-relay.ts";
 
@@ -50,8 +50,14 @@ export const createEmailConsumer = (options: EmailConsumerOptions = {}): Consume
       ctx.log.info({ orderId, skipIf }, "order has this email already; not sending another");
       return;
     }
-    // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
-    if (!order) throw new Error(`order ${orderId} is not in Postgres`);
+    if (!order) {
+      if (await orderNeverRecorded(ctx.tx, orderId)) {
+        ctx.log.warn({ orderId }, "order was never recorded (its order-placed is a dead letter); no email");
+        return;
+      }
+      // Its record is still on the way (the deadline decided it first): retried until it lands.
+      throw new Error(`order ${orderId} is not in Postgres`);
+    }
     const mail = content(order);
     const mime = await render({
       from,

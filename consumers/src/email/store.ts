@@ -1,5 +1,7 @@
-import { eq, sql } from "drizzle-orm";
-import { emails, orderLines, orders } from "../../../db/schema/index.ts";
+import { and, eq, like, sql } from "drizzle-orm";
+import { deadLetters, emails, orderLines, orders } from "../../../db/schema/index.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { ORDERS_CONSUMER } from "../orders/name.ts";
 import type { Tx } from "../runtime/types.ts";
 import type { EmailKind, OrderForEmail } from "./render.ts";
 
@@ -39,6 +41,25 @@ export const loadOrderForEmail = async (
       lines: row.lines,
     },
   };
+};
+
+/**
+ * Whether the orders consumer gave up on recording the order (its `order-placed` is a dead letter):
+ * the saga cancelled it with no record, so there is no order to write about.
+ */
+export const orderNeverRecorded = async (tx: Tx, orderId: string): Promise<boolean> => {
+  const [row] = await tx
+    .select({ id: deadLetters.id })
+    .from(deadLetters)
+    .where(
+      and(
+        eq(deadLetters.consumer, ORDERS_CONSUMER),
+        eq(deadLetters.key, orderId),
+        like(deadLetters.topic, `%${TOPICS.orderPlaced}`),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 };
 
 export interface StoredEmail {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createNodeDb } from "../../../db/node-client.ts";
-import { effects, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import { deadLetters, effects, outbox, parkedEvents } from "../../../db/schema/index.ts";
 import { readPipelineBacklog } from "./pipeline-backlog.ts";
 
 const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 1 });
@@ -66,7 +66,14 @@ describe("readPipelineBacklog", () => {
         { kind: "backlog-test", key: "a", payload: {}, createdAt: minutesAgo(5) },
         { kind: "backlog-test", key: "b", payload: {}, attempts: 10, parkedAt: minutesAgo(1) },
       ]);
-      const row = { consumer, topic: "t", partition: 0, offset: 0n, value: "{}", createdAt: minutesAgo(3) };
+      const row = {
+        consumer,
+        topic: "t",
+        partition: 0,
+        offset: 0n,
+        value: Buffer.from("{}"),
+        createdAt: minutesAgo(3),
+      };
       await tx.insert(parkedEvents).values([
         { ...row, key: "k", eventId: "e1", reason: "failed" },
         { ...row, key: "k", eventId: "e2", reason: "behind" },
@@ -78,5 +85,25 @@ describe("readPipelineBacklog", () => {
     const [, mine] = seen.consumers.find(([name]: [string]) => name === consumer) ?? [];
     expect(mine).toEqual({ rows: 2, oldestAgeSeconds: expect.any(Number) });
     expect(mine.oldestAgeSeconds).toBeGreaterThanOrEqual(175);
+  });
+
+  it("counts orders whose order-placed the orders consumer dead-lettered and Postgres never recorded", async () => {
+    const letter = (key: string, consumer = "orders", topic = "x.order-placed") => ({
+      consumer,
+      topic,
+      key,
+      error: "refused",
+      attempts: 1,
+    });
+    const lost = `ord_${randomUUID().replaceAll("-", "")}`;
+    const seen = await around(async (tx) => {
+      await tx.insert(deadLetters).values([
+        letter(lost),
+        letter(lost, "orders", "y.order-placed"), // replayed and dead-lettered again: one order
+        letter(`ord_${randomUUID().replaceAll("-", "")}`, "inventory"), // another consumer's
+        letter(`ord_${randomUUID().replaceAll("-", "")}`, "orders", "x.order-finalized"),
+      ]);
+    });
+    expect(seen.after.unrecordedOrders).toBe(seen.before.unrecordedOrders + 1);
   });
 });

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
-import { effects, emails, orders, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import { deadLetters, effects, emails, orders, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { ORDERS_CONSUMER } from "../orders/name.ts";
 import type { Tx } from "../runtime/types.ts";
 
 /** How many rows wait and how long the oldest has waited (seconds; 0 when none). */
@@ -12,8 +14,8 @@ export interface Waiting {
 /**
  * What waits in the pipeline's tables, read when Prometheus scrapes (the tables are shared: every
  * consumers process reports the same): the outbox and the effects not applied yet (parked rows
- * apart), parked rows given up on per table, parked events per consumer, and the oldest order still
- * pending (consumer lag, as time).
+ * apart), parked rows given up on per table, parked events per consumer, the oldest order still
+ * pending (consumer lag, as time), and the orders that could not be recorded at all.
  */
 export interface PipelineBacklog {
   outbox: Waiting;
@@ -22,6 +24,8 @@ export interface PipelineBacklog {
   /** Per consumer: events parked (failed, or waiting behind one of their key). */
   parkedEvents: Map<string, Waiting>;
   pendingOrders: Waiting;
+  /** Orders whose `order-placed` the orders consumer dead-lettered and that Postgres never recorded. */
+  unrecordedOrders: number;
 }
 
 const waiting = (table: typeof outbox | typeof effects, where: ReturnType<typeof sql>) => sql`(
@@ -41,6 +45,9 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
       pendingOrders: sql<Waiting>`(select json_build_object('rows', count(*), 'oldestAgeSeconds',
         coalesce(extract(epoch from now() - min(${orders.createdAt})), 0))
         from ${orders} where ${orders.status} = 'pending')`,
+      unrecordedOrders: sql<number>`(select count(distinct d.key)::int from ${deadLetters} as d
+        where d.consumer = ${ORDERS_CONSUMER} and d.topic like ${`%${TOPICS.orderPlaced}`}
+          and not exists (select 1 from ${orders} where ${orders.orderId} = d.key))`,
     })
     .from(sql`(select 1) as one`);
   const perConsumer = await db
@@ -65,5 +72,6 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
     },
     parkedEvents: new Map(perConsumer.map((p) => [p.consumer, clean(p)])),
     pendingOrders: clean(row?.pendingOrders),
+    unrecordedOrders: row?.unrecordedOrders ?? 0,
   };
 };

@@ -140,6 +140,11 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     (b) => b.pendingOrders.oldestAgeSeconds,
   );
   backlogGauge("orders_pending", "Orders still pending", (b) => b.pendingOrders.rows);
+  backlogGauge(
+    "orders_unrecorded_dead_letters",
+    "Orders whose order-placed the orders consumer sent to the dead letters and that Postgres never recorded (the saga cancels them; an operator fixes and replays)",
+    (b) => b.unrecordedOrders,
+  );
   new Gauge({
     name: "pipeline_parked_rows",
     help: "Rows given up on and parked, waiting for an operator (npm run dlq -- parked): kind is outbox, effects or emails",

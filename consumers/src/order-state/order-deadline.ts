@@ -1,5 +1,7 @@
-import { and, asc, eq, isNull, lt } from "drizzle-orm";
-import { orderProgress, payments } from "../../../db/schema/index.ts";
+import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
+import { deadLetters, orderProgress, orders, payments } from "../../../db/schema/index.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import { ORDERS_CONSUMER } from "../orders/name.ts";
 import type { TaskContext, TxContext } from "../runtime/types.ts";
 
 export interface DeadlineSweep {
@@ -14,15 +16,21 @@ export interface DeadlineSweep {
 }
 
 /**
- * One pass of the saga deadline (see SAGA.md): every order whose payment step asked for an
- * authorization `limitMs` ago or longer and has no answer yet, and that is not decided, is decided
- * now, each in its own transaction (`expire` locks the order's rows, so an event of the order being
- * applied right now goes first). The limit counts from when the payment step started on the order
- * (`payments.requested_at`), never from when the order was placed: an order waiting in a queue
- * (consumer lag) is never cancelled for it. Answers how many orders it handed to `expire`.
+ * One pass of the saga deadline (see SAGA.md), over two kinds of order not decided yet, each decided
+ * in its own transaction (`expire` locks the order's rows, so an event of the order being applied
+ * right now goes first):
+ * - an order whose payment step asked for an authorization `limitMs` ago or longer and has no answer
+ *   yet. The limit counts from when the payment step started on the order (`payments.requested_at`),
+ *   never from when the order was placed: an order waiting in a queue (consumer lag) is never
+ *   cancelled for it;
+ * - an order whose `order-placed` the orders consumer sent to the dead letters with no record of the
+ *   order in Postgres: it can never be recorded, so whatever the other steps held or authorized is
+ *   given back at once.
+ * Answers how many orders it handed to `expire`.
  */
 export const sweepOverdueOrders = async (ctx: TaskContext, o: DeadlineSweep): Promise<number> => {
   const cutoff = new Date(o.now().getTime() - o.limitMs);
+  const limit = o.batchSize ?? 100;
   const overdue = await ctx.db
     .select({ orderId: payments.orderId })
     .from(payments)
@@ -35,13 +43,34 @@ export const sweepOverdueOrders = async (ctx: TaskContext, o: DeadlineSweep): Pr
       ),
     )
     .orderBy(asc(payments.requestedAt))
-    .limit(o.batchSize ?? 100);
-  for (const { orderId } of overdue) await ctx.transaction((tx) => o.expire(orderId, tx));
+    .limit(limit);
+  const unrecordable = await ctx.db
+    .selectDistinct({ orderId: deadLetters.key })
+    .from(deadLetters)
+    .leftJoin(orderProgress, eq(orderProgress.orderId, deadLetters.key))
+    .where(
+      and(
+        eq(deadLetters.consumer, ORDERS_CONSUMER),
+        eq(deadLetters.topic, ctx.topicName(TOPICS.orderPlaced)),
+        isNull(orderProgress.finalizedAt),
+        sql`not exists (select 1 from ${orders} where ${orders.orderId} = ${deadLetters.key})`,
+      ),
+    )
+    .limit(limit);
+  for (const { orderId } of [...overdue, ...unrecordable]) {
+    await ctx.transaction((tx) => o.expire(orderId, tx));
+  }
   if (overdue.length > 0) {
     ctx.log.info(
       { expired: overdue.length, limitMs: o.limitMs },
       "orders past the payment step's limit decided",
     );
   }
-  return overdue.length;
+  if (unrecordable.length > 0) {
+    ctx.log.error(
+      { orderIds: unrecordable.map((row) => row.orderId) },
+      "orders the orders consumer could not record cancelled; their holds and authorizations are given back",
+    );
+  }
+  return overdue.length + unrecordable.length;
 };

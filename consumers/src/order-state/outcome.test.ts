@@ -43,10 +43,14 @@ describe("decideOutcome", () => {
     expect(decideOutcome({ recordedAt, inventory: null, payment: "declined" }, true)).toEqual(
       cancelled("payment_declined"),
     );
-    // Both results in, only order-state lagged behind: the order is decided as usual.
-    expect(decideOutcome({ recordedAt: null, inventory: "reserved", payment: "authorized" }, true)).toEqual({
+    expect(decideOutcome({ recordedAt, inventory: "reserved", payment: "authorized" }, true)).toEqual({
       status: "confirmed",
     });
+    // Held and authorized, but never recorded (its order-placed was dead-lettered): nothing could
+    // fulfil it, so it is cancelled and both are given back.
+    expect(decideOutcome({ recordedAt: null, inventory: "reserved", payment: "authorized" }, true)).toEqual(
+      cancelled("payment_timeout"),
+    );
   });
 });
 

@@ -13,14 +13,17 @@ export type FinalOutcome = { status: "confirmed" } | { status: "cancelled"; reas
  * The final state of an order once all three steps are known, else `null`: confirmed when its stock
  * is held and its payment authorized; otherwise cancelled, for missing stock first.
  *
- * Past the saga deadline (`deadlinePassed`) the order is decided with what is known: both results
- * known decide as usual; otherwise a known failure is the reason, and else the payment timed out
- * (the stock step answers within moments; the processor is what is slow).
+ * Past the saga deadline (`deadlinePassed`) the order is decided with what is known: all three known
+ * decide as usual; otherwise a known failure is the reason, and else the payment timed out (the stock
+ * step answers within moments; the processor is what is slow). An order never recorded is never
+ * confirmed: nothing could fulfil it, so its hold and authorization are given back.
  */
 export const decideOutcome = (steps: OrderSteps, deadlinePassed = false): FinalOutcome | null => {
   const complete = steps.recordedAt && steps.inventory && steps.payment;
   if (!complete && !deadlinePassed) return null;
-  if (steps.inventory === "reserved" && steps.payment === "authorized") return { status: "confirmed" };
+  if (steps.recordedAt && steps.inventory === "reserved" && steps.payment === "authorized") {
+    return { status: "confirmed" };
+  }
   if (steps.inventory === "rejected") return { status: "cancelled", reason: "out_of_stock" };
   if (steps.payment === "declined") return { status: "cancelled", reason: "payment_declined" };
   return { status: "cancelled", reason: "payment_timeout" };

@@ -3,6 +3,7 @@ import { OrderPlacedSchema } from "../../../domain/events.ts";
 import { OrderRecordedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { ORDERS_CONSUMER } from "./name.ts";
 import { type ReconcileOptions, reconcileTask } from "./reconcile.ts";
 import { recordOrder } from "./store.ts";
 
@@ -16,13 +17,14 @@ export {
 
 /**
  * Orders step of the order saga (overview: ../order-state/SAGA.md).
- * `order-placed` → the order and its lines in Postgres (pending) → `order-recorded`, which starts
- * the rest of the pipeline (inventory, payment). A repeated order id records and emits nothing.
+ * `order-placed` → the order and its lines in Postgres (pending) → `order-recorded`, order-state's
+ * sign that the order is in Postgres (inventory and payment read `order-placed` themselves). A
+ * repeated order id records and emits nothing.
  * With `reconcile`, it also looks for orders Kafka acknowledged that never reached Postgres
  * (reconcile.ts).
  */
 export const createOrdersConsumer = (deps: { reconcile?: ReconcileOptions } = {}): ConsumerDefinition => ({
-  name: "orders",
+  name: ORDERS_CONSUMER,
   tasks: deps.reconcile ? [reconcileTask(deps.reconcile)] : [],
   subscriptions: [
     subscribe(TOPICS.orderPlaced, OrderPlacedSchema, async (event, ctx) => {

@@ -75,4 +75,28 @@ describe("orders consumer", () => {
     expect(ownedRow?.customerId).toBe(customerId);
     expect(guestRow?.customerId).toBeNull();
   });
+
+  it("records the largest order a cart can hold: 100 lines of 99 units at the highest price", async () => {
+    const unitPriceCents = 100_000_000; // the catalog's highest price, $1,000,000
+    const items = Array.from({ length: 100 }, (_, i) => ({
+      productId: `prod_${String(i + 1).padStart(7, "0")}`,
+      sku: `SKU-${i + 1}`,
+      name: `Line ${i + 1}`,
+      qty: 99,
+      unitPriceCents,
+    }));
+    const subtotalCents = 100 * 99 * unitPriceCents; // 990,000,000,000: far past a 32-bit column
+    const placed = samplePlacedOrder({ items, subtotalCents });
+    await t.producer.send([{ topic: PLACED, key: placed.orderId, value: placed }]);
+    await waitUntil(
+      "the order recorded",
+      async () => (await countProcessed(db, "orders", [placed.eventId])) === 1,
+    );
+    const [order] = await db.select().from(orders).where(eq(orders.orderId, placed.orderId));
+    expect(order?.subtotalCents).toBe(subtotalCents);
+    const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, placed.orderId));
+    expect(lines).toHaveLength(100);
+    for (const line of lines) expect(line.lineTotalCents).toBe(99 * unitPriceCents);
+    expect(t.runner.counts()).toMatchObject({ "dead-lettered": 0 });
+  });
 });

@@ -33,7 +33,7 @@ export const recordOrder = async (tx: Tx, event: OrderPlaced): Promise<boolean> 
     event.items.map(
       (item) =>
         sql`(${item.productId}::varchar, ${item.sku}::varchar, ${item.name}::text, ${item.qty}::integer,
-          ${item.unitPriceCents}::integer, ${lineTotalCents(item.unitPriceCents, item.qty)}::integer)`,
+          ${item.unitPriceCents}::bigint, ${lineTotalCents(item.unitPriceCents, item.qty)}::bigint)`,
     ),
     sql`, `,
   );

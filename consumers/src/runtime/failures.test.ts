@@ -52,6 +52,11 @@ describe("failure classification", () => {
     expect(isDependencyDown(withCode("duplicate key value violates unique constraint", "23505"))).toBe(false);
     expect(isDependencyDown(new Error("order ord_1 is not in Postgres"))).toBe(false);
     expect(isNonRetryable(new Error("wrapped", { cause: new NonRetryableError("never") }))).toBe(true);
+    // Postgres refusing the event's own data fails it the same way every time; a conflict may not.
+    const unstorable = withCode("unsupported Unicode escape sequence", "22P05");
+    expect(isNonRetryable(new Error("Failed query", { cause: unstorable }))).toBe(true);
+    expect(isNonRetryable(withCode("value out of range for type integer", "22003"))).toBe(true);
+    expect(isNonRetryable(withCode("duplicate key value violates unique constraint", "23505"))).toBe(false);
     expect(describeError(new Error("outer", { cause: withCode("inner", "23505") }))).toBe(
       "Error: outer <- caused by Error [23505]: inner",
     );

@@ -4,8 +4,8 @@
  *   takes, without counting attempts, moving on or committing;
  * - a transient failure of a remote service (an error with `transient: true`, such as the payment
  *   processor timing out): retry with backoff for minutes (a time budget), then dead-letter it;
- * - the event can never succeed (`NonRetryableError`, or an error with `transient: false`):
- *   dead-letter it at once;
+ * - the event can never succeed (`NonRetryableError`, an error with `transient: false`, Postgres
+ *   refusing its data): dead-letter it at once;
  * - anything else: retry with backoff a few times, then dead-letter it.
  */
 export class NonRetryableError extends Error {
@@ -111,9 +111,23 @@ const transientFlag = (error: object): boolean | undefined => {
 /** A remote service failed in a way worth retrying for a while (`transient: true` on the error). */
 export const isTransient = (error: unknown): boolean => causes(error).some((e) => transientFlag(e) === true);
 
-/** The event can never succeed: `NonRetryableError`, or a remote service refused it (`transient: false`). */
+/**
+ * SQLSTATE class 22, data exception: Postgres refused a value of the event itself (a character it
+ * cannot store, a number out of range). The same event fails the same way every time.
+ */
+const isPostgresDataError = (error: object): boolean => {
+  const code = codeOf(error);
+  return code !== undefined && /^22[0-9A-Z]{3}$/.test(code);
+};
+
+/**
+ * The event can never succeed: `NonRetryableError`, a remote service refused it (`transient: false`),
+ * or Postgres refused its data (SQLSTATE class 22).
+ */
 export const isNonRetryable = (error: unknown): boolean =>
-  causes(error).some((e) => e instanceof NonRetryableError || transientFlag(e) === false);
+  causes(error).some(
+    (e) => e instanceof NonRetryableError || transientFlag(e) === false || isPostgresDataError(e),
+  );
 
 /** A one-line description for logs and dead-letter headers: the message and its causes' messages. */
 export const describeError = (error: unknown, maxLength = 2_000): string => {

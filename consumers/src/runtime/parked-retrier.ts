@@ -6,9 +6,9 @@ import { describeError, isNonRetryable, isTransient } from "./failures.ts";
 import {
   claimDueHeads,
   claimNextOfKey,
-  dropParked,
   nextDueInMs,
   parkedMessage,
+  recordDeadLetter,
   recordParkedFailure,
 } from "./parked.ts";
 import { deadLetter, type ProcessEnv, parseMessage } from "./process-message.ts";
@@ -129,7 +129,7 @@ export const startParkedRetrier = (env: ProcessEnv, o: ParkedRetrierOptions): Pu
       });
       return false;
     }
-    await dropParked(env.db, [row.id]);
+    await recordDeadLetter(env.db, row, { error: describeError(error), attempts: Math.max(1, attempts) });
     ended(row, outcome);
     return true;
   };

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
-import { type ParkedEventRow, parkedEvents } from "../../../db/schema/index.ts";
+import { deadLetters, type ParkedEventRow, parkedEvents } from "../../../db/schema/index.ts";
 import type { ReadMessage } from "./kafka.ts";
 import type { Tx } from "./types.ts";
 
@@ -15,7 +15,9 @@ import type { Tx } from "./types.ts";
  */
 
 export const messageKey = (message: ReadMessage, eventId?: string): string =>
-  message.key?.toString("utf8") ?? eventId ?? `${message.topic}:${message.partition}:${message.offset}`;
+  storableText(
+    message.key?.toString("utf8") ?? eventId ?? `${message.topic}:${message.partition}:${message.offset}`,
+  );
 
 /** What the lane parks: the message as read, why, and (for a failure) what went wrong. */
 export interface ParkInput {
@@ -30,8 +32,14 @@ export interface ParkInput {
   retryInMs?: number;
 }
 
+/** Text Postgres can store: a NUL (which `text` and `jsonb` refuse) becomes U+FFFD. */
+export const storableText = (text: string): string => text.replaceAll("\u0000", "\uFFFD");
+
 const headersOf = (message: ReadMessage): Array<[string, string]> =>
-  [...message.headerEntries].map(([k, v]) => [k.toString("utf8"), v.toString("utf8")]);
+  [...message.headerEntries].map(([k, v]) => [
+    storableText(k.toString("utf8")),
+    storableText(v.toString("utf8")),
+  ]);
 
 /** Writes parked rows in the caller's transaction (the one that applies the rest of the batch). */
 export const parkEvents = async (tx: Tx, rows: readonly ParkInput[]): Promise<void> => {
@@ -44,12 +52,12 @@ export const parkEvents = async (tx: Tx, rows: readonly ParkInput[]): Promise<vo
       partition: row.message.partition,
       offset: row.message.offset,
       eventId: row.eventId ?? null,
-      value: row.message.value?.toString("utf8") ?? "",
+      value: row.message.value ?? Buffer.alloc(0),
       headers: headersOf(row.message),
       reason: row.reason,
       attempts: row.reason === "behind" ? 0 : 1,
       firstFailedAt: row.reason === "behind" ? null : sql`now()`,
-      lastError: row.error ?? null,
+      lastError: row.error === undefined ? null : storableText(row.error),
       nextAttemptAt: sql`now() + ${row.retryInMs ?? 0} * interval '1 millisecond'`,
     })),
   );
@@ -165,7 +173,7 @@ export const recordParkedFailure = async (
       reason: o.reason ?? "failed",
       attempts: o.countAttempt ? sql`${parkedEvents.attempts} + 1` : parkedEvents.attempts,
       firstFailedAt: sql`coalesce(${parkedEvents.firstFailedAt}, now())`,
-      lastError: o.error,
+      lastError: storableText(o.error),
       nextAttemptAt: sql`now() + ${o.retryInMs} * interval '1 millisecond'`,
       leaseUntil: null,
     })
@@ -176,6 +184,23 @@ export const recordParkedFailure = async (
 export const dropParked = async (db: Db | Tx, ids: readonly number[]): Promise<void> => {
   if (ids.length === 0) return;
   await db.delete(parkedEvents).where(inArray(parkedEvents.id, [...ids]));
+};
+
+/**
+ * Drops a parked row whose event the dead-letter topic took, and records the dead letter, in one
+ * statement; a row another retrier dropped already records nothing.
+ */
+export const recordDeadLetter = async (
+  db: Db | Tx,
+  row: ParkedEventRow,
+  letter: { error: string; attempts: number },
+): Promise<void> => {
+  await db.execute(sql`
+    with dropped as (delete from ${parkedEvents} where ${parkedEvents.id} = ${row.id} returning 1)
+    insert into ${deadLetters} (consumer, topic, key, event_id, error, attempts)
+    select ${row.consumer}, ${row.topic}, ${row.key}, ${row.eventId}, ${storableText(letter.error)},
+      ${letter.attempts}::integer
+    from dropped`);
 };
 
 /** A parked row as the message it was read as (for parsing it again and for its dead letter). */

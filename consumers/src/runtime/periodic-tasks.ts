@@ -16,6 +16,7 @@ export interface TaskDeps extends TxTarget {
 export const taskContext = (deps: TaskDeps, log: Logger): TaskContext => ({
   db: deps.db,
   log,
+  topicName: deps.topicName,
   async transaction(work) {
     const { value, emitted, effects } = await scopedTransaction(deps.db, log, deps, (scope) =>
       work(scope.ctx),

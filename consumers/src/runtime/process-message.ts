@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
+import { EventIdSchema } from "../../../domain/events.ts";
 import type { ConsumerMetrics } from "../metrics/consumer-metrics.ts";
 import type { ApplyTarget } from "./apply-event.ts";
 import type { Backoff, RetryPolicy, TransientRetry } from "./backoff.ts";
@@ -56,7 +57,7 @@ export interface ProcessSignals {
   stopping: AbortSignal;
 }
 
-const EventIdSchema = z.object({ eventId: z.string().min(1).max(128) });
+const EventIdOf = z.object({ eventId: EventIdSchema });
 
 type Parsed =
   | { ok: true; subscription: Subscription; event: unknown; eventId: string }
@@ -75,7 +76,7 @@ export const parseMessage = (message: ReadMessage, subscription: Subscription | 
   if (!result.success) {
     return { ok: false, error: new Error(`value fails the schema: ${z.prettifyError(result.error)}`) };
   }
-  const id = EventIdSchema.safeParse(result.data);
+  const id = EventIdOf.safeParse(result.data);
   if (!id.success) return { ok: false, error: new Error("event has no valid eventId") };
   return { ok: true, subscription, event: result.data, eventId: id.data.eventId };
 };

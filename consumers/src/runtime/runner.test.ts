@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { outbox, processedEvents } from "../../../db/schema/index.ts";
+import { deadLetters, outbox, processedEvents } from "../../../db/schema/index.ts";
 import { useConsumerTest } from "../test-support/consumer-run.ts";
 import { jsonOf, readTopic, waitUntil } from "../test-support/kafka.ts";
 import {
@@ -94,6 +94,26 @@ describe("runner", () => {
     expect(byKey(notJson)?.headers[DLQ_HEADERS.error]).toContain("not JSON");
     expect(byKey(badSchema)?.headers[DLQ_HEADERS.error]).toContain("fails the schema");
     expect(byKey(badSchema)?.headers[DLQ_HEADERS.attempts]).toBe("1");
+  });
+
+  it("dead-letters a message with NUL bytes in its key, value and headers, its value byte for byte, and records it", async () => {
+    const id = randomUUID();
+    const key = `nul-\u0000-${id}`;
+    const stored = `nul-\uFFFD-${id}`; // Postgres text holds no NUL: the key and headers keep U+FFFD
+    const value = `{"eventId":"${randomUUID()}\u0000"}`; // a raw NUL inside a JSON string: not JSON
+    const after = event();
+    await t.producer.send([{ topic: IN, key, value, headers: { "x-junk": "a\u0000b" } }]);
+    await send([after]);
+    const letters = await readTopic(`${IN}.dlq`, (ms) => ms.some((m) => m.key === stored));
+    const letter = letters.find((m) => m.key === stored);
+    expect(letter?.value).toBe(value);
+    expect(letter?.headers).toMatchObject({ "x-junk": "a\uFFFDb", [DLQ_HEADERS.consumer]: "runner-probe" });
+    await waitUntil("the event sent after it", async () => (await processed(after.eventId)) === 1);
+    const recorded = await db
+      .select()
+      .from(deadLetters)
+      .where(and(eq(deadLetters.consumer, "runner-probe"), eq(deadLetters.key, stored)));
+    expect(recorded).toMatchObject([{ topic: IN, attempts: 1, eventId: null }]);
   });
 
   it("publishes outbox events exactly in outbox order, each once", async () => {

@@ -68,6 +68,8 @@ export interface PeriodicTask {
 export interface TaskContext {
   db: Db;
   log: Logger;
+  /** The Kafka topic a topic's events are read from and written to (the run's prefix applied). */
+  topicName: (topic: string) => string;
   /** One transaction with the handlers' `emit` and `effect`. */
   transaction<T>(work: (ctx: TxContext) => Promise<T>): Promise<T>;
 }

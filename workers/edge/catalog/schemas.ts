@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ProductIdSchema } from "../../../domain/events.ts";
 import { MediaKeySchema } from "../../../domain/media.ts";
 import { CurrencySchema } from "../../../domain/money.ts";
+import { cleanText } from "../../../domain/text.ts";
 
 export const CategorySlugSchema = z
   .string()
@@ -39,11 +40,7 @@ export const ProductParamsSchema = z.object({
 
 export const ProductListQuerySchema = z.object({
   category: CategorySlugSchema.optional().openapi({ example: "kitchen" }),
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
+  q: cleanText(200, { min: 1 })
     .optional()
     .openapi({ description: "full-text search", example: "ceramic mug" }),
   cursor: z.string().max(512).optional().openapi({ description: "opaque cursor from `nextCursor`" }),
@@ -68,9 +65,9 @@ export type CategoryList = z.infer<typeof CategoryListSchema>;
 /** Admin upsert body: every field of the product but its id, which is in the path. */
 export const ProductInputSchema = z
   .strictObject({
-    sku: z.string().trim().min(1).max(64),
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(5000),
+    sku: cleanText(64, { min: 1 }),
+    name: cleanText(200, { min: 1 }),
+    description: cleanText(5000, { multiline: true }),
     priceCents: z.number().int().nonnegative().max(100_000_000),
     currency: CurrencySchema,
     category: CategorySlugSchema,

@@ -50,6 +50,7 @@ export const checkoutRoute = createRoute({
       "out_of_stock",
       "payload_too_large",
       "idempotency_key_mismatch",
+      "amount_limit",
       "order_queue_unavailable",
       "dependency_unavailable",
     ),

@@ -269,6 +269,39 @@ describe("POST /v1/checkout", () => {
     expect(await new CartStore(env).read(cartId)).toMatchObject({ lines: [], lastOrderId: orderId });
   });
 
+  it("refuses an order over the maximum value, or a line over the maximum amount, before holding anything", async () => {
+    const productId = "prod_0000036";
+    const cartId = await filledCart([[productId, 3]]);
+    const counter = new StockCounter(redisClient(env, { raw: true }), () => dbClient(env));
+    await counter.load([productId]);
+    const before = (await counter.available([productId])).get(productId);
+    const unit = price(35);
+    const overOrder = await expectError(
+      await postCheckout(checkoutBody(cartId), newKey(), { MAX_ORDER_CENTS: String(unit * 3 - 1) }),
+      422,
+      "amount_limit",
+    );
+    expect(overOrder.error.details).toMatchObject({
+      subtotalCents: unit * 3,
+      maxOrderCents: unit * 3 - 1,
+      lines: [],
+    });
+    const overLine = await expectError(
+      await postCheckout(checkoutBody(cartId), newKey(), { MAX_LINE_CENTS: String(unit * 2) }),
+      422,
+      "amount_limit",
+    );
+    expect(overLine.error.details).toMatchObject({ lines: [{ productId, lineTotalCents: unit * 3 }] });
+    expect(await cartLines(cartId)).toEqual([{ productId, qty: 3 }]);
+    expect((await counter.available([productId])).get(productId)).toBe(before);
+    // At the limits exactly: accepted.
+    const atLimit = await postCheckout(checkoutBody(cartId), newKey(), {
+      MAX_ORDER_CENTS: String(unit * 3),
+      MAX_LINE_CENTS: String(unit * 3),
+    });
+    expect(atLimit.status).toBe(202);
+  });
+
   it("gives a hold whose order never reached Kafka back to the stock counter after its TTL", async () => {
     const productId = "prod_0000024";
     const cartId = await filledCart([[productId, 3]]);

@@ -34,6 +34,10 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
       stock: new StockCounter(redis, () => dbClient(c.env)),
       publishTimeoutMs: msSetting(c.env.ORDER_PUBLISH_TIMEOUT_MS, 4_000),
       holdMs: msSetting(c.env.STOCK_HOLD_TTL_MS, 600_000),
+      limits: {
+        orderCents: msSetting(c.env.MAX_ORDER_CENTS, 10_000_000),
+        lineCents: msSetting(c.env.MAX_LINE_CENTS, 10_000_000),
+      },
     },
     key,
     c.req.valid("json"),

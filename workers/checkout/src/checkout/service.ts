@@ -22,6 +22,8 @@ export interface CheckoutDeps {
   publishTimeoutMs: number;
   /** How long an order's units stay held on the stock counter if its order never reaches Postgres. */
   holdMs: number;
+  /** The most one order may be worth, and one of its lines (minor units). */
+  limits: { orderCents: number; lineCents: number };
 }
 
 export type CheckoutResult = { order: Order; replayed: boolean };
@@ -53,6 +55,30 @@ const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Prom
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
+};
+
+/**
+ * Refuses an order worth more than the limit, or with a line worth more, before anything is held:
+ * a bound on what one request can tie stock and a card authorization to.
+ */
+const checkAmounts = (
+  limits: CheckoutDeps["limits"],
+  items: ReadonlyArray<{ productId: string; qty: number; unitPriceCents: number }>,
+): void => {
+  const lines = items.filter((item) => lineTotalCents(item.unitPriceCents, item.qty) > limits.lineCents);
+  const subtotal = sumCents(items.map((item) => lineTotalCents(item.unitPriceCents, item.qty)));
+  if (lines.length === 0 && subtotal <= limits.orderCents) return;
+  throw new AppError("amount_limit", "this order is worth more than one checkout may be; nothing was held", {
+    details: {
+      maxOrderCents: limits.orderCents,
+      maxLineCents: limits.lineCents,
+      subtotalCents: subtotal,
+      lines: lines.map((item) => ({
+        productId: item.productId,
+        lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
+      })),
+    },
+  });
 };
 
 /** The order of the cart's lines, priced from the catalog; the client never sends a price. */
@@ -90,6 +116,7 @@ const priceOrder = async (
   const [currency] = currencies;
   if (currencies.size !== 1 || !currency)
     throw new AppError("invalid_request", "a cart must be priced in one currency");
+  checkAmounts(deps.limits, items);
   const orderId = newOrderId();
   return OrderPlacedSchema.parse({
     // Derived from the order id: every publish of this order carries the same event id downstream.

@@ -1,23 +1,23 @@
 import { z } from "@hono/zod-openapi";
 import { CartIdSchema, CustomerIdSchema, ProductIdSchema } from "../../../../domain/events.ts";
+import { cleanText, EmailAddressSchema } from "../../../../domain/text.ts";
 import { CartSchema } from "../cart/index.ts";
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
 
 /** Emails are compared trimmed and in lower case (stored that way, unique). */
-export const EmailSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.email().max(254))
-  .openapi({ type: "string", format: "email", example: "ada@example.com" });
+export const EmailSchema = EmailAddressSchema.transform((email) => email.toLowerCase()).openapi({
+  type: "string",
+  format: "email",
+  example: "ada@example.com",
+});
 
 export const SignUpSchema = z
   .strictObject({
     email: EmailSchema,
     password: z.string().min(PASSWORD_MIN).max(PASSWORD_MAX),
-    name: z.string().trim().min(1).max(200).optional(),
+    name: cleanText(200, { min: 1 }).optional(),
   })
   .openapi("SignUp");
 export type SignUp = z.infer<typeof SignUpSchema>;
