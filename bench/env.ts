@@ -9,7 +9,7 @@ import { startPostgresServer } from "../local/postgres-server.ts";
 import { freePort, type Managed, spawnManaged } from "../local/processes.ts";
 import { startRedisServer } from "../local/redis-server.ts";
 import type { Stack, StackOptions } from "../local/stack.ts";
-import { REPO_ROOT } from "../local/stack.ts";
+import { kafkaRestUsers, REPO_ROOT } from "../local/stack.ts";
 import { bundleWorkers } from "../local/test-setup.ts";
 import { startWorkers, type Workers } from "../local/workers.ts";
 import type { CpuComponent } from "./cpu.ts";
@@ -17,8 +17,12 @@ import type { CpuComponent } from "./cpu.ts";
 /** Credentials of the benchmark's throwaway stack; they guard loopback ports for one run. */
 const SECRETS = {
   redisRestToken: "bench-redis-token",
+  cacheRedisRestToken: "bench-cache-redis-token",
+  edgeDatabasePassword: "bench-edge-password",
   kafkaRestUsername: "storefront-bench",
   kafkaRestPassword: "bench-kafka-password",
+  kafkaRestOpsUsername: "ops-bench",
+  kafkaRestOpsPassword: "bench-kafka-ops-password",
   adminToken: "bench-admin-token",
 } as const;
 
@@ -109,6 +113,12 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     const redisPort = await freePort();
     const redis = await startRedisServer({ port: redisPort, dir: `${REPO_ROOT}.local/bench-redis` });
     stops.push(redis.stop);
+    const cacheRedis = await startRedisServer({
+      port: await freePort(),
+      dir: `${REPO_ROOT}.local/bench-cache-redis`,
+      args: ["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"],
+    });
+    stops.push(cacheRedis.stop);
 
     // Topics and consumer groups of this run only, deleted after it: a dev stack or a test run on the
     // same broker never sees the benchmark's orders, nor it theirs.
@@ -119,10 +129,16 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       kafkaBrokers: process.env.KAFKA_BROKERS?.split(",").filter(Boolean),
       redisRestPort: await freePort(),
       redisRestToken: SECRETS.redisRestToken,
+      cacheRedisUrl: cacheRedis.url,
+      cacheRedisRestPort: await freePort(),
+      cacheRedisRestToken: SECRETS.cacheRedisRestToken,
+      edgeDatabasePassword: SECRETS.edgeDatabasePassword,
       neonPort: await freePort(),
       kafkaRestPort: await freePort(),
       kafkaRestUsername: SECRETS.kafkaRestUsername,
       kafkaRestPassword: SECRETS.kafkaRestPassword,
+      kafkaRestOpsUsername: SECRETS.kafkaRestOpsUsername,
+      kafkaRestOpsPassword: SECRETS.kafkaRestOpsPassword,
       topicPartitions: 4,
       topicPrefix: kafkaTopicPrefix,
     };
@@ -142,8 +158,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       {
         ...process.env,
         KAFKA_BROKERS: stack.kafkaBrokers.join(","),
-        KAFKA_REST_USERNAME: SECRETS.kafkaRestUsername,
-        KAFKA_REST_PASSWORD: SECRETS.kafkaRestPassword,
+        KAFKA_REST_USERS: JSON.stringify(kafkaRestUsers({ ...SECRETS, topicPrefix: kafkaTopicPrefix })),
         PORT: String(kafkaRestPort),
         LOG_LEVEL: "info",
       },
@@ -189,11 +204,13 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
     const services = {
       redisRestUrl: stack.redisRestUrl,
       redisRestToken: SECRETS.redisRestToken,
+      cacheRedisRestUrl: stack.cacheRedisRestUrl,
+      cacheRedisRestToken: SECRETS.cacheRedisRestToken,
       kafkaRestUrl,
       kafkaRestUsername: SECRETS.kafkaRestUsername,
       kafkaRestPassword: SECRETS.kafkaRestPassword,
       kafkaTopicPrefix,
-      databaseUrl,
+      edgeDatabaseUrl: stack.edgeDatabaseUrl,
       neonUrl: stack.neonUrl,
       adminToken: SECRETS.adminToken,
     };
@@ -225,7 +242,7 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
         { name: "Kafka REST", roots: () => [kafkaRest.managed.child.pid] },
         { name: "Kafka", roots: () => [kafkaPid, ...kafkaProcesses()] },
         { name: "PostgreSQL", roots: () => [postgres.pid] },
-        { name: "Redis", roots: () => [redis.pid] },
+        { name: "Redis", roots: () => [redis.pid, cacheRedis.pid] },
         { name: "consumers", roots: () => [consumers.managed.child.pid] },
       ],
       close,

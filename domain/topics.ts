@@ -12,6 +12,12 @@ export const TOPICS = {
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
+/**
+ * The topics the workers publish (checkout, carts, the admin's catalog writes), through Kafka REST:
+ * their login may produce these and nothing else (a merchant's cancellation goes through the outbox).
+ */
+export const WORKER_TOPICS = [TOPICS.orderPlaced, TOPICS.cartUpdated, TOPICS.catalogUpdated] as const;
+
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 
 /** Every topic the system needs, dead-letter twins included. */

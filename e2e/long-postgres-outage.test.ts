@@ -16,7 +16,13 @@ import { readRecords, readStock, tally } from "./support/records.ts";
  */
 const stack = inject("stack");
 describe("the workers' PostgreSQL stopped for minutes during steady checkouts", () => {
-  const e2e = useE2e({ services: { databaseUrl: stack.drillDatabaseUrl, neonUrl: stack.drillNeonUrl } });
+  const e2e = useE2e({
+    services: {
+      databaseUrl: stack.drillDatabaseUrl,
+      edgeDatabaseUrl: stack.drillEdgeDatabaseUrl,
+      neonUrl: stack.drillNeonUrl,
+    },
+  });
   let stopped = false;
   const drill = async (action: "stop" | "start") => {
     const res = await fetch(`${stack.drillControlUrl}/postgres/${action}`, { method: "POST" });

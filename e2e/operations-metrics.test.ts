@@ -13,7 +13,7 @@ describe("the consumers' and Kafka REST's /metrics during a checkout", () => {
     const kafkaRest = () =>
       scrape(`${e2e.stack.kafkaRestUrl}/metrics`, {
         headers: {
-          authorization: `Basic ${Buffer.from(`${e2e.stack.kafkaRestUsername}:${e2e.stack.kafkaRestPassword}`).toString("base64")}`,
+          authorization: `Basic ${Buffer.from(`${e2e.stack.kafkaRestOpsUsername}:${e2e.stack.kafkaRestOpsPassword}`).toString("base64")}`,
         },
       });
     // Topics carry the test run's prefix.

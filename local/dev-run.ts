@@ -41,8 +41,8 @@ const ADMIN_TOKEN = "dev-cycle-admin-token";
 
 /** Starts `npm run dev` on free ports, in a process group of its own (as a terminal would). */
 export const startDev = async (o: DevRunOptions): Promise<DevRun> => {
-  const [storefront, checkout, redisRest, neon, kafkaRest] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
+  const [storefront, checkout, redisRest, cacheRedisRest, neon, kafkaRest] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
   );
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -53,6 +53,9 @@ export const startDev = async (o: DevRunOptions): Promise<DevRun> => {
     STOREFRONT_PORT: String(storefront),
     CHECKOUT_PORT: String(checkout),
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${redisRest}`,
+    // A cache Redis of the run's own, on any free port.
+    CACHE_REDIS_URL: "redis://127.0.0.1:0",
+    CACHE_REDIS_REST_URL: `http://127.0.0.1:${cacheRedisRest}`,
     NEON_LOCAL_ENDPOINT: `http://127.0.0.1:${neon}`,
     KAFKA_REST_URL: `http://127.0.0.1:${kafkaRest}`,
     // Any free port for the consumers' operations endpoints: another stack may hold 9464.

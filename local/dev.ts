@@ -17,10 +17,20 @@ const Config = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(KAFKA_PREFIX_PATTERN).default("dev."),
   UPSTASH_REDIS_REST_URL: z.string().url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  CACHE_REDIS_URL: z.string().url().default("redis://127.0.0.1:6380"),
+  CACHE_REDIS_REST_URL: z.string().url(),
+  CACHE_REDIS_REST_TOKEN: z.string().min(1),
+  CACHE_REDIS_MAX_MEMORY: z
+    .string()
+    .regex(/^\d+(kb|mb|gb)$/i)
+    .default("64mb"),
+  EDGE_DATABASE_PASSWORD: z.string().min(1),
   NEON_LOCAL_ENDPOINT: z.string().url(),
   KAFKA_REST_URL: z.string().url(),
   KAFKA_REST_USERNAME: z.string().min(1),
   KAFKA_REST_PASSWORD: z.string().min(1),
+  KAFKA_REST_OPS_USERNAME: z.string().min(1),
+  KAFKA_REST_OPS_PASSWORD: z.string().min(1),
   ADMIN_TOKEN: z.string().min(1),
   STOREFRONT_PORT: z.coerce.number().int().default(8787),
   CHECKOUT_PORT: z.coerce.number().int().default(8788),
@@ -94,13 +104,15 @@ const spawnChild = (name: string, command: string, args: string[], env: NodeJS.P
  * exported port or URL reaches them too), written to a file of this run for `wrangler dev`.
  */
 const workerVarsPath = `${REPO_ROOT}.local/dev/worker.vars`;
-const writeWorkerVars = (): void => {
+const writeWorkerVars = (services: Stack): void => {
   const merged: Record<string, string> = { ...vars };
   for (const key of Object.keys(vars)) {
     const value = process.env[key];
     if (value !== undefined) merged[key] = value;
   }
   merged.KAFKA_TOPIC_PREFIX = config.KAFKA_TOPIC_PREFIX;
+  // The workers query Postgres as their own role (its statement_timeout), not as the owner.
+  merged.DATABASE_URL = services.edgeDatabaseUrl;
   mkdirSync(`${REPO_ROOT}.local/dev`, { recursive: true });
   const lines = Object.entries(merged).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
   writeFileSync(workerVarsPath, `${lines.join("\n")}\n`, { mode: 0o600 });
@@ -143,10 +155,17 @@ const start = async (): Promise<void> => {
     kafkaBrokers: config.KAFKA_BROKERS?.split(",").filter(Boolean),
     redisRestPort: portOf(config.UPSTASH_REDIS_REST_URL),
     redisRestToken: config.UPSTASH_REDIS_REST_TOKEN,
+    cacheRedisUrl: config.CACHE_REDIS_URL,
+    cacheRedisRestPort: portOf(config.CACHE_REDIS_REST_URL),
+    cacheRedisRestToken: config.CACHE_REDIS_REST_TOKEN,
+    cacheRedisMaxMemory: config.CACHE_REDIS_MAX_MEMORY,
+    edgeDatabasePassword: config.EDGE_DATABASE_PASSWORD,
     neonPort: portOf(config.NEON_LOCAL_ENDPOINT),
     kafkaRestPort: portOf(config.KAFKA_REST_URL),
     kafkaRestUsername: config.KAFKA_REST_USERNAME,
     kafkaRestPassword: config.KAFKA_REST_PASSWORD,
+    kafkaRestOpsUsername: config.KAFKA_REST_OPS_USERNAME,
+    kafkaRestOpsPassword: config.KAFKA_REST_OPS_PASSWORD,
     topicPartitions: config.KAFKA_PARTITIONS,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     log: say,
@@ -159,7 +178,7 @@ const start = async (): Promise<void> => {
   if (seeded.backfilled > 0) say(`gave ${seeded.backfilled} seed products their pictures`);
   if (stopping) return;
 
-  writeWorkerVars();
+  writeWorkerVars(services);
   // Every Kafka consumer group in one Node process (`npm run consumers -- all`), on the same services.
   const consumers = spawnChild("consumers", process.execPath, ["consumers/src/main.ts", "all"], {
     ...process.env,
@@ -199,6 +218,7 @@ const start = async (): Promise<void> => {
     ["storefront", storefrontUrl],
     ["checkout", checkoutUrl],
     ["Upstash Redis REST (local)", services.redisRestUrl],
+    ["cache Redis REST (local)", services.cacheRedisRestUrl],
     ["Neon HTTP/WebSocket (local)", services.neonUrl],
     ["Kafka REST", services.kafkaRestUrl],
     ["Kafka brokers", services.kafkaBrokers.join(",")],

@@ -8,6 +8,7 @@ import { type PostgresServer, startPostgresServer } from "./postgres-server.ts";
 import { freePort } from "./processes.ts";
 import { startRedisRest } from "./redis-rest/server.ts";
 import { startRedisServer } from "./redis-server.ts";
+import { edgeUrl, enableEdgeRole } from "./stack.ts";
 
 /**
  * Fault drills for tests that run where processes cannot be spawned (the Workers test pool), on
@@ -23,8 +24,9 @@ import { startRedisServer } from "./redis-server.ts";
  */
 export interface Drills {
   controlUrl: string;
-  /** Database URL of the throwaway cluster and the Neon endpoint in front of it. */
+  /** Database URL of the throwaway cluster (as its owner, and as the workers' role) and its Neon endpoint. */
   postgresUrl: string;
+  edgePostgresUrl: string;
   neonUrl: string;
   /** The throwaway Redis (for Node clients) and its REST endpoint with its token. */
   redisUrl: string;
@@ -38,6 +40,7 @@ export const startDrills = async (opts: {
   postgresPort: number;
   redisDir: string;
   redisRestToken: string;
+  edgePassword: string;
 }): Promise<Drills> => {
   const postgresUrl = `postgres://postgres@127.0.0.1:${opts.postgresPort}/storefront_drill`;
   let postgres: PostgresServer | undefined;
@@ -50,6 +53,7 @@ export const startDrills = async (opts: {
       settings: { shared_preload_libraries: "pg_stat_statements" },
     });
     await migrateDatabase(postgresUrl);
+    await enableEdgeRole(postgresUrl, opts.edgePassword);
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
     await client.query("create extension if not exists pg_stat_statements");
@@ -94,6 +98,7 @@ export const startDrills = async (opts: {
   return {
     controlUrl: `http://127.0.0.1:${port}`,
     postgresUrl,
+    edgePostgresUrl: edgeUrl(postgresUrl, opts.edgePassword),
     neonUrl: neon.url,
     redisUrl: redis.url,
     redisRestUrl: redisRest.url,

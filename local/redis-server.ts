@@ -14,7 +14,12 @@ export interface RedisServer {
 }
 
 /** Starts a private, non-persistent redis-server (for machines without one, and for fault drills). */
-export const startRedisServer = async (opts: { port: number; dir: string }): Promise<RedisServer> => {
+export const startRedisServer = async (opts: {
+  port: number;
+  dir: string;
+  /** More `redis-server` options, e.g. `["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"]`. */
+  args?: string[];
+}): Promise<RedisServer> => {
   if (await portOpen(opts.port))
     throw new Error(`port ${opts.port} is taken; stop whatever listens there first`);
   mkdirSync(opts.dir, { recursive: true });
@@ -29,6 +34,7 @@ export const startRedisServer = async (opts: { port: number; dir: string }): Pro
     "no",
     "--dir",
     opts.dir,
+    ...(opts.args ?? []),
   ]);
   const url = `redis://127.0.0.1:${opts.port}`;
   await waitFor(

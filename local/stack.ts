@@ -3,11 +3,13 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { ensureTopics } from "../consumers/src/topics/ensure-topics.ts";
 import { migrateDatabase } from "../db/migrate.ts";
-import { prefixedTopics } from "../domain/topics.ts";
+import { prefixedTopics, WORKER_TOPICS } from "../domain/topics.ts";
 import { startKafkaRest } from "../services/kafka-rest/src/server.ts";
+import type { KafkaRestUser } from "../services/kafka-rest/src/users.ts";
 import { ensureKafka } from "./kafka/broker.ts";
 import { startNeonProxy } from "./neon/server.ts";
 import { startPostgresServer } from "./postgres-server.ts";
+import { freePort } from "./processes.ts";
 import { startRedisRest } from "./redis-rest/server.ts";
 import { startRedisServer } from "./redis-server.ts";
 
@@ -22,10 +24,26 @@ export interface StackOptions {
   kafkaBrokers?: string[];
   redisRestPort: number;
   redisRestToken: string;
+  /**
+   * The cache Redis (catalog pages, negative entries): one that may evict, apart from the state Redis
+   * above, which never may. When nothing answers there, a private, non-persistent redis-server is
+   * started on its port (0: any free port) with `cacheRedisMaxMemory` and allkeys-lru.
+   */
+  cacheRedisUrl: string;
+  cacheRedisRestPort: number;
+  cacheRedisRestToken: string;
+  /** The cache Redis's memory budget (`maxmemory`), e.g. "64mb". */
+  cacheRedisMaxMemory?: string;
+  /** The password the stack gives the workers' Postgres role (`storefront_edge`, see db/migrations). */
+  edgeDatabasePassword: string;
   neonPort: number;
   kafkaRestPort: number;
+  /** The workers' Kafka REST login: it may produce the topics the workers publish, and nothing else. */
   kafkaRestUsername: string;
   kafkaRestPassword: string;
+  /** The operators' login (Prometheus): `GET /metrics` only. */
+  kafkaRestOpsUsername: string;
+  kafkaRestOpsPassword: string;
   topicPartitions: number;
   /** This run's prefix of every Kafka topic and consumer group (`dev.`, `test-<id>.`, `bench-<id>.`). */
   topicPrefix: string;
@@ -35,6 +53,10 @@ export interface StackOptions {
 export interface Stack {
   redisUrl: string;
   databaseUrl: string;
+  /** `databaseUrl` as the workers' role, `storefront_edge`. */
+  edgeDatabaseUrl: string;
+  cacheRedisUrl: string;
+  cacheRedisRestUrl: string;
   kafkaBrokers: string[];
   redisRestUrl: string;
   neonUrl: string;
@@ -76,6 +98,88 @@ const postgresAnswers = async (url: string): Promise<boolean> => {
 const isLocal = (host: string): boolean => ["127.0.0.1", "localhost", "::1", "[::1]"].includes(host);
 
 /**
+ * The Kafka REST logins of a local stack, least privilege as in production: the workers produce the
+ * three topics they publish (with this run's prefix) and read nothing; operators read /metrics.
+ */
+export const kafkaRestUsers = (
+  options: Pick<
+    StackOptions,
+    | "kafkaRestUsername"
+    | "kafkaRestPassword"
+    | "kafkaRestOpsUsername"
+    | "kafkaRestOpsPassword"
+    | "topicPrefix"
+  >,
+): KafkaRestUser[] => [
+  {
+    username: options.kafkaRestUsername,
+    password: options.kafkaRestPassword,
+    produce: WORKER_TOPICS.map((topic) => `${options.topicPrefix}${topic}`),
+  },
+  { username: options.kafkaRestOpsUsername, password: options.kafkaRestOpsPassword, metrics: true },
+];
+
+/**
+ * Gives the workers' role (created by the migrations, without a login) a login with `password`;
+ * answers `databaseUrl` as that role.
+ */
+export const enableEdgeRole = async (databaseUrl: string, password: string): Promise<string> => {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const literal = (await client.query<{ q: string }>("select quote_literal($1) as q", [password])).rows[0]
+      ?.q;
+    await client.query(`alter role storefront_edge with login password ${literal}`);
+  } finally {
+    await client.end();
+  }
+  return edgeUrl(databaseUrl, password);
+};
+
+/** `databaseUrl` as the workers' role. */
+export const edgeUrl = (databaseUrl: string, password: string): string => {
+  const edge = new URL(databaseUrl);
+  edge.username = "storefront_edge";
+  edge.password = password;
+  return edge.toString();
+};
+
+/**
+ * The cache Redis: used as it is when it answers (a local one is given its memory budget and an
+ * eviction policy), else a private one is started. Answers its URL.
+ */
+const ensureCacheRedis = async (
+  options: StackOptions,
+  log: (msg: string) => void,
+  stops: Array<() => Promise<void>>,
+): Promise<string> => {
+  const url = new URL(options.cacheRedisUrl);
+  const maxMemory = options.cacheRedisMaxMemory ?? "64mb";
+  if (url.port !== "0" && (await redisAnswers(options.cacheRedisUrl))) {
+    if (isLocal(url.hostname)) {
+      const client = new Redis(options.cacheRedisUrl);
+      try {
+        await client.config("SET", "maxmemory", maxMemory, "maxmemory-policy", "allkeys-lru");
+      } finally {
+        client.disconnect();
+      }
+    }
+    return options.cacheRedisUrl;
+  }
+  if (!isLocal(url.hostname)) throw new Error(`the cache Redis at ${options.cacheRedisUrl} does not answer`);
+  const port = url.port === "0" ? await freePort() : Number(url.port || 6379);
+  log(`starting the cache redis-server on ${port} (${maxMemory}, allkeys-lru)`);
+  const server = await startRedisServer({
+    port,
+    dir: `${REPO_ROOT}.local/cache-redis-${port}`,
+    args: ["--maxmemory", maxMemory, "--maxmemory-policy", "allkeys-lru"],
+  });
+  stops.push(server.stop);
+  url.port = String(port);
+  return url.toString().replace(/\/$/, "");
+};
+
+/**
  * Brings up everything the workers and consumers talk to: Redis, PostgreSQL (migrated), Kafka with the
  * system's topics, and the three local endpoints that speak the hosted services' protocols.
  * Services that already answer are used as they are; missing local ones are started here.
@@ -109,6 +213,8 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       stops.push(server.stop);
     }
     await migrateDatabase(options.databaseUrl);
+    const edgeDatabaseUrl = await enableEdgeRole(options.databaseUrl, options.edgeDatabasePassword);
+    const cacheRedisUrl = await ensureCacheRedis(options, log, stops);
 
     let kafkaBrokers = options.kafkaBrokers;
     if (!kafkaBrokers?.length) {
@@ -126,12 +232,17 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       port: options.redisRestPort,
     });
     stops.push(redisRest.close);
+    const cacheRedisRest = await startRedisRest({
+      redisUrl: cacheRedisUrl,
+      token: options.cacheRedisRestToken,
+      port: options.cacheRedisRestPort,
+    });
+    stops.push(cacheRedisRest.close);
     const neon = await startNeonProxy({ postgresUrl: options.databaseUrl, port: options.neonPort });
     stops.push(neon.close);
     const kafkaRest = await startKafkaRest({
       brokers: kafkaBrokers,
-      username: options.kafkaRestUsername,
-      password: options.kafkaRestPassword,
+      users: kafkaRestUsers(options),
       port: options.kafkaRestPort,
     });
     stops.push(kafkaRest.close);
@@ -139,6 +250,9 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     return {
       redisUrl: options.redisUrl,
       databaseUrl: options.databaseUrl,
+      edgeDatabaseUrl,
+      cacheRedisUrl,
+      cacheRedisRestUrl: cacheRedisRest.url,
       kafkaBrokers,
       redisRestUrl: redisRest.url,
       neonUrl: neon.url,

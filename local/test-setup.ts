@@ -11,11 +11,18 @@ import type { TestStackContext } from "./test-context.ts";
 /** Credentials of the test stack only; they protect nothing outside this process's loopback ports. */
 export const TEST_SECRETS = {
   redisRestToken: "test-redis-token",
+  cacheRedisRestToken: "test-cache-redis-token",
+  edgeDatabasePassword: "test-edge-password",
   kafkaRestUsername: "storefront-test",
   kafkaRestPassword: "test-kafka-password",
+  kafkaRestOpsUsername: "ops-test",
+  kafkaRestOpsPassword: "test-kafka-ops-password",
   adminToken: "test-admin-token",
   drillRedisRestToken: "test-drill-redis-token",
 } as const;
+
+/** The test run's cache Redis budget: small, so a test fills it in moments. */
+const CACHE_REDIS_MAX_MEMORY = "16mb";
 
 /** The checkout worker bundled exactly as `wrangler deploy` would, for the storefront's service binding in tests. */
 export const CHECKOUT_BUNDLE = `${REPO_ROOT}.local/checkout-build/index.js`;
@@ -53,10 +60,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaBrokers: process.env.KAFKA_BROKERS?.split(",").filter(Boolean),
     redisRestPort: 0,
     redisRestToken: TEST_SECRETS.redisRestToken,
+    // A cache Redis of the run's own, small enough for a test to fill it.
+    cacheRedisUrl: "redis://127.0.0.1:0",
+    cacheRedisRestPort: 0,
+    cacheRedisRestToken: TEST_SECRETS.cacheRedisRestToken,
+    cacheRedisMaxMemory: CACHE_REDIS_MAX_MEMORY,
+    edgeDatabasePassword: TEST_SECRETS.edgeDatabasePassword,
     neonPort: 0,
     kafkaRestPort: 0,
     kafkaRestUsername: TEST_SECRETS.kafkaRestUsername,
     kafkaRestPassword: TEST_SECRETS.kafkaRestPassword,
+    kafkaRestOpsUsername: TEST_SECRETS.kafkaRestOpsUsername,
+    kafkaRestOpsPassword: TEST_SECRETS.kafkaRestOpsPassword,
     topicPartitions: 4,
     topicPrefix: kafkaTopicPrefix,
     log: (msg) => console.log(`[test-stack] ${msg}`),
@@ -71,10 +86,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgresPort: await freePort(),
     redisDir: `${REPO_ROOT}.local/drill-redis-${process.pid}`,
     redisRestToken: TEST_SECRETS.drillRedisRestToken,
+    edgePassword: TEST_SECRETS.edgeDatabasePassword,
   });
   const context: TestStackContext = {
     redisUrl,
     databaseUrl,
+    edgeDatabaseUrl: stack.edgeDatabaseUrl,
+    cacheRedisUrl: stack.cacheRedisUrl,
+    cacheRedisRestUrl: stack.cacheRedisRestUrl,
+    cacheRedisRestToken: TEST_SECRETS.cacheRedisRestToken,
+    cacheRedisMaxMemory: CACHE_REDIS_MAX_MEMORY,
     kafkaBrokers: stack.kafkaBrokers.join(","),
     kafkaTopicPrefix,
     redisRestUrl: stack.redisRestUrl,
@@ -83,9 +104,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaRestUrl: stack.kafkaRestUrl,
     kafkaRestUsername: TEST_SECRETS.kafkaRestUsername,
     kafkaRestPassword: TEST_SECRETS.kafkaRestPassword,
+    kafkaRestOpsUsername: TEST_SECRETS.kafkaRestOpsUsername,
+    kafkaRestOpsPassword: TEST_SECRETS.kafkaRestOpsPassword,
     adminToken: TEST_SECRETS.adminToken,
     drillControlUrl: drills.controlUrl,
     drillDatabaseUrl: drills.postgresUrl,
+    drillEdgeDatabaseUrl: drills.edgePostgresUrl,
     drillNeonUrl: drills.neonUrl,
     drillRedisUrl: drills.redisUrl,
     drillRedisRestUrl: drills.redisRestUrl,

@@ -24,7 +24,9 @@ export type WorkerServices = Pick<
   | "kafkaRestUsername"
   | "kafkaRestPassword"
   | "kafkaTopicPrefix"
-  | "databaseUrl"
+  | "edgeDatabaseUrl"
+  | "cacheRedisRestUrl"
+  | "cacheRedisRestToken"
   | "neonUrl"
   | "adminToken"
 >;
@@ -33,14 +35,17 @@ export type WorkerServices = Pick<
 export const workerBindings = (stack: WorkerServices): Record<string, string> => ({
   UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
   UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
+  CACHE_REDIS_REST_URL: stack.cacheRedisRestUrl,
+  CACHE_REDIS_REST_TOKEN: stack.cacheRedisRestToken,
   KAFKA_REST_URL: stack.kafkaRestUrl,
   KAFKA_REST_USERNAME: stack.kafkaRestUsername,
   KAFKA_REST_PASSWORD: stack.kafkaRestPassword,
   KAFKA_TOPIC_PREFIX: stack.kafkaTopicPrefix,
-  DATABASE_URL: stack.databaseUrl,
+  DATABASE_URL: stack.edgeDatabaseUrl,
   NEON_LOCAL_ENDPOINT: stack.neonUrl,
   ADMIN_TOKEN: stack.adminToken,
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
+  CURSOR_SIGNING_SECRET: "test-cursor-signing-secret",
   CUSTOMER_TOKEN_SECRET: "test-customer-token-secret",
   // Failed sign-ins: out of reach of tests and benchmarks that do not target the limit.
   SIGNIN_ACCOUNT_LIMIT: "100000",
@@ -52,6 +57,13 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   CART_RATE_WINDOW_SECONDS: "10",
   UPLOAD_RATE_LIMIT: "100000",
   UPLOAD_RATE_WINDOW_SECONDS: "10",
+  CHECKOUT_RATE_LIMIT: "100000",
+  CHECKOUT_RATE_WINDOW_SECONDS: "10",
+  SIGNUP_RATE_LIMIT: "100000",
+  SIGNUP_RATE_WINDOW_SECONDS: "10",
+  ORIGIN_MISS_LIMIT: "100000",
+  ORIGIN_MISS_WINDOW_SECONDS: "10",
+  ORIGIN_MISS_GLOBAL_LIMIT: "100000",
 });
 
 /** `[vars]` of wrangler.toml. */
@@ -66,6 +78,13 @@ const STOREFRONT_VARS = {
   CART_RATE_WINDOW_SECONDS: "60",
   UPLOAD_RATE_LIMIT: "20",
   UPLOAD_RATE_WINDOW_SECONDS: "600",
+  CHECKOUT_RATE_LIMIT: "20",
+  CHECKOUT_RATE_WINDOW_SECONDS: "60",
+  SIGNUP_RATE_LIMIT: "10",
+  SIGNUP_RATE_WINDOW_SECONDS: "3600",
+  ORIGIN_MISS_LIMIT: "120",
+  ORIGIN_MISS_WINDOW_SECONDS: "60",
+  ORIGIN_MISS_GLOBAL_LIMIT: "500",
   CUSTOMER_TOKEN_TTL_SECONDS: "604800",
   SIGNIN_ACCOUNT_LIMIT: "10",
   SIGNIN_IP_LIMIT: "100",

@@ -8,8 +8,12 @@ import type { Topic } from "../../domain/topics.ts";
 
 /** Bindings every worker uses to reach its services; values come from `c.env`. */
 export interface ServiceBindings {
+  /** The state Redis: carts, checkout records, holds, limits, sessions, product entries. Never evicts. */
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
+  /** The cache Redis: catalog pages, categories, negative entries. May evict (least recently used). */
+  CACHE_REDIS_REST_URL: string;
+  CACHE_REDIS_REST_TOKEN: string;
   KAFKA_REST_URL: string;
   KAFKA_REST_USERNAME: string;
   KAFKA_REST_PASSWORD: string;
@@ -54,14 +58,26 @@ const memo = <T>(key: string, build: () => T): T => {
  * exactly). Every request gets its own deadline (`REDIS_TIMEOUT_MS`, retries included): the signal is
  * a function, evaluated per request, because an aborted shared signal would fail every later call.
  */
-export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {}): Redis => {
+export const redisClient = (env: ServiceBindings, options: { raw?: boolean } = {}): Redis =>
+  upstashRedis(env, env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN, options);
+
+/** The cache Redis (see ServiceBindings), as `redisClient` builds the state one. */
+export const cacheRedisClient = (env: ServiceBindings): Redis =>
+  upstashRedis(env, env.CACHE_REDIS_REST_URL, env.CACHE_REDIS_REST_TOKEN, {});
+
+const upstashRedis = (
+  env: ServiceBindings,
+  url: string,
+  token: string,
+  options: { raw?: boolean },
+): Redis => {
   const timeoutMs = msSetting(env.REDIS_TIMEOUT_MS, DEFAULT_TIMEOUTS.redisMs);
   return memo(
-    `redis\n${env.UPSTASH_REDIS_REST_URL}\n${env.UPSTASH_REDIS_REST_TOKEN}\n${Boolean(options.raw)}\n${timeoutMs}`,
+    `redis\n${url}\n${token}\n${Boolean(options.raw)}\n${timeoutMs}`,
     () =>
       new Redis({
-        url: env.UPSTASH_REDIS_REST_URL,
-        token: env.UPSTASH_REDIS_REST_TOKEN,
+        url,
+        token,
         automaticDeserialization: !options.raw,
         // Replies as plain JSON, not base64 to decode: every value the project keeps in Redis is
         // UTF-8 text (ids, counters, JSON), and decoding showed in the checkout's CPU profile.

@@ -1,6 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Env as HonoEnv, MiddlewareHandler } from "hono";
 import { AppError } from "../../domain/errors.ts";
+import { requestClients } from "../edge/limits/origin-guard.ts";
 import { msSetting, redisClient, type ServiceBindings } from "./clients.ts";
 import { log } from "./log.ts";
 
@@ -13,6 +14,8 @@ export interface RateLimitRule {
   /** The settings that hold the limit and its window, with the value used when one is unset. */
   limit: { setting: string | undefined; fallback: number };
   windowSeconds: { setting: string | undefined; fallback: number };
+  /** Also per customer, when the request carries a valid customer token (a bot rotating its IPs). */
+  perCustomer?: boolean;
 }
 
 /** Blocked identifiers remembered per limit in this isolate, so a flood is refused without a Redis call. */
@@ -28,16 +31,17 @@ const blockedOf = (name: string): Map<string, number> => {
 
 /**
  * Per-client rate limit (sliding window in Redis, `@upstash/ratelimit`). The client is the
- * connecting IP Cloudflare reports. Over the limit: 429 `rate_limited` with `Retry-After`; every
+ * connecting IP Cloudflare reports, and with `perCustomer` also the customer a valid token names
+ * (both must be within the limit). Over the limit: 429 `rate_limited` with `Retry-After`; every
  * answer carries `RateLimit-Limit` and `RateLimit-Remaining`. When the limiter cannot reach Redis the
  * request is let through (the route's own Redis call then answers 503 if Redis is really down).
  */
 export const rateLimit =
-  <E extends HonoEnv & { Bindings: ServiceBindings }>(
+  <E extends HonoEnv & { Bindings: ServiceBindings & { CUSTOMER_TOKEN_SECRET?: string } }>(
     rule: (env: E["Bindings"]) => RateLimitRule,
   ): MiddlewareHandler<E> =>
   async (c, next) => {
-    const { name, what, limit, windowSeconds } = rule(c.env);
+    const { name, what, limit, windowSeconds, perCustomer } = rule(c.env);
     const max = msSetting(limit.setting, limit.fallback);
     const window = msSetting(windowSeconds.setting, windowSeconds.fallback);
     const limiter = new Ratelimit({
@@ -47,19 +51,23 @@ export const rateLimit =
       ephemeralCache: blockedOf(name),
       analytics: false,
     });
-    const client = c.req.header("CF-Connecting-IP") ?? "unknown";
-    let result: Awaited<ReturnType<Ratelimit["limit"]>>;
+    const clients = perCustomer
+      ? await requestClients(c.env, c.req.raw.headers)
+      : [c.req.header("CF-Connecting-IP") ?? "unknown"];
+    let results: Array<Awaited<ReturnType<Ratelimit["limit"]>>>;
     try {
-      result = await limiter.limit(client);
+      results = await Promise.all(clients.map((client) => limiter.limit(client)));
     } catch (error) {
       log("warn", "rate limiter unavailable; request let through", { limit: name, error });
       return next();
     }
-    c.executionCtx.waitUntil(result.pending);
-    c.header("RateLimit-Limit", String(result.limit));
-    c.header("RateLimit-Remaining", String(result.remaining));
-    if (!result.success) {
-      const retryAfter = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
+    for (const result of results) c.executionCtx.waitUntil(result.pending);
+    c.header("RateLimit-Limit", String(max));
+    c.header("RateLimit-Remaining", String(Math.min(...results.map((result) => result.remaining))));
+    const over = results.filter((result) => !result.success);
+    if (over.length > 0) {
+      const reset = Math.max(...over.map((result) => result.reset));
+      const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
       throw new AppError("rate_limited", `too many ${what}; retry in ${retryAfter} s`, { retryAfter });
     }
     await next();

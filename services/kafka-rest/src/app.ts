@@ -1,19 +1,21 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { basicAuth } from "./auth.ts";
+import { accessFor, forbidden } from "./access.ts";
+import { type AuthEnv, basicAuth } from "./auth.ts";
 import { RestError, type RestErrorBody } from "./errors.ts";
 import type { KafkaGateway } from "./kafka.ts";
 import type { RestMetrics } from "./metrics.ts";
 import { produceRoutes } from "./routes/produce.ts";
 import { readRoutes } from "./routes/read.ts";
+import type { ValidUser } from "./users.ts";
 
 export interface AppDeps {
   kafka: KafkaGateway;
-  username: string;
-  password: string;
+  /** Every login and its grants (validated: see `KafkaRestUsersSchema`). */
+  users: readonly ValidUser[];
   /** Called with every answer >= 500 and its cause (the service logs them). */
   onServerError?: (err: unknown, path: string) => void;
-  /** Request metrics, and `GET /metrics` (behind the same Basic auth as the Kafka routes). */
+  /** Request metrics, and `GET /metrics` (for users granted `metrics`). */
   metrics?: RestMetrics;
 }
 
@@ -29,8 +31,8 @@ const GROUP_ROUTES = [
   "/consumers",
 ];
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+export function createApp(deps: AppDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
   const { metrics } = deps;
   if (metrics) app.use("*", metrics.middleware);
 
@@ -40,7 +42,16 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ok: true }, 200);
   });
 
-  app.use("*", basicAuth({ username: deps.username, password: deps.password }));
+  app.use(
+    "*",
+    basicAuth(
+      deps.users.map((user) => ({
+        username: user.username,
+        password: user.password,
+        access: accessFor(user, deps.kafka),
+      })),
+    ),
+  );
   app.use(
     "*",
     bodyLimit({
@@ -52,14 +63,17 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   if (metrics) {
-    app.get("/metrics", async (c) =>
-      c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
-    );
+    app.get("/metrics", async (c) => {
+      if (!c.var.access.metrics) throw forbidden("read /metrics");
+      return c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+    });
   }
-  produceRoutes(app, deps.kafka);
-  readRoutes(app, deps.kafka);
+  produceRoutes(app);
+  readRoutes(app);
   for (const path of GROUP_ROUTES) {
-    app.all(path, () => {
+    app.all(path, (c) => {
+      // Refused before "not offered": a user who may read nothing learns nothing either way.
+      if (!c.var.access.consumes) throw forbidden("consume");
       throw new RestError(
         501,
         "not_implemented",

@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import type { Access } from "./access.ts";
 import { RestError } from "./errors.ts";
 
 const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
@@ -18,17 +19,37 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** HTTP Basic auth as `@upstash/kafka` sends it (`authorization: Basic base64(user:password)`). */
-export function basicAuth(expected: { username: string; password: string }): MiddlewareHandler {
+export interface Login {
+  username: string;
+  password: string;
+  access: Access;
+}
+
+/** What the routes behind `basicAuth` find in `c.var`. */
+export interface AuthEnv {
+  Variables: { access: Access };
+}
+
+/**
+ * HTTP Basic auth as `@upstash/kafka` sends it (`authorization: Basic base64(user:password)`): sets
+ * `c.var.access` to the grants of the login, or answers 401. Every username is compared and one
+ * password always is (a dummy when no username matched), so the time taken does not tell whether the
+ * username or the password was wrong; both give the same answer.
+ */
+export function basicAuth(logins: readonly Login[]): MiddlewareHandler<AuthEnv> {
+  const nobody = randomBytes(32).toString("hex");
   return async (c, next) => {
     const given = parseBasicAuth(c.req.header("authorization"));
-    // Both comparisons always run, so timing does not reveal which part was wrong.
-    const userOk = safeEqual(given?.username ?? "", expected.username);
-    const passwordOk = safeEqual(given?.password ?? "", expected.password);
-    if (!given || !userOk || !passwordOk) {
+    let found: Login | undefined;
+    for (const login of logins) {
+      if (safeEqual(given?.username ?? "", login.username) && !found) found = login;
+    }
+    const passwordOk = safeEqual(given?.password ?? "", found?.password ?? nobody);
+    if (!given || !found || !passwordOk) {
       c.header("WWW-Authenticate", 'Basic realm="kafka-rest", charset="UTF-8"');
       throw new RestError(401, "unauthorized", "unauthorized: wrong or missing username/password");
     }
+    c.set("access", found.access);
     await next();
   };
 }

@@ -1,4 +1,14 @@
 import { z } from "zod";
+import { KafkaRestUsersJsonSchema } from "./users.ts";
+
+/**
+ * The one all-powerful login of earlier versions. Still set, it would suggest a login that no longer
+ * exists (or one that could read every topic): refused, so the deployment is fixed instead.
+ */
+const retired = (name: string) =>
+  z
+    .undefined({ error: `${name} is no longer read: list every login in KAFKA_REST_USERS (see README)` })
+    .optional();
 
 const BrokerSchema = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "expected host:port");
 
@@ -12,8 +22,10 @@ export const ConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(BrokerSchema).min(1, "KAFKA_BROKERS lists no broker")),
-  KAFKA_REST_USERNAME: z.string({ error: "KAFKA_REST_USERNAME is required" }).min(1),
-  KAFKA_REST_PASSWORD: z.string({ error: "KAFKA_REST_PASSWORD is required" }).min(1),
+  /** Every login and its grants, as JSON (see README). */
+  KAFKA_REST_USERS: KafkaRestUsersJsonSchema,
+  KAFKA_REST_USERNAME: retired("KAFKA_REST_USERNAME"),
+  KAFKA_REST_PASSWORD: retired("KAFKA_REST_PASSWORD"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8082),
   HOST: z.string().min(1).default("127.0.0.1"),
   /** Upper bound for the Kafka work behind one HTTP request. */
@@ -31,6 +43,17 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const result = ConfigSchema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `  - ${i.path.join(".") || "env"}: ${i.message}`);
-  throw new ConfigError(`invalid kafka-rest configuration:\n${problems.join("\n")}`);
+  throw configError(result.error);
+}
+
+/**
+ * A ConfigError listing every issue under its path (`KAFKA_REST_USERS.1.password: is empty`), the
+ * paths put `under` a name when the value parsed was not the environment.
+ */
+export function configError(error: z.ZodError, under?: string): ConfigError {
+  const problems = error.issues.map((i) => {
+    const path = under === undefined ? i.path : [under, ...i.path];
+    return `  - ${path.join(".") || "env"}: ${i.message}`;
+  });
+  return new ConfigError(`invalid kafka-rest configuration:\n${problems.join("\n")}`);
 }

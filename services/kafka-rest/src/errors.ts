@@ -8,6 +8,7 @@ import { findErrorBy, GenericError } from "@platformatic/kafka";
 export const restErrorCodes = [
   "invalid_request",
   "unauthorized",
+  "forbidden",
   "not_found",
   "topic_not_found",
   "partition_not_found",
@@ -19,7 +20,7 @@ export const restErrorCodes = [
 ] as const;
 export type RestErrorCode = (typeof restErrorCodes)[number];
 
-export type RestErrorStatus = 400 | 401 | 404 | 413 | 500 | 501 | 502 | 503;
+export type RestErrorStatus = 400 | 401 | 403 | 404 | 413 | 500 | 501 | 502 | 503;
 
 export interface RestErrorBody {
   error: string;

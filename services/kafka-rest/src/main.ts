@@ -15,14 +15,16 @@ async function main(): Promise<void> {
   const log = pino({ name: "kafka-rest", level: config.LOG_LEVEL });
   const server = await startKafkaRest({
     brokers: config.KAFKA_BROKERS,
-    username: config.KAFKA_REST_USERNAME,
-    password: config.KAFKA_REST_PASSWORD,
+    users: config.KAFKA_REST_USERS,
     port: config.PORT,
     host: config.HOST,
     requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
     onServerError: (err, path) => log.error({ err, path }, "request failed"),
   });
-  log.info({ url: server.url, brokers: config.KAFKA_BROKERS }, "kafka-rest listening");
+  log.info(
+    { url: server.url, brokers: config.KAFKA_BROKERS, users: config.KAFKA_REST_USERS.map((u) => u.username) },
+    "kafka-rest listening",
+  );
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {

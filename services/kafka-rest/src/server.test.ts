@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrometheus, scrape, sumOf } from "../../../consumers/src/test-support/prometheus.ts";
 import { ensureTopics } from "../../../consumers/src/topics/ensure-topics.ts";
 import { ensureKafka } from "../../../local/kafka/broker.ts";
+import { ConfigError } from "./config.ts";
 import { partitionForKey } from "./kafka.ts";
-import { type KafkaRestServer, startKafkaRest } from "./server.ts";
+import { type KafkaRestServer, type StartKafkaRestOptions, startKafkaRest } from "./server.ts";
 
 // Integration tests against a real broker (ensureKafka reuses the one on 127.0.0.1:9092 or starts
 // it). The broker is shared with other suites and is never stopped here.
@@ -18,6 +19,16 @@ const password = randomBytes(16).toString("hex");
 const run = randomUUID().slice(0, 8);
 const orders = `kafka-rest-test-${run}-orders`;
 const carts = `kafka-rest-test-${run}-carts`;
+/** One user for the protocol tests: every topic of this run (missing ones too, for the 404s) and /metrics. */
+const users = [
+  {
+    username,
+    password,
+    produce: [`kafka-rest-test-${run}-*`],
+    consume: [`kafka-rest-test-${run}-*`],
+    metrics: true,
+  },
+];
 
 let brokers: string[] = [];
 let rest: KafkaRestServer;
@@ -58,7 +69,7 @@ const at = (messages: StringMessage[], partition: number, offset: number): Strin
 beforeAll(async () => {
   brokers = (await ensureKafka()).brokers;
   await ensureTopics(brokers, [orders, carts], { partitions: 3 });
-  rest = await startKafkaRest({ brokers, username, password, port: 0 });
+  rest = await startKafkaRest({ brokers, users, port: 0 });
   kafka = new Kafka({ url: rest.url, username, password });
 });
 
@@ -66,6 +77,28 @@ afterAll(async () => {
   await rest?.close();
   const admin = new Admin({ clientId: `kafka-rest-test-${run}`, bootstrapBrokers: brokers });
   await admin.deleteTopics({ topics: [orders, carts] }).finally(() => admin.close());
+});
+
+describe("startKafkaRest", () => {
+  it("refuses invalid users, listing every problem, before it listens", async () => {
+    const attempt = startKafkaRest({
+      brokers,
+      users: [
+        { username: "workers", password: "", produce: ["order-placed"] },
+        { username: "workers", password: "p", consume: ["*"] },
+      ],
+      port: 0,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      /users\.0\.password: is empty\n.*users\.1\.username: duplicate username "workers"/,
+    );
+  });
+
+  it("refuses the single login of earlier versions (no users) instead of letting anyone in", async () => {
+    const old = { brokers, username, password, port: 0 } as unknown as StartKafkaRestOptions;
+    await expect(startKafkaRest(old)).rejects.toThrow(/users: Invalid input: expected array/);
+  });
 });
 
 describe("produce through @upstash/kafka", () => {
@@ -203,7 +236,7 @@ describe.concurrent("failures", () => {
   });
 
   it("answers 503 fast when Kafka is down", async () => {
-    const down = await startKafkaRest({ brokers: ["127.0.0.1:9199"], username, password, port: 0 });
+    const down = await startKafkaRest({ brokers: ["127.0.0.1:9199"], users, port: 0 });
     try {
       const started = Date.now();
       const raw = await fetch(`${down.url}/produce`, {
@@ -277,7 +310,7 @@ describe("metrics", () => {
     expect(delta("kafka_rest_produce_seconds_count", { outcome: "error" })).toBe(0);
   });
 
-  it("keeps /metrics behind the service's credentials; /healthz and /readyz stay open", async () => {
+  it("keeps /metrics behind credentials granted metrics; /healthz and /readyz stay open", async () => {
     expect((await fetch(`${rest.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${rest.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${rest.url}/readyz`)).status).toBe(200);

@@ -1,13 +1,19 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
+import { configError } from "./config.ts";
 import { createKafkaGateway } from "./kafka.ts";
 import { createRestMetrics } from "./metrics.ts";
+import { type KafkaRestUser, KafkaRestUsersSchema } from "./users.ts";
 
 export interface StartKafkaRestOptions {
   brokers: string[];
-  username: string;
-  password: string;
+  /**
+   * Every login and what it may do: `produce` and `consume` list topic names or globs (`*`), `metrics`
+   * opens `GET /metrics`; nothing else is allowed. Validated like `KAFKA_REST_USERS` (a ConfigError
+   * lists every problem).
+   */
+  users: readonly KafkaRestUser[];
   /** 0 picks any free port. Default 8082. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -24,6 +30,8 @@ export interface KafkaRestServer {
 }
 
 export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<KafkaRestServer> {
+  const users = KafkaRestUsersSchema.safeParse(opts.users);
+  if (!users.success) throw configError(users.error, "users");
   const host = opts.host ?? "127.0.0.1";
   const metrics = createRestMetrics();
   const kafka = createKafkaGateway({
@@ -34,8 +42,7 @@ export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<Kafka
   const app = createApp({
     kafka,
     metrics,
-    username: opts.username,
-    password: opts.password,
+    users: users.data,
     onServerError: opts.onServerError,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

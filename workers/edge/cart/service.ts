@@ -1,3 +1,4 @@
+import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { type CartUpdated, CartUpdatedSchema } from "../../../domain/events.ts";
 import { randomToken } from "../../../domain/ids.ts";
@@ -5,6 +6,7 @@ import { type Currency, lineTotalCents, sumCents } from "../../../domain/money.t
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
 import { type CatalogDeps, getProducts, loadProductNow, type Product } from "../catalog/index.ts";
+import type { OriginGuard } from "../limits/origin-guard.ts";
 import { loadSnapshot } from "./restore.ts";
 import { CART_TTL_MS, type Cart, type CartLine } from "./schemas.ts";
 import type { CartStore, ClientLimit, StoredCart } from "./store.ts";
@@ -13,6 +15,10 @@ export interface CartDeps {
   store: CartStore;
   /** Postgres, touched only to restore a cart Redis lost. */
   db: () => EdgeDb;
+  /** The cache Redis: a cart id found nowhere is remembered there for a few seconds. */
+  cache: Redis;
+  /** The request's limits on reads that reach Postgres (a cart id Redis does not hold). */
+  guard?: OriginGuard;
   catalog: CatalogDeps;
   /** Publishes `cart-updated`; runs after the answer. */
   publish: (event: CartUpdated) => Promise<unknown>;
@@ -31,7 +37,24 @@ const notFound = (cartId: string) =>
 /** 16 random bytes (128 bits) as URL-safe base64: holding the id is the right to use the cart. */
 export const newCartId = (): string => randomToken();
 
-/** Runs a cart operation; when Redis lost the cart but its durable copy exists, restores it and runs again. */
+/** How long a cart id found neither in Redis nor in Postgres is answered 404 without looking again. */
+export const MISSING_CART_KEEP_MS = 30_000;
+const missingCartKey = (cartId: string): string => `miss:cart:${cartId}`;
+
+/** Whether the cart id was found nowhere moments ago (false when the cache Redis cannot say). */
+const knownMissing = async (deps: CartDeps, cartId: string): Promise<boolean> => {
+  try {
+    return (await deps.cache.exists(missingCartKey(cartId))) > 0;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Runs a cart operation; when Redis lost the cart but its durable copy exists, restores it and runs
+ * again. Looking for the copy is a Postgres read: it counts against the client's limits, and an id
+ * found nowhere is remembered briefly, so asking again is answered from the cache.
+ */
 const withCart = async (
   deps: CartDeps,
   cartId: string,
@@ -40,8 +63,17 @@ const withCart = async (
   const first = await op();
   if (first === "deleted") throw notFound(cartId);
   if (first !== "missing") return first;
+  if (await knownMissing(deps, cartId)) throw notFound(cartId);
+  await deps.guard?.admit();
   const snapshot = await loadSnapshot(deps.db(), cartId, Date.now());
-  if (!snapshot) throw notFound(cartId);
+  if (!snapshot) {
+    deps.background(
+      deps.cache.set(missingCartKey(cartId), "1", { px: MISSING_CART_KEEP_MS }).catch((error: unknown) => {
+        log("warn", "unknown cart id not remembered", { cartId, error });
+      }),
+    );
+    throw notFound(cartId);
+  }
   await deps.store.restore(snapshot, snapshot.updatedAtMs + CART_TTL_MS - Date.now());
   log("info", "cart restored from its durable copy", { cartId, lines: snapshot.lines.length });
   const second = await op();
@@ -132,8 +164,9 @@ const countOnce = (deps: CartDeps): (() => ClientLimit | undefined) => {
 /**
  * A change of one line, in one round trip when the product is in the catalog cache: the script
  * checks the product there and counts the client's limit. When the cache does not hold it, the
- * product is read from Postgres (404 if it does not exist; the cache entry is written after the
- * answer) and the change is asked again with its currency, the limit already counted: two round trips.
+ * product is read from Postgres (a miss the client's origin limits count; 404 if it does not exist;
+ * the cache entry is written after the answer) and the change is asked again with its currency, the
+ * limit already counted: three round trips.
  */
 const changeLine = async (
   deps: CartDeps,

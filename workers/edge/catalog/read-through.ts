@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis";
 import { log } from "../../platform/log.ts";
+import type { OriginGuard } from "../limits/origin-guard.ts";
 
 /** How the Redis cache answered: fresh entry, filled from the origin now, or an old entry. */
 export type CacheStatus = "HIT" | "MISS" | "STALE";
@@ -7,8 +8,11 @@ export type CacheStatus = "HIT" | "MISS" | "STALE";
 export interface CachePolicy<T> {
   /** Age up to which an entry is served as fresh. */
   freshMs: number;
-  /** How long Redis keeps an entry, so it can be served stale while the origin is slow or down. */
-  keepMs: number;
+  /**
+   * How long Redis keeps an entry, so it can be served stale while the origin is slow or down; per
+   * value when some values (a product that does not exist) must not stay long.
+   */
+  keepMs: number | ((value: T) => number);
   /**
    * Version of a value (e.g. its `updatedAt`). When given, a write never replaces a newer entry, so
    * a slow filler holding an old read cannot overwrite a write-through of an update.
@@ -30,6 +34,8 @@ export interface ReadThroughDeps {
   background: (work: Promise<unknown>) => void;
   /** Per-isolate map of origin fetches in flight, so concurrent requests share one. */
   inflight: Map<string, Promise<unknown>>;
+  /** Every read of the origin asks it first (the request's limits); a refresh, only the global one. */
+  guard?: OriginGuard;
   now?: () => number;
 }
 
@@ -71,7 +77,9 @@ const errorMessage = (error: unknown): string => (error instanceof Error ? error
  * Read-through cache over Redis that does not stampede the origin: within an isolate concurrent
  * misses share one promise, and across isolates a short Redis lease elects one filler while the
  * others wait for the entry it writes. Stale entries are served while a refresh runs in the
- * background, and when the origin fails.
+ * background, and when the origin fails. With a `guard`, every read of the origin is counted against
+ * the request's limits first (a 429 instead of a query); a refresh past the global ceiling is
+ * skipped, the stale entry served.
  */
 export class ReadThrough {
   constructor(private readonly deps: ReadThroughDeps) {}
@@ -104,7 +112,7 @@ export class ReadThrough {
       entry = await this.deps.redis.get<Entry<T>>(key);
     } catch (error) {
       log("warn", "catalog cache unreachable; reading the origin", { key, error: errorMessage(error) });
-      return { value: await this.coalesce(key, load), status: "MISS" };
+      return { value: await this.coalesce(key, this.guarded(load)), status: "MISS" };
     }
     return this.answer(key, entry, policy, load);
   }
@@ -126,7 +134,10 @@ export class ReadThrough {
       log("warn", "catalog cache unreachable; reading the origin", { keys, error: errorMessage(error) });
       return Promise.all(
         keys.map(async (key, i) => ({
-          value: await this.coalesce(key, () => load(key, i)),
+          value: await this.coalesce(
+            key,
+            this.guarded(() => load(key, i)),
+          ),
           status: "MISS" as const,
         })),
       );
@@ -174,6 +185,8 @@ export class ReadThrough {
       );
       return { value: stale.v, status: "STALE" };
     }
+    // Counted before the fill: a refused miss costs no lease, and one admitted is this request's.
+    await this.deps.guard?.admit();
     return { value: await this.coalesce(key, () => this.fill(key, policy, load)), status: "MISS" };
   }
 
@@ -183,22 +196,23 @@ export class ReadThrough {
    * the answer. No lease: the caller does not wait for another isolate's fill.
    */
   async loadNow<T>(key: string, policy: CachePolicy<T>, load: () => Promise<T>): Promise<T> {
-    const value = await this.coalesce(key, load);
+    const value = await this.coalesce(key, this.guarded(load));
     this.deps.background(this.store(key, policy, value));
     return value;
   }
 
   /** Replaces an entry now (write-through after an update of the record). */
   async write<T>(key: string, policy: CachePolicy<T>, value: T): Promise<void> {
+    const keepMs = typeof policy.keepMs === "number" ? policy.keepMs : policy.keepMs(value);
     if (!policy.version) {
-      await this.deps.redis.set<Entry<T>>(key, { v: value, t: this.now() }, { px: policy.keepMs });
+      await this.deps.redis.set<Entry<T>>(key, { v: value, t: this.now() }, { px: keepMs });
     } else {
       const version = policy.version(value);
       const entry: Entry<T> = { v: value, t: this.now(), u: version };
       await this.deps.redis.eval(
         WRITE_IF_NEWER,
         [key],
-        [JSON.stringify(entry), String(version), String(policy.keepMs)],
+        [JSON.stringify(entry), String(version), String(keepMs)],
       );
     }
     // Reads from now on look again rather than join a lookup that began before this write landed.
@@ -216,6 +230,16 @@ export class ReadThrough {
   /** Drops an entry, so the next read fills it from the origin. */
   async forget(key: string): Promise<void> {
     await this.deps.redis.del(key);
+  }
+
+  /** `load`, asking the request's guard first (429 past a limit). */
+  private guarded<T>(load: () => Promise<T>): () => Promise<T> {
+    const guard = this.deps.guard;
+    if (!guard) return load;
+    return async () => {
+      await guard.admit();
+      return load();
+    };
   }
 
   private coalesce<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -300,6 +324,8 @@ export class ReadThrough {
     const token = crypto.randomUUID();
     if (!(await this.deps.redis.set(leaseKey, token, { nx: true, px: LEASE_MS }))) return;
     try {
+      // Past the global ceiling the stale entry is answer enough; the next read refreshes it.
+      if (this.deps.guard && !(await this.deps.guard.admitRefresh())) return;
       await this.store(key, policy, await load());
     } finally {
       await this.release(leaseKey, token);

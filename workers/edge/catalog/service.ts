@@ -3,6 +3,7 @@ import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../domain/event
 import { TOPICS } from "../../../domain/topics.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
+import { openCursor, signCursor } from "./cursor.ts";
 import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
 import { loadCategories, loadProduct, loadProductPage, type ProductRecord, saveProduct } from "./store.ts";
@@ -10,32 +11,45 @@ import { loadCategories, loadProduct, loadProductPage, type ProductRecord, saveP
 export interface CatalogPolicies {
   product: CachePolicy<ProductRecord>;
   list: CachePolicy<ProductPage>;
+  /** Pages of a search: any text a client types is a key of its own, so they are kept briefly. */
+  search: CachePolicy<ProductPage>;
   categories: CachePolicy<Category[]>;
 }
+
+/** How long the answer "no such product" is kept: seconds, so made-up ids never pile up. */
+export const MISSING_PRODUCT_KEEP_MS = 30_000;
 
 /** Cache lifetimes: fresh for the configured seconds, kept long after for stale-if-error. */
 export const catalogPolicies = (freshSeconds: number, listFreshSeconds: number): CatalogPolicies => ({
   product: {
     freshMs: freshSeconds * 1000,
-    keepMs: 30 * 24 * 3600 * 1000,
+    keepMs: (record) => (record.product ? 30 * 24 * 3600 * 1000 : MISSING_PRODUCT_KEEP_MS),
     // Postgres' version of the row: a write never replaces a later committed state with an earlier one.
     version: (record) => record.version,
   },
   list: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
+  search: { freshMs: listFreshSeconds * 1000, keepMs: 5 * 60 * 1000 },
   categories: { freshMs: listFreshSeconds * 1000, keepMs: 24 * 3600 * 1000 },
 });
 
 export interface CatalogDeps {
   db: () => EdgeDb;
+  /** Products, in the state Redis: the cart's scripts read them with the cart, in one round trip. */
   cache: ReadThrough;
+  /** Pages and categories, in the cache Redis (evicts the least recently used under its budget). */
+  pages: ReadThrough;
   mediaBaseUrl: string;
   policies: CatalogPolicies;
+  /** Key of the signed catalog cursors (CURSOR_SIGNING_SECRET). */
+  cursorSecret: string | undefined;
 }
 
 /** Entries hold a `ProductRecord` (product and Postgres version); `cat:p:` held products without one. */
 export const productKey = (id: string): string => `cat:pv:${id}`;
 const listKey = (q: ProductListQuery): string =>
   `cat:l:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
+/** What a cursor is signed for: the list it pages through (any page size). */
+const cursorScope = (q: ProductListQuery): string => `${q.category ?? ""}\n${q.q ?? ""}`;
 const CATEGORIES_KEY = "cat:c";
 
 /** Origin reads fail as a 503 the client may retry; stale entries were already tried by the cache. */
@@ -78,16 +92,29 @@ export const loadProductNow = async (deps: CatalogDeps, id: string): Promise<Pro
   return record.product;
 };
 
-export const listProducts = (
+/**
+ * A page of products. The cursor is checked before anything else (400 when this API did not sign it
+ * for this list), so only pages that exist can become cache entries.
+ */
+export const listProducts = async (
   deps: CatalogDeps,
   query: ProductListQuery,
-): Promise<{ value: ProductPage; status: CacheStatus }> =>
-  deps.cache.read(listKey(query), deps.policies.list, () =>
-    fromOrigin("product list", () => loadProductPage(deps.db(), query, deps.mediaBaseUrl)),
+): Promise<{ value: ProductPage; status: CacheStatus }> => {
+  const scope = cursorScope(query);
+  const after = query.cursor ? await openCursor(deps.cursorSecret, scope, query.cursor) : undefined;
+  return deps.pages.read(listKey(query), query.q ? deps.policies.search : deps.policies.list, () =>
+    fromOrigin("product list", async () => {
+      const page = await loadProductPage(deps.db(), query, after, deps.mediaBaseUrl);
+      return {
+        items: page.items,
+        nextCursor: page.next ? await signCursor(deps.cursorSecret, scope, page.next) : null,
+      };
+    }),
   );
+};
 
 export const listCategories = (deps: CatalogDeps): Promise<{ value: Category[]; status: CacheStatus }> =>
-  deps.cache.read(CATEGORIES_KEY, deps.policies.categories, () =>
+  deps.pages.read(CATEGORIES_KEY, deps.policies.categories, () =>
     fromOrigin("categories", () => loadCategories(deps.db())),
   );
 
@@ -176,7 +203,7 @@ export const upsertProduct = async (
   try {
     await deps.cache.write(productKey(id), deps.policies.product, record);
     // A new product may add a category or change a count; lists otherwise follow within their TTL.
-    await deps.cache.forget(CATEGORIES_KEY);
+    await deps.pages.forget(CATEGORIES_KEY);
   } catch (error) {
     // Postgres has the update, but a cache may still serve the old state: the same PUT again fixes it.
     throw new AppError(

@@ -3,7 +3,8 @@ import { categories, type ProductRow, products } from "../../../db/schema/index.
 import { AppError } from "../../../domain/errors.ts";
 import { mediaUrl } from "../../../domain/media.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
-import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
+import type { Cursor } from "./cursor.ts";
+import type { Category, Product, ProductInput, ProductListQuery } from "./schemas.ts";
 
 /** Postgres, the product of record, reached through the Neon driver. */
 
@@ -54,39 +55,13 @@ export const loadProduct = async (db: EdgeDb, id: string, mediaBaseUrl: string):
   return toRecord(row, mediaBaseUrl);
 };
 
-interface Cursor {
-  id: string;
-  rank?: number;
-}
-
-const encodeCursor = (cursor: Cursor): string =>
-  btoa(JSON.stringify(cursor)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-
-export const decodeCursor = (value: string): Cursor => {
-  try {
-    const parsed: unknown = JSON.parse(atob(value.replace(/-/g, "+").replace(/_/g, "/")));
-    if (typeof parsed === "object" && parsed !== null && "id" in parsed && typeof parsed.id === "string") {
-      const rank = "rank" in parsed ? parsed.rank : undefined;
-      if (rank === undefined || typeof rank === "number") return { id: parsed.id, rank };
-    }
-  } catch (error) {
-    throw new AppError("invalid_request", "cursor is not one this API issued", {
-      cause: error,
-      details: [{ path: ["cursor"] }],
-    });
-  }
-  throw new AppError("invalid_request", "cursor is not one this API issued", {
-    details: [{ path: ["cursor"] }],
-  });
-};
-
-/** Keyset pagination: by id, or by search rank then id when `q` is given. */
+/** Keyset pagination after `cursor`: by id, or by search rank then id when `q` is given. */
 export const loadProductPage = async (
   db: EdgeDb,
-  query: ProductListQuery,
+  query: Omit<ProductListQuery, "cursor">,
+  cursor: Cursor | undefined,
   mediaBaseUrl: string,
-): Promise<ProductPage> => {
-  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+): Promise<{ items: Product[]; next: Cursor | null }> => {
   const filters: SQL[] = [];
   if (query.category) filters.push(eq(products.category, query.category));
 
@@ -111,8 +86,7 @@ export const loadProductPage = async (
     const last = page.at(-1);
     return {
       items: page.map((row) => toProduct(row, mediaBaseUrl)),
-      nextCursor:
-        rows.length > query.limit && last ? encodeCursor({ id: last.id, rank: Number(last.rank) }) : null,
+      next: rows.length > query.limit && last ? { id: last.id, rank: Number(last.rank) } : null,
     };
   }
 
@@ -127,7 +101,7 @@ export const loadProductPage = async (
   const last = page.at(-1);
   return {
     items: page.map((row) => toProduct(row, mediaBaseUrl)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null,
+    next: rows.length > query.limit && last ? { id: last.id } : null,
   };
 };
 

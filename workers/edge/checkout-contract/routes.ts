@@ -21,7 +21,8 @@ export const checkoutRoute = createRoute({
     "landed, answers 202 with that order (`Idempotent-Replayed: true`); a checkout of an emptied cart " +
     "with another key is 409 `cart_empty` with `details.lastOrderId`. " +
     "With a customer token the order belongs to that customer (a guest needs no token; an invalid " +
-    "one is 401 `unauthorized`).",
+    "one is 401 `unauthorized`). Checkouts are limited per client IP, and per customer when signed " +
+    "in (429 `rate_limited` with `Retry-After`).",
   security: [{}, ...customerSecurity],
   request: {
     headers: z.object({
@@ -51,6 +52,7 @@ export const checkoutRoute = createRoute({
       "payload_too_large",
       "idempotency_key_mismatch",
       "amount_limit",
+      "rate_limited",
       "order_queue_unavailable",
       "dependency_unavailable",
     ),

@@ -1,6 +1,6 @@
 import { AppError } from "../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
-import { type CustomerSession, verifyToken } from "./token.ts";
+import { bearerToken, type CustomerSession, verifyToken } from "./token.ts";
 
 /** The bindings a worker needs to check customer tokens. */
 export interface CustomerAuthBindings extends ServiceBindings {
@@ -10,8 +10,6 @@ export interface CustomerAuthBindings extends ServiceBindings {
 /** OpenAPI security requirement of customer routes (the scheme `customerToken` is registered per worker). */
 export const customerSecurity = [{ customerToken: [] }];
 
-const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
-
 /**
  * The customer of a request from `Authorization: Bearer <token>`; 401 `unauthorized` without a valid
  * one (missing, malformed, tampered, expired or signed out).
@@ -20,7 +18,7 @@ export const requireCustomer = async (
   env: CustomerAuthBindings,
   authorization: string | undefined,
 ): Promise<CustomerSession> => {
-  const token = BEARER.exec(authorization?.trim() ?? "")?.[1];
+  const token = bearerToken(authorization);
   if (!token) {
     throw new AppError("unauthorized", "a customer bearer token is required", {
       headers: { "WWW-Authenticate": 'Bearer realm="customer"' },

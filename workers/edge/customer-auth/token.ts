@@ -87,6 +87,32 @@ export const verifyToken = async (deps: TokenDeps, token: string): Promise<Custo
   return { customerId: claims.data.sub, jti: claims.data.jti, exp: claims.data.exp };
 };
 
+const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export const bearerToken = (authorization: string | null | undefined): string | undefined =>
+  BEARER.exec(authorization?.trim() ?? "")?.[1];
+
+/**
+ * The customer an `Authorization` header's token names when its signature and expiry are valid, else
+ * null; revocation is not looked up (no Redis call): for keying limits, never for access.
+ */
+export const optionalSubject = async (
+  secret: string | undefined,
+  authorization: string | null | undefined,
+): Promise<string | null> => {
+  const token = bearerToken(authorization);
+  if (!token || !secret) return null;
+  try {
+    const claims = ClaimsSchema.safeParse(
+      await verify(token, secret, { alg: "HS256", iss: ISSUER, aud: AUDIENCE }),
+    );
+    return claims.success ? claims.data.sub : null;
+  } catch {
+    return null;
+  }
+};
+
 /** Refuses the session's token from now on (until it would have expired anyway). */
 export const revokeToken = async (
   redis: Redis,

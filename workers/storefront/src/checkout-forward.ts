@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../../domain/errors.ts";
 import { checkoutRoute, getOrderRoute } from "../../edge/checkout-contract/index.ts";
 import { msSetting } from "../../platform/clients.ts";
+import { rateLimit } from "../../platform/rate-limit.ts";
 import type { StorefrontEnv } from "./env.ts";
 
 /** Hands the request, untouched, to the checkout worker over the CHECKOUT service binding. */
@@ -18,9 +19,26 @@ const forwardToCheckout: MiddlewareHandler<StorefrontEnv> = async (c) => {
   }
 };
 
+/**
+ * Checkouts per client IP, and per customer when signed in: CHECKOUT_RATE_LIMIT per
+ * CHECKOUT_RATE_WINDOW_SECONDS. Counted here, before the checkout worker holds stock or publishes,
+ * which is also where a card tester's declined checkouts (each an email to an address of their
+ * choosing) stop.
+ */
+const checkoutRateLimit = rateLimit<StorefrontEnv>((env) => ({
+  name: "checkout",
+  what: "checkouts",
+  limit: { setting: env.CHECKOUT_RATE_LIMIT, fallback: 20 },
+  windowSeconds: { setting: env.CHECKOUT_RATE_WINDOW_SECONDS, fallback: 60 },
+  perCustomer: true,
+}));
+
 // The forward is the route's middleware, so it answers before any validation here: the checkout
 // worker validates (the Idempotency-Key before the body) and its answer reaches the client as it is.
-const forwarded = <R extends RouteConfig>(route: R) => ({ ...route, middleware: [forwardToCheckout] });
+const forwarded = <R extends RouteConfig>(route: R, ...before: MiddlewareHandler<StorefrontEnv>[]) => ({
+  ...route,
+  middleware: [...before, forwardToCheckout],
+});
 const answeredByCheckout = (): never => {
   throw new Error("unreachable: the checkout worker answers this route");
 };
@@ -30,5 +48,5 @@ const answeredByCheckout = (): never => {
  * are documented and typed here like the storefront's own and answered by the checkout worker.
  */
 export const checkoutForwardRoutes = new OpenAPIHono<StorefrontEnv>()
-  .openapi(forwarded(checkoutRoute), answeredByCheckout)
+  .openapi(forwarded(checkoutRoute, checkoutRateLimit), answeredByCheckout)
   .openapi(forwarded(getOrderRoute), answeredByCheckout);

@@ -1,13 +1,16 @@
 import type { Hono } from "hono";
-import type { KafkaGateway } from "../kafka.ts";
+import type { AuthEnv } from "../auth.ts";
 import { FetchBodySchema, OffsetsBodySchema, OffsetsTimestampSchema } from "../schemas.ts";
 import { jsonBody, parseWith } from "./validation.ts";
 
 const DEFAULT_FETCH_WAIT_MS = 1000;
 
-/** Topic listing, offset lookup and the group-less `/fetch` of the Upstash dialect. */
-export function readRoutes(app: Hono, kafka: KafkaGateway): void {
-  app.get("/topics", async (c) => c.json(await kafka.topics(), 200));
+/**
+ * Topic listing, offset lookup and the group-less `/fetch` of the Upstash dialect. `/topics` lists the
+ * topics the user may produce to or consume; offsets and records only of topics it may consume (403).
+ */
+export function readRoutes(app: Hono<AuthEnv>): void {
+  app.get("/topics", async (c) => c.json(await c.var.access.kafka.topics(), 200));
 
   app.post("/fetch", async (c) => {
     const body = parseWith(FetchBodySchema, await jsonBody(c), "fetch request");
@@ -15,7 +18,7 @@ export function readRoutes(app: Hono, kafka: KafkaGateway): void {
     if (body.topic !== undefined && body.partition !== undefined && body.offset !== undefined) {
       targets.push({ topic: body.topic, partition: body.partition, offset: body.offset });
     }
-    return c.json(await kafka.fetch(targets, body.timeout ?? DEFAULT_FETCH_WAIT_MS), 200);
+    return c.json(await c.var.access.kafka.fetch(targets, body.timeout ?? DEFAULT_FETCH_WAIT_MS), 200);
   });
 
   app.post("/offsets/:timestamp", async (c) => {
@@ -23,6 +26,6 @@ export function readRoutes(app: Hono, kafka: KafkaGateway): void {
     const body = parseWith(OffsetsBodySchema, await jsonBody(c), "offsets request");
     const partitions = Array.isArray(body) ? body : [body];
     const spec = at === "earliest" || at === "latest" ? at : Number(at);
-    return c.json(await kafka.offsets(partitions, spec), 200);
+    return c.json(await c.var.access.kafka.offsets(partitions, spec), 200);
   });
 }

@@ -48,7 +48,7 @@ const getCartRoute = createRoute({
   request: { params: CartParamsSchema },
   responses: {
     200: jsonContent(CartSchema, "the cart"),
-    ...errorResponses("invalid_request", "cart_not_found", "dependency_unavailable"),
+    ...errorResponses("invalid_request", "cart_not_found", "rate_limited", "dependency_unavailable"),
   },
 });
 

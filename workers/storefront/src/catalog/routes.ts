@@ -58,7 +58,7 @@ const getProductRoute = createRoute({
   responses: {
     200: { ...jsonContent(ProductSchema, "the product"), headers: cacheHeaders },
     304: { description: "not modified (If-None-Match)" },
-    ...errorResponses("invalid_request", "product_not_found", "dependency_unavailable"),
+    ...errorResponses("invalid_request", "product_not_found", "rate_limited", "dependency_unavailable"),
   },
 });
 
@@ -70,7 +70,7 @@ const listCategoriesRoute = createRoute({
   responses: {
     200: { ...jsonContent(CategoryListSchema, "every category"), headers: cacheHeaders },
     304: { description: "not modified (If-None-Match)" },
-    ...errorResponses("dependency_unavailable"),
+    ...errorResponses("rate_limited", "dependency_unavailable"),
   },
 });
 

@@ -24,7 +24,7 @@ const ofRecord = async (id: string) => {
     env,
   )`select price_cents, version::text as version from products where id = ${id}`;
   const row = rows[0] as { price_cents: number; version: string };
-  return { priceCents: row.price_cents, version: Number(row.version) };
+  return { priceCents: Number(row.price_cents), version: Number(row.version) };
 };
 
 const cached = async (id: string) => {

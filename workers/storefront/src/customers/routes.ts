@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { customerSecurity, requireCustomer } from "../../../edge/customer-auth/index.ts";
 import { errorResponses, jsonContent } from "../../../platform/openapi.ts";
+import { rateLimit } from "../../../platform/rate-limit.ts";
 import { CartSchema } from "../cart/index.ts";
 import type { StorefrontEnv } from "../env.ts";
 import { OrdersPageSchema, OrdersQuerySchema } from "../orders/index.ts";
@@ -11,6 +12,14 @@ import { getMe, getMyCart, getMyOrders, signIn, signOut, signUp } from "./servic
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const authed = errorResponses("unauthorized", "dependency_unavailable");
 
+/** Sign-ups per client IP: SIGNUP_RATE_LIMIT per SIGNUP_RATE_WINDOW_SECONDS. */
+const signUpRateLimit = rateLimit<StorefrontEnv>((env) => ({
+  name: "signup",
+  what: "sign-ups",
+  limit: { setting: env.SIGNUP_RATE_LIMIT, fallback: 10 },
+  windowSeconds: { setting: env.SIGNUP_RATE_WINDOW_SECONDS, fallback: 3600 },
+}));
+
 const signUpRoute = createRoute({
   method: "post",
   path: "/v1/customers",
@@ -18,11 +27,19 @@ const signUpRoute = createRoute({
   summary: "Create a customer account (and sign it in)",
   description:
     "The email is compared trimmed and case-insensitively. The password is 8..128 characters and " +
-    "may not be one of the most common passwords (400 `invalid_request`).",
+    "may not be one of the most common passwords (400 `invalid_request`). Sign-ups are limited per " +
+    "client IP (`SIGNUP_RATE_LIMIT` per `SIGNUP_RATE_WINDOW_SECONDS`; 429 `rate_limited`).",
+  middleware: [signUpRateLimit],
   request: { body: json(SignUpSchema) },
   responses: {
     201: jsonContent(SignedUpSchema, "the new account and its bearer token"),
-    ...errorResponses("invalid_request", "email_taken", "payload_too_large", "dependency_unavailable"),
+    ...errorResponses(
+      "invalid_request",
+      "email_taken",
+      "payload_too_large",
+      "rate_limited",
+      "dependency_unavailable",
+    ),
   },
 });
 
