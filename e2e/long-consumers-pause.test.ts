@@ -64,7 +64,11 @@ describe("the consumers paused for minutes while orders are placed", () => {
         },
         60_000,
       );
-      expect((await readRecords(e2e.pipeline.db, orderIds)).heldReservations).toBe(0);
+      await expect
+        .poll(async () => (await readRecords(e2e.pipeline.db, orderIds)).heldReservations, {
+          timeout: 30_000,
+        })
+        .toBe(0);
       expect(await readStock(e2e.pipeline.db, productId)).toEqual({ available: 0, reserved: 0 });
       report("consumers paused", {
         orders: count,

@@ -81,7 +81,12 @@ describe("the workers' PostgreSQL stopped for minutes during steady checkouts", 
       expect(Object.fromEntries(tally([...final.values()].map((o) => o.status)))).toEqual({
         confirmed: accepted.length,
       });
-      expect((await readRecords(e2e.pipeline.db, accepted)).heldReservations).toBe(0);
+      // Settlements (reservations committed) finish after the final state.
+      await expect
+        .poll(async () => (await readRecords(e2e.pipeline.db, accepted)).heldReservations, {
+          timeout: 30_000,
+        })
+        .toBe(0);
       expect(await readStock(e2e.pipeline.db, plenty)).toEqual({
         available: count * 2 - 1 - count,
         reserved: 0,
