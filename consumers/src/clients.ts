@@ -8,6 +8,7 @@ import {
 } from "./fulfillment/index.ts";
 import {
   createSimulatedProcessor,
+  createStripeProcessor,
   type PaymentProcessor,
   type SimulatedProcessor,
   withDeadline,
@@ -78,10 +79,32 @@ export const createConfiguredSimulator = (s: SimulatorSettings): SimulatedProces
   return processor;
 };
 
-/** The payment processor (the simulated one), every call under PAYMENT_PROCESSOR_TIMEOUT_MS. */
+type ProcessorSettings = SimulatorSettings &
+  Pick<
+    Settings,
+    | "PAYMENT_PROCESSOR"
+    | "PAYMENT_PROCESSOR_TIMEOUT_MS"
+    | "STRIPE_SECRET_KEY"
+    | "STRIPE_API_URL"
+    | "STRIPE_MAX_NETWORK_RETRIES"
+  >;
+
+/** The processor PAYMENT_PROCESSOR names, as the settings describe it. */
+export const createConfiguredProcessor = (s: ProcessorSettings): PaymentProcessor => {
+  if (s.PAYMENT_PROCESSOR === "simulator") return createConfiguredSimulator(s);
+  if (!s.STRIPE_SECRET_KEY) throw new Error("STRIPE_SECRET_KEY is required with PAYMENT_PROCESSOR=stripe");
+  return createStripeProcessor({
+    secretKey: s.STRIPE_SECRET_KEY,
+    apiUrl: s.STRIPE_API_URL,
+    timeoutMs: s.PAYMENT_PROCESSOR_TIMEOUT_MS,
+    maxNetworkRetries: s.STRIPE_MAX_NETWORK_RETRIES,
+  });
+};
+
+/** The payment processor, every call (the SDK's own retries included) under PAYMENT_PROCESSOR_TIMEOUT_MS. */
 export const createPaymentProcessor = (
-  s: SimulatorSettings & Pick<Settings, "PAYMENT_PROCESSOR_TIMEOUT_MS">,
-  processor: PaymentProcessor = createConfiguredSimulator(s),
+  s: ProcessorSettings,
+  processor: PaymentProcessor = createConfiguredProcessor(s),
 ): PaymentProcessor => withDeadline(processor, s.PAYMENT_PROCESSOR_TIMEOUT_MS);
 
 type WarehouseSettings = Pick<

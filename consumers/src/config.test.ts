@@ -64,6 +64,21 @@ describe("consumers configuration", () => {
     expect(message).toContain("unknown option --verbose");
   });
 
+  it("needs Stripe's key to run the payment consumer on Stripe, and refuses a value that is not a key", () => {
+    const stripe = { ...ENV, PAYMENT_PROCESSOR: "stripe" };
+    expect(problems(["payment"], stripe)).toContain(
+      "STRIPE_SECRET_KEY is required with PAYMENT_PROCESSOR=stripe",
+    );
+    expect(loadConfig(["orders"], stripe, KNOWN).settings.PAYMENT_PROCESSOR).toBe("stripe");
+    expect(problems(["payment"], { ...stripe, STRIPE_SECRET_KEY: "pk_test_abc" })).toContain(
+      "expected a Stripe secret key",
+    );
+    expect(
+      loadConfig(["payment"], { ...stripe, STRIPE_SECRET_KEY: "sk_test_abc123" }, KNOWN).settings,
+    ).toMatchObject({ STRIPE_API_URL: "https://api.stripe.com", STRIPE_MAX_NETWORK_RETRIES: 2 });
+    expect(problems(["payment"], { ...ENV, PAYMENT_PROCESSOR: "paypal" })).toContain("PAYMENT_PROCESSOR");
+  });
+
   it("refuses to start with no consumer named", () => {
     expect(problems([], ENV)).toContain('no consumer named: pass names or "all"');
   });

@@ -46,7 +46,21 @@ export const SettingsSchema = z.object({
   PAYMENT_RETRY_INITIAL_DELAY_MS: int(1, 600_000, 250),
   PAYMENT_RETRY_MAX_DELAY_MS: int(1, 3_600_000, 15_000),
   PAYMENT_RETRY_MAX_MS: int(0, 7 * 86_400_000, 3_600_000),
-  /** The simulated processor (the only one shipped): added latency, and share of failing calls. */
+  /** The card processor the payment consumer charges: the simulator (the local default) or Stripe. */
+  PAYMENT_PROCESSOR: z.enum(["simulator", "stripe"]).default("simulator"),
+  /**
+   * Stripe's secret key (`sk_live_…`, `sk_test_…`, or a restricted `rk_…` key allowed to write
+   * PaymentIntents, PaymentMethods and Refunds); required with PAYMENT_PROCESSOR=stripe.
+   */
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "expected a Stripe secret key: sk_live_…, sk_test_… or rk_…")
+    .optional(),
+  /** Where Stripe's API answers; another value only for a server standing in for it in tests. */
+  STRIPE_API_URL: z.url().default("https://api.stripe.com"),
+  /** Retries the Stripe SDK makes itself (network errors, 409, 5xx) within one processor call. */
+  STRIPE_MAX_NETWORK_RETRIES: int(0, 10, 2),
+  /** The simulated processor: added latency, and share of failing calls. */
   PAYMENT_SIM_LATENCY_MS: int(0, 600_000, 0),
   PAYMENT_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** How long the simulated processor ignores an order paid with `tok_processorSlow`. */
@@ -70,6 +84,12 @@ export const SettingsSchema = z.object({
    * step first asked for it is cancelled (payment_timeout). Consumer lag never counts.
    */
   PAYMENT_STEP_LIMIT_MS: int(100, 86_400_000, 120_000),
+  /**
+   * Payments whose authorization's answer was never recorded (`requested`, or voided without the
+   * processor's reference) are compared with the processor once unchanged this long; how often.
+   */
+  PAYMENT_RECONCILE_AFTER_MS: int(60_000, 30 * 86_400_000, 600_000),
+  PAYMENT_RECONCILE_INTERVAL_MS: int(1_000, 86_400_000, 60_000),
   /** How often order-state looks for orders past that limit. */
   ORDER_SWEEP_INTERVAL_MS: int(10, 3_600_000, 5_000),
   /** Parked events: keys retried at once per consumer, and how often the retrier looks for due ones. */
@@ -210,6 +230,13 @@ export const loadConfig = (
     }
     return { name, replicas };
   });
+  if (
+    parsed.data?.PAYMENT_PROCESSOR === "stripe" &&
+    !parsed.data.STRIPE_SECRET_KEY &&
+    names.includes("payment")
+  ) {
+    problems.push("STRIPE_SECRET_KEY is required with PAYMENT_PROCESSOR=stripe");
+  }
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(`invalid consumers configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }

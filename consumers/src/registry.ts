@@ -39,7 +39,14 @@ export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
         : {},
     ),
   inventory: (ctx) => createInventoryConsumer({ edgeStock: createRedisEdgeStock(ctx.redis()) }),
-  payment: (ctx) => createPaymentConsumer({ processor: createPaymentProcessor(ctx.settings, ctx.processor) }),
+  payment: (ctx) =>
+    createPaymentConsumer({
+      processor: createPaymentProcessor(ctx.settings, ctx.processor),
+      reconcile: {
+        afterMs: ctx.settings.PAYMENT_RECONCILE_AFTER_MS,
+        intervalMs: ctx.settings.PAYMENT_RECONCILE_INTERVAL_MS,
+      },
+    }),
   // The process's Redis client (REDIS_URL checked at start, closed at shutdown).
   "order-state": (ctx) =>
     createOrderStateConsumer({

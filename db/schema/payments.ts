@@ -33,10 +33,21 @@ export const payments = pgTable(
     requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /**
+     * When reconciliation last compared a payment whose authorization's answer was never recorded
+     * (`requested`, or voided without a processor reference) with what the processor holds.
+     */
+    reconciledAt: timestamp("reconciled_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     // Authorizations still unanswered, for the saga deadline: few at any time.
     index("payments_requested_idx").on(t.requestedAt).where(sql`${t.status} = 'requested'`),
+    // What reconciliation looks at: answers never recorded and not settled by it yet; few at any time.
+    index("payments_unreconciled_idx")
+      .on(t.updatedAt)
+      .where(
+        sql`${t.processorRef} is null and ${t.reconciledAt} is null and ${t.status} in ('requested', 'voided')`,
+      ),
   ],
 );
 

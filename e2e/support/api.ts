@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Order } from "../../domain/orders.ts";
 
 /** The public HTTP API of the storefront, as a client sees it. */
@@ -52,10 +53,13 @@ export const createApi = (baseUrl: string, adminToken: string) => {
         currency: "USD",
         category: "e2e",
       };
-      await expectOk(
-        await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders)),
-        "put product",
-      );
+      // An upsert: a 503 is repeated after its Retry-After, as the contract tells clients to.
+      let res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders));
+      for (let tries = 1; res.status === 503 && tries < 5; tries++) {
+        await sleep(Math.min(Number(res.headers.get("retry-after") ?? 1), 5) * 1_000);
+        res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders));
+      }
+      await expectOk(res, "put product");
     },
     async setStock(productId: string, available: number): Promise<StockLevel> {
       const res = await call(

@@ -9,9 +9,14 @@ import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "../order-state/index.ts";
-import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
+import {
+  createPaymentConsumer,
+  createSimulatedProcessor,
+  type PaymentProcessor,
+  PaymentProcessorUnavailableError,
+} from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestServices, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -37,7 +42,7 @@ const { db, redis } = connectTestServices();
 const statusCache = createRedisOrderStatusCache(redis);
 const SHIP_DELAY_MS = 60_000;
 
-const setup = (options: { failureRate?: number } = {}) => {
+const setup = (options: { failureRate?: number; processor?: PaymentProcessor } = {}) => {
   let now = Date.now();
   const warehouse = createSimulatedWarehouse({
     shipDelayMs: SHIP_DELAY_MS,
@@ -48,7 +53,7 @@ const setup = (options: { failureRate?: number } = {}) => {
   const fulfillment = createFulfillmentConsumer({ provider: warehouse, statusCache });
   const consumers: ConsumerDefinition[] = [
     inventoryConsumer,
-    createPaymentConsumer({ processor }),
+    createPaymentConsumer({ processor: options.processor ?? processor }),
     createOrderStateConsumer({ statusCache }),
     createEmailConsumer(),
     fulfillment,
@@ -158,6 +163,38 @@ describe("fulfillment consumer", () => {
       .where(and(eq(emails.orderId, placed.orderId), eq(emails.kind, "order_shipped")));
     expect(shippingEmail?.body).toContain(trackingNumberOf(placed.orderId));
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "captured" });
+  });
+
+  it("requests an order at the warehouse only once its payment is captured", async () => {
+    const simulator = createSimulatedProcessor();
+    let capturing = false;
+    const processor: PaymentProcessor = {
+      ...simulator,
+      capture: async (payment) => {
+        if (!capturing) throw new PaymentProcessorUnavailableError("the processor does not answer captures");
+        await simulator.capture(payment);
+      },
+    };
+    const f = setup({ processor });
+    const productId = await createStockedProduct(db, 5);
+    const placed = orderPlacedEvent([{ productId, qty: 1 }]);
+    // The capture fails (the runner would retry it); fulfillment gets the confirmation meanwhile.
+    await expect(f.checkout(placed)).rejects.toBeInstanceOf(PaymentProcessorUnavailableError);
+    const [finalized] = await outboxFor(db, placed.orderId, TOPICS.orderFinalized);
+    expect(finalized?.payload).toMatchObject({ status: "confirmed" });
+    await deliver(db, f.fulfillment, TOPICS.orderFinalized, finalized?.payload);
+    await f.track(2);
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "confirmed" });
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
+    expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(0);
+
+    capturing = true;
+    await f.pump(TOPICS.orderFinalized, finalized?.payload);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "captured" });
+    await f.track();
+    expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "fulfilling" });
+    expect(await redisStatus(placed.orderId)).toMatchObject({ status: "fulfilling" });
+    expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(1);
   });
 
   it("changes nothing when every event is delivered again, with the same or new event ids", async () => {

@@ -15,6 +15,7 @@ import {
   type TxContext,
 } from "../runtime/types.ts";
 import {
+  capturedUnrequestedOrders,
   fulfillingOrders,
   loadFulfillmentRequest,
   markFulfilling,
@@ -25,12 +26,16 @@ import type { CancelAnswer, FulfillmentProvider } from "./provider.ts";
 
 /**
  * Fulfillment, the step after the order saga (overview: ../order-state/SAGA.md):
- * - `order-finalized` confirmed → the order is requested at the warehouse (in `prepare`, outside any
- *   transaction; the provider is idempotent on the order id), then moved confirmed → fulfilling. An
+ * - `order-finalized` confirmed → once its payment is captured, the order is requested at the
+ *   warehouse (in `prepare`, outside any transaction; the provider is idempotent on the order id),
+ *   then moved confirmed → fulfilling. Nothing ships without the money: an order whose capture has
+ *   not landed yet is requested by the tracking task once it has (capture and this event run side
+ *   by side), and one whose capture never lands stays confirmed (`orders_confirmed_uncaptured`). An
  *   order no longer confirmed (a merchant cancelled it) is not requested.
  * - `order-finalized` cancelled by the merchant → the warehouse is told not to ship it (the
  *   compensation of the request; a no-op for an order it never had).
- * - the tracking task polls the warehouse about fulfilling orders; a shipped one moves
+ * - the tracking task requests the confirmed orders whose capture landed since, and polls the
+ *   warehouse about fulfilling orders; a shipped one moves
  *   fulfilling → shipped with its shipment and `order-shipped` goes out through the outbox, once
  *   (a conditional update of the order row). Inventory and email act on that event.
  * Each transaction also records the rewrite of the order's status record in Redis from Postgres (a
@@ -75,6 +80,10 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
     if (!found) throw new Error(`order ${event.orderId} is not in Postgres`);
     if (found.status !== "confirmed") {
       ctx.log.info({ orderId: event.orderId, status: found.status }, "order not confirmed; not requested");
+      return { step: "request", sent: false };
+    }
+    if (!found.captured) {
+      ctx.log.debug({ orderId: event.orderId }, "payment not captured yet; requested once it is");
       return { step: "request", sent: false };
     }
     await provider.request(found.request);
@@ -128,24 +137,46 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
     });
   };
 
-  /** One pass over the fulfilling orders; a failed warehouse call is tried again on the next pass. */
-  const track = async (ctx: TaskContext): Promise<void> => {
-    const orderIds = await fulfillingOrders(ctx.db, batchSize);
-    let shipped = 0;
+  /** Requests a confirmed, captured order at the warehouse; true when this call moved it to fulfilling. */
+  const requestOne = async (ctx: TaskContext, orderId: string): Promise<boolean> => {
+    const found = await loadFulfillmentRequest(ctx.db, orderId);
+    if (found?.status !== "confirmed" || !found.captured) return false;
+    await provider.request(found.request);
+    return ctx.transaction(async (tx) => {
+      if (!(await markFulfilling(tx.tx, orderId))) return false;
+      syncStatus(tx, orderId);
+      return true;
+    });
+  };
+
+  /** Runs `call` over the orders, `concurrency` at a time; a failed call is tried again next pass. */
+  const pass = async (
+    ctx: TaskContext,
+    what: string,
+    orderIds: readonly string[],
+    call: (ctx: TaskContext, orderId: string) => Promise<boolean>,
+  ): Promise<void> => {
+    let done = 0;
     let failed = 0;
     for (let i = 0; i < orderIds.length; i += concurrency) {
       await Promise.all(
         orderIds.slice(i, i + concurrency).map(async (orderId) => {
           try {
-            if (await trackOne(ctx, orderId)) shipped++;
+            if (await call(ctx, orderId)) done++;
           } catch (error) {
             failed++;
-            ctx.log.debug({ orderId, err: error }, "shipment tracking call failed; asking again next pass");
+            ctx.log.debug({ orderId, err: error }, `${what} call failed; asking again next pass`);
           }
         }),
       );
     }
-    if (shipped > 0 || failed > 0) ctx.log.info({ shipped, failed }, "shipment tracking pass");
+    if (done > 0 || failed > 0) ctx.log.info({ done, failed }, `${what} pass`);
+  };
+
+  /** One pass: the orders captured since their confirmation, then the orders at the warehouse. */
+  const track = async (ctx: TaskContext): Promise<void> => {
+    await pass(ctx, "fulfillment request", await capturedUnrequestedOrders(ctx.db, batchSize), requestOne);
+    await pass(ctx, "shipment tracking", await fulfillingOrders(ctx.db, batchSize), trackOne);
   };
 
   return {

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
-import { orderLines, orders } from "../../../db/schema/index.ts";
+import { orderLines, orders, payments } from "../../../db/schema/index.ts";
 import type { OrderStatus, Shipment } from "../../../domain/order-events.ts";
 import type { Tx } from "../runtime/types.ts";
 import type { FulfillmentRequest } from "./provider.ts";
@@ -12,13 +12,22 @@ import type { FulfillmentRequest } from "./provider.ts";
  * recorded as shipped.
  */
 
-/** The order's status and what the warehouse needs, read without locks (before a warehouse call). */
+/**
+ * The order's status, whether its payment is captured, and what the warehouse needs, read without
+ * locks (before a warehouse call).
+ */
 export const loadFulfillmentRequest = async (
   db: Db,
   orderId: string,
-): Promise<{ status: OrderStatus; request: FulfillmentRequest } | undefined> => {
+): Promise<{ status: OrderStatus; captured: boolean; request: FulfillmentRequest } | undefined> => {
   const [row] = await db
-    .select({ status: orders.status, shippingAddress: orders.shippingAddress })
+    .select({
+      status: orders.status,
+      shippingAddress: orders.shippingAddress,
+      // Qualified by hand: a bare column inside the subquery would bind to the payments table.
+      captured: sql<boolean>`exists (select 1 from ${payments} as p
+        where p.order_id = "orders"."order_id" and p.status = 'captured')`,
+    })
     .from(orders)
     .where(eq(orders.orderId, orderId));
   if (!row) return undefined;
@@ -32,7 +41,26 @@ export const loadFulfillmentRequest = async (
     .from(orderLines)
     .where(eq(orderLines.orderId, orderId))
     .orderBy(asc(orderLines.productId));
-  return { status: row.status, request: { orderId, shippingAddress: row.shippingAddress, items } };
+  return {
+    status: row.status,
+    captured: row.captured,
+    request: { orderId, shippingAddress: row.shippingAddress, items },
+  };
+};
+
+/**
+ * Confirmed orders whose payment is captured and that are not at the warehouse yet, oldest first:
+ * those whose capture landed after their `order-finalized` was handled.
+ */
+export const capturedUnrequestedOrders = async (db: Db, limit: number): Promise<string[]> => {
+  const rows = await db
+    .select({ orderId: orders.orderId })
+    .from(orders)
+    .innerJoin(payments, eq(payments.orderId, orders.orderId))
+    .where(and(eq(orders.status, "confirmed"), eq(payments.status, "captured")))
+    .orderBy(asc(orders.createdAt), asc(orders.orderId))
+    .limit(limit);
+  return rows.map((row) => row.orderId);
 };
 
 /** confirmed → fulfilling; false when the order is no longer confirmed (cancelled, or moved on). */

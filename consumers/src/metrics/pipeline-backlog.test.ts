@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createNodeDb } from "../../../db/node-client.ts";
-import { deadLetters, effects, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import { deadLetters, effects, orders, outbox, parkedEvents, payments } from "../../../db/schema/index.ts";
 import { readPipelineBacklog } from "./pipeline-backlog.ts";
 
 const { db, pool } = createNodeDb(inject("stack").databaseUrl, { max: 1 });
@@ -105,5 +105,32 @@ describe("readPipelineBacklog", () => {
       ]);
     });
     expect(seen.after.unrecordedOrders).toBe(seen.before.unrecordedOrders + 1);
+  });
+
+  it("counts confirmed orders whose payment is not captured, and how long the oldest has waited", async () => {
+    const order = (status: "confirmed" | "pending", updatedAt: Date) => ({
+      orderId: `ord_${randomUUID().replaceAll("-", "")}`,
+      cartId: "c",
+      email: "a@example.com",
+      status,
+      subtotalCents: 100,
+      currency: "USD" as const,
+      shippingAddress: { name: "A", line1: "1 St", city: "X", postalCode: "1", country: "US" },
+      placedAt: updatedAt,
+      updatedAt,
+    });
+    const waiting = order("confirmed", minutesAgo(10));
+    const captured = order("confirmed", minutesAgo(30));
+    const pending = order("pending", minutesAgo(30));
+    const seen = await around(async (tx) => {
+      await tx.insert(orders).values([waiting, captured, pending]);
+      const payment = { amountCents: 100, currency: "USD" as const };
+      await tx.insert(payments).values([
+        { ...payment, orderId: waiting.orderId, status: "authorized", processorRef: "r1" },
+        { ...payment, orderId: captured.orderId, status: "captured", processorRef: "r2" },
+      ]);
+    });
+    expect(seen.after.uncapturedOrders.rows).toBe(seen.before.uncapturedOrders.rows + 1);
+    expect(seen.after.uncapturedOrders.oldestAgeSeconds).toBeGreaterThanOrEqual(595);
   });
 });

@@ -1,6 +1,14 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
-import { deadLetters, effects, emails, orders, outbox, parkedEvents } from "../../../db/schema/index.ts";
+import {
+  deadLetters,
+  effects,
+  emails,
+  orders,
+  outbox,
+  parkedEvents,
+  payments,
+} from "../../../db/schema/index.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { ORDERS_CONSUMER } from "../orders/name.ts";
 import type { Tx } from "../runtime/types.ts";
@@ -15,7 +23,8 @@ export interface Waiting {
  * What waits in the pipeline's tables, read when Prometheus scrapes (the tables are shared: every
  * consumers process reports the same): the outbox and the effects not applied yet (parked rows
  * apart), parked rows given up on per table, parked events per consumer, the oldest order still
- * pending (consumer lag, as time), and the orders that could not be recorded at all.
+ * pending (consumer lag, as time), the orders that could not be recorded at all, and the confirmed
+ * orders still waiting for their capture.
  */
 export interface PipelineBacklog {
   outbox: Waiting;
@@ -26,6 +35,8 @@ export interface PipelineBacklog {
   pendingOrders: Waiting;
   /** Orders whose `order-placed` the orders consumer dead-lettered and that Postgres never recorded. */
   unrecordedOrders: number;
+  /** Confirmed orders whose payment is not captured (they wait for it: nothing ships uncaptured). */
+  uncapturedOrders: Waiting;
 }
 
 const waiting = (table: typeof outbox | typeof effects, where: ReturnType<typeof sql>) => sql`(
@@ -33,7 +44,7 @@ const waiting = (table: typeof outbox | typeof effects, where: ReturnType<typeof
     coalesce(extract(epoch from now() - min(${table.createdAt})), 0))
   from ${table} where ${where})`;
 
-/** Two statements, each over partial indexes or few rows. */
+/** Two statements, each over (partial) indexes or few rows. */
 export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog> => {
   const [row] = await db
     .select({
@@ -48,6 +59,10 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
       unrecordedOrders: sql<number>`(select count(distinct d.key)::int from ${deadLetters} as d
         where d.consumer = ${ORDERS_CONSUMER} and d.topic like ${`%${TOPICS.orderPlaced}`}
           and not exists (select 1 from ${orders} where ${orders.orderId} = d.key))`,
+      uncapturedOrders: sql<Waiting>`(select json_build_object('rows', count(*), 'oldestAgeSeconds',
+        coalesce(extract(epoch from now() - min(o.updated_at)), 0))
+        from ${orders} as o where o.status = 'confirmed' and not exists (select 1 from ${payments} as p
+          where p.order_id = o.order_id and p.status = 'captured'))`,
     })
     .from(sql`(select 1) as one`);
   const perConsumer = await db
@@ -73,5 +88,6 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
     parkedEvents: new Map(perConsumer.map((p) => [p.consumer, clean(p)])),
     pendingOrders: clean(row?.pendingOrders),
     unrecordedOrders: row?.unrecordedOrders ?? 0,
+    uncapturedOrders: clean(row?.uncapturedOrders),
   };
 };

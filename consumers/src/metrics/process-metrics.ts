@@ -145,6 +145,16 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     "Orders whose order-placed the orders consumer sent to the dead letters and that Postgres never recorded (the saga cancels them; an operator fixes and replays)",
     (b) => b.unrecordedOrders,
   );
+  backlogGauge(
+    "orders_confirmed_uncaptured",
+    "Confirmed orders whose payment is not captured yet; they are not sent to the warehouse until it is",
+    (b) => b.uncapturedOrders.rows,
+  );
+  backlogGauge(
+    "orders_confirmed_uncaptured_oldest_age_seconds",
+    "How long the oldest confirmed order has waited for its capture (a capture dead-lettered waits for good)",
+    (b) => b.uncapturedOrders.oldestAgeSeconds,
+  );
   new Gauge({
     name: "pipeline_parked_rows",
     help: "Rows given up on and parked, waiting for an operator (npm run dlq -- parked): kind is outbox, effects or emails",

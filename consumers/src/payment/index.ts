@@ -10,9 +10,11 @@ export {
 export {
   type AuthorizeRequest,
   type AuthorizeResult,
+  type PaymentHandle,
   type PaymentProcessor,
   PaymentProcessorRequestError,
   PaymentProcessorUnavailableError,
+  type ProcessorRecord,
 } from "./processor.ts";
 export { withDeadline } from "./processor-deadline.ts";
 export {
@@ -23,3 +25,4 @@ export {
   type SimulatedProcessorOptions,
   SLOW_TOKEN,
 } from "./simulated-processor.ts";
+export { createStripeProcessor, type StripeProcessorOptions } from "./stripe-processor.ts";

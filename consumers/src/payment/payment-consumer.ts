@@ -1,13 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
-import {
-  type OrderFinalized,
-  OrderFinalizedSchema,
-  PaymentResultSchema,
-} from "../../../domain/order-events.ts";
+import { type OrderFinalized, OrderFinalizedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribePrepared } from "../runtime/types.ts";
 import {
+  announceAuthorization,
   recordAuthorization,
   recordSettlement,
   requestAuthorization,
@@ -16,6 +12,7 @@ import {
   type Settlement,
 } from "./payment-steps.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
+import { RECONCILE_TASK, type ReconcileOptions, reconcilePayments } from "./reconciliation.ts";
 
 /**
  * Payment step of the order saga (overview: ../order-state/SAGA.md): authorizes a placed order's
@@ -24,7 +21,12 @@ import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
  * (`prepare`), never while it holds locks; its errors propagate, so the runner retries the event
  * (transient ones for minutes, see PAYMENT_RETRY_MAX_MS) with the same idempotency key.
  */
-export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): ConsumerDefinition => {
+export const createPaymentConsumer = (deps: {
+  processor: PaymentProcessor;
+  /** Reconciliation of payments whose answer was never recorded (reconciliation.ts); off without. */
+  reconcile?: ReconcileOptions;
+}): ConsumerDefinition => {
+  const { reconcile } = deps;
   const recordResult = async (
     event: OrderPlaced,
     ctx: HandlerContext,
@@ -34,14 +36,8 @@ export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): Co
       ctx.log.info({ orderId: event.orderId }, "payment already recorded for this order, nothing to do");
       return;
     }
-    const base = { eventId: randomUUID(), orderId: event.orderId };
-    const payload = PaymentResultSchema.parse(
-      result.status === "authorized"
-        ? { ...base, type: "authorized", amountCents: event.subtotalCents }
-        : { ...base, type: "declined", reason: "payment_declined" },
-    );
     ctx.log.debug({ orderId: event.orderId, result: result.status }, "payment authorization answered");
-    await ctx.emit(TOPICS.paymentResults, event.orderId, payload);
+    await announceAuthorization(ctx, event, result);
   };
 
   const recordSettled = async (event: OrderFinalized, ctx: HandlerContext, outcome: Settlement) => {
@@ -66,5 +62,14 @@ export const createPaymentConsumer = (deps: { processor: PaymentProcessor }): Co
         handle: recordSettled,
       }),
     ],
+    tasks: reconcile
+      ? [
+          {
+            name: RECONCILE_TASK,
+            intervalMs: reconcile.intervalMs,
+            run: (ctx) => reconcilePayments(ctx, deps.processor, reconcile),
+          },
+        ]
+      : [],
   };
 };

@@ -1,8 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import type { Tx } from "../runtime/types.ts";
+import { PaymentResultSchema } from "../../../domain/order-events.ts";
+import { TOPICS } from "../../../domain/topics.ts";
+import type { Tx, TxContext } from "../runtime/types.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
 
 /**
@@ -100,6 +103,21 @@ export const recordAuthorization = async (
   return recorded.length > 0;
 };
 
+/** Announces a recorded answer on `payment-results`, in the transaction that recorded it. */
+export const announceAuthorization = async (
+  ctx: Pick<TxContext, "emit">,
+  order: Pick<OrderPlaced, "orderId" | "subtotalCents">,
+  result: AuthorizeResult,
+): Promise<void> => {
+  const base = { eventId: randomUUID(), orderId: order.orderId };
+  const payload = PaymentResultSchema.parse(
+    result.status === "authorized"
+      ? { ...base, type: "authorized", amountCents: order.subtotalCents }
+      : { ...base, type: "declined", reason: "payment_declined" },
+  );
+  await ctx.emit(TOPICS.paymentResults, order.orderId, payload);
+};
+
 export type Settlement = "captured" | "voided" | "refunded" | "nothing_to_do";
 
 /** Takes the money of a confirmed order at the processor. Capturing twice is a no-op. */
@@ -113,7 +131,7 @@ export const requestCapture = async (
   if (payment?.status !== "authorized") {
     throw new Error(`order ${orderId} is confirmed but its payment is ${payment?.status ?? "missing"}`);
   }
-  await processor.capture(orderId);
+  await processor.capture({ orderId, ref: payment.processorRef });
   return "captured";
 };
 
@@ -132,11 +150,11 @@ export const requestVoid = async (
 ): Promise<Settlement> => {
   const payment = await findPayment(db, orderId);
   if (payment?.status === "captured") {
-    await processor.refund(orderId);
+    await processor.refund({ orderId, ref: payment.processorRef });
     return "refunded";
   }
   if (payment?.status !== "authorized" && payment?.status !== "requested") return "nothing_to_do";
-  await processor.void(orderId);
+  await processor.void({ orderId, ref: payment.processorRef });
   return "voided";
 };
 

@@ -21,7 +21,7 @@ describe("processor deadline", () => {
   it("passes answers in time through, for every call", async () => {
     const processor = withDeadline(createSimulatedProcessor({ latencyMs: 5 }), 1_000);
     expect(await processor.authorize(request)).toMatchObject({ status: "authorized" });
-    await expect(processor.capture(request.orderId)).resolves.toBeUndefined();
-    await expect(processor.void("ord_other")).resolves.toBeUndefined();
+    await expect(processor.capture({ orderId: request.orderId, ref: null })).resolves.toBeUndefined();
+    await expect(processor.void({ orderId: "ord_other", ref: null })).resolves.toBeUndefined();
   });
 });

@@ -17,8 +17,9 @@ export const withDeadline = (processor: PaymentProcessor, timeoutMs: number): Pa
     );
   return {
     authorize: (request) => bounded("authorize", () => processor.authorize(request)),
-    capture: (orderId) => bounded("capture", () => processor.capture(orderId)),
-    void: (orderId) => bounded("void", () => processor.void(orderId)),
-    refund: (orderId) => bounded("refund", () => processor.refund(orderId)),
+    capture: (payment) => bounded("capture", () => processor.capture(payment)),
+    void: (payment) => bounded("void", () => processor.void(payment)),
+    refund: (payment) => bounded("refund", () => processor.refund(payment)),
+    lookup: (payment) => bounded("lookup", () => processor.lookup(payment)),
   };
 };

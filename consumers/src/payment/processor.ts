@@ -2,17 +2,42 @@ import type { Currency } from "../../../domain/money.ts";
 
 /**
  * What the payment step needs of a card processor (Stripe-like). The order id is the idempotency
- * key of every call: authorizing the same order again returns the first result and never creates a
- * second authorization; capturing or voiding twice is a no-op.
+ * key of every call (with the step: one key per order and step): authorizing the same order again
+ * returns the first result and never creates a second authorization; capturing or voiding twice is
+ * a no-op.
  */
 export interface PaymentProcessor {
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
   /** Takes the money of the order's authorization. */
-  capture(orderId: string): Promise<void>;
-  /** Cancels the order's authorization (the compensation of `authorize`); the hold on the card ends. */
-  void(orderId: string): Promise<void>;
+  capture(payment: PaymentHandle): Promise<void>;
+  /**
+   * Cancels the order's authorization (the compensation of `authorize`); the hold on the card ends.
+   * Without a `ref` (the authorization's answer was never received) a processor that can find the
+   * authorization by the order id voids it; one that cannot does nothing, and the authorization's
+   * retry learns its answer (see payment-steps.ts).
+   */
+  void(payment: PaymentHandle): Promise<void>;
   /** Gives the captured money of the order back (a merchant cancelled it before it shipped). */
-  refund(orderId: string): Promise<void>;
+  refund(payment: PaymentHandle): Promise<void>;
+  /**
+   * What the processor holds for the order (by its `ref`, or else by the order id): reconciliation
+   * asks it about payments whose authorization's answer was never recorded.
+   */
+  lookup(payment: PaymentHandle): Promise<ProcessorRecord>;
+}
+
+/**
+ * The processor's record of an order's payment: `none` when it has none, `pending` while it is still
+ * deciding (or waiting for the shopper); otherwise where the money is, with the processor's reference.
+ */
+export type ProcessorRecord =
+  | { state: "none" | "pending" }
+  | { state: "authorized" | "captured" | "voided" | "refunded" | "declined"; ref: string | null };
+
+/** An order's payment at the processor: the order, and the processor's reference once answered. */
+export interface PaymentHandle {
+  orderId: string;
+  ref: string | null;
 }
 
 export interface AuthorizeRequest {

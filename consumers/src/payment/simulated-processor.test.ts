@@ -66,14 +66,16 @@ describe("simulated payment processor", () => {
   it("captures or voids an authorization once, and refuses to capture a voided one", async () => {
     const processor = createSimulatedProcessor();
     await processor.authorize(request("o1"));
-    await processor.capture("o1");
-    await processor.capture("o1");
+    await processor.capture({ orderId: "o1", ref: null });
+    await processor.capture({ orderId: "o1", ref: null });
     expect(processor.stateOf("o1")).toBe("captured");
     await processor.authorize(request("o2"));
-    await processor.void("o2");
-    await processor.void("o2");
+    await processor.void({ orderId: "o2", ref: null });
+    await processor.void({ orderId: "o2", ref: null });
     expect(processor.stateOf("o2")).toBe("voided");
-    await expect(processor.capture("o2")).rejects.toBeInstanceOf(PaymentProcessorRequestError);
+    await expect(processor.capture({ orderId: "o2", ref: null })).rejects.toBeInstanceOf(
+      PaymentProcessorRequestError,
+    );
   });
 
   it("answers about an order paid with tok_processorSlow only once its slow window has passed", async () => {

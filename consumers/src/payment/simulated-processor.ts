@@ -6,6 +6,7 @@ import {
   type PaymentProcessor,
   PaymentProcessorRequestError,
   PaymentProcessorUnavailableError,
+  type ProcessorRecord,
 } from "./processor.ts";
 
 /**
@@ -17,7 +18,8 @@ import {
  * idempotency key (the order id), here in memory. Its answers are also derived from the request
  * alone (the ref is a hash of the order id), so after a restart a repeated authorization answers the
  * same ref and outcome. Capture and void of an order it has no record of (authorized before a
- * restart) succeed: the simulation cannot tell, and the `payments` row is the system's record.
+ * restart) succeed: the simulation cannot tell, and the `payments` row is the system's record. It
+ * finds an order's payment by the order id alone (a void without a `ref` voids it).
  *
  * `answerLate(byMs, forMs)` makes it a processor that answers after its callers' deadlines: for
  * `forMs` from then on, every call waits `byMs`, then has its effect and answers (the caller has
@@ -120,9 +122,18 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
       await waitIfSlow(request);
       return call("authorize", () => authorize(request));
     },
-    capture: (orderId) => call("capture", () => transition(orderId, "captured")),
-    void: (orderId) => call("void", () => transition(orderId, "voided")),
-    refund: (orderId) => call("refund", () => transition(orderId, "refunded")),
+    capture: ({ orderId }) => call("capture", () => transition(orderId, "captured")),
+    void: ({ orderId }) => call("void", () => transition(orderId, "voided")),
+    refund: ({ orderId }) => call("refund", () => transition(orderId, "refunded")),
+    lookup: ({ orderId }) =>
+      call("lookup", (): ProcessorRecord => {
+        const payment = payments.get(orderId);
+        if (!payment) return { state: "none" };
+        return {
+          state: payment.state,
+          ref: payment.result.status === "authorized" ? payment.result.ref : null,
+        };
+      }),
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
     answerLate: (byMs, forMs) => {

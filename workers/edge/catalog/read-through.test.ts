@@ -80,6 +80,32 @@ describe("read-through catalog cache on the real Redis", () => {
     });
   });
 
+  it("fills a missing entry while a refresh of it runs, with the value (a refresh answers nothing)", async () => {
+    const k = key();
+    const { cache, settle } = isolate();
+    const quick: CachePolicy<{ price: number }> = { freshMs: 20, keepMs: 600_000 };
+    await cache.read(k, quick, async () => ({ price: 1 }));
+    await sleep(40);
+    let releaseRefresh = () => {};
+    const slowRefresh = new Promise<void>((resolve) => {
+      releaseRefresh = resolve;
+    });
+    // A stale read starts a refresh whose origin read is still running...
+    expect(
+      await cache.read(k, quick, async () => {
+        await slowRefresh;
+        return { price: 2 };
+      }),
+    ).toMatchObject({ status: "STALE" });
+    // ...when the entry goes (evicted, dropped after a failed write-through) and a read must fill it.
+    await cache.forget(k);
+    const filled = cache.read(k, quick, async () => ({ price: 3 }));
+    await sleep(200); // the read has found no entry while the refresh still runs
+    releaseRefresh();
+    expect((await filled).value).toEqual({ price: expect.any(Number) });
+    await settle();
+  });
+
   it("serves stale when the origin fails, and fails when there is nothing to serve", async () => {
     const k = key();
     const { cache, settle } = isolate();

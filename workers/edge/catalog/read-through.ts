@@ -57,6 +57,8 @@ const RELEASE_LEASE =
 
 /** In-flight map key of a shared Redis lookup (fills and refreshes use the entry's own key). */
 const readKey = (key: string): string => `read\n${key}`;
+/** A background refresh answers nothing: a read that finds no entry must not join one. */
+const refreshKey = (key: string): string => `refresh\n${key}`;
 
 /** An entry as stored (JSON text); anything unreadable counts as absent, so it is filled again. */
 const parseEntry = <T>(text: string | null | undefined): Entry<T> | null => {
@@ -179,7 +181,7 @@ export class ReadThrough {
     if (entry) {
       const stale = entry;
       this.deps.background(
-        this.coalesce(key, () => this.refresh(key, policy, load)).catch((error: unknown) => {
+        this.coalesce(refreshKey(key), () => this.refresh(key, policy, load)).catch((error: unknown) => {
           log("warn", "background refresh failed; stale entry kept", { key, error: errorMessage(error) });
         }),
       );

@@ -1,0 +1,2 @@
+ALTER TABLE "payments" ADD COLUMN "reconciled_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "payments_unreconciled_idx" ON "payments" USING btree ("updated_at") WHERE "payments"."processor_ref" is null and "payments"."reconciled_at" is null and "payments"."status" in ('requested', 'voided');
