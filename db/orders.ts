@@ -1,7 +1,12 @@
 import { type Order, OrderSchema } from "../domain/orders.ts";
 import type { OrderLineRow, OrderRow } from "./schema/orders.ts";
+import type { PaymentRow } from "./schema/payments.ts";
 
-/** The API's Order from its row and lines in Postgres, the system of record. */
+/**
+ * The API's Order from its row and lines in Postgres, the system of record, and its payment when
+ * known: a pending order whose payment waits for the shopper shows `requires_action` with the client
+ * secret the frontend finishes it with.
+ */
 export const orderFromRows = (
   row: Pick<
     OrderRow,
@@ -21,10 +26,16 @@ export const orderFromRows = (
     OrderLineRow,
     "productId" | "sku" | "name" | "qty" | "unitPriceCents" | "lineTotalCents"
   >[],
-): Order =>
-  OrderSchema.parse({
+  payment?: Pick<PaymentRow, "status" | "clientSecret">,
+): Order => {
+  const action =
+    row.status === "pending" && payment?.status === "requires_action" && payment.clientSecret
+      ? { clientSecret: payment.clientSecret }
+      : undefined;
+  return OrderSchema.parse({
     orderId: row.orderId,
-    status: row.status,
+    status: action ? "requires_action" : row.status,
+    ...(action ? { payment: action } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
     email: row.email,
     items: lines.map((line) => ({
@@ -49,3 +60,4 @@ export const orderFromRows = (
     createdAt: row.placedAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   });
+};

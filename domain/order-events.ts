@@ -17,6 +17,25 @@ export const ORDER_STATUSES = ["pending", "confirmed", "fulfilling", "shipped", 
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
+/**
+ * The status a client sees: the order's, except that a pending order whose card issuer waits for the
+ * shopper (3-D Secure) shows `requires_action`. The saga's record (`orders.status`) stays `pending`.
+ */
+export const ORDER_VIEW_STATUSES = [
+  "pending",
+  "requires_action",
+  "confirmed",
+  "fulfilling",
+  "shipped",
+  "cancelled",
+] as const;
+export const OrderViewStatusSchema = z.enum(ORDER_VIEW_STATUSES);
+export type OrderViewStatus = z.infer<typeof OrderViewStatusSchema>;
+
+/** What the frontend needs to finish a payment with the processor (Stripe.js `handleNextAction`). */
+export const PaymentActionSchema = z.object({ clientSecret: z.string().min(1).max(512) });
+export type PaymentAction = z.infer<typeof PaymentActionSchema>;
+
 /** The contract's reasons (API.md): `payment_timeout` when the saga deadline passed before payment settled. */
 export const CANCEL_REASONS = [
   "out_of_stock",
@@ -38,10 +57,14 @@ export const InventoryResultSchema = z.discriminatedUnion("type", [
 ]);
 export type InventoryResult = z.infer<typeof InventoryResultSchema>;
 
-/** `payment-results`: the payment was authorized (not yet captured), or declined. */
+/**
+ * `payment-results`: the payment was authorized (not yet captured), or declined; or, before either,
+ * the card issuer needs the shopper (3-D Secure), with what the frontend needs to finish it.
+ */
 export const PaymentResultSchema = z.discriminatedUnion("type", [
   Base.extend({ type: z.literal("authorized"), amountCents: CentsSchema }),
   Base.extend({ type: z.literal("declined"), reason: z.literal("payment_declined") }),
+  Base.extend({ type: z.literal("action_required"), payment: PaymentActionSchema }),
 ]);
 export type PaymentResult = z.infer<typeof PaymentResultSchema>;
 
@@ -70,3 +93,16 @@ export type Shipment = z.infer<typeof ShipmentSchema>;
  */
 export const OrderShippedSchema = Base.extend({ shipment: ShipmentSchema });
 export type OrderShipped = z.infer<typeof OrderShippedSchema>;
+
+/**
+ * `payment-events`: the processor said something changed about an order's payment (a Stripe webhook,
+ * or the local simulator's 3-D Secure outcome). Only a hint: the payment consumer asks the processor
+ * what holds now, so replays and deliveries out of order change nothing. `eventId` is the processor's
+ * own event id (`evt_…`), so a webhook delivered twice is applied once.
+ */
+export const PaymentEventSchema = Base.extend({
+  source: z.enum(["stripe", "simulator"]),
+  type: z.string().min(1).max(128),
+  ref: z.string().min(1).max(255).optional(),
+});
+export type PaymentEvent = z.infer<typeof PaymentEventSchema>;

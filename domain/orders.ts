@@ -1,12 +1,17 @@
 import { z } from "zod";
 import { CustomerIdSchema, OrderIdSchema, ProductIdSchema } from "./events.ts";
 import { CentsSchema, CurrencySchema } from "./money.ts";
-import { CancelReasonSchema, OrderStatusSchema, ShipmentSchema } from "./order-events.ts";
+import {
+  CancelReasonSchema,
+  OrderViewStatusSchema,
+  PaymentActionSchema,
+  ShipmentSchema,
+} from "./order-events.ts";
 
 /** The API's Order: what `POST /v1/checkout` answers and `GET /v1/orders/:id` reads. */
 export const OrderSchema = z.object({
   orderId: OrderIdSchema,
-  status: OrderStatusSchema,
+  status: OrderViewStatusSchema,
   reason: CancelReasonSchema.optional(),
   email: z.email(),
   items: z.array(
@@ -23,6 +28,8 @@ export const OrderSchema = z.object({
   currency: CurrencySchema,
   /** Present once the order is `shipped`. */
   shipment: ShipmentSchema.optional(),
+  /** Present while the order is `requires_action`: the frontend finishes the payment with it. */
+  payment: PaymentActionSchema.optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

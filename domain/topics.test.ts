@@ -17,6 +17,8 @@ describe("topics", () => {
       "inventory-results.dlq",
       "payment-results",
       "payment-results.dlq",
+      "payment-events",
+      "payment-events.dlq",
       "order-finalized",
       "order-finalized.dlq",
       "order-shipped",

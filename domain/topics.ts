@@ -6,6 +6,7 @@ export const TOPICS = {
   orderRecorded: "order-recorded",
   inventoryResults: "inventory-results",
   paymentResults: "payment-results",
+  paymentEvents: "payment-events",
   orderFinalized: "order-finalized",
   orderShipped: "order-shipped",
 } as const;
@@ -13,10 +14,16 @@ export const TOPICS = {
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
 /**
- * The topics the workers publish (checkout, carts, the admin's catalog writes), through Kafka REST:
- * their login may produce these and nothing else (a merchant's cancellation goes through the outbox).
+ * The topics the workers publish (checkout, carts, the admin's catalog writes, the processor's
+ * webhooks), through Kafka REST: their login may produce these and nothing else (a merchant's
+ * cancellation goes through the outbox).
  */
-export const WORKER_TOPICS = [TOPICS.orderPlaced, TOPICS.cartUpdated, TOPICS.catalogUpdated] as const;
+export const WORKER_TOPICS = [
+  TOPICS.orderPlaced,
+  TOPICS.cartUpdated,
+  TOPICS.catalogUpdated,
+  TOPICS.paymentEvents,
+] as const;
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { SLOW_TOKEN } from "../consumers/src/payment/index.ts";
 import type { Order } from "../domain/orders.ts";
@@ -12,7 +13,7 @@ import {
   scaled,
 } from "./support/drill.ts";
 import { useE2e } from "./support/fixture.ts";
-import { sleep, waitFor } from "./support/pipeline.ts";
+import { SAGA_CONSUMERS, sleep, waitFor } from "./support/pipeline.ts";
 import { readRecords, readStock, tally } from "./support/records.ts";
 
 /**
@@ -24,7 +25,14 @@ import { readRecords, readStock, tally } from "./support/records.ts";
  *   or confirmed once it recovers, and no cancelled order keeps an authorization.
  */
 describe("a card processor misbehaving for minutes", () => {
-  const e2e = useE2e({ settings: { ...processorSettings(), PAYMENT_SIM_SLOW_MS: String(FAULT_MS) } });
+  // With fulfillment: no order may reach the warehouse before its capture, late as the processor is.
+  const e2e = useE2e({
+    only: [...SAGA_CONSUMERS, "fulfillment"],
+    settings: { ...processorSettings(), PAYMENT_SIM_SLOW_MS: String(FAULT_MS) },
+  });
+  /** The saga's outcome of an order: fulfilling and shipped orders were confirmed. */
+  const outcomeOf = (order: Order): string =>
+    order.status === "fulfilling" || order.status === "shipped" ? "confirmed" : order.status;
 
   /** Polls the orders until each is final, noting when it was first seen final. */
   const finalTimes = async (api: Api, orderIds: readonly string[], timeoutMs: number) => {
@@ -82,7 +90,8 @@ describe("a card processor misbehaving for minutes", () => {
         return ids.every((id) => {
           const mine = records.payments.get(id);
           const theirs = e2e.pipeline.processor.stateOf(id);
-          return orders.get(id)?.status === "confirmed"
+          const order = orders.get(id);
+          return order && outcomeOf(order) === "confirmed"
             ? mine === "captured" && theirs === "captured"
             : ["voided", "declined"].includes(mine ?? "") && (theirs === undefined || theirs === "voided");
         });
@@ -109,26 +118,28 @@ describe("a card processor misbehaving for minutes", () => {
       const slow = await checkoutAll(e2e.api, slowCarts, SLOW_TOKEN);
       const ordinary = await placeOverTime(e2e.api, productId, ordinaryCount, FAULT_MS * 0.8);
 
-      const outcomes = tally(ordinary.map(({ order }) => order.status));
+      const outcomes = tally(ordinary.map(({ order }) => outcomeOf(order)));
       expect(Object.fromEntries(outcomes)).toEqual({ confirmed: ordinaryCount });
 
       const slowFinal = await e2e.api.waitFinal(
         slow.map((o) => o.orderId),
         FAULT_MS + 120_000,
       );
-      for (const order of slowFinal.values()) expect(["confirmed", "cancelled"]).toContain(order.status);
+      for (const order of slowFinal.values()) expect(["confirmed", "cancelled"]).toContain(outcomeOf(order));
       // Once the processor answers again, the authorizations it made meanwhile come to light too.
       await sleep(Math.max(0, started + FAULT_MS + scaled(10_000) - Date.now()));
       await expectNothingHeld(slowFinal);
       report("slow cards", {
         ordinary: ordinaryCount,
         ordinaryConfirmedMs: percentiles(ordinary.map((o) => o.ms)),
-        slow: Object.fromEntries(tally([...slowFinal.values()].map((o) => `${o.status}:${o.reason ?? ""}`))),
+        slow: Object.fromEntries(
+          tally([...slowFinal.values()].map((o) => `${outcomeOf(o)}:${o.reason ?? ""}`)),
+        ),
         settledAfterMs: Date.now() - started,
       });
       const stock = await readStock(e2e.pipeline.db, productId);
       const confirmedUnits =
-        ordinaryCount + [...slowFinal.values()].filter((o) => o.status === "confirmed").length;
+        ordinaryCount + [...slowFinal.values()].filter((o) => outcomeOf(o) === "confirmed").length;
       expect(stock).toEqual({ available: 1_000 - confirmedUnits, reserved: 0 });
     },
     drillTimeout(),
@@ -142,21 +153,52 @@ describe("a card processor misbehaving for minutes", () => {
       await e2e.api.createProduct(productId, 1_000);
       const started = Date.now();
       e2e.pipeline.processor.answerLate(scaled(10_000) * 1.5, FAULT_MS);
-      const placed = await placeOverTime(e2e.api, productId, count, FAULT_MS * 0.8);
+      // Watched all along: an order at the warehouse always has its payment captured.
+      let atWarehouseUncaptured = 0;
+      const watch = setInterval(() => {
+        void e2e.pipeline.db
+          .execute<{ n: number }>(
+            sql`select count(*)::int as n from orders o join order_lines l using (order_id)
+              join payments p using (order_id)
+              where l.product_id = ${productId} and o.status in ('fulfilling', 'shipped')
+                and p.status <> 'captured'`,
+          )
+          .then((r) => {
+            atWarehouseUncaptured = Math.max(atWarehouseUncaptured, r.rows[0]?.n ?? 0);
+          });
+      }, 500);
+      const placed = await placeOverTime(e2e.api, productId, count, FAULT_MS * 0.8).finally(() =>
+        clearInterval(watch),
+      );
       const final = new Map(placed.map(({ order }) => [order.orderId, order]));
       // Calls made during the fault have all answered (late) by then.
       await sleep(Math.max(0, started + FAULT_MS + scaled(10_000) * 2 - Date.now()));
-      const outcomes = tally([...final.values()].map((o) => `${o.status}:${o.reason ?? ""}`));
+      const outcomes = tally([...final.values()].map((o) => `${outcomeOf(o)}:${o.reason ?? ""}`));
       expect([...outcomes.keys()].every((k) => k === "confirmed:" || k === "cancelled:payment_timeout")).toBe(
         true,
       );
       await expectNothingHeld(final);
+      // Every confirmed order reaches the warehouse once its capture landed; no cancelled one does.
+      const confirmedIds = [...final.values()]
+        .filter((o) => outcomeOf(o) === "confirmed")
+        .map((o) => o.orderId);
+      await waitFor(
+        "every confirmed order at the warehouse",
+        () => confirmedIds.every((id) => e2e.pipeline.warehouse.fulfillmentsOf(id) > 0),
+        60_000,
+      );
+      const atWarehouse = [...final.keys()].filter((id) => e2e.pipeline.warehouse.fulfillmentsOf(id) > 0);
+      expect(atWarehouse.length).toBe(confirmedIds.length);
+      expect(atWarehouseUncaptured).toBe(0);
+      expect(atWarehouse.every((id) => e2e.pipeline.processor.stateOf(id) === "captured")).toBe(true);
       report("late answers", {
         orders: count,
         outcomes: Object.fromEntries(outcomes),
+        atWarehouse: atWarehouse.length,
+        atWarehouseUncaptured,
         settledAfterMs: Date.now() - started,
       });
-      const confirmed = [...final.values()].filter((o) => o.status === "confirmed").length;
+      const confirmed = [...final.values()].filter((o) => outcomeOf(o) === "confirmed").length;
       expect(await readStock(e2e.pipeline.db, productId)).toEqual({
         available: 1_000 - confirmed,
         reserved: 0,

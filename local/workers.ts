@@ -31,6 +31,9 @@ export type WorkerServices = Pick<
   | "adminToken"
 >;
 
+/** The Stripe webhook signing secret of test runs (tests sign their events with it). */
+export const TEST_STRIPE_WEBHOOK_SECRET = "whsec_test_secret";
+
 /** Bindings that point the edge clients at the stack's local endpoints (vitest.config.ts uses them too). */
 export const workerBindings = (stack: WorkerServices): Record<string, string> => ({
   UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
@@ -47,6 +50,7 @@ export const workerBindings = (stack: WorkerServices): Record<string, string> =>
   MEDIA_SIGNING_SECRET: "test-media-signing-secret",
   CURSOR_SIGNING_SECRET: "test-cursor-signing-secret",
   CUSTOMER_TOKEN_SECRET: "test-customer-token-secret",
+  STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
   // Failed sign-ins: out of reach of tests and benchmarks that do not target the limit.
   SIGNIN_ACCOUNT_LIMIT: "100000",
   SIGNIN_IP_LIMIT: "100000",

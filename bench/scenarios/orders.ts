@@ -55,6 +55,8 @@ interface OrderRun {
   /** Statements PostgreSQL ran over the same window (pg_stat_statements), and the most called. */
   statements: number;
   topStatements: Array<{ query: string; calls: number; totalMs: number }>;
+  /** The payment step's times per order (see paymentStepTimes). */
+  payment: PaymentStepTimes;
 }
 
 /**
@@ -152,6 +154,7 @@ const placeAndFinish = async (
   }
   const allFinalMs = performance.now() - started;
   const cpuUsed = cpu.stop();
+  const payment = await paymentStepTimes(db, orderIds);
   const statements = (await pgCounts.count()).all;
   const topStatements = await pgCounts.top(40);
   await pgCounts.close();
@@ -173,7 +176,33 @@ const placeAndFinish = async (
     cpu: cpuUsed,
     statements,
     topStatements,
+    payment,
   };
+};
+
+/**
+ * The payment step per order, from its rows: how long the processor took to answer (first ask to
+ * the answer recorded, retries included) and how long the order waited before the step asked
+ * (placed → first ask: the queue in front of the payment consumer).
+ */
+interface PaymentStepTimes {
+  answeredMs: { p50: number; p99: number };
+  waitedMs: { p50: number; p99: number };
+}
+
+const paymentStepTimes = async (db: pg.Client, orderIds: readonly string[]): Promise<PaymentStepTimes> => {
+  const { rows } = await db.query<{ answered: number; waited: number }>(
+    `select extract(epoch from p.answered_at - p.requested_at) * 1000 as answered,
+       extract(epoch from p.requested_at - o.placed_at) * 1000 as waited
+     from payments p join orders o using (order_id)
+     where p.order_id = any($1) and p.answered_at is not null`,
+    [orderIds],
+  );
+  const times = (key: "answered" | "waited") => {
+    const sorted = rows.map((r) => Math.max(0, Math.round(Number(r[key])))).sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  };
+  return { answeredMs: times("answered"), waitedMs: times("waited") };
 };
 
 /** How long confirmed orders took to ship (the simulated warehouse ships after a set delay). */
@@ -246,6 +275,7 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, orders, l
     },
     headlines: [
       `${count} orders at ${connections} connections: checkout p50 ${run.load.p50Ms} ms / p99 ${run.load.p99Ms} ms (${run.load.rps} req/s); all final ${(run.allFinalMs / 1000).toFixed(1)} s after the first checkout (${run.confirmedPerS} confirmed/s), peak consumer lag ${run.peakLag} messages.`,
+      `Payment step: the processor answered p50 ${run.payment.answeredMs.p50} ms / p99 ${run.payment.answeredMs.p99} ms after the step asked; orders waited p50 ${run.payment.waitedMs.p50} ms / p99 ${run.payment.waitedMs.p99} ms for the step to ask.`,
       `${ship.shipped} shipped: placed to shipped p50 ${ship.placedToShipped.p50} ms / p95 ${ship.placedToShipped.p95} ms, confirmed to shipped p50 ${ship.confirmedToShipped.p50} ms / p95 ${ship.confirmedToShipped.p95} ms (simulated warehouse).`,
     ],
     tables: [
@@ -283,6 +313,19 @@ export const checkoutToConfirmed: Scenario = async ({ env, api, quick, orders, l
           ],
         ],
         note: "Lag is summed over the consumer groups and all partitions, sampled every 250 ms.",
+      },
+      {
+        title: "Payment step per order",
+        columns: ["processor answered p50 (ms)", "p99 (ms)", "waited for the step p50 (ms)", "p99 (ms)"],
+        rows: [
+          [
+            run.payment.answeredMs.p50,
+            run.payment.answeredMs.p99,
+            run.payment.waitedMs.p50,
+            run.payment.waitedMs.p99,
+          ],
+        ],
+        note: "From the payments rows: requested_at (written before the processor is called) to answered_at (the answer recorded), and the order's placed_at to requested_at (the queue before the payment consumer).",
       },
       {
         title: "Time to ship",

@@ -85,6 +85,11 @@ export const SettingsSchema = z.object({
    */
   PAYMENT_STEP_LIMIT_MS: int(100, 86_400_000, 120_000),
   /**
+   * The shopper's limit for a 3-D Secure step: an order whose card issuer asked for the shopper this
+   * long ago, unanswered, is cancelled (payment_timeout) and the payment cancelled at the processor.
+   */
+  PAYMENT_ACTION_LIMIT_MS: int(100, 7 * 86_400_000, 900_000),
+  /**
    * Payments whose authorization's answer was never recorded (`requested`, or voided without the
    * processor's reference) are compared with the processor once unchanged this long; how often.
    */

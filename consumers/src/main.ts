@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
-import { createConsumerDb, createConsumerRedis } from "./clients.ts";
+import { createConfiguredSimulator, createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
 import { startOperations } from "./metrics/index.ts";
 import { createRedisAckedOrders } from "./orders/index.ts";
+import { simulatorActions } from "./payment/simulator-actions.ts";
 import { runnerOptions, startProcessRuntime } from "./process.ts";
 import { CONSUMER_NAMES, CONSUMER_REGISTRY, type RegistryContext } from "./registry.ts";
 import { guardPool } from "./runtime/pool-guard.ts";
@@ -60,6 +61,12 @@ const main = async (): Promise<void> => {
       return redis;
     },
   };
+  // The simulator kept at hand: the operations port settles its 3-D Secure steps (local runs).
+  const simulator =
+    settings.PAYMENT_PROCESSOR === "simulator" && config.consumers.some((c) => c.name === "payment")
+      ? createConfiguredSimulator(settings)
+      : undefined;
+  if (simulator) ctx.processor = simulator;
   const definitions = build(config, ctx);
 
   const brokers = settings.KAFKA_BROKERS;
@@ -72,6 +79,9 @@ const main = async (): Promise<void> => {
     log,
     ...(acked
       ? { ackedUnrecorded: () => acked.countOverdue(Date.now() - settings.ORDER_RECONCILE_AFTER_MS) }
+      : {}),
+    ...(simulator
+      ? { paymentActions: simulatorActions({ db, simulator, topicPrefix: settings.KAFKA_TOPIC_PREFIX }) }
       : {}),
   }).catch((error: unknown) =>
     fail(

@@ -52,6 +52,7 @@ export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
     createOrderStateConsumer({
       statusCache: createRedisOrderStatusCache(ctx.redis()),
       paymentLimitMs: ctx.settings.PAYMENT_STEP_LIMIT_MS,
+      actionLimitMs: ctx.settings.PAYMENT_ACTION_LIMIT_MS,
       sweepIntervalMs: ctx.settings.ORDER_SWEEP_INTERVAL_MS,
     }),
   email: (ctx) => createEmailConsumer({ from: ctx.settings.EMAIL_FROM }),

@@ -5,11 +5,13 @@ import { CURRENCIES } from "../../domain/money.ts";
 /**
  * `requested`: the authorization was asked for and its answer is not known yet (the row is written
  * before the processor is called, so a timeout never leaves an authorization the system does not
- * know it may hold). `refunded`: captured, then given back because the merchant cancelled the order
- * before it shipped.
+ * know it may hold). `requires_action`: the card issuer waits for the shopper (3-D Secure), who
+ * finishes it with `client_secret`. `refunded`: captured, then given back because the merchant
+ * cancelled the order before it shipped.
  */
 export const PAYMENT_STATUSES = [
   "requested",
+  "requires_action",
   "authorized",
   "captured",
   "voided",
@@ -30,7 +32,13 @@ export const payments = pgTable(
     currency: varchar("currency", { length: 3, enum: CURRENCIES }).notNull(),
     processorRef: text("processor_ref"),
     declineCode: text("decline_code"),
+    /** While `requires_action`: what the shopper's frontend finishes the payment with. */
+    clientSecret: text("client_secret"),
+    /** When the issuer first asked for the shopper: the action's limit counts from it. */
+    actionRequestedAt: timestamp("action_requested_at", { withTimezone: true, mode: "date" }),
     requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** When the processor's first answer was recorded (authorized, declined, or needs the shopper). */
+    answeredAt: timestamp("answered_at", { withTimezone: true, mode: "date" }),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /**
@@ -42,6 +50,8 @@ export const payments = pgTable(
   (t) => [
     // Authorizations still unanswered, for the saga deadline: few at any time.
     index("payments_requested_idx").on(t.requestedAt).where(sql`${t.status} = 'requested'`),
+    // Payments waiting for the shopper, for the action's limit: few at any time.
+    index("payments_action_idx").on(t.actionRequestedAt).where(sql`${t.status} = 'requires_action'`),
     // What reconciliation looks at: answers never recorded and not settled by it yet; few at any time.
     index("payments_unreconciled_idx")
       .on(t.updatedAt)

@@ -11,6 +11,7 @@ import { createSimulatedWarehouse, type SimulatedWarehouse } from "../../consume
 import { startOperations } from "../../consumers/src/metrics/index.ts";
 import { createRedisAckedOrders } from "../../consumers/src/orders/index.ts";
 import type { SimulatedProcessor } from "../../consumers/src/payment/index.ts";
+import { simulatorActions } from "../../consumers/src/payment/simulator-actions.ts";
 import { runnerOptions, startProcessRuntime } from "../../consumers/src/process.ts";
 import { CONSUMER_REGISTRY } from "../../consumers/src/registry.ts";
 import {
@@ -133,6 +134,7 @@ export const startPipeline = async (o: {
     log,
     ackedUnrecorded: () =>
       createRedisAckedOrders(redis).countOverdue(Date.now() - settings.ORDER_RECONCILE_AFTER_MS),
+    paymentActions: simulatorActions({ db, simulator: processor, topicPrefix: o.topicPrefix }),
   });
   const deps = {
     db,

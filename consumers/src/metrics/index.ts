@@ -2,6 +2,7 @@ import { Admin } from "@platformatic/kafka";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import type { Settings } from "../config.ts";
+import type { PaymentActions } from "../payment/simulator-actions.ts";
 import { kafkaClientOptions } from "../runtime/kafka.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { checkReadiness, startOpsServer } from "./ops-server.ts";
@@ -29,6 +30,8 @@ export const startOperations = async (o: {
   log: Logger;
   /** See ProcessMetricsOptions.ackedUnrecorded. */
   ackedUnrecorded?: () => Promise<number>;
+  /** See OpsServerOptions.paymentActions. */
+  paymentActions?: PaymentActions;
 }): Promise<Operations> => {
   const { METRICS_PORT: port, METRICS_HOST: host, PROBE_TIMEOUT_MS: timeoutMs } = o.settings;
   if (port === "off") return { close: async () => {} };
@@ -51,6 +54,7 @@ export const startOperations = async (o: {
       registry,
       readiness: () => checkReadiness({ db: o.db, admin, timeoutMs }, o.log),
       log: o.log,
+      ...(o.paymentActions ? { paymentActions: o.paymentActions } : {}),
     });
     return {
       metrics: consumer,

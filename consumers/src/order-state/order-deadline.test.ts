@@ -8,7 +8,7 @@ import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { inventoryConsumer } from "../inventory/index.ts";
 import { ordersConsumer } from "../orders/index.ts";
-import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
+import { createPaymentConsumer, createSimulatedProcessor, THREE_D_SECURE_TOKEN } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
 import { connectTestServices, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
 import {
@@ -141,6 +141,31 @@ describe("saga deadline", () => {
       status: "cancelled",
       reason: "payment_timeout",
     });
+  });
+
+  it("cancels an order whose shopper never finished the 3-D Secure step within its own limit, and cancels the payment", async () => {
+    const ACTION_LIMIT_MS = 15 * 60_000;
+    const waiting = async (askedMsAgo: number) => {
+      const { placed } = await placeUnanswered({ placedMsAgo: 60_000 });
+      await pump([payment], TOPICS.orderPlaced, { ...placed, paymentToken: THREE_D_SECURE_TOKEN });
+      expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "requires_action" });
+      await db
+        .update(payments)
+        .set({ requestedAt: ago(askedMsAgo), actionRequestedAt: ago(askedMsAgo) })
+        .where(eq(payments.orderId, placed.orderId));
+      return placed;
+    };
+    // Past the payment step's limit, but within the shopper's: still waiting.
+    const thinking = await waiting(LIMIT_MS + 60_000);
+    const gone = await waiting(ACTION_LIMIT_MS + 1_000);
+    await runTaskOnce(db, orderState, DEADLINE_TASK);
+    expect(await readOrder(db, thinking.orderId)).toMatchObject({ status: "pending" });
+    const [finalized] = await finalizedEvents(gone.orderId);
+    expect(finalized?.payload).toMatchObject({ status: "cancelled", reason: "payment_timeout" });
+    await pump(finalizedListeners, TOPICS.orderFinalized, finalized?.payload ?? {});
+    expect(await readPayment(db, gone.orderId)).toMatchObject({ status: "voided" });
+    expect(processor.stateOf(gone.orderId)).toBe("voided");
+    expect(processor.completeAction(gone.orderId, true)).toBe(false);
   });
 
   it("never counts the time an order waited in a queue: placed long ago, its payment step just started or not yet", async () => {

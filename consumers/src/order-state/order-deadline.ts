@@ -7,6 +7,8 @@ import type { TaskContext, TxContext } from "../runtime/types.ts";
 export interface DeadlineSweep {
   /** How long the payment step may take, from when it started on the order. */
   limitMs: number;
+  /** How long the shopper may take over a 3-D Secure step, from when the issuer asked for it. */
+  actionLimitMs: number;
   /** The clock (tests move it forward instead of waiting). */
   now: () => Date;
   /** Orders looked at per pass. */
@@ -23,6 +25,8 @@ export interface DeadlineSweep {
  *   yet. The limit counts from when the payment step started on the order (`payments.requested_at`),
  *   never from when the order was placed: an order waiting in a queue (consumer lag) is never
  *   cancelled for it;
+ * - an order whose shopper was asked for a 3-D Secure step `actionLimitMs` ago or longer
+ *   (`payments.action_requested_at`) and has not finished it;
  * - an order whose `order-placed` the orders consumer sent to the dead letters with no record of the
  *   order in Postgres: it can never be recorded, so whatever the other steps held or authorized is
  *   given back at once.
@@ -31,7 +35,7 @@ export interface DeadlineSweep {
 export const sweepOverdueOrders = async (ctx: TaskContext, o: DeadlineSweep): Promise<number> => {
   const cutoff = new Date(o.now().getTime() - o.limitMs);
   const limit = o.batchSize ?? 100;
-  const overdue = await ctx.db
+  const unanswered = await ctx.db
     .select({ orderId: payments.orderId })
     .from(payments)
     .leftJoin(orderProgress, eq(orderProgress.orderId, payments.orderId))
@@ -44,6 +48,20 @@ export const sweepOverdueOrders = async (ctx: TaskContext, o: DeadlineSweep): Pr
     )
     .orderBy(asc(payments.requestedAt))
     .limit(limit);
+  const unfinishedActions = await ctx.db
+    .select({ orderId: payments.orderId })
+    .from(payments)
+    .leftJoin(orderProgress, eq(orderProgress.orderId, payments.orderId))
+    .where(
+      and(
+        eq(payments.status, "requires_action"),
+        lt(payments.actionRequestedAt, new Date(o.now().getTime() - o.actionLimitMs)),
+        isNull(orderProgress.finalizedAt),
+      ),
+    )
+    .orderBy(asc(payments.actionRequestedAt))
+    .limit(limit);
+  const overdue = [...unanswered, ...unfinishedActions];
   const unrecordable = await ctx.db
     .selectDistinct({ orderId: deadLetters.key })
     .from(deadLetters)

@@ -124,6 +124,32 @@ describe("order-state consumer", () => {
     expect(await declined.redisRecord()).toMatchObject({ status: "cancelled", reason: "payment_declined" });
   });
 
+  it("shows an order waiting for the shopper as requires_action with its client secret, never over a final state", async () => {
+    const { orderId, send, redisRecord } = await newOrder();
+    const actionRequired = (clientSecret: string) =>
+      deliver(db, consumer, TOPICS.paymentResults, {
+        eventId: randomUUID(),
+        orderId,
+        type: "action_required",
+        payment: { clientSecret },
+      });
+    const { emitted } = await actionRequired("pi_1_secret_a");
+    expect(emitted).toEqual([]); // not a step's outcome: nothing is decided
+    expect(await redisRecord()).toMatchObject({
+      status: "requires_action",
+      payment: { clientSecret: "pi_1_secret_a" },
+    });
+    expect(await readOrder(db, orderId)).toMatchObject({ status: "pending" });
+
+    for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
+    const final = await redisRecord();
+    expect(final).toMatchObject({ status: "confirmed" });
+    expect(final).not.toHaveProperty("payment");
+    // A late (replayed) announcement leaves the confirmed record as it is.
+    await actionRequired("pi_1_secret_a");
+    expect(await redisRecord()).toEqual(final);
+  });
+
   it("changes nothing on duplicates after the order is final, with new event ids", async () => {
     const { orderId, send } = await newOrder();
     for (const step of ["recorded", "inventory", "payment"] as const) await send(step);

@@ -32,6 +32,8 @@ export interface OrderStateOptions {
   statusCache: OrderStatusCache;
   /** The payment step's limit (PAYMENT_STEP_LIMIT_MS), counted from when that step started on the order. */
   paymentLimitMs?: number;
+  /** The shopper's limit for a 3-D Secure step (PAYMENT_ACTION_LIMIT_MS), from when it was asked for. */
+  actionLimitMs?: number;
   /** How often the deadline sweep runs (ORDER_SWEEP_INTERVAL_MS). */
   sweepIntervalMs?: number;
   /** The clock of the deadline (tests move it forward). */
@@ -85,9 +87,17 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
       subscribe(TOPICS.inventoryResults, InventoryResultSchema, (event: InventoryResult, ctx) =>
         advance({ orderId: event.orderId, step: "inventory", outcome: event.type }, ctx),
       ),
-      subscribe(TOPICS.paymentResults, PaymentResultSchema, (event: PaymentResult, ctx) =>
-        advance({ orderId: event.orderId, step: "payment", outcome: event.type }, ctx),
-      ),
+      subscribe(TOPICS.paymentResults, PaymentResultSchema, async (event: PaymentResult, ctx) => {
+        if (event.type !== "action_required") {
+          await advance({ orderId: event.orderId, step: "payment", outcome: event.type }, ctx);
+          return;
+        }
+        // Not a step's outcome: the shopper is asked to finish the payment. The record shows it
+        // (never over a later stage: a final order keeps its status).
+        ctx.effect(statusEffect, event.orderId, {
+          final: { status: "requires_action", payment: event.payment, updatedAt: now().toISOString() },
+        });
+      }),
     ],
     tasks: [
       {
@@ -96,6 +106,7 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
         run: async (ctx) => {
           await sweepOverdueOrders(ctx, {
             limitMs: deps.paymentLimitMs ?? 120_000,
+            actionLimitMs: deps.actionLimitMs ?? 900_000,
             now,
             expire: (orderId, tx) => advance({ orderId, step: "deadline" }, tx),
           });

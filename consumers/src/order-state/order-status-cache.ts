@@ -1,11 +1,11 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { CancelReason, OrderStatus, Shipment } from "../../../domain/order-events.ts";
+import type { CancelReason, OrderViewStatus, PaymentAction, Shipment } from "../../../domain/order-events.ts";
 import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../domain/orders.ts";
 
 /**
  * The fast status record of an order in Redis (the Order JSON that checkout wrote under
- * `orderStatusKey`). Only `status`, `reason`, `shipment` and `updatedAt` are rewritten; every other
+ * `orderStatusKey`). Only `status`, `reason`, `shipment`, `payment` and `updatedAt` are rewritten; every other
  * field, and the key's TTL, stay as they are. A write never moves the record back along the order's
  * lifecycle (`STAGE`): writers run after their commits in any order (order-state's `confirmed` may
  * land after fulfillment's `shipped` or a merchant's cancellation), and the latest stage wins.
@@ -24,22 +24,25 @@ import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../d
  */
 
 export interface FinalStatus {
-  status: OrderStatus;
+  status: OrderViewStatus;
   reason?: CancelReason;
   shipment?: Shipment;
+  /** With `requires_action`: what the frontend finishes the payment with. */
+  payment?: PaymentAction;
   updatedAt: string;
 }
 
 /** How far along its lifecycle a status is; a record is never rewritten with an earlier stage. */
-const STAGE: Readonly<Record<OrderStatus, number>> = {
+const STAGE: Readonly<Record<OrderViewStatus, number>> = {
   pending: 0,
-  confirmed: 1,
-  fulfilling: 2,
-  shipped: 3,
-  cancelled: 4,
+  requires_action: 1,
+  confirmed: 2,
+  fulfilling: 3,
+  shipped: 4,
+  cancelled: 5,
 };
 const stageOf = (status: unknown): number =>
-  typeof status === "string" && status in STAGE ? STAGE[status as OrderStatus] : -1;
+  typeof status === "string" && status in STAGE ? STAGE[status as OrderViewStatus] : -1;
 
 /**
  * `created`: the record was missing and was written from the loaded order. `dropped`: the record was
@@ -78,12 +81,13 @@ const parseRecord = (raw: string): Record<string, unknown> | undefined => {
 export type StatusRedis = Pick<Redis, "get" | "eval" | "set">;
 
 const withFinal = (record: Record<string, unknown>, final: FinalStatus): string => {
-  const { reason: _previous, shipment: _shipment, ...rest } = record;
+  const { reason: _previous, shipment: _shipment, payment: _payment, ...rest } = record;
   return JSON.stringify({
     ...rest,
     status: final.status,
     ...(final.reason ? { reason: final.reason } : {}),
     ...(final.shipment ? { shipment: final.shipment } : {}),
+    ...(final.payment ? { payment: final.payment } : {}),
     updatedAt: final.updatedAt,
   });
 };
@@ -119,6 +123,8 @@ export const createRedisOrderStatusCache = (
           record.reason === final.reason &&
           record.shipment === undefined &&
           final.shipment === undefined &&
+          record.payment === undefined &&
+          final.payment === undefined &&
           record.updatedAt === final.updatedAt
         ) {
           return "unchanged";

@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { orderFromRows } from "../../../db/orders.ts";
-import { orderLines, orders } from "../../../db/schema/index.ts";
+import { orderLines, orders, payments } from "../../../db/schema/index.ts";
 import type { Order } from "../../../domain/orders.ts";
 import type { OrderStatusCache, StatusWrite } from "./order-status-cache.ts";
 
@@ -14,7 +14,11 @@ export const loadOrder = async (db: Db, orderId: string): Promise<Order | null> 
     .from(orderLines)
     .where(eq(orderLines.orderId, orderId))
     .orderBy(asc(orderLines.productId));
-  return orderFromRows(row, lines);
+  const [payment] = await db
+    .select({ status: payments.status, clientSecret: payments.clientSecret })
+    .from(payments)
+    .where(eq(payments.orderId, orderId));
+  return orderFromRows(row, lines, payment);
 };
 
 /**
@@ -35,6 +39,7 @@ export const syncOrderStatus = async (
       status: order.status,
       ...(order.reason ? { reason: order.reason } : {}),
       ...(order.shipment ? { shipment: order.shipment } : {}),
+      ...(order.payment ? { payment: order.payment } : {}),
       updatedAt: order.updatedAt,
     },
     async () => order,

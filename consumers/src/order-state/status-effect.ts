@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { CancelReasonSchema, OrderStatusSchema } from "../../../domain/order-events.ts";
+import {
+  CancelReasonSchema,
+  OrderViewStatusSchema,
+  PaymentActionSchema,
+} from "../../../domain/order-events.ts";
 import { ORDER_STATUS_EFFECT } from "../../../domain/orders.ts";
 import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
 import type { FinalStatus, OrderStatusCache } from "./order-status-cache.ts";
@@ -8,7 +12,12 @@ import { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
 const StatusEffectSchema = z.object({
   /** The status to write; absent: write what Postgres says when the effect runs. */
   final: z
-    .object({ status: OrderStatusSchema, reason: CancelReasonSchema.optional(), updatedAt: z.string() })
+    .object({
+      status: OrderViewStatusSchema,
+      reason: CancelReasonSchema.optional(),
+      payment: PaymentActionSchema.optional(),
+      updatedAt: z.string(),
+    })
     .optional(),
 });
 

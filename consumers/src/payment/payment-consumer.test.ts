@@ -5,7 +5,12 @@ import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
 import { orderPlacedEvent, outboxFor, readPayment } from "../test-support/order-fixtures.ts";
-import { createPaymentConsumer, createSimulatedProcessor, type SimulatedProcessor } from "./index.ts";
+import {
+  createPaymentConsumer,
+  createSimulatedProcessor,
+  type SimulatedProcessor,
+  THREE_D_SECURE_TOKEN,
+} from "./index.ts";
 
 const { db, pool } = connectTestDb();
 afterAll(() => pool.end());
@@ -15,6 +20,9 @@ const setup = (processor: SimulatedProcessor = createSimulatedProcessor()) => {
   return {
     processor,
     place: (event: OrderPlaced) => deliver(db, consumer, TOPICS.orderPlaced, event),
+    /** The processor's word about the order (a webhook, the simulator's action outcome). */
+    notify: (orderId: string, eventId = `evt_${randomUUID()}`) =>
+      deliver(db, consumer, TOPICS.paymentEvents, { eventId, orderId, source: "simulator", type: "any" }),
     finalize: (orderId: string, status: "confirmed" | "cancelled") => {
       const base = { eventId: randomUUID(), orderId, finalizedAt: new Date().toISOString() };
       const event: OrderFinalized =
@@ -153,5 +161,56 @@ describe("payment consumer", () => {
     const declined = order("tok_chargeDeclined");
     await place(declined);
     await expect(finalize(declined.orderId, "confirmed")).rejects.toThrow(/payment is declined/);
+  });
+
+  it("waits for the shopper's 3-D Secure step, then records and announces its outcome once", async () => {
+    const { place, notify, finalize, processor } = setup();
+    const placed = order(THREE_D_SECURE_TOKEN);
+    const { emitted } = await place(placed);
+    expect(emitted.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ type: "action_required", payment: { clientSecret: expect.any(String) } }),
+    ]);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({
+      status: "requires_action",
+      clientSecret: expect.stringMatching(/_secret_/),
+      actionRequestedAt: expect.any(Date),
+    });
+    // An event before the shopper finished changes nothing.
+    expect((await notify(placed.orderId)).emitted).toEqual([]);
+
+    processor.completeAction(placed.orderId, true);
+    const eventId = `evt_${randomUUID()}`;
+    const settled = await notify(placed.orderId, eventId);
+    expect(settled.emitted.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ type: "authorized", amountCents: 3998 }),
+    ]);
+    expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
+    // The same event again, another event, a replay of the order: nothing more.
+    expect(await notify(placed.orderId, eventId)).toEqual({ applied: false, emitted: [] });
+    expect((await notify(placed.orderId)).emitted).toEqual([]);
+    expect((await place({ ...placed, eventId: randomUUID() })).emitted).toEqual([]);
+    await finalize(placed.orderId, "confirmed");
+    expect(processor.stateOf(placed.orderId)).toBe("captured");
+  });
+
+  it("declines when the shopper fails the step, and cancels a payment still waiting when its order is cancelled", async () => {
+    const { place, notify, finalize, processor } = setup();
+    const failed = order(THREE_D_SECURE_TOKEN);
+    await place(failed);
+    processor.completeAction(failed.orderId, false);
+    expect((await notify(failed.orderId)).emitted.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ type: "declined", reason: "payment_declined" }),
+    ]);
+    expect(await readPayment(db, failed.orderId)).toMatchObject({
+      status: "declined",
+      declineCode: "payment_intent_authentication_failure",
+    });
+
+    const abandoned = order(THREE_D_SECURE_TOKEN);
+    await place(abandoned);
+    await finalize(abandoned.orderId, "cancelled");
+    expect(processor.stateOf(abandoned.orderId)).toBe("voided");
+    expect(await readPayment(db, abandoned.orderId)).toMatchObject({ status: "voided" });
+    expect(processor.completeAction(abandoned.orderId, true)).toBe(false);
   });
 });

@@ -1,11 +1,17 @@
 import { type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
-import { type OrderFinalized, OrderFinalizedSchema } from "../../../domain/order-events.ts";
+import {
+  type OrderFinalized,
+  OrderFinalizedSchema,
+  type PaymentEvent,
+  PaymentEventSchema,
+} from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribePrepared } from "../runtime/types.ts";
 import {
   announceAuthorization,
   recordAuthorization,
   recordSettlement,
+  requestActionOutcome,
   requestAuthorization,
   requestCapture,
   requestVoid,
@@ -16,8 +22,9 @@ import { RECONCILE_TASK, type ReconcileOptions, reconcilePayments } from "./reco
 
 /**
  * Payment step of the order saga (overview: ../order-state/SAGA.md): authorizes a placed order's
- * subtotal and announces the outcome on `payment-results`; when the order is final, captures
- * (confirmed) or voids (cancelled) it. Every processor call runs before the event's transaction
+ * subtotal and announces the outcome on `payment-results` (or that the shopper must finish a 3-D
+ * Secure step, whose outcome a `payment-events` message later tells it to look up); when the order
+ * is final, captures (confirmed) or voids (cancelled) it. Every processor call runs before the event's transaction
  * (`prepare`), never while it holds locks; its errors propagate, so the runner retries the event
  * (transient ones for minutes, see PAYMENT_RETRY_MAX_MS) with the same idempotency key.
  */
@@ -45,6 +52,24 @@ export const createPaymentConsumer = (deps: {
     ctx.log.debug({ orderId: event.orderId, status: event.status, outcome }, "payment settled");
   };
 
+  const recordActionOutcome = async (
+    event: PaymentEvent,
+    ctx: HandlerContext,
+    outcome: Awaited<ReturnType<typeof requestActionOutcome>>,
+  ): Promise<void> => {
+    if (!outcome) {
+      ctx.log.debug({ orderId: event.orderId, type: event.type }, "processor event changes nothing now");
+      return;
+    }
+    if (!(await recordAuthorization(ctx.tx, event, outcome.result))) return;
+    ctx.log.info({ orderId: event.orderId, result: outcome.result.status }, "the shopper's action settled");
+    await announceAuthorization(
+      ctx,
+      { orderId: event.orderId, subtotalCents: outcome.amountCents },
+      outcome.result,
+    );
+  };
+
   return {
     name: "payment",
     subscriptions: [
@@ -60,6 +85,11 @@ export const createPaymentConsumer = (deps: {
             event.orderId,
           ),
         handle: recordSettled,
+      }),
+      // The processor's word (a webhook; the simulator's 3-D Secure outcome): a hint to look again.
+      subscribePrepared(TOPICS.paymentEvents, PaymentEventSchema, {
+        prepare: (event, ctx) => requestActionOutcome(ctx.db, deps.processor, event.orderId),
+        handle: recordActionOutcome,
       }),
     ],
     tasks: reconcile

@@ -73,29 +73,33 @@ export const requestAuthorization = async (
 };
 
 /**
- * Records the processor's answer on the `requested` row; false when a concurrent duplicate recorded
- * it first. An authorization answered while a cancellation voided the payment (the void may have come
- * before the authorization existed) is recorded too: the order's cancellation is then announced again
- * and voids it (the saga's late-step rule).
+ * Records the processor's answer on the `requested` row (or, for the outcome of the shopper's 3-D
+ * Secure step, on the `requires_action` row); false when a concurrent duplicate recorded it first. An
+ * authorization answered while a cancellation voided the payment (the void may have come before the
+ * authorization existed) is recorded too: the order's cancellation is then announced again and voids
+ * it (the saga's late-step rule).
  */
 export const recordAuthorization = async (
   tx: Tx,
   order: Pick<OrderPlaced, "orderId">,
   result: AuthorizeResult,
 ): Promise<boolean> => {
+  const waiting = or(eq(payments.status, "requested"), eq(payments.status, "requires_action"));
   const answerable =
     result.status === "authorized"
-      ? or(
-          eq(payments.status, "requested"),
-          and(eq(payments.status, "voided"), isNull(payments.processorRef)),
-        )
-      : eq(payments.status, "requested");
+      ? or(waiting, and(eq(payments.status, "voided"), isNull(payments.processorRef)))
+      : result.status === "declined"
+        ? waiting
+        : eq(payments.status, "requested");
   const recorded = await tx
     .update(payments)
     .set({
       status: result.status,
-      processorRef: result.status === "authorized" ? result.ref : null,
+      processorRef: result.status === "declined" ? null : result.ref,
       declineCode: result.status === "declined" ? result.code : null,
+      clientSecret: result.status === "requires_action" ? result.clientSecret : null,
+      ...(result.status === "requires_action" ? { actionRequestedAt: sql`now()` } : {}),
+      answeredAt: sql`coalesce(${payments.answeredAt}, now())`,
       updatedAt: sql`now()`,
     })
     .where(and(eq(payments.orderId, order.orderId), answerable))
@@ -113,9 +117,35 @@ export const announceAuthorization = async (
   const payload = PaymentResultSchema.parse(
     result.status === "authorized"
       ? { ...base, type: "authorized", amountCents: order.subtotalCents }
-      : { ...base, type: "declined", reason: "payment_declined" },
+      : result.status === "declined"
+        ? { ...base, type: "declined", reason: "payment_declined" }
+        : { ...base, type: "action_required", payment: { clientSecret: result.clientSecret } },
   );
   await ctx.emit(TOPICS.paymentResults, order.orderId, payload);
+};
+
+/**
+ * For a payment waiting for the shopper (3-D Secure), what the processor holds now, as the answer to
+ * record: authorized, or declined (the action failed, or the processor gave up on it); null while the
+ * shopper has not finished, or when the payment is not waiting (an event about it changes nothing).
+ */
+export const requestActionOutcome = async (
+  db: Db,
+  processor: PaymentProcessor,
+  orderId: string,
+): Promise<{ result: AuthorizeResult; amountCents: number } | null> => {
+  const payment = await findPayment(db, orderId);
+  if (payment?.status !== "requires_action") return null;
+  const record = await processor.lookup({ orderId, ref: payment.processorRef });
+  const ref = "ref" in record ? (record.ref ?? payment.processorRef) : payment.processorRef;
+  if (record.state === "authorized" && ref) {
+    return { result: { status: "authorized", ref }, amountCents: payment.amountCents };
+  }
+  if (record.state === "declined" || record.state === "voided") {
+    const code = record.code ?? (record.state === "voided" ? "canceled" : "authentication_failed");
+    return { result: { status: "declined", code }, amountCents: payment.amountCents };
+  }
+  return null;
 };
 
 export type Settlement = "captured" | "voided" | "refunded" | "nothing_to_do";
@@ -141,7 +171,9 @@ export const requestCapture = async (
  * authorization asked for and not answered yet (`requested`) is voided at the processor too (a no-op
  * where none exists yet) and the row is marked voided, so the request is not sent again; should its
  * answer still say authorized, it is recorded and the order's cancellation announced again, which
- * voids it once more. Nothing to do for a declined, already voided or refunded, or missing payment.
+ * voids it once more. One waiting for the shopper (`requires_action`) is cancelled at the processor,
+ * so the shopper can no longer finish it. Nothing to do for a declined, already voided or refunded,
+ * or missing payment.
  */
 export const requestVoid = async (
   db: Db,
@@ -153,7 +185,9 @@ export const requestVoid = async (
     await processor.refund({ orderId, ref: payment.processorRef });
     return "refunded";
   }
-  if (payment?.status !== "authorized" && payment?.status !== "requested") return "nothing_to_do";
+  if (!payment || !["authorized", "requested", "requires_action"].includes(payment.status)) {
+    return "nothing_to_do";
+  }
   await processor.void({ orderId, ref: payment.processorRef });
   return "voided";
 };
@@ -161,7 +195,7 @@ export const requestVoid = async (
 /** The states a settlement moves a payment from. */
 const SETTLED_FROM: Record<Exclude<Settlement, "nothing_to_do">, PaymentRow["status"][]> = {
   captured: ["authorized"],
-  voided: ["authorized", "requested"],
+  voided: ["authorized", "requested", "requires_action"],
   refunded: ["captured"],
 };
 

@@ -28,11 +28,17 @@ export interface PaymentProcessor {
 
 /**
  * The processor's record of an order's payment: `none` when it has none, `pending` while it is still
- * deciding (or waiting for the shopper); otherwise where the money is, with the processor's reference.
+ * deciding; `requires_action` while it waits for the shopper; otherwise where the money is, with the
+ * processor's reference.
  */
 export type ProcessorRecord =
   | { state: "none" | "pending" }
-  | { state: "authorized" | "captured" | "voided" | "refunded" | "declined"; ref: string | null };
+  | {
+      state: "requires_action" | "authorized" | "captured" | "voided" | "refunded" | "declined";
+      ref: string | null;
+      /** With `declined`: the processor's reason, when it gives one. */
+      code?: string;
+    };
 
 /** An order's payment at the processor: the order, and the processor's reference once answered. */
 export interface PaymentHandle {
@@ -48,7 +54,14 @@ export interface AuthorizeRequest {
   token: string;
 }
 
-export type AuthorizeResult = { status: "authorized"; ref: string } | { status: "declined"; code: string };
+/**
+ * The processor's answer: authorized, declined, or waiting for the shopper (3-D Secure), who finishes
+ * it in the frontend with `clientSecret`; its outcome comes later (a webhook, then `lookup`).
+ */
+export type AuthorizeResult =
+  | { status: "authorized"; ref: string }
+  | { status: "declined"; code: string }
+  | { status: "requires_action"; ref: string; clientSecret: string };
 
 /** The processor could not be reached or failed in a way worth retrying (timeouts, 5xx, rate limits). */
 export class PaymentProcessorUnavailableError extends Error {

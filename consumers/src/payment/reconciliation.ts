@@ -68,12 +68,12 @@ export const reconcileOne = async (
   const { orderId } = payment;
   const record: ProcessorRecord = await processor.lookup({ orderId, ref: null });
   const log = ctx.log.child({ orderId, ours: payment.status, theirs: record.state });
-  if (record.state === "pending" || (record.state === "none" && payment.status === "requested")) {
-    return "pending";
-  }
+  const waiting = record.state === "pending" || record.state === "requires_action";
+  if (payment.status === "requested" && (waiting || record.state === "none")) return "pending";
+  if (record.state === "pending") return "pending";
   const ref = "ref" in record ? record.ref : null;
   if (payment.status === "voided") {
-    if (record.state === "authorized") {
+    if (record.state === "authorized" || record.state === "requires_action") {
       await processor.void({ orderId, ref });
       log.warn("voided an authorization the order's cancellation had not reached");
       await markReconciled(ctx.db, orderId, "voided", ref);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { PaymentProcessorRequestError, PaymentProcessorUnavailableError } from "./processor.ts";
-import { createSimulatedProcessor, SLOW_TOKEN } from "./simulated-processor.ts";
+import {
+  AUTHENTICATION_FAILED_CODE,
+  createSimulatedProcessor,
+  SLOW_TOKEN,
+  THREE_D_SECURE_TOKEN,
+} from "./simulated-processor.ts";
 
 const request = (orderId: string, token = "tok_visa") => ({
   orderId,
@@ -26,6 +31,40 @@ describe("simulated payment processor", () => {
       status: "declined",
       code: "card_declined",
     });
+  });
+
+  it("waits for the shopper on tok_threeDSecure2Required, then authorizes or declines as the action ends", async () => {
+    const processor = createSimulatedProcessor();
+    const waiting = await processor.authorize(request("o1", THREE_D_SECURE_TOKEN));
+    expect(waiting).toEqual({
+      status: "requires_action",
+      ref: expect.stringMatching(/^sim_auth_/),
+      clientSecret: expect.stringMatching(/^sim_auth_\w+_secret_\w+$/),
+    });
+    expect(await processor.lookup({ orderId: "o1", ref: null })).toMatchObject({ state: "requires_action" });
+    expect(processor.authorizationsOf("o1")).toBe(0);
+    expect(processor.completeAction("o1", true)).toBe(true);
+    expect(processor.completeAction("o1", true)).toBe(false); // no longer waiting
+    expect(await processor.authorize(request("o1", THREE_D_SECURE_TOKEN))).toEqual({
+      status: "authorized",
+      ref: waiting.status === "requires_action" ? waiting.ref : "?",
+    });
+    expect(processor.authorizationsOf("o1")).toBe(1);
+
+    await processor.authorize(request("o2", THREE_D_SECURE_TOKEN));
+    processor.completeAction("o2", false);
+    expect(await processor.lookup({ orderId: "o2", ref: null })).toEqual({
+      state: "declined",
+      ref: null,
+      code: AUTHENTICATION_FAILED_CODE,
+    });
+
+    // A payment cancelled while it waits can no longer be finished.
+    await processor.authorize(request("o3", THREE_D_SECURE_TOKEN));
+    await processor.void({ orderId: "o3", ref: null });
+    expect(processor.stateOf("o3")).toBe("voided");
+    expect(processor.completeAction("o3", true)).toBe(false);
+    expect(processor.completeAction("never-seen", true)).toBe(false);
   });
 
   it("answers the first result for the same order id and authorizes once", async () => {

@@ -11,7 +11,9 @@ import {
 
 /**
  * A stand-in for a card processor, following the common test tokens: `tok_chargeDeclined` is
- * declined, any other `tok_*` authorizes. `tok_processorSlow` (this simulator's own) makes the
+ * declined, `tok_threeDSecure2Required` waits for the shopper's 3-D Secure step (`completeAction`:
+ * locally `POST /simulator/payments/<orderId>/action` on the consumers' operations port), any other
+ * `tok_*` authorizes. `tok_processorSlow` (this simulator's own) makes the
  * processor unresponsive about that order for `slowForMs` after its first authorization request:
  * every call in that window answers only when the window ends (its effect lands late), so callers
  * with a deadline time out until then. Like a real processor it keeps its own record per
@@ -40,12 +42,15 @@ export interface SimulatedProcessorOptions {
 export const DECLINED_TOKEN = "tok_chargeDeclined";
 export const DECLINE_CODE = "card_declined";
 export const SLOW_TOKEN = "tok_processorSlow";
+/** Stripe's test token of a card that needs 3-D Secure: the payment waits for `completeAction`. */
+export const THREE_D_SECURE_TOKEN = "tok_threeDSecure2Required";
+export const AUTHENTICATION_FAILED_CODE = "payment_intent_authentication_failure";
 
 type SimulatedPayment = {
   amountCents: number;
   currency: string;
   result: AuthorizeResult;
-  state: "authorized" | "declined" | "captured" | "voided" | "refunded";
+  state: "requires_action" | "authorized" | "declined" | "captured" | "voided" | "refunded";
 };
 
 export interface SimulatedProcessor extends PaymentProcessor {
@@ -54,7 +59,16 @@ export interface SimulatedProcessor extends PaymentProcessor {
   stateOf(orderId: string): SimulatedPayment["state"] | undefined;
   /** From now on, for `forMs` (0: for good), every call answers `byMs` late (its effect lands then). */
   answerLate(byMs: number, forMs: number): void;
+  /**
+   * The shopper finishes (or fails) the 3-D Secure step of an order waiting for it: the payment is
+   * then authorized (or declined). False when the order's payment is not waiting for the shopper.
+   */
+  completeAction(orderId: string, succeeded: boolean): boolean;
 }
+
+/** The simulator's reference of an order's payment: derived from the order id, so stable across restarts. */
+const refOf = (orderId: string): string =>
+  `sim_auth_${createHash("sha256").update(orderId).digest("hex").slice(0, 24)}`;
 
 export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}): SimulatedProcessor => {
   const { latencyMs = 0, failureRate = 0, random = Math.random, slowForMs = 60_000 } = options;
@@ -93,13 +107,13 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
       }
       return known.result;
     }
+    const ref = refOf(request.orderId);
     const result: AuthorizeResult =
       request.token === DECLINED_TOKEN
         ? { status: "declined", code: DECLINE_CODE }
-        : {
-            status: "authorized",
-            ref: `sim_auth_${createHash("sha256").update(request.orderId).digest("hex").slice(0, 24)}`,
-          };
+        : request.token === THREE_D_SECURE_TOKEN
+          ? { status: "requires_action", ref, clientSecret: `${ref}_secret_${refOf(ref).slice(9, 25)}` }
+          : { status: "authorized", ref };
     payments.set(request.orderId, { ...request, result, state: result.status });
     if (result.status === "authorized")
       authorizations.set(request.orderId, (authorizations.get(request.orderId) ?? 0) + 1);
@@ -109,7 +123,9 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
   const transition = (orderId: string, to: "captured" | "voided" | "refunded"): void => {
     const payment = payments.get(orderId);
     if (!payment || payment.state === to) return;
-    if (payment.state !== (to === "refunded" ? "captured" : "authorized")) {
+    const from =
+      to === "refunded" ? ["captured"] : to === "voided" ? ["authorized", "requires_action"] : ["authorized"];
+    if (!from.includes(payment.state)) {
       throw new PaymentProcessorRequestError(
         `cannot move payment of ${orderId} from ${payment.state} to ${to}`,
       );
@@ -129,11 +145,22 @@ export const createSimulatedProcessor = (options: SimulatedProcessorOptions = {}
       call("lookup", (): ProcessorRecord => {
         const payment = payments.get(orderId);
         if (!payment) return { state: "none" };
-        return {
-          state: payment.state,
-          ref: payment.result.status === "authorized" ? payment.result.ref : null,
-        };
+        const { result } = payment;
+        return result.status === "declined"
+          ? { state: payment.state, ref: null, code: result.code }
+          : { state: payment.state, ref: result.ref };
       }),
+    completeAction: (orderId, succeeded) => {
+      const payment = payments.get(orderId);
+      if (payment?.state !== "requires_action" || payment.result.status !== "requires_action") return false;
+      const { ref } = payment.result;
+      payment.result = succeeded
+        ? { status: "authorized", ref }
+        : { status: "declined", code: AUTHENTICATION_FAILED_CODE };
+      payment.state = payment.result.status;
+      if (succeeded) authorizations.set(orderId, (authorizations.get(orderId) ?? 0) + 1);
+      return true;
+    },
     authorizationsOf: (orderId) => authorizations.get(orderId) ?? 0,
     stateOf: (orderId) => payments.get(orderId)?.state,
     answerLate: (byMs, forMs) => {

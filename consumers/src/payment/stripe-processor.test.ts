@@ -121,7 +121,6 @@ describe("the Stripe processor at Stripe's HTTP boundary", () => {
       payment_method: "pm_1Std",
       "automatic_payment_methods[enabled]": "true",
       "automatic_payment_methods[allow_redirects]": "never",
-      error_on_requires_action: "true",
       "metadata[order_id]": "ord_1",
     });
     expect(create?.headers["idempotency-key"]).toBe("ord_1:authorize");
@@ -156,17 +155,31 @@ describe("the Stripe processor at Stripe's HTTP boundary", () => {
     });
   });
 
-  it("declines a card that needs 3-D Secure (error_on_requires_action) with authentication_required", async () => {
+  it("answers requires_action with the client secret when the card needs 3-D Secure", async () => {
     route = authorizeRoute(() =>
-      stripeError(402, {
-        type: "card_error",
-        code: "authentication_required",
-        payment_intent: intent("requires_payment_method"),
-      }),
+      ok(
+        intent("requires_action", {
+          client_secret: "pi_3Std_secret_abc",
+          next_action: { type: "use_stripe_sdk" },
+        }),
+      ),
     );
     await expect(processor().authorize({ ...order, token: "tok_threeDSecure2Required" })).resolves.toEqual({
-      status: "declined",
-      code: "authentication_required",
+      status: "requires_action",
+      ref: "pi_3Std",
+      clientSecret: "pi_3Std_secret_abc",
+    });
+    // Its outcome, looked up later: authorized, or declined with the reason Stripe gives.
+    route = () =>
+      ok(
+        intent("requires_payment_method", {
+          last_payment_error: { type: "card_error", code: "payment_intent_authentication_failure" },
+        }),
+      );
+    await expect(processor().lookup({ orderId: "ord_1", ref: "pi_3Std" })).resolves.toEqual({
+      state: "declined",
+      ref: "pi_3Std",
+      code: "payment_intent_authentication_failure",
     });
   });
 

@@ -20,10 +20,10 @@ import {
  * Stripe.js `createToken` or Stripe's test tokens), which is turned into a PaymentMethod first
  * (`POST /v1/payment_methods` with `card[token]`, under `<orderId>:payment-method`).
  *
- * Authorizations that would need the shopper (3-D Secure) fail at Stripe (`error_on_requires_action`)
- * and are declined with `authentication_required`: the order is cancelled `payment_declined` and
- * nothing is held. Amounts are the order's minor units, which are Stripe's "smallest currency unit"
- * for every currency the storefront sells in.
+ * An authorization that needs the shopper (3-D Secure) answers `requires_action` with the
+ * PaymentIntent's client secret, which the frontend finishes with Stripe.js; its outcome comes back
+ * as a webhook, and `lookup` reads it. Amounts are the order's minor units, which are Stripe's
+ * "smallest currency unit" for every currency the storefront sells in.
  */
 
 export interface StripeProcessorOptions {
@@ -65,8 +65,8 @@ const unexpectedState = (error: unknown): Stripe.PaymentIntent.Status | undefine
     : undefined;
 
 /**
- * The shopper's payment method refused: a card error (the issuer declined, or 3-D Secure was needed),
- * or a payment method or token Stripe does not know. Either is the order's answer, not a failure.
+ * The shopper's payment method refused: a card error (the issuer declined), or a payment method or
+ * token Stripe does not know. Either is the order's answer, not a failure.
  */
 const declineOf = (error: unknown): AuthorizeResult | undefined => {
   if (error instanceof Stripe.errors.StripeCardError) {
@@ -91,8 +91,12 @@ const recordOf = (intent: Stripe.PaymentIntent): ProcessorRecord => {
       return { state: "captured", ref: intent.id };
     case "canceled":
       return { state: "voided", ref: intent.id };
-    case "requires_payment_method":
-      return { state: "declined", ref: intent.id };
+    case "requires_payment_method": {
+      const code = intent.last_payment_error?.decline_code || intent.last_payment_error?.code;
+      return { state: "declined", ref: intent.id, ...(code ? { code } : {}) };
+    }
+    case "requires_action":
+      return { state: "requires_action", ref: intent.id };
     default:
       return { state: "pending" };
   }
@@ -129,7 +133,8 @@ export const createStripeProcessor = (options: StripeProcessorOptions): PaymentP
       case "processing":
         return undefined;
       case "requires_action":
-        return { status: "declined", code: "authentication_required" };
+        if (!intent.client_secret) return undefined;
+        return { status: "requires_action", ref: intent.id, clientSecret: intent.client_secret };
       default:
         return {
           status: "declined",
@@ -155,7 +160,6 @@ export const createStripeProcessor = (options: StripeProcessorOptions): PaymentP
           confirm: true,
           payment_method: await paymentMethodOf(request),
           automatic_payment_methods: { enabled: true, allow_redirects: "never" },
-          error_on_requires_action: true,
           metadata: { order_id: request.orderId },
         },
         { idempotencyKey: `${request.orderId}:authorize` },

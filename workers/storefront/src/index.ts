@@ -13,6 +13,7 @@ import { customerRoutes } from "./customers/index.ts";
 import { docsRoutes } from "./docs.ts";
 import type { StorefrontEnv } from "./env.ts";
 import { MEDIA_UPLOAD_PATHS, mediaRoutes } from "./media/index.ts";
+import { stripeWebhookRoutes } from "./webhooks/stripe.ts";
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -44,6 +45,7 @@ const routes = app
   .route("/", adminRoutes)
   .route("/", adminOrderRoutes)
   .route("/", mediaRoutes)
+  .route("/", stripeWebhookRoutes)
   .route("/", docsRoutes(app));
 
 /** The whole API at the storefront's base URL, checkout and orders included, for `hc<AppType>(baseUrl)`. */

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { orderFromRows } from "../../../../db/orders.ts";
-import { orderLines, orders } from "../../../../db/schema/index.ts";
+import { orderLines, orders, payments } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderIdSchema } from "../../../../domain/events.ts";
 import type { OrderStatus } from "../../../../domain/order-events.ts";
@@ -70,8 +70,10 @@ export const listOrders = async (
         trackingNumber: orders.trackingNumber,
         shippedAt: orders.shippedAt,
         createdAt: createdAtText,
+        payment: { status: payments.status, clientSecret: payments.clientSecret },
       })
       .from(orders)
+      .leftJoin(payments, eq(payments.orderId, orders.orderId))
       .where(
         and(
           filter.customerId ? eq(orders.customerId, filter.customerId) : undefined,
@@ -102,6 +104,7 @@ export const listOrders = async (
         orderFromRows(
           row,
           lines.filter((line) => line.orderId === row.orderId),
+          row.payment ?? undefined,
         ),
       ),
       nextCursor:
