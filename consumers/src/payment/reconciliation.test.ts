@@ -4,7 +4,12 @@ import { payments } from "../../../db/schema/index.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { connectTestDb, runTaskOnce } from "../test-support/handler-harness.ts";
 import { outboxFor, readPayment } from "../test-support/order-fixtures.ts";
-import { createPaymentConsumer, createSimulatedProcessor, type PaymentProcessor } from "./index.ts";
+import {
+  createPaymentConsumer,
+  createSimulatedProcessor,
+  type PaymentProcessor,
+  THREE_D_SECURE_TOKEN,
+} from "./index.ts";
 import { RECONCILE_TASK } from "./reconciliation.ts";
 
 /**
@@ -108,5 +113,34 @@ describe("payment reconciliation", () => {
     await pass();
     expect(lookups).not.toContain(id);
     expect(simulator.stateOf(id)).toBe("authorized");
+  });
+
+  it("records the outcome of a 3-D Secure step no processor event told of", async () => {
+    const { simulator, pass } = setup();
+    const id = orderId();
+    const waiting = await simulator.authorize({
+      orderId: id,
+      amountCents: 4_200,
+      currency: "USD",
+      token: THREE_D_SECURE_TOKEN,
+    });
+    await db.insert(payments).values({
+      orderId: id,
+      status: "requires_action",
+      amountCents: 4_200,
+      currency: "USD",
+      processorRef: waiting.status === "requires_action" ? waiting.ref : null,
+      actionRequestedAt: MONTH_AGO,
+      requestedAt: MONTH_AGO,
+      updatedAt: MONTH_AGO,
+    });
+    await pass();
+    expect(await readPayment(db, id)).toMatchObject({ status: "requires_action" }); // not finished yet
+    simulator.completeAction(id, true);
+    await pass();
+    expect(await readPayment(db, id)).toMatchObject({ status: "authorized" });
+    expect((await outboxFor(db, id, TOPICS.paymentResults)).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ type: "authorized" }),
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { TaskContext } from "../runtime/types.ts";
-import { announceAuthorization, recordAuthorization } from "./payment-steps.ts";
+import { announceAuthorization, recordAuthorization, requestActionOutcome } from "./payment-steps.ts";
 import type { PaymentProcessor, ProcessorRecord } from "./processor.ts";
 
 /**
@@ -20,6 +20,9 @@ import type { PaymentProcessor, ProcessorRecord } from "./processor.ts";
  * - a processor that is still deciding, or has nothing for a `requested` payment, is asked again on
  *   a later pass (the saga's limit cancels the order meanwhile, which voids the payment);
  * - otherwise the payment is marked reconciled.
+ *
+ * Payments waiting for the shopper (3-D Secure) longer than `afterMs` are looked up too: should the
+ * processor's event of their outcome have been lost, the outcome is recorded all the same.
  */
 
 export const RECONCILE_TASK = "payment-reconciliation";
@@ -108,18 +111,63 @@ export const reconcileOne = async (
   return "reconciled";
 };
 
+/**
+ * Payments waiting for the shopper longer than `afterMs`: their outcome is normally told by a webhook
+ * (`payment-events`); this looks them up in case that was lost.
+ */
+export const waitingActions = async (db: Db, afterMs: number, limit: number): Promise<string[]> => {
+  const rows = await db
+    .select({ orderId: payments.orderId })
+    .from(payments)
+    .where(
+      and(
+        eq(payments.status, "requires_action"),
+        lt(payments.actionRequestedAt, sql`now() - make_interval(secs => ${afterMs / 1_000})`),
+      ),
+    )
+    .orderBy(asc(payments.actionRequestedAt))
+    .limit(limit);
+  return rows.map((row) => row.orderId);
+};
+
+/** Records the outcome of a shopper's step the processor knows and no webhook told. */
+const settleAction = async (
+  ctx: TaskContext,
+  processor: PaymentProcessor,
+  orderId: string,
+): Promise<Reconciled> => {
+  const outcome = await requestActionOutcome(ctx.db, processor, orderId);
+  if (!outcome) return "pending";
+  const recorded = await ctx.transaction(async (tx) => {
+    if (!(await recordAuthorization(tx.tx, { orderId }, outcome.result))) return false;
+    await announceAuthorization(tx, { orderId, subtotalCents: outcome.amountCents }, outcome.result);
+    return true;
+  });
+  if (recorded) ctx.log.warn({ orderId }, "recorded a shopper's action no processor event told of");
+  return recorded ? "recorded" : "reconciled";
+};
+
 /** One pass; a lookup that fails is tried again on the next pass. */
 export const reconcilePayments = async (
   ctx: TaskContext,
   processor: PaymentProcessor,
   options: ReconcileOptions,
 ): Promise<void> => {
-  const found = await unreconciledPayments(ctx.db, options.afterMs, options.batchSize ?? 100);
+  const limit = options.batchSize ?? 100;
+  const found = await unreconciledPayments(ctx.db, options.afterMs, limit);
+  const actions = await waitingActions(ctx.db, options.afterMs, limit);
+  const work = [
+    ...found.map((payment) => ({
+      orderId: payment.orderId,
+      run: () => reconcileOne(ctx, processor, payment),
+    })),
+    ...actions.map((orderId) => ({ orderId, run: () => settleAction(ctx, processor, orderId) })),
+  ];
   const done = new Map<Reconciled | "failed", number>();
-  for (const payment of found) {
+  for (const payment of work) {
     let outcome: Reconciled | "failed";
     try {
-      outcome = await reconcileOne(ctx, processor, payment);
+      outcome = await payment.run();
     } catch (error) {
       outcome = "failed";
       ctx.log.debug(
@@ -129,5 +177,5 @@ export const reconcilePayments = async (
     }
     done.set(outcome, (done.get(outcome) ?? 0) + 1);
   }
-  if (found.length > 0) ctx.log.info(Object.fromEntries(done), "payment reconciliation pass");
+  if (work.length > 0) ctx.log.info(Object.fromEntries(done), "payment reconciliation pass");
 };
