@@ -66,7 +66,11 @@ export const getOrderRoute = createRoute({
   summary: "An order and its status (pending, confirmed or cancelled, then fulfilling and shipped)",
   description:
     "An order placed with a customer token is answered only with that customer's token (404 " +
-    "`order_not_found` otherwise); a guest order by its unguessable id.",
+    "`order_not_found` otherwise); a guest order by its unguessable id. While the card issuer waits " +
+    "for the shopper (3-D Secure) the status is `requires_action` and `payment.clientSecret` is what " +
+    "the frontend finishes the payment with (Stripe.js `handleNextAction`); the order then goes on to " +
+    "`confirmed`, or `cancelled` with `payment_declined` (the step failed) or `payment_timeout` (not " +
+    "finished in time).",
   security: [{}, ...customerSecurity],
   request: {
     params: z.object({ orderId: OrderIdSchema }),
