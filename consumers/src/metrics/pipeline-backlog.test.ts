@@ -131,6 +131,31 @@ describe("readPipelineBacklog", () => {
       ]);
     });
     expect(seen.after.uncapturedOrders.rows).toBe(seen.before.uncapturedOrders.rows + 1);
+    // The authorized payment has its reference: nothing for reconciliation there.
+    expect(seen.after.unreconciledPayments.rows).toBe(seen.before.unreconciledPayments.rows);
     expect(seen.after.uncapturedOrders.oldestAgeSeconds).toBeGreaterThanOrEqual(595);
+  });
+
+  it("counts payments whose answer was never recorded and reconciliation has not settled", async () => {
+    const payment = (status: "requested" | "voided", extra: Record<string, unknown> = {}) => ({
+      orderId: `ord_${randomUUID().replaceAll("-", "")}`,
+      status,
+      amountCents: 100,
+      currency: "USD" as const,
+      updatedAt: minutesAgo(45),
+      ...extra,
+    });
+    const seen = await around(async (tx) => {
+      await tx
+        .insert(payments)
+        .values([
+          payment("requested"),
+          payment("voided"),
+          payment("voided", { processorRef: "pi_known" }),
+          payment("voided", { reconciledAt: new Date() }),
+        ]);
+    });
+    expect(seen.after.unreconciledPayments.rows).toBe(seen.before.unreconciledPayments.rows + 2);
+    expect(seen.after.unreconciledPayments.oldestAgeSeconds).toBeGreaterThanOrEqual(2_695);
   });
 });

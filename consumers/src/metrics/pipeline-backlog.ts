@@ -37,6 +37,11 @@ export interface PipelineBacklog {
   unrecordedOrders: number;
   /** Confirmed orders whose payment is not captured (they wait for it: nothing ships uncaptured). */
   uncapturedOrders: Waiting;
+  /**
+   * Payments whose authorization's answer was never recorded and that reconciliation has not settled
+   * (`requested`, or voided without the processor's reference): money the system may not know of.
+   */
+  unreconciledPayments: Waiting;
 }
 
 const waiting = (table: typeof outbox | typeof effects, where: ReturnType<typeof sql>) => sql`(
@@ -63,6 +68,10 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
         coalesce(extract(epoch from now() - min(o.updated_at)), 0))
         from ${orders} as o where o.status = 'confirmed' and not exists (select 1 from ${payments} as p
           where p.order_id = o.order_id and p.status = 'captured'))`,
+      unreconciledPayments: sql<Waiting>`(select json_build_object('rows', count(*), 'oldestAgeSeconds',
+        coalesce(extract(epoch from now() - min(${payments.updatedAt})), 0))
+        from ${payments} where ${payments.processorRef} is null and ${payments.reconciledAt} is null
+          and ${payments.status} in ('requested', 'voided'))`,
     })
     .from(sql`(select 1) as one`);
   const perConsumer = await db
@@ -89,5 +98,6 @@ export const readPipelineBacklog = async (db: Db | Tx): Promise<PipelineBacklog>
     pendingOrders: clean(row?.pendingOrders),
     unrecordedOrders: row?.unrecordedOrders ?? 0,
     uncapturedOrders: clean(row?.uncapturedOrders),
+    unreconciledPayments: clean(row?.unreconciledPayments),
   };
 };

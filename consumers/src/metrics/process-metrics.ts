@@ -155,6 +155,11 @@ export const createProcessMetrics = (o: ProcessMetricsOptions): ProcessMetrics =
     "How long the oldest confirmed order has waited for its capture (a capture dead-lettered waits for good)",
     (b) => b.uncapturedOrders.oldestAgeSeconds,
   );
+  backlogGauge(
+    "payments_unanswered_oldest_age_seconds",
+    "Age of the oldest payment whose authorization's answer was never recorded and that reconciliation has not settled yet (it looks after PAYMENT_RECONCILE_AFTER_MS)",
+    (b) => b.unreconciledPayments.oldestAgeSeconds,
+  );
   new Gauge({
     name: "pipeline_parked_rows",
     help: "Rows given up on and parked, waiting for an operator (npm run dlq -- parked): kind is outbox, effects or emails",
