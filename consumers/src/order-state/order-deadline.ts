@@ -35,32 +35,25 @@ export interface DeadlineSweep {
 export const sweepOverdueOrders = async (ctx: TaskContext, o: DeadlineSweep): Promise<number> => {
   const cutoff = new Date(o.now().getTime() - o.limitMs);
   const limit = o.batchSize ?? 100;
-  const unanswered = await ctx.db
-    .select({ orderId: payments.orderId })
-    .from(payments)
-    .leftJoin(orderProgress, eq(orderProgress.orderId, payments.orderId))
-    .where(
-      and(
-        eq(payments.status, "requested"),
-        lt(payments.requestedAt, cutoff),
-        isNull(orderProgress.finalizedAt),
-      ),
-    )
-    .orderBy(asc(payments.requestedAt))
-    .limit(limit);
-  const unfinishedActions = await ctx.db
-    .select({ orderId: payments.orderId })
-    .from(payments)
-    .leftJoin(orderProgress, eq(orderProgress.orderId, payments.orderId))
-    .where(
-      and(
-        eq(payments.status, "requires_action"),
-        lt(payments.actionRequestedAt, new Date(o.now().getTime() - o.actionLimitMs)),
-        isNull(orderProgress.finalizedAt),
-      ),
-    )
-    .orderBy(asc(payments.actionRequestedAt))
-    .limit(limit);
+  /** Orders not decided whose payment is `status` since before `cutoff` (by `since`), oldest first. */
+  const waitingSince = (
+    status: "requested" | "requires_action",
+    since: typeof payments.requestedAt | typeof payments.actionRequestedAt,
+    cutoff: Date,
+  ) =>
+    ctx.db
+      .select({ orderId: payments.orderId })
+      .from(payments)
+      .leftJoin(orderProgress, eq(orderProgress.orderId, payments.orderId))
+      .where(and(eq(payments.status, status), lt(since, cutoff), isNull(orderProgress.finalizedAt)))
+      .orderBy(asc(since))
+      .limit(limit);
+  const unanswered = await waitingSince("requested", payments.requestedAt, cutoff);
+  const unfinishedActions = await waitingSince(
+    "requires_action",
+    payments.actionRequestedAt,
+    new Date(o.now().getTime() - o.actionLimitMs),
+  );
   const overdue = [...unanswered, ...unfinishedActions];
   const unrecordable = await ctx.db
     .selectDistinct({ orderId: deadLetters.key })
