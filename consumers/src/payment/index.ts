@@ -1,11 +1,11 @@
 export { createPaymentConsumer } from "./payment-consumer.ts";
 export {
-  recordAuthorization,
   recordSettlement,
   requestAuthorization,
   requestCapture,
   requestVoid,
   type Settlement,
+  settleAuthorization,
 } from "./payment-steps.ts";
 export {
   type AuthorizeRequest,

@@ -8,14 +8,13 @@ import {
 import { TOPICS } from "../../../domain/topics.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribePrepared } from "../runtime/types.ts";
 import {
-  announceAuthorization,
-  recordAuthorization,
   recordSettlement,
   requestActionOutcome,
   requestAuthorization,
   requestCapture,
   requestVoid,
   type Settlement,
+  settleAuthorization,
 } from "./payment-steps.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
 import { RECONCILE_TASK, type ReconcileOptions, reconcilePayments } from "./reconciliation.ts";
@@ -39,12 +38,11 @@ export const createPaymentConsumer = (deps: {
     ctx: HandlerContext,
     result: AuthorizeResult | null,
   ): Promise<void> => {
-    if (!result || !(await recordAuthorization(ctx.tx, event, result))) {
+    if (!result || !(await settleAuthorization(ctx, event, result))) {
       ctx.log.info({ orderId: event.orderId }, "payment already recorded for this order, nothing to do");
       return;
     }
     ctx.log.debug({ orderId: event.orderId, result: result.status }, "payment authorization answered");
-    await announceAuthorization(ctx, event, result);
   };
 
   const recordSettled = async (event: OrderFinalized, ctx: HandlerContext, outcome: Settlement) => {
@@ -61,13 +59,10 @@ export const createPaymentConsumer = (deps: {
       ctx.log.debug({ orderId: event.orderId, type: event.type }, "processor event changes nothing now");
       return;
     }
-    if (!(await recordAuthorization(ctx.tx, event, outcome.result))) return;
-    ctx.log.info({ orderId: event.orderId, result: outcome.result.status }, "the shopper's action settled");
-    await announceAuthorization(
-      ctx,
-      { orderId: event.orderId, subtotalCents: outcome.amountCents },
-      outcome.result,
-    );
+    const order = { orderId: event.orderId, subtotalCents: outcome.amountCents };
+    if (await settleAuthorization(ctx, order, outcome.result)) {
+      ctx.log.info({ orderId: event.orderId, result: outcome.result.status }, "the shopper's action settled");
+    }
   };
 
   return {

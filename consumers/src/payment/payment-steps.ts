@@ -107,12 +107,16 @@ export const recordAuthorization = async (
   return recorded.length > 0;
 };
 
-/** Announces a recorded answer on `payment-results`, in the transaction that recorded it. */
-export const announceAuthorization = async (
-  ctx: Pick<TxContext, "emit">,
+/**
+ * Records the processor's answer (recordAuthorization) and announces it on `payment-results` in the
+ * same transaction; false, announcing nothing, when it was recorded before.
+ */
+export const settleAuthorization = async (
+  ctx: Pick<TxContext, "tx" | "emit">,
   order: Pick<OrderPlaced, "orderId" | "subtotalCents">,
   result: AuthorizeResult,
-): Promise<void> => {
+): Promise<boolean> => {
+  if (!(await recordAuthorization(ctx.tx, order, result))) return false;
   const base = { eventId: randomUUID(), orderId: order.orderId };
   const payload = PaymentResultSchema.parse(
     result.status === "authorized"
@@ -122,6 +126,7 @@ export const announceAuthorization = async (
         : { ...base, type: "action_required", payment: { clientSecret: result.clientSecret } },
   );
   await ctx.emit(TOPICS.paymentResults, order.orderId, payload);
+  return true;
 };
 
 /**

@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { TaskContext } from "../runtime/types.ts";
-import { announceAuthorization, recordAuthorization, requestActionOutcome } from "./payment-steps.ts";
+import { requestActionOutcome, settleAuthorization } from "./payment-steps.ts";
 import type { PaymentProcessor, ProcessorRecord } from "./processor.ts";
 
 /**
@@ -95,12 +95,9 @@ export const reconcileOne = async (
     const result =
       record.state === "authorized"
         ? ({ status: "authorized", ref: record.ref ?? "" } as const)
-        : ({ status: "declined", code: "unknown" } as const);
-    const recorded = await ctx.transaction(async (tx) => {
-      if (!(await recordAuthorization(tx.tx, { orderId }, result))) return false;
-      await announceAuthorization(tx, { orderId, subtotalCents: payment.amountCents }, result);
-      return true;
-    });
+        : ({ status: "declined", code: record.code ?? "unknown" } as const);
+    const order = { orderId, subtotalCents: payment.amountCents };
+    const recorded = await ctx.transaction((tx) => settleAuthorization(tx, order, result));
     if (recorded) log.warn("recorded an authorization's answer the payment step never received");
     return recorded ? "recorded" : "reconciled";
   }
@@ -138,11 +135,8 @@ const settleAction = async (
 ): Promise<Reconciled> => {
   const outcome = await requestActionOutcome(ctx.db, processor, orderId);
   if (!outcome) return "pending";
-  const recorded = await ctx.transaction(async (tx) => {
-    if (!(await recordAuthorization(tx.tx, { orderId }, outcome.result))) return false;
-    await announceAuthorization(tx, { orderId, subtotalCents: outcome.amountCents }, outcome.result);
-    return true;
-  });
+  const order = { orderId, subtotalCents: outcome.amountCents };
+  const recorded = await ctx.transaction((tx) => settleAuthorization(tx, order, outcome.result));
   if (recorded) ctx.log.warn({ orderId }, "recorded a shopper's action no processor event told of");
   return recorded ? "recorded" : "reconciled";
 };

@@ -82,6 +82,10 @@ const declineOf = (error: unknown): AuthorizeResult | undefined => {
   return undefined;
 };
 
+/** The issuer's or Stripe's reason of the PaymentIntent's last failed attempt, if it gives one. */
+const declineCodeOf = (intent: Stripe.PaymentIntent): string | undefined =>
+  intent.last_payment_error?.decline_code || intent.last_payment_error?.code || undefined;
+
 /** Where a PaymentIntent's money is (a refund of a captured one is not told apart here). */
 const recordOf = (intent: Stripe.PaymentIntent): ProcessorRecord => {
   switch (intent.status) {
@@ -92,7 +96,7 @@ const recordOf = (intent: Stripe.PaymentIntent): ProcessorRecord => {
     case "canceled":
       return { state: "voided", ref: intent.id };
     case "requires_payment_method": {
-      const code = intent.last_payment_error?.decline_code || intent.last_payment_error?.code;
+      const code = declineCodeOf(intent);
       return { state: "declined", ref: intent.id, ...(code ? { code } : {}) };
     }
     case "requires_action":
@@ -136,10 +140,7 @@ export const createStripeProcessor = (options: StripeProcessorOptions): PaymentP
         if (!intent.client_secret) return undefined;
         return { status: "requires_action", ref: intent.id, clientSecret: intent.client_secret };
       default:
-        return {
-          status: "declined",
-          code: intent.last_payment_error?.decline_code || intent.last_payment_error?.code || intent.status,
-        };
+        return { status: "declined", code: declineCodeOf(intent) ?? intent.status };
     }
   };
 
