@@ -1,22 +1,15 @@
 import { z } from "zod";
 import { KAFKA_PREFIX_PATTERN } from "../../domain/topics.ts";
+import { checkKafkaSecurity, KafkaConnectionShape } from "../../services/kafka-client/security.ts";
 
-const BrokerSchema = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "expected host:port");
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The environment of `node consumers/src/main.ts`; everything but the two URLs has a default. */
 export const SettingsSchema = z.object({
   DATABASE_URL: z.url({ error: "DATABASE_URL is required: the Postgres URL (postgres://user@host:5432/db)" }),
-  KAFKA_BROKERS: z
-    .string({ error: "KAFKA_BROKERS is required: comma-separated host:port list" })
-    .transform((s) =>
-      s
-        .split(",")
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(BrokerSchema).min(1, "KAFKA_BROKERS lists no broker")),
+  /** KAFKA_BROKERS, and the SASL login and TLS of a managed cluster (services/kafka-client). */
+  ...KafkaConnectionShape,
   /** Needed by consumers that keep the Redis order status record (order-state). */
   REDIS_URL: z.url().optional(),
   /** Consumers to run when none are named on the command line: comma-separated names or `all`. */
@@ -208,7 +201,7 @@ export const loadConfig = (
   known: readonly string[],
 ): ConsumersConfig => {
   const problems: string[] = [];
-  const parsed = SettingsSchema.safeParse(env);
+  const parsed = SettingsSchema.superRefine(checkKafkaSecurity).safeParse(env);
   if (!parsed.success) {
     problems.push(...parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
   }

@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
+import { KafkaLoginError, verifyKafkaLogin } from "../../services/kafka-client/login.ts";
+import { describeSecurity, kafkaSecurity } from "../../services/kafka-client/security.ts";
 import { createConfiguredSimulator, createConsumerDb, createConsumerRedis } from "./clients.ts";
 import { ConfigError, type ConsumersConfig, loadConfig } from "./config.ts";
 import { startSmtpRelay } from "./email/index.ts";
@@ -46,10 +48,25 @@ const build = (
     }
   });
 
+/**
+ * A login Kafka refuses is a setting to fix: the process exits naming it. Kafka not answering is an
+ * outage: the consumers start and wait it out.
+ */
+const checkKafkaLogin = async (settings: ConsumersConfig["settings"], log: Logger): Promise<void> => {
+  try {
+    const answer = await verifyKafkaLogin(settings.KAFKA_BROKERS, kafkaSecurity(settings));
+    if (answer === "no answer") log.warn({ brokers: settings.KAFKA_BROKERS }, "Kafka does not answer yet");
+  } catch (error) {
+    if (error instanceof KafkaLoginError) fail(error.message, 2);
+    throw error;
+  }
+};
+
 const main = async (): Promise<void> => {
   const config = configure();
   const { settings } = config;
   const log: Logger = pino({ name: "consumers", level: settings.LOG_LEVEL });
+  await checkKafkaLogin(settings, log);
   const { db, pool } = createConsumerDb(settings.DATABASE_URL, settings);
   guardPool(pool, log);
   let redis: Redis | undefined;
@@ -70,6 +87,7 @@ const main = async (): Promise<void> => {
   const definitions = build(config, ctx);
 
   const brokers = settings.KAFKA_BROKERS;
+  const security = kafkaSecurity(settings);
   const running: RunningConsumer[] = [];
   const acked = settings.REDIS_URL ? createRedisAckedOrders(ctx.redis()) : undefined;
   const operations = await startOperations({
@@ -97,7 +115,17 @@ const main = async (): Promise<void> => {
   const started = definitions.map(({ def, replicas }) =>
     startConsumer(
       def,
-      { db, pool, brokers, log, producer, relay, effects, metrics: operations.metrics },
+      {
+        db,
+        pool,
+        brokers,
+        kafkaSecurity: security,
+        log,
+        producer,
+        relay,
+        effects,
+        metrics: operations.metrics,
+      },
       { ...options, replicas },
     ),
   );
@@ -146,7 +174,7 @@ const main = async (): Promise<void> => {
   process.on("SIGINT", shutdown);
 
   await Promise.all(running.map((r) => r.ready));
-  log.info({ consumers: config.consumers, brokers }, "consumers ready");
+  log.info({ consumers: config.consumers, brokers, kafka: describeSecurity(security) }, "consumers ready");
 };
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../../db/node-client.ts";
+import { kafkaSecurity } from "../../services/kafka-client/security.ts";
 import type { Settings } from "./config.ts";
 import { createEffectsRelay, type EffectsRelay } from "./runtime/effects.ts";
 import { createKafkaProducer, type KafkaProducer } from "./runtime/kafka.ts";
@@ -30,7 +31,7 @@ export const startProcessRuntime = (o: {
 }): ProcessRuntime => {
   const { settings: s } = o;
   const intervalMs = o.relayIntervalMs ?? s.OUTBOX_RELAY_INTERVAL_MS;
-  const producer = createKafkaProducer(s.KAFKA_BROKERS, o.clientId);
+  const producer = createKafkaProducer(s.KAFKA_BROKERS, o.clientId, kafkaSecurity(s));
   const retry = {
     initialMs: Math.min(1_000, s.OUTBOX_RETRY_MAX_DELAY_MS),
     maxMs: s.OUTBOX_RETRY_MAX_DELAY_MS,

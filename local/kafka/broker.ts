@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { log4j2Properties, newClusterId, serverProperties } from "./config-files.ts";
+import { log4j2Properties, newClusterId, type SaslSslListener, serverProperties } from "./config-files.ts";
 import { fetchKafka } from "./fetch.ts";
 import { defaultDataDir } from "./paths.ts";
 import { kafkaAnswers, probePort, tcpOpen } from "./probe.ts";
@@ -25,6 +25,8 @@ export interface EnsureKafkaOptions {
   version?: string;
   /** Default partition count for topics created without one (num.partitions). */
   partitions?: number;
+  /** Also listen for SASL logins over TLS on another port (the plaintext one stays for readiness). */
+  saslSsl?: SaslSslListener;
   log?: (msg: string) => void;
 }
 
@@ -121,7 +123,21 @@ async function waitReady(broker: string, pid: number, logFile: string, child?: C
   );
 }
 
-async function formatStorage(libs: string, layout: DataDirLayout, log: (msg: string) => void): Promise<void> {
+/** `--add-scram` arguments: every login under both SCRAM mechanisms. */
+const scramArgs = (listener: SaslSslListener | undefined): string[] =>
+  (listener?.users ?? []).flatMap((u) =>
+    ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((mechanism) => [
+      "--add-scram",
+      `${mechanism}=[name=${u.name},password=${u.password}]`,
+    ]),
+  );
+
+async function formatStorage(
+  libs: string,
+  layout: DataDirLayout,
+  log: (msg: string) => void,
+  saslSsl?: SaslSslListener,
+): Promise<void> {
   if (existsSync(join(layout.logDir, "meta.properties"))) return;
   const clusterId = newClusterId();
   log(`formatting KRaft storage in ${layout.logDir} (cluster id ${clusterId})`);
@@ -132,6 +148,7 @@ async function formatStorage(libs: string, layout: DataDirLayout, log: (msg: str
     clusterId,
     "--config",
     layout.serverProperties,
+    ...scramArgs(saslSsl),
   ]);
   if (code !== 0) throw new Error(`kafka-storage format failed (exit ${code}):\n${output}`);
 }
@@ -170,10 +187,17 @@ export async function ensureKafka(opts: EnsureKafkaOptions = {}): Promise<KafkaH
     const partitions = opts.partitions ?? envInt("KAFKA_NUM_PARTITIONS") ?? 3;
     await writeFile(
       layout.serverProperties,
-      serverProperties({ host: HOST, port, controllerPort, logDir: layout.logDir, partitions }),
+      serverProperties({
+        host: HOST,
+        port,
+        controllerPort,
+        logDir: layout.logDir,
+        partitions,
+        ...(opts.saslSsl ? { saslSsl: opts.saslSsl } : {}),
+      }),
     );
     await writeFile(layout.log4jProperties, log4j2Properties());
-    await formatStorage(libs, layout, log);
+    await formatStorage(libs, layout, log, opts.saslSsl);
 
     const child = spawnBroker({
       libs,

@@ -6,7 +6,37 @@ export interface BrokerSettings {
   controllerPort: number;
   logDir: string;
   partitions: number;
+  /** A second client listener that, like a managed cluster, takes only SASL logins over TLS. */
+  saslSsl?: SaslSslListener;
 }
+
+export interface SaslSslListener {
+  port: number;
+  /** A PEM file holding the broker's private key (PKCS#8, unencrypted) and its certificate chain. */
+  keystorePem: string;
+  /** Logins, each for every mechanism (SCRAM ones are stored in the metadata log at format time). */
+  users: Array<{ name: string; password: string }>;
+}
+
+/** The SASL mechanisms the SASL_SSL listener takes. */
+export const LISTENER_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] as const;
+
+const jaasQuote = (value: string): string => `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+
+/** The broker settings of the SASL_SSL listener (the inter-broker listener stays PLAINTEXT). */
+const saslSslProperties = (l: SaslSslListener): Record<string, string> => {
+  const plainUsers = l.users.map((u) => `user_${u.name}=${jaasQuote(u.password)}`).join(" ");
+  return {
+    "sasl.enabled.mechanisms": LISTENER_MECHANISMS.join(","),
+    "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+    "listener.name.sasl_ssl.ssl.keystore.location": l.keystorePem,
+    "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config":
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.sasl_ssl.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+  };
+};
 
 /** A single-node KRaft broker+controller with a static voter set, sized for a 2-core CI box. */
 export function serverProperties(s: BrokerSettings): string {
@@ -14,11 +44,18 @@ export function serverProperties(s: BrokerSettings): string {
     "process.roles": "broker,controller",
     "node.id": 1,
     "controller.quorum.voters": `1@${s.host}:${s.controllerPort}`,
-    listeners: `PLAINTEXT://${s.host}:${s.port},CONTROLLER://${s.host}:${s.controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://${s.host}:${s.port}`,
+    listeners: [
+      `PLAINTEXT://${s.host}:${s.port}`,
+      `CONTROLLER://${s.host}:${s.controllerPort}`,
+      ...(s.saslSsl ? [`SASL_SSL://${s.host}:${s.saslSsl.port}`] : []),
+    ].join(","),
+    "advertised.listeners": [
+      `PLAINTEXT://${s.host}:${s.port}`,
+      ...(s.saslSsl ? [`SASL_SSL://${s.host}:${s.saslSsl.port}`] : []),
+    ].join(","),
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    "listener.security.protocol.map": `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${s.saslSsl ? ",SASL_SSL:SASL_SSL" : ""}`,
     "log.dirs": s.logDir,
     "num.partitions": s.partitions,
     "default.replication.factor": 1,
@@ -39,6 +76,7 @@ export function serverProperties(s: BrokerSettings): string {
     "log.segment.bytes": 16 * 1024 * 1024,
     "log.retention.hours": 24,
     "log.retention.check.interval.ms": 60_000,
+    ...(s.saslSsl ? saslSslProperties(s.saslSsl) : {}),
   };
   const body = Object.entries(lines)
     .map(([k, v]) => `${k}=${v}`)

@@ -1,4 +1,9 @@
 import { z } from "zod";
+import {
+  checkKafkaSecurity,
+  KafkaConnectionShape,
+  kafkaSecurity,
+} from "../../../services/kafka-client/security.ts";
 import { createConsumerDb } from "../clients.ts";
 import { SettingsSchema } from "../config.ts";
 import { createKafkaProducer } from "../runtime/kafka.ts";
@@ -109,24 +114,26 @@ const main = async (): Promise<void> => {
     return usageError(error instanceof Error ? error.message : String(error));
   }
   if (args.command === "parked" || args.command === "unpark") return parkedCommand(args);
-  const settings = SettingsSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC_PREFIX: true }).safeParse(
-    process.env,
-  );
+  const settings = SettingsSchema.pick({ KAFKA_TOPIC_PREFIX: true })
+    .extend(KafkaConnectionShape)
+    .superRefine(checkKafkaSecurity)
+    .safeParse(process.env);
   if (!settings.success) return usageError(z.prettifyError(settings.error));
   const brokers = settings.data.KAFKA_BROKERS;
+  const security = kafkaSecurity(settings.data);
   const filter: DeadLetterFilter = {
     prefix: settings.data.KAFKA_TOPIC_PREFIX,
     ...(args.topic ? { topic: args.topic } : {}),
     ...(args.consumer ? { consumer: args.consumer } : {}),
     ...(args["event-id"] ? { eventId: args["event-id"] } : {}),
   };
-  const letters = await listDeadLetters(brokers, filter);
+  const letters = await listDeadLetters(brokers, filter, security);
   if (args.command === "list") {
     for (const letter of letters) process.stdout.write(`${describeLetter(letter)}\n`);
     process.stdout.write(`${letters.length} dead letter(s)\n`);
     return;
   }
-  const producer = createKafkaProducer(brokers, "dlq-replay");
+  const producer = createKafkaProducer(brokers, "dlq-replay", security);
   try {
     await replayDeadLetters(producer, letters);
   } finally {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Admin, Consumer, type Message } from "@platformatic/kafka";
 import { dlqTopic } from "../../../domain/topics.ts";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 import { DLQ_HEADERS } from "../runtime/dead-letter.ts";
 import { type KafkaProducer, kafkaClientOptions } from "../runtime/kafka.ts";
 
@@ -75,8 +76,15 @@ const toRecord = (m: Message<Buffer | undefined, Buffer | undefined, Buffer, Buf
 };
 
 /** The dead-letter topics to read, with the offset range of each partition holding messages. */
-const rangesOf = async (brokers: string[], { prefix = "", topic }: DeadLetterFilter) => {
-  const admin = new Admin({ ...kafkaClientOptions(brokers), clientId: `dlq-admin-${randomUUID()}` });
+const rangesOf = async (
+  brokers: string[],
+  { prefix = "", topic }: DeadLetterFilter,
+  security: KafkaSecurity,
+) => {
+  const admin = new Admin({
+    ...kafkaClientOptions(brokers, security),
+    clientId: `dlq-admin-${randomUUID()}`,
+  });
   try {
     const wanted = topic ? `${prefix}${topic.endsWith(DLQ_SUFFIX) ? topic : dlqTopic(topic)}` : undefined;
     const names = (await admin.listTopics()).filter((t) =>
@@ -115,13 +123,14 @@ const rangesOf = async (brokers: string[], { prefix = "", topic }: DeadLetterFil
 export const listDeadLetters = async (
   brokers: string[],
   filter: DeadLetterFilter = {},
+  security: KafkaSecurity = {},
   timeoutMs = 30_000,
 ): Promise<DeadLetterRecord[]> => {
-  const last = await rangesOf(brokers, filter);
+  const last = await rangesOf(brokers, filter, security);
   if (last.size === 0) return [];
   const topics = [...new Set([...last.keys()].map((key) => key.slice(0, key.lastIndexOf(":"))))];
   const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({
-    ...kafkaClientOptions(brokers),
+    ...kafkaClientOptions(brokers, security),
     clientId: `dlq-reader-${randomUUID()}`,
     groupId: `dlq-reader-${randomUUID()}`,
     maxWaitTime: 500,

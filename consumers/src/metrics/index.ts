@@ -1,6 +1,7 @@
 import { Admin } from "@platformatic/kafka";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
+import { type KafkaConnectionShape, kafkaSecurity } from "../../../services/kafka-client/security.ts";
 import type { Settings } from "../config.ts";
 import type { PaymentActions } from "../payment/simulator-actions.ts";
 import { kafkaClientOptions } from "../runtime/kafka.ts";
@@ -24,7 +25,10 @@ export interface Operations {
  * process-metrics.ts, on METRICS_HOST:METRICS_PORT. Rejects when the port is taken.
  */
 export const startOperations = async (o: {
-  settings: Pick<Settings, "METRICS_PORT" | "METRICS_HOST" | "PROBE_TIMEOUT_MS" | "KAFKA_BROKERS">;
+  settings: Pick<
+    Settings,
+    "METRICS_PORT" | "METRICS_HOST" | "PROBE_TIMEOUT_MS" | keyof typeof KafkaConnectionShape
+  >;
   db: Db;
   consumers: () => readonly ConsumerGroupRef[];
   log: Logger;
@@ -36,7 +40,7 @@ export const startOperations = async (o: {
   const { METRICS_PORT: port, METRICS_HOST: host, PROBE_TIMEOUT_MS: timeoutMs } = o.settings;
   if (port === "off") return { close: async () => {} };
   const admin = new Admin({
-    ...kafkaClientOptions(o.settings.KAFKA_BROKERS),
+    ...kafkaClientOptions(o.settings.KAFKA_BROKERS, kafkaSecurity(o.settings)),
     clientId: "consumers-operations",
   });
   const { registry, consumer } = createProcessMetrics({

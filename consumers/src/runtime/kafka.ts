@@ -1,4 +1,5 @@
 import { compatibilityPartitioner, type Message, ProduceAcks, Producer } from "@platformatic/kafka";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 
 /** Messages as the runner reads them: raw bytes; values are parsed with the subscription's schema. */
 export type KafkaMessage = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer>;
@@ -11,8 +12,9 @@ export type ReadMessage = Pick<
   "topic" | "partition" | "offset" | "key" | "value" | "headerEntries"
 >;
 
-/** Client settings shared by the runner's consumers and producers. */
-export const kafkaClientOptions = (brokers: string[]) => ({
+/** Client settings shared by the runner's consumers and producers (`security`: a managed cluster's login). */
+export const kafkaClientOptions = (brokers: string[], security: KafkaSecurity = {}) => ({
+  ...security,
   bootstrapBrokers: brokers,
   connectTimeout: 5_000,
   timeout: 10_000,
@@ -28,9 +30,13 @@ export const kafkaClientOptions = (brokers: string[]) => ({
  * reordering from its own retries), keys placed like the Java client (and the Kafka REST service)
  * place them, so one order id lands on one partition whoever produced it.
  */
-export const createKafkaProducer = (brokers: string[], clientId: string): KafkaProducer =>
+export const createKafkaProducer = (
+  brokers: string[],
+  clientId: string,
+  security: KafkaSecurity = {},
+): KafkaProducer =>
   new Producer({
-    ...kafkaClientOptions(brokers),
+    ...kafkaClientOptions(brokers, security),
     clientId,
     acks: ProduceAcks.ALL,
     idempotent: true,

@@ -1,5 +1,6 @@
 import { Consumer, type MessagesStream } from "@platformatic/kafka";
 import type { Logger } from "pino";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
 import { type KafkaMessage, kafkaClientOptions, partitionKey } from "./kafka.ts";
 import { PartitionLane } from "./partition-lane.ts";
@@ -17,6 +18,7 @@ export interface ReplicaOptions {
   groupId: string;
   clientId: string;
   brokers: string[];
+  security: KafkaSecurity;
   topics: string[];
   env: ProcessEnv;
   kafka: KafkaGroupSettings;
@@ -48,7 +50,7 @@ const COMMIT_WAIT_MS = 10_000;
 export const startReplica = (o: ReplicaOptions): Replica => {
   const log = o.log;
   const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({
-    ...kafkaClientOptions(o.brokers),
+    ...kafkaClientOptions(o.brokers, o.security),
     clientId: o.clientId,
     groupId: o.groupId,
     autocommit: false,

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { consumerGroupId } from "../../../domain/topics.ts";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 import type { ConsumerMetrics } from "../metrics/consumer-metrics.ts";
 import {
   type Backoff,
@@ -28,6 +29,8 @@ export interface RunnerDeps {
   /** The pool behind `db`; the runner logs its connection errors (a Postgres restart) instead of crashing. */
   pool: pg.Pool;
   brokers: string[];
+  /** A managed cluster's SASL login and TLS (services/kafka-client); none for a plaintext one. */
+  kafkaSecurity?: KafkaSecurity;
   log: Logger;
   /** Producer of dead letters (and of the relay it creates); created and closed by the runner when absent. */
   producer?: KafkaProducer;
@@ -103,7 +106,8 @@ export const startConsumer = (
   const topics = [...subscriptions.keys()];
   const log = deps.log.child({ consumer: def.name, groupId });
   guardPool(deps.pool, deps.log);
-  const producer = deps.producer ?? createKafkaProducer(deps.brokers, `${groupId}-producer`);
+  const producer =
+    deps.producer ?? createKafkaProducer(deps.brokers, `${groupId}-producer`, deps.kafkaSecurity);
   const intervalMs = opts.relayIntervalMs ? { intervalMs: opts.relayIntervalMs } : {};
   const relay =
     deps.relay ?? createOutboxRelay({ db: deps.db, producer, log, topicPrefix: prefix, ...intervalMs });
@@ -139,7 +143,14 @@ export const startConsumer = (
   let stopTasks: (() => Promise<void>) | undefined;
 
   const ready = (async () => {
-    await seedStartOffsets(deps.brokers, groupId, topics, opts.startAt ?? "earliest", log);
+    await seedStartOffsets(
+      deps.brokers,
+      groupId,
+      topics,
+      opts.startAt ?? "earliest",
+      log,
+      deps.kafkaSecurity,
+    );
     const count = Math.max(1, opts.replicas ?? 1);
     for (let index = 0; index < count && !stopped; index++) {
       replicas.push(
@@ -147,6 +158,7 @@ export const startConsumer = (
           groupId,
           clientId: `${groupId}-${index}`,
           brokers: deps.brokers,
+          security: deps.kafkaSecurity ?? {},
           topics,
           env,
           kafka: { ...DEFAULT_KAFKA_GROUP, ...opts.kafka },

@@ -1,5 +1,6 @@
 import { Admin } from "@platformatic/kafka";
 import type { Logger } from "pino";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 import { kafkaClientOptions } from "./kafka.ts";
 
 /** Where a consumer group without committed offsets starts reading. */
@@ -18,9 +19,10 @@ export const seedStartOffsets = async (
   topics: string[],
   startAt: StartAt,
   log: Logger,
+  security: KafkaSecurity = {},
 ): Promise<void> => {
   if (startAt === "earliest") return;
-  const admin = new Admin({ ...kafkaClientOptions(brokers), clientId: `${groupId}-start-offsets` });
+  const admin = new Admin({ ...kafkaClientOptions(brokers, security), clientId: `${groupId}-start-offsets` });
   try {
     const metadata = await admin.metadata({ topics });
     const partitionsOf = (topic: string): number[] =>

@@ -1,5 +1,10 @@
 import { z } from "zod";
 import { prefixedTopics } from "../../../domain/topics.ts";
+import {
+  checkKafkaSecurity,
+  KafkaConnectionShape,
+  kafkaSecurity,
+} from "../../../services/kafka-client/security.ts";
 import { SettingsSchema } from "../config.ts";
 import { ensureTopics } from "./ensure-topics.ts";
 
@@ -8,13 +13,17 @@ import { ensureTopics } from "./ensure-topics.ts";
  * with the partitions and durability of the settings: KAFKA_PARTITIONS (12), KAFKA_REPLICATION_FACTOR
  * (3), KAFKA_MIN_INSYNC_REPLICAS (2), and unclean leader election off. Existing topics are left as
  * they are; one less durable than asked for is named, and the exit code is 3. Exit code 2 on a
- * settings problem. Reads KAFKA_BROKERS and KAFKA_TOPIC_PREFIX too.
+ * settings problem. Reads KAFKA_BROKERS (and a managed cluster's KAFKA_SASL_* and KAFKA_TLS*) and
+ * KAFKA_TOPIC_PREFIX too.
  */
-const TopicsSettingsSchema = SettingsSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC_PREFIX: true }).extend({
-  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(3),
-  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).default(2),
-});
+const TopicsSettingsSchema = SettingsSchema.pick({ KAFKA_TOPIC_PREFIX: true })
+  .extend({
+    ...KafkaConnectionShape,
+    KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
+    KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(3),
+    KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).default(2),
+  })
+  .superRefine(checkKafkaSecurity);
 
 const main = async (): Promise<number> => {
   const parsed = TopicsSettingsSchema.safeParse(process.env);
@@ -32,6 +41,7 @@ const main = async (): Promise<number> => {
     partitions: s.KAFKA_PARTITIONS,
     replicationFactor: s.KAFKA_REPLICATION_FACTOR,
     minInsyncReplicas: s.KAFKA_MIN_INSYNC_REPLICAS,
+    security: kafkaSecurity(s),
   });
   for (const topic of created) process.stdout.write(`created ${topic}\n`);
   process.stdout.write(

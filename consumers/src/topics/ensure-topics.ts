@@ -1,4 +1,5 @@
 import { Admin, ConfigResourceTypes, findErrorBy } from "@platformatic/kafka";
+import type { KafkaSecurity } from "../../../services/kafka-client/security.ts";
 
 /**
  * How durable a topic is: each partition on `replicationFactor` brokers, a write acknowledged
@@ -13,6 +14,8 @@ export interface Durability {
 
 export interface EnsureTopicsOptions extends Partial<Durability> {
   partitions: number;
+  /** A managed cluster's SASL login and TLS. */
+  security?: KafkaSecurity;
 }
 
 /** An existing topic that is less durable than asked for (creating it is not this tool's to redo). */
@@ -97,6 +100,7 @@ export async function ensureTopics(
     minInsyncReplicas: opts.minInsyncReplicas ?? 1,
   };
   const admin = new Admin({
+    ...opts.security,
     clientId: "storefront-topics",
     bootstrapBrokers: brokers,
     retries: 2,

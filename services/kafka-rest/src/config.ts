@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkKafkaSecurity, KafkaConnectionShape } from "../../kafka-client/security.ts";
 import { KafkaRestUsersJsonSchema } from "./users.ts";
 
 /**
@@ -10,18 +11,9 @@ const retired = (name: string) =>
     .undefined({ error: `${name} is no longer read: list every login in KAFKA_REST_USERS (see README)` })
     .optional();
 
-const BrokerSchema = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "expected host:port");
-
 export const ConfigSchema = z.object({
-  KAFKA_BROKERS: z
-    .string({ error: "KAFKA_BROKERS is required (comma-separated host:port list)" })
-    .transform((s) =>
-      s
-        .split(",")
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(BrokerSchema).min(1, "KAFKA_BROKERS lists no broker")),
+  /** KAFKA_BROKERS, and the SASL login and TLS of a managed cluster (services/kafka-client). */
+  ...KafkaConnectionShape,
   /** Every login and its grants, as JSON (see README). */
   KAFKA_REST_USERS: KafkaRestUsersJsonSchema,
   KAFKA_REST_USERNAME: retired("KAFKA_REST_USERNAME"),
@@ -35,13 +27,15 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 
+const CheckedConfigSchema = ConfigSchema.superRefine(checkKafkaSecurity);
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
 /** Parses the environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = ConfigSchema.safeParse(env);
+  const result = CheckedConfigSchema.safeParse(env);
   if (result.success) return result.data;
   throw configError(result.error);
 }

@@ -1,4 +1,5 @@
 import { Admin, type ClusterMetadata, murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
+import type { KafkaSecurity } from "../../kafka-client/security.ts";
 import { RestError, withDeadline } from "./errors.ts";
 import { fetchRecords } from "./kafka-fetch.ts";
 import type { Header, TopicPartitionOffset } from "./schemas.ts";
@@ -48,6 +49,8 @@ export interface KafkaGateway {
 
 export interface KafkaGatewayOptions {
   brokers: string[];
+  /** A managed cluster's SASL login and TLS. */
+  security?: KafkaSecurity;
   clientId?: string;
   /** Upper bound for any one Kafka operation behind an HTTP request. */
   timeoutMs?: number;
@@ -68,6 +71,7 @@ export function createKafkaGateway(o: KafkaGatewayOptions): KafkaGateway {
   const clientId = o.clientId ?? "kafka-rest";
   const timeoutMs = o.timeoutMs ?? 5000;
   const common = {
+    ...o.security,
     bootstrapBrokers: o.brokers,
     connectTimeout: Math.min(2000, timeoutMs),
     timeout: timeoutMs,

@@ -1,4 +1,6 @@
 import { pino } from "pino";
+import { KafkaLoginError, verifyKafkaLogin } from "../../kafka-client/login.ts";
+import { describeSecurity, kafkaSecurity } from "../../kafka-client/security.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startKafkaRest } from "./server.ts";
 
@@ -13,8 +15,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = pino({ name: "kafka-rest", level: config.LOG_LEVEL });
+  const security = kafkaSecurity(config);
+  // A refused login is a setting to fix (exit 2, naming it); Kafka not answering is an outage that
+  // /readyz reports while the service waits it out.
+  try {
+    if ((await verifyKafkaLogin(config.KAFKA_BROKERS, security)) === "no answer")
+      log.warn({ brokers: config.KAFKA_BROKERS }, "Kafka does not answer yet");
+  } catch (err) {
+    if (!(err instanceof KafkaLoginError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   const server = await startKafkaRest({
     brokers: config.KAFKA_BROKERS,
+    security,
     users: config.KAFKA_REST_USERS,
     port: config.PORT,
     host: config.HOST,
@@ -22,7 +36,12 @@ async function main(): Promise<void> {
     onServerError: (err, path) => log.error({ err, path }, "request failed"),
   });
   log.info(
-    { url: server.url, brokers: config.KAFKA_BROKERS, users: config.KAFKA_REST_USERS.map((u) => u.username) },
+    {
+      url: server.url,
+      brokers: config.KAFKA_BROKERS,
+      kafka: describeSecurity(security),
+      users: config.KAFKA_REST_USERS.map((u) => u.username),
+    },
     "kafka-rest listening",
   );
 

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import type { KafkaSecurity } from "../../kafka-client/security.ts";
 import { createApp } from "./app.ts";
 import { configError } from "./config.ts";
 import { createKafkaGateway } from "./kafka.ts";
@@ -8,6 +9,8 @@ import { type KafkaRestUser, KafkaRestUsersSchema } from "./users.ts";
 
 export interface StartKafkaRestOptions {
   brokers: string[];
+  /** A managed cluster's SASL login and TLS (services/kafka-client). */
+  security?: KafkaSecurity;
   /**
    * Every login and what it may do: `produce` and `consume` list topic names or globs (`*`), `metrics`
    * opens `GET /metrics`; nothing else is allowed. Validated like `KAFKA_REST_USERS` (a ConfigError
@@ -36,6 +39,7 @@ export async function startKafkaRest(opts: StartKafkaRestOptions): Promise<Kafka
   const metrics = createRestMetrics();
   const kafka = createKafkaGateway({
     brokers: opts.brokers,
+    ...(opts.security ? { security: opts.security } : {}),
     timeoutMs: opts.requestTimeoutMs,
     onSend: metrics.observeSend,
   });
