@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { CHECKOUT_BUNDLE } from "./local/test-setup.ts";
-import { workerBindings } from "./local/workers.ts";
+import { CHECKOUT_VARS, workerBindings } from "./local/workers.ts";
 
 export default defineConfig({
   test: {
@@ -48,7 +48,7 @@ export default defineConfig({
                   scriptPath: CHECKOUT_BUNDLE,
                   compatibilityDate: "2026-10-01",
                   compatibilityFlags: ["nodejs_compat"],
-                  bindings: workerBindings(inject("stack")),
+                  bindings: { ...CHECKOUT_VARS, ...workerBindings(inject("stack")) },
                 },
               ],
             },

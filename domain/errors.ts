@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   idempotency_key_mismatch: 422,
   rate_limited: 429,
   internal_error: 500,
+  /** A worker setting is missing or malformed (named in `details.settings`): a deployment to fix. */
+  config_error: 500,
   order_queue_unavailable: 503,
   dependency_unavailable: 503,
 } as const;

@@ -96,7 +96,7 @@ const STOREFRONT_VARS = {
 };
 
 /** `[vars]` of workers/checkout/wrangler.toml. */
-const CHECKOUT_VARS = {
+export const CHECKOUT_VARS = {
   MEDIA_BASE_URL: "http://127.0.0.1:8787/media",
   CATALOG_FRESH_SECONDS: "60",
   DEFAULT_CURRENCY: "USD",

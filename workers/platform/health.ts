@@ -42,6 +42,21 @@ export const checkDependencies = async (
   return { redis, kafka, postgres };
 };
 
+/**
+ * `/readyz` is public: each answer is kept for a few seconds per isolate (and concurrent probes share
+ * one check), so a flood of probes costs at most one Upstash command, one Kafka REST listing and one
+ * Neon query per isolate every READINESS_TTL_MS.
+ */
+const READINESS_TTL_MS = 5_000;
+const recent = new WeakMap<object, { at: number; checks: ReturnType<typeof checkDependencies> }>();
+const recentChecks = (env: ServiceBindings): ReturnType<typeof checkDependencies> => {
+  const hit = recent.get(env);
+  if (hit && Date.now() - hit.at < READINESS_TTL_MS) return hit.checks;
+  const checks = checkDependencies(env);
+  recent.set(env, { at: Date.now(), checks });
+  return checks;
+};
+
 const healthzRoute = createRoute({
   method: "get",
   path: "/healthz",
@@ -54,7 +69,8 @@ const readyzRoute = createRoute({
   method: "get",
   path: "/readyz",
   tags: ["operations"],
-  summary: "Redis, Kafka REST and Postgres answer (503 naming those that do not, with Retry-After)",
+  summary:
+    "Redis, Kafka REST and Postgres answer (503 naming those that do not, with Retry-After); checked at most every 5 s per isolate",
   responses: {
     200: jsonContent(z.object({ ok: z.literal(true), checks: ChecksSchema }), "every dependency answers"),
     503: jsonContent(
@@ -72,7 +88,7 @@ export const healthRoutes = () =>
   new OpenAPIHono<{ Bindings: ServiceBindings }>()
     .openapi(healthzRoute, (c) => c.json({ ok: true as const }, 200))
     .openapi(readyzRoute, async (c) => {
-      const checks = await checkDependencies(c.env);
+      const checks = await recentChecks(c.env);
       const down = unavailable(checks);
       if (down.length === 0) return c.json({ ok: true as const, checks }, 200);
       c.header("Retry-After", "5");

@@ -2,13 +2,14 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
+import { CheckoutSettingsSchema } from "../../platform/settings.ts";
 import { checkoutRoutes } from "./checkout/routes.ts";
 import type { CheckoutEnv } from "./env.ts";
 import { orderRoutes } from "./orders/routes.ts";
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
-export const app = createApp<CheckoutEnv>("checkout");
+export const app = createApp<CheckoutEnv>("checkout", CheckoutSettingsSchema);
 
 app.route("/", healthRoutes());
 app.use(

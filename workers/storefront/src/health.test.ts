@@ -66,6 +66,18 @@ describe("health endpoints", () => {
     }
   });
 
+  it("checks the dependencies at most every few seconds per isolate, however often it is probed", async () => {
+    const probed = { ...env };
+    const first = await app.request("/readyz", {}, probed);
+    expect(first.status).toBe(200);
+    // Redis gone right after: the next probes within the window answer what the last check found.
+    probed.UPSTASH_REDIS_REST_URL = "http://127.0.0.1:9";
+    const again = await Promise.all([1, 2, 3].map(() => app.request("/readyz", {}, probed)));
+    expect(again.map((res) => res.status)).toEqual([200, 200, 200]);
+    const bodies = await Promise.all([first, ...again].map(async (res) => (await res.json()) as Readiness));
+    for (const body of bodies.slice(1)) expect(body.checks).toEqual(bodies[0]?.checks);
+  });
+
   it("keeps a caller's request id", async () => {
     const res = await app.request("/healthz", { headers: { "X-Request-Id": "abc-123" } }, env);
     expect(res.headers.get("X-Request-Id")).toBe("abc-123");

@@ -4,6 +4,7 @@ import { except } from "hono/combine";
 import { AppError } from "../../../domain/errors.ts";
 import { createApp } from "../../platform/app.ts";
 import { healthRoutes } from "../../platform/health.ts";
+import { StorefrontSettingsSchema } from "../../platform/settings.ts";
 import { adminOrderRoutes } from "./admin/order-routes.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { cartRoutes } from "./cart/routes.ts";
@@ -32,7 +33,7 @@ const jsonBodyLimit = new Hono<StorefrontEnv>().use(
   ),
 );
 
-export const app = createApp<StorefrontEnv>("storefront");
+export const app = createApp<StorefrontEnv>("storefront", StorefrontSettingsSchema);
 
 // Chained, so the app's type carries every route: `hc<AppType>` (hono/client) is a typed client.
 const routes = app
