@@ -1,8 +1,8 @@
 import { Ratelimit } from "@upstash/ratelimit";
-import type { Env as HonoEnv, MiddlewareHandler } from "hono";
+import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
 import { AppError } from "../../domain/errors.ts";
 import { requestClients } from "../edge/limits/origin-guard.ts";
-import { msSetting, redisClient, type ServiceBindings } from "./clients.ts";
+import { redisClient, type ServiceBindings } from "./clients.ts";
 import { log } from "./log.ts";
 
 /** One per-client limit: `limit` requests per `windowSeconds`, counted in Redis under `prefix`. */
@@ -11,9 +11,9 @@ export interface RateLimitRule {
   name: string;
   /** What is limited, for the 429 message ("cart changes"). */
   what: string;
-  /** The settings that hold the limit and its window, with the value used when one is unset. */
-  limit: { setting: string | undefined; fallback: number };
-  windowSeconds: { setting: string | undefined; fallback: number };
+  /** Requests allowed per window, and the window (from the worker's settings). */
+  limit: number;
+  windowSeconds: number;
   /** Also per customer, when the request carries a valid customer token (a bot rotating its IPs). */
   perCustomer?: boolean;
 }
@@ -38,12 +38,10 @@ const blockedOf = (name: string): Map<string, number> => {
  */
 export const rateLimit =
   <E extends HonoEnv & { Bindings: ServiceBindings & { CUSTOMER_TOKEN_SECRET?: string } }>(
-    rule: (env: E["Bindings"]) => RateLimitRule,
+    rule: (c: Context<E>) => RateLimitRule,
   ): MiddlewareHandler<E> =>
   async (c, next) => {
-    const { name, what, limit, windowSeconds, perCustomer } = rule(c.env);
-    const max = msSetting(limit.setting, limit.fallback);
-    const window = msSetting(windowSeconds.setting, windowSeconds.fallback);
+    const { name, what, limit: max, windowSeconds: window, perCustomer } = rule(c);
     const limiter = new Ratelimit({
       redis: redisClient(c.env),
       limiter: Ratelimit.slidingWindow(max, `${window} s`),

@@ -42,14 +42,18 @@ export const ServiceSettingsShape = {
     .string()
     .regex(KAFKA_PREFIX_PATTERN, "letters, digits, '.', '_' and '-' only")
     .default(""),
+  /** Deadlines of outbound calls (ms): a dependency that hangs is answered as down (503, Retry-After). */
   REDIS_TIMEOUT_MS: int(10, 60_000, 1_500),
   DATABASE_TIMEOUT_MS: int(10, 60_000, 2_500),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Origins of browser apps allowed to call the API (comma-separated, `*` for a port or subdomain part). */
   CORS_ALLOWED_ORIGINS: z.string().default(""),
   CUSTOMER_TOKEN_SECRET: secret("the signing key of customer tokens, the same on both workers"),
+  /** Currency of an empty cart. */
   DEFAULT_CURRENCY: CurrencySchema.default("USD"),
   /** Image URLs in catalog answers; both workers fill the same catalog cache, so both the same value. */
   MEDIA_BASE_URL: url("the public base of image URLs, e.g. https://shop.example.com/media"),
+  /** Redis catalog cache: seconds a product entry is fresh. */
   CATALOG_FRESH_SECONDS: int(0, 86_400, 60),
 };
 
@@ -61,34 +65,59 @@ export const StorefrontSettingsSchema = z.object({
   MEDIA_SIGNING_SECRET: secret("the HMAC key of signed media URLs"),
   /** Only where Stripe sends webhooks; unset, POST /v1/webhooks/stripe answers 404. */
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  /** Seconds a catalog page or category entry is fresh in the cache Redis. */
   CATALOG_LIST_FRESH_SECONDS: int(0, 86_400, 30),
+  /** HTTP max-age of catalog answers, which is also their TTL in the edge Cache API. */
   CATALOG_MAX_AGE_SECONDS: int(0, 86_400, 30),
   CATALOG_LIST_MAX_AGE_SECONDS: int(0, 86_400, 15),
+  /** Products answer `availableQty` ("only 3 left") when at most this many units are left. */
   LOW_STOCK_THRESHOLD: int(0, 1_000_000, 5),
+  /**
+   * Per-client abuse limits (windows in the state Redis; 429 rate_limited with Retry-After); local
+   * runs (.dev.vars, the test bindings) set limits no test or benchmark reaches. Cart changes (add,
+   * set, remove, create, delete) per client IP per window:
+   */
   CART_RATE_LIMIT: int(1, 10_000_000, 300),
   CART_RATE_WINDOW_SECONDS: int(1, 86_400, 60),
+  /** Signed upload grants (POST /v1/uploads) per window. */
   UPLOAD_RATE_LIMIT: int(1, 10_000_000, 20),
   UPLOAD_RATE_WINDOW_SECONDS: int(1, 86_400, 600),
+  /** Checkouts per client IP, and per customer when signed in, per window. */
   CHECKOUT_RATE_LIMIT: int(1, 10_000_000, 20),
   CHECKOUT_RATE_WINDOW_SECONDS: int(1, 86_400, 60),
+  /** Sign-ups (POST /v1/customers) per client IP per window. */
   SIGNUP_RATE_LIMIT: int(1, 10_000_000, 10),
   SIGNUP_RATE_WINDOW_SECONDS: int(1, 86_400, 3_600),
+  /**
+   * Reads that reach Postgres because Redis had no answer, per client IP and per customer per window;
+   * and per second across every client and isolate (the ceiling Postgres is sized for): beyond it a
+   * stale cache entry answers when there is one, else 429. Never a queue.
+   */
   ORIGIN_MISS_LIMIT: int(1, 10_000_000, 120),
   ORIGIN_MISS_WINDOW_SECONDS: int(1, 86_400, 60),
   ORIGIN_MISS_GLOBAL_LIMIT: int(1, 10_000_000, 500),
+  /** Lifetime of a customer bearer token (s). */
   CUSTOMER_TOKEN_TTL_SECONDS: int(1, 31_536_000, 604_800),
+  /** Failed sign-ins allowed per account (email) and per client IP per window, then 429. */
   SIGNIN_ACCOUNT_LIMIT: int(1, 10_000_000, 10),
   SIGNIN_IP_LIMIT: int(1, 10_000_000, 100),
   SIGNIN_WINDOW_SECONDS: int(1, 86_400, 900),
+  /** How long the storefront waits for the checkout worker behind the CHECKOUT binding. */
   CHECKOUT_TIMEOUT_MS: int(100, 60_000, 10_000),
 });
 
 /** What the checkout worker adds: how long it waits for Kafka, and what one order may commit. */
 export const CheckoutSettingsSchema = z.object({
   ...ServiceSettingsShape,
+  /** How long checkout waits for Kafka to acknowledge an order before answering 503. */
   ORDER_PUBLISH_TIMEOUT_MS: int(100, 60_000, 4_000),
+  /**
+   * The most one checkout may commit stock and a card authorization to (minor units): an order or a
+   * line worth more is refused before anything is held (422 amount_limit).
+   */
   MAX_ORDER_CENTS: int(1, Number.MAX_SAFE_INTEGER, 10_000_000),
   MAX_LINE_CENTS: int(1, Number.MAX_SAFE_INTEGER, 10_000_000),
+  /** How long checkout holds units on the edge stock counter before Postgres reserves them (ms). */
   STOCK_HOLD_TTL_MS: int(1_000, 86_400_000, 600_000),
 });
 

@@ -12,7 +12,7 @@ interface FetchApp<E> {
  */
 export const workerCaller =
   <E>(app: FetchApp<E>, origin: string) =>
-  async (path: string, init: RequestInit = {}, overrides: Partial<E> = {}): Promise<Response> => {
+  async (path: string, init: RequestInit = {}, overrides: EnvOverrides = {}): Promise<Response> => {
     const ctx = createExecutionContext();
     const res = await app.fetch(new Request(`${origin}${path}`, init), { ...env, ...overrides } as E, ctx);
     await waitOnExecutionContext(ctx);
@@ -83,3 +83,6 @@ export const documentedOperations = (document: { paths?: Record<string, object> 
   Object.entries(document.paths ?? {})
     .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
     .sort();
+
+/** Overrides of a test request's bindings: any binding of the worker, or any setting it reads. */
+export type EnvOverrides = Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { randomToken } from "../../../domain/ids.ts";
 import { CartStore } from "../../edge/cart/index.ts";
+import type { EnvOverrides } from "../../platform/test-support.ts";
 import { expectError, workerCaller } from "../../platform/test-support.ts";
 import { app } from "./index.ts";
 
@@ -23,7 +24,7 @@ export const checkoutBody = (cartId: string, overrides: Record<string, unknown> 
   ...overrides,
 });
 
-export const postCheckout = (body: unknown, key: string | undefined, overrides: Partial<Env> = {}) =>
+export const postCheckout = (body: unknown, key: string | undefined, overrides: EnvOverrides = {}) =>
   call(
     "/v1/checkout",
     {

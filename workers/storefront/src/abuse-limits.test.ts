@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ProductPage } from "../../edge/catalog/index.ts";
 import { cacheRedisClient } from "../../platform/clients.ts";
+import type { EnvOverrides } from "../../platform/test-support.ts";
 import {
   admin,
   bearer,
@@ -28,7 +29,7 @@ const from = (ip: string, headers: Record<string, string> = {}): RequestInit => 
   headers: { "CF-Connecting-IP": ip, ...headers },
 });
 const word = () => `w${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-const misses = (limit: number, global = 100_000): Partial<Env> => ({
+const misses = (limit: number, global = 100_000): EnvOverrides => ({
   ORIGIN_MISS_LIMIT: String(limit),
   ORIGIN_MISS_WINDOW_SECONDS: DAY,
   ORIGIN_MISS_GLOBAL_LIMIT: String(global),
@@ -128,7 +129,7 @@ describe("reads that reach Postgres", () => {
 
   it("past the global ceiling: a stale page is served, a page never cached is 429", async () => {
     const warm = word();
-    const stale: Partial<Env> = { CATALOG_LIST_FRESH_SECONDS: "0" }; // every cached page is stale at once
+    const stale: EnvOverrides = { CATALOG_LIST_FRESH_SECONDS: "0" }; // every cached page is stale at once
     expect((await call(`/v1/products?q=${warm}`, from(uniqueIp()), stale)).status).toBe(200);
     // Many clients at once, within a second or two: the ceiling (3 a second) admits a few misses.
     const ceiling = { ...misses(100_000, 3), ...stale };

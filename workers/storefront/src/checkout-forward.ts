@@ -2,13 +2,12 @@ import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../../domain/errors.ts";
 import { checkoutRoute, getOrderRoute } from "../../edge/checkout-contract/index.ts";
-import { msSetting } from "../../platform/clients.ts";
 import { rateLimit } from "../../platform/rate-limit.ts";
 import type { StorefrontEnv } from "./env.ts";
 
 /** Hands the request, untouched, to the checkout worker over the CHECKOUT service binding. */
 const forwardToCheckout: MiddlewareHandler<StorefrontEnv> = async (c) => {
-  const timeoutMs = msSetting(c.env.CHECKOUT_TIMEOUT_MS, 10_000);
+  const timeoutMs = c.var.settings.CHECKOUT_TIMEOUT_MS;
   try {
     return await c.env.CHECKOUT.fetch(new Request(c.req.raw, { signal: AbortSignal.timeout(timeoutMs) }));
   } catch (error) {
@@ -25,11 +24,11 @@ const forwardToCheckout: MiddlewareHandler<StorefrontEnv> = async (c) => {
  * which is also where a card tester's declined checkouts (each an email to an address of their
  * choosing) stop.
  */
-const checkoutRateLimit = rateLimit<StorefrontEnv>((env) => ({
+const checkoutRateLimit = rateLimit<StorefrontEnv>((c) => ({
   name: "checkout",
   what: "checkouts",
-  limit: { setting: env.CHECKOUT_RATE_LIMIT, fallback: 20 },
-  windowSeconds: { setting: env.CHECKOUT_RATE_WINDOW_SECONDS, fallback: 60 },
+  limit: c.var.settings.CHECKOUT_RATE_LIMIT,
+  windowSeconds: c.var.settings.CHECKOUT_RATE_WINDOW_SECONDS,
   perCustomer: true,
 }));
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
+import type { EnvOverrides } from "../../platform/test-support.ts";
 import { type ErrorBody, expectError, json, workerCaller } from "../../platform/test-support.ts";
 import { app } from "./index.ts";
 
@@ -79,6 +80,6 @@ export const signUpCustomer = async (
 /** Signs in through the API (optionally merging a guest cart), from client IP `ip`. */
 export const signIn = (
   body: { email: string; password: string; cartId?: string },
-  overrides: Partial<Env> = {},
+  overrides: EnvOverrides = {},
   ip = "203.0.113.7",
 ) => call("/v1/sessions", jsonInit("POST", body, { "CF-Connecting-IP": ip }), overrides);

@@ -16,7 +16,7 @@ const drill = {
   DATABASE_URL: stack.drillDatabaseUrl,
   NEON_LOCAL_ENDPOINT: stack.drillNeonUrl,
   DATABASE_TIMEOUT_MS: "1000",
-} satisfies Partial<Env>;
+} satisfies Record<string, string>;
 
 const control = async (action: "stop" | "start") => {
   const res = await fetch(`${stack.drillControlUrl}/postgres/${action}`, { method: "POST" });

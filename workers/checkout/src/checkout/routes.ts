@@ -5,7 +5,7 @@ import { cartDepsFor } from "../../../edge/cart/index.ts";
 import { checkoutRoute } from "../../../edge/checkout-contract/index.ts";
 import { optionalCustomer } from "../../../edge/customer-auth/index.ts";
 import { StockCounter } from "../../../edge/stock/index.ts";
-import { dbClient, msSetting, publishEvent, redisClient } from "../../../platform/clients.ts";
+import { dbClient, publishEvent, redisClient } from "../../../platform/clients.ts";
 import type { CheckoutEnv } from "../env.ts";
 import { checkout } from "./service.ts";
 
@@ -32,12 +32,9 @@ checkoutRoutes.openapi(checkoutRoute, async (c) => {
       redis,
       publishOrder: (event) => publishEvent(c.env, TOPICS.orderPlaced, event, event.orderId),
       stock: new StockCounter(redis, () => dbClient(c.env)),
-      publishTimeoutMs: msSetting(c.env.ORDER_PUBLISH_TIMEOUT_MS, 4_000),
-      holdMs: msSetting(c.env.STOCK_HOLD_TTL_MS, 600_000),
-      limits: {
-        orderCents: msSetting(c.env.MAX_ORDER_CENTS, 10_000_000),
-        lineCents: msSetting(c.env.MAX_LINE_CENTS, 10_000_000),
-      },
+      publishTimeoutMs: c.var.settings.ORDER_PUBLISH_TIMEOUT_MS,
+      holdMs: c.var.settings.STOCK_HOLD_TTL_MS,
+      limits: { orderCents: c.var.settings.MAX_ORDER_CENTS, lineCents: c.var.settings.MAX_LINE_CENTS },
     },
     key,
     c.req.valid("json"),

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import type { CartDeps, ClientLimit } from "../../../edge/cart/index.ts";
 import { cartDeps } from "../../../edge/cart/index.ts";
-import { msSetting } from "../../../platform/clients.ts";
 import type { StorefrontEnv } from "../env.ts";
 
 /**
@@ -13,8 +12,8 @@ import type { StorefrontEnv } from "../env.ts";
 export const cartLimit = (c: Context<StorefrontEnv>): ClientLimit => ({
   name: "rl:cart",
   client: c.req.header("CF-Connecting-IP") ?? "unknown",
-  max: msSetting(c.env.CART_RATE_LIMIT, 300),
-  windowMs: msSetting(c.env.CART_RATE_WINDOW_SECONDS, 60) * 1000,
+  max: c.var.settings.CART_RATE_LIMIT,
+  windowMs: c.var.settings.CART_RATE_WINDOW_SECONDS * 1000,
   counted: (remaining, max) => {
     c.header("RateLimit-Limit", String(max));
     c.header("RateLimit-Remaining", String(remaining));

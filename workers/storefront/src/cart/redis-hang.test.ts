@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import type { Cart } from "../../../edge/cart/index.ts";
+import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { call, expectError, json, jsonInit } from "../test-support.ts";
 
 /**
@@ -9,7 +10,7 @@ import { call, expectError, json, jsonInit } from "../test-support.ts";
  */
 describe("carts while Redis hangs", () => {
   const stack = inject("stack");
-  const drill: Partial<Env> = {
+  const drill: EnvOverrides = {
     UPSTASH_REDIS_REST_URL: stack.drillRedisRestUrl,
     UPSTASH_REDIS_REST_TOKEN: stack.drillRedisRestToken,
   };

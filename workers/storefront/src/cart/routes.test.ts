@@ -6,6 +6,7 @@ import type { Cart } from "../../../edge/cart/index.ts";
 import { CartStore, cartKey } from "../../../edge/cart/index.ts";
 import { productKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
+import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { redisTrips } from "../../../platform/test-support.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
 
@@ -15,7 +16,7 @@ const newCart = async (): Promise<Cart> => {
   return json<Cart>(res);
 };
 
-const add = (cartId: string, productId: string, qty: number, overrides: Partial<Env> = {}) =>
+const add = (cartId: string, productId: string, qty: number, overrides: EnvOverrides = {}) =>
   call(`/v1/carts/${cartId}/items`, jsonInit("POST", { productId, qty }), overrides);
 
 describe("cart lifecycle", () => {

@@ -24,6 +24,6 @@ export const customersDeps = (c: Context<StorefrontEnv>): CustomersDeps => {
     cart: cartDeps(c),
     redis: redisClient(c.env, { raw: true }),
     tokenSecret: c.env.CUSTOMER_TOKEN_SECRET,
-    settings: customerSettings(c.env),
+    settings: customerSettings(c.var.settings),
   };
 };

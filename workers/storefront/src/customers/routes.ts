@@ -13,11 +13,11 @@ const json = <T>(schema: T) => ({ required: true, content: { "application/json":
 const authed = errorResponses("unauthorized", "dependency_unavailable");
 
 /** Sign-ups per client IP: SIGNUP_RATE_LIMIT per SIGNUP_RATE_WINDOW_SECONDS. */
-const signUpRateLimit = rateLimit<StorefrontEnv>((env) => ({
+const signUpRateLimit = rateLimit<StorefrontEnv>((c) => ({
   name: "signup",
   what: "sign-ups",
-  limit: { setting: env.SIGNUP_RATE_LIMIT, fallback: 10 },
-  windowSeconds: { setting: env.SIGNUP_RATE_WINDOW_SECONDS, fallback: 3600 },
+  limit: c.var.settings.SIGNUP_RATE_LIMIT,
+  windowSeconds: c.var.settings.SIGNUP_RATE_WINDOW_SECONDS,
 }));
 
 const signUpRoute = createRoute({

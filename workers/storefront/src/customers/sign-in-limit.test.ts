@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { expectError, json, signIn, signUpCustomer, uniqueEmail } from "../test-support.ts";
 
 const WINDOW_SECONDS = 5;
@@ -10,7 +11,7 @@ const freshWindow = async () => {
   await sleep(windowMs - (Date.now() % windowMs) + 50);
 };
 
-const limits = (account: number, ip = 100_000): Partial<Env> => ({
+const limits = (account: number, ip = 100_000): EnvOverrides => ({
   SIGNIN_ACCOUNT_LIMIT: String(account),
   SIGNIN_IP_LIMIT: String(ip),
   SIGNIN_WINDOW_SECONDS: String(WINDOW_SECONDS),

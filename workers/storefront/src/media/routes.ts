@@ -75,11 +75,11 @@ const getMediaRoute = createRoute({
 });
 
 /** Per-client limit on signed upload grants: UPLOAD_RATE_LIMIT per UPLOAD_RATE_WINDOW_SECONDS. */
-const uploadRateLimit = rateLimit<StorefrontEnv>((env) => ({
+const uploadRateLimit = rateLimit<StorefrontEnv>((c) => ({
   name: "upload",
   what: "upload requests",
-  limit: { setting: env.UPLOAD_RATE_LIMIT, fallback: 20 },
-  windowSeconds: { setting: env.UPLOAD_RATE_WINDOW_SECONDS, fallback: 600 },
+  limit: c.var.settings.UPLOAD_RATE_LIMIT,
+  windowSeconds: c.var.settings.UPLOAD_RATE_WINDOW_SECONDS,
 }));
 
 const createUploadRoute = createRoute({

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { encode } from "fast-png";
+import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { call } from "../test-support.ts";
 
 /** Images for the media tests: real PNGs (unique per call, so keys never collide) and tiny real files. */
@@ -74,7 +75,7 @@ export const adminUpload = (
   body: BodyInit | null,
   contentType: string | null = "image/png",
   headers: Record<string, string> = {},
-  overrides: Partial<Env> = {},
+  overrides: EnvOverrides = {},
 ): Promise<Response> =>
   call(
     `/v1/admin/media/${name}`,

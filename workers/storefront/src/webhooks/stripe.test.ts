@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { call, expectError, json } from "../test-support.ts";
 
 /**
@@ -30,7 +31,7 @@ const signed = async (payload: string, options: { secret?: string; timestamp?: n
     ...(options.timestamp ? { timestamp: options.timestamp } : {}),
   });
 
-const deliver = (payload: string, signature: string | undefined, overrides: Partial<Env> = {}) =>
+const deliver = (payload: string, signature: string | undefined, overrides: EnvOverrides = {}) =>
   call(
     "/v1/webhooks/stripe",
     {
