@@ -16,7 +16,7 @@ export default defineConfig({
           environment: "node",
           // Projects run by group, lowest first; a project without a group would run alongside e2e.
           sequence: { groupOrder: 0 },
-          include: ["{domain,db,consumers,services,local}/**/*.test.ts"],
+          include: ["{domain,db,consumers,services,local,deploy}/**/*.test.ts"],
         },
       },
       {

@@ -4,7 +4,7 @@ import { buyOne } from "../../../examples/typed-client.ts";
 import { app } from "./index.ts";
 import { admin, call, createProduct, ORIGIN } from "./test-support.ts";
 
-// The README's typed-client example, compiled by the typecheck and run against the app.
+// The typed-client example of docs/API.md#typed-client, compiled by the typecheck and run against the app.
 describe("hc<AppType>", () => {
   it("creates a cart, adds an item and checks out through the typed client", async () => {
     const productId = await createProduct({ priceCents: 2_500 });
