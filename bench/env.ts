@@ -35,6 +35,10 @@ export interface BenchEnv {
   redisPort: number;
   redisRestUrl: string;
   redisRestToken: string;
+  /** Kafka REST and the workers' login (the pipeline scenario produces orders as checkout does). */
+  kafkaRestUrl: string;
+  kafkaRestUsername: string;
+  kafkaRestPassword: string;
   kafkaBrokers: string[];
   /** This run's prefix of every Kafka topic and consumer group (`bench-<id>.`). */
   kafkaTopicPrefix: string;
@@ -233,6 +237,9 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       redisPort,
       redisRestUrl: stack.redisRestUrl,
       redisRestToken: SECRETS.redisRestToken,
+      kafkaRestUrl,
+      kafkaRestUsername: SECRETS.kafkaRestUsername,
+      kafkaRestPassword: SECRETS.kafkaRestPassword,
       kafkaBrokers: stack.kafkaBrokers,
       kafkaTopicPrefix,
       cpuComponents: [

@@ -14,6 +14,7 @@ import { customers } from "./scenarios/customers.ts";
 import { flashSale } from "./scenarios/flash-sale.ts";
 import { memory } from "./scenarios/memory.ts";
 import { checkoutToConfirmed, oversellDrill } from "./scenarios/orders.ts";
+import { pipelineAlone } from "./scenarios/pipeline.ts";
 import type { Scenario, ScenarioResult } from "./scenarios/types.ts";
 
 /** In this order: the million-product seed comes last, as it changes the catalog the others read. */
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, Scenario> = {
   "flash-sale": flashSale,
   checkout: checkoutToConfirmed,
   oversell: oversellDrill,
+  pipeline: pipelineAlone,
   memory,
   "catalog-scale": catalogAtScale,
 };
@@ -32,15 +34,24 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     orders: { type: "string" },
+    rate: { type: "string" },
+    seconds: { type: "string" },
   },
 });
 const quick = values.quick ?? false;
 const only = values.only?.split(",").map((s) => s.trim());
-const orders = values.orders === undefined ? undefined : Number(values.orders);
-if (orders !== undefined && !(Number.isInteger(orders) && orders > 0)) {
-  console.error(`--orders takes a positive whole number, not ${values.orders}`);
+/** A `--name N` option: undefined when absent; a positive whole number or the run stops. */
+const positive = (name: "orders" | "rate" | "seconds"): number | undefined => {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n > 0) return n;
+  console.error(`--${name} takes a positive whole number, not ${raw}`);
   process.exit(2);
-}
+};
+const orders = positive("orders");
+const rate = positive("rate");
+const seconds = positive("seconds");
 const unknown = only?.filter((name) => !SCENARIOS[name]);
 if (unknown?.length) {
   console.error(
@@ -84,7 +95,15 @@ try {
     const t0 = performance.now();
     log(`scenario ${name}...`);
     try {
-      const result = await scenario({ env, api, quick, orders, log: (msg) => log(`  ${msg}`) });
+      const result = await scenario({
+        env,
+        api,
+        quick,
+        orders,
+        rate,
+        seconds,
+        log: (msg) => log(`  ${msg}`),
+      });
       results.push(result);
       for (const check of result.checks ?? []) if (!check.ok) failed = true;
       log(`scenario ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   pairProblems,
@@ -84,7 +85,7 @@ if (!dryRun) {
 
 for (const worker of ORDER) {
   const args = ["deploy", "-c", WORKER_CONFIGS[worker], "--env", env];
-  if (dryRun) args.push("--dry-run", "--outdir", `.local/deploy-dry-run/${env}/${worker}`);
+  if (dryRun) args.push("--dry-run", "--outdir", resolve(`.local/deploy-dry-run/${env}/${worker}`));
   run(`${dryRun ? "bundle (dry run)" : "deploy"} ${worker} (${env})`, "wrangler", args);
 }
 process.stdout.write(`deploy: ${dryRun ? "dry run passed" : "deployed"} (${env})\n`);

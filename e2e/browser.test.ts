@@ -50,9 +50,20 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(new URL(page.url()).origin).not.toBe(workers.url);
     await page.fill("#product", productId);
     await page.click("#create-cart");
-    await page.waitForFunction(() => document.querySelector("#cart")?.textContent?.startsWith("cart "));
+    // Each step waits for its answer or the page's error, so a failure says what the API answered.
+    await page.waitForFunction(
+      () =>
+        document.querySelector("#cart")?.textContent?.startsWith("cart ") ||
+        document.querySelector("#error")?.textContent,
+    );
+    expect(await page.textContent("#error")).toBe("");
     await page.click("#add-item");
-    await page.waitForFunction(() => document.querySelector("#cart")?.textContent?.includes(": 1 item(s)"));
+    await page.waitForFunction(
+      () =>
+        document.querySelector("#cart")?.textContent?.includes(": 1 item(s)") ||
+        document.querySelector("#error")?.textContent,
+    );
+    expect(await page.textContent("#error")).toBe("");
     await page.click("#checkout");
     await page.waitForFunction(
       () => document.querySelector("#order")?.textContent || document.querySelector("#error")?.textContent,

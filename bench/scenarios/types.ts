@@ -10,6 +10,9 @@ export interface ScenarioContext {
   quick: boolean;
   /** Orders for the checkout scenario instead of its default (`--orders N`). */
   orders?: number;
+  /** The pipeline scenario's rate (orders/s) and seconds per fixed-rate phase (`--rate`, `--seconds`). */
+  rate?: number;
+  seconds?: number;
   log: (msg: string) => void;
 }
 
