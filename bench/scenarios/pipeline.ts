@@ -5,6 +5,7 @@ import { cpuMeter } from "../cpu.ts";
 import type { BenchEnv } from "../env.ts";
 import { createLagSampler } from "../kafka-lag.ts";
 import { type CatalogEntry, createInjector, type Injector, placedOrder } from "../pipeline-inject.ts";
+import { orderStates } from "../settled.ts";
 import { pgStats } from "./pg-stats.ts";
 import type { Scenario, Table } from "./types.ts";
 
@@ -54,24 +55,6 @@ const spread = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: Math.round(percentile(sorted, 50)), p99: Math.round(percentile(sorted, 99)) };
 };
-
-/** Whole-saga state of each order: settled or not, and when it was confirmed (from its rows). */
-const SETTLED = `
-select o.order_id, o.status,
-  extract(epoch from o.placed_at) * 1000 as placed_ms,
-  extract(epoch from pr.finalized_at) * 1000 as finalized_ms,
-  case
-    when o.status in ('fulfilling', 'shipped') then p.status = 'captured'
-      and exists (select 1 from emails e where e.order_id = o.order_id and e.kind = 'order_confirmed')
-    when o.status = 'cancelled' then coalesce(p.status, 'none') not in ('requested', 'requires_action', 'authorized')
-      and not exists (select 1 from stock_reservations r where r.order_id = o.order_id and r.status = 'held')
-      and exists (select 1 from emails e where e.order_id = o.order_id and e.kind = 'order_cancelled')
-    else false
-  end as settled
-from orders o
-left join payments p using (order_id)
-left join order_progress pr using (order_id)
-where o.order_id = any($1)`;
 
 /** Puts the phase's orders in at its rate (each order its own Kafka REST request, 256 at most in flight). */
 const inject = async (injector: Injector, phase: Phase, placedAt: Map<string, number>): Promise<number> => {
@@ -131,20 +114,13 @@ const runPhase = async (
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const open = [...placedAt.keys()].filter((id) => !settledAt.has(id));
     if (open.length === 0) continue;
-    const { rows } = await db.query<{
-      order_id: string;
-      status: string;
-      placed_ms: number;
-      finalized_ms: number | null;
-      settled: boolean;
-    }>(SETTLED, [open]);
     const now = Date.now();
-    for (const row of rows) {
-      if (!row.settled) continue;
-      settledAt.set(row.order_id, now);
-      if (row.status === "cancelled") cancelled++;
+    for (const order of await orderStates(db, open)) {
+      if (!order.settled) continue;
+      settledAt.set(order.orderId, now);
+      if (order.status === "cancelled") cancelled++;
       else confirmed++;
-      if (row.finalized_ms !== null) confirmedMs.push(Number(row.finalized_ms) - Number(row.placed_ms));
+      if (order.finalizedMs !== null) confirmedMs.push(order.finalizedMs - order.placedMs);
     }
     if (Date.now() > deadline)
       throw new Error(`${phase.name}: ${phase.orders - settledAt.size} orders not settled in 15 minutes`);

@@ -8,7 +8,8 @@ import type { MessageOutcome } from "../runtime/process-message.ts";
  * (Postgres down: waited out without limit), `invalid` (not JSON or failing the schema:
  * dead-lettered at once).
  */
-export type FailureKind = "handler" | "transient" | "dependency" | "invalid";
+/** `conflict`: the transaction deadlocked with another lane's and ran again (no event failed). */
+export type FailureKind = "handler" | "transient" | "dependency" | "invalid" | "conflict";
 
 /**
  * The counters the runner moves as it handles messages. Every method is cheap and synchronous;

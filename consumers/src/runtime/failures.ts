@@ -96,6 +96,20 @@ export const isDependencyDown = (error: unknown): boolean =>
     return CONNECTION_MESSAGES.some((m) => message.includes(m));
   });
 
+/**
+ * SQLSTATEs of transactions that collided with others: a deadlock (40P01; Postgres aborts one of the
+ * transactions waiting on each other) or a serialization failure (40001). Nothing is wrong with the
+ * events: the same transaction run again goes through.
+ */
+const POSTGRES_CONFLICT_CODES = new Set(["40P01", "40001"]);
+
+/** True when the transaction lost to a concurrent one (a deadlock): to run again at once, not to blame an event for. */
+export const isConflict = (error: unknown): boolean =>
+  causes(error).some((e) => {
+    const code = codeOf(e);
+    return code !== undefined && POSTGRES_CONFLICT_CODES.has(code);
+  });
+
 /** Kafka refused these records (see KAFKA_RECORD_ERRORS; the client's own `PLT_KFK_USER` for an unknown topic). */
 export const isRecordRefused = (error: unknown): boolean =>
   causes(error).some((e) => {

@@ -3,7 +3,7 @@ import { processedEvents } from "../../../db/schema/index.ts";
 import { failureKind } from "../metrics/consumer-metrics.ts";
 import { type Applied, applyEvents, HandlerFailure } from "./apply-event.ts";
 import { backoffDelay, fullJitterDelay, sleep } from "./backoff.ts";
-import { describeError, isDependencyDown, isNonRetryable, isTransient } from "./failures.ts";
+import { describeError, isConflict, isDependencyDown, isNonRetryable, isTransient } from "./failures.ts";
 import type { KafkaMessage } from "./kafka.ts";
 import { messageKey, type ParkInput, parkedKeys } from "./parked.ts";
 import {
@@ -126,6 +126,13 @@ const processedIds = async (env: ProcessEnv, eventIds: string[]): Promise<Set<st
   return new Set(rows.map((row) => row.eventId));
 };
 
+/**
+ * A transaction that deadlocked with another is run again this many times, after a short random
+ * wait (so the two do not collide again), before its failing event is treated as failing.
+ */
+const MAX_CONFLICT_RETRIES = 8;
+const CONFLICT_BACKOFF = { initialMs: 5, maxMs: 200 };
+
 /** No retry is left for this failure: it goes to the dead letters instead of being tried again. */
 const exhausted = (error: unknown, env: ProcessEnv): boolean =>
   isNonRetryable(error) ||
@@ -173,7 +180,7 @@ const applySegment = async (
   todo = todo.filter((item) => !failed.some((f) => f.item === item));
 
   let applied: Applied[];
-  for (;;) {
+  for (let conflicts = 0; ; ) {
     try {
       applied = await applyEvents(
         env,
@@ -193,6 +200,14 @@ const applySegment = async (
       );
       break;
     } catch (error) {
+      // The transaction lost to another lane's (a deadlock): it runs again as it is, at once; no event
+      // is to blame, so none is parked for it.
+      if (isConflict(error) && conflicts < MAX_CONFLICT_RETRIES) {
+        conflicts++;
+        for (const item of todo) env.metrics?.eventRetried(env.consumer, item.message.topic, "conflict");
+        await sleep(fullJitterDelay(conflicts, CONFLICT_BACKOFF));
+        continue;
+      }
       if (!(error instanceof HandlerFailure) || isDependencyDown(error.cause)) throw error;
       const [item] = todo.splice(error.index, 1);
       if (!item) throw error;
