@@ -127,11 +127,29 @@ const processedIds = async (env: ProcessEnv, eventIds: string[]): Promise<Set<st
 };
 
 /**
- * A transaction that deadlocked with another is run again this many times, after a short random
- * wait (so the two do not collide again), before its failing event is treated as failing.
+ * An event whose transaction deadlocked with another lane's runs again on its own this many times,
+ * after a short random wait (so the two do not collide again), before it is parked like a failure.
  */
 const MAX_CONFLICT_RETRIES = 8;
 const CONFLICT_BACKOFF = { initialMs: 5, maxMs: 200 };
+
+/** One event in a transaction of its own, run again while it loses deadlocks (a dependency outage throws). */
+const applyAlone = async (
+  env: ProcessEnv,
+  event: Parameters<typeof applyEvents>[1][number],
+): Promise<{ ok: true; applied: Applied } | { ok: false; error: unknown }> => {
+  for (let conflicts = 1; ; conflicts++) {
+    try {
+      const [applied] = await applyEvents(env, [event]);
+      return applied ? { ok: true, applied } : { ok: false, error: new Error("no outcome") };
+    } catch (error) {
+      const cause = error instanceof HandlerFailure ? error.cause : error;
+      if (isDependencyDown(cause)) throw cause;
+      if (!isConflict(cause) || conflicts >= MAX_CONFLICT_RETRIES) return { ok: false, error: cause };
+      await sleep(fullJitterDelay(conflicts, CONFLICT_BACKOFF));
+    }
+  }
+};
 
 /** No retry is left for this failure: it goes to the dead letters instead of being tried again. */
 const exhausted = (error: unknown, env: ProcessEnv): boolean =>
@@ -179,40 +197,42 @@ const applySegment = async (
   }
   todo = todo.filter((item) => !failed.some((f) => f.item === item));
 
+  const toApply = (item: EventItem) => ({
+    subscription: item.event.subscription,
+    event: item.event.event,
+    eventId: item.event.eventId,
+    prepared: prepared.get(item),
+    log: itemLog(env, item),
+    source: { topic: item.message.topic, partition: item.message.partition, offset: item.message.offset },
+  });
+  // Events whose handler lost a deadlock to another lane's transaction: nothing is wrong with them,
+  // so none is parked; each runs on its own right after the others commit (a transaction of one
+  // event takes few locks), before any later event of its key.
+  const alone: EventItem[] = [];
   let applied: Applied[];
-  for (let conflicts = 0; ; ) {
+  for (;;) {
     try {
-      applied = await applyEvents(
-        env,
-        todo.map((item) => ({
-          subscription: item.event.subscription,
-          event: item.event.event,
-          eventId: item.event.eventId,
-          prepared: prepared.get(item),
-          log: itemLog(env, item),
-          source: {
-            topic: item.message.topic,
-            partition: item.message.partition,
-            offset: item.message.offset,
-          },
-        })),
-        { park: parkRows(env, failed, behind) },
-      );
+      applied = await applyEvents(env, todo.map(toApply), { park: parkRows(env, failed, behind) });
       break;
     } catch (error) {
-      // The transaction lost to another lane's (a deadlock): it runs again as it is, at once; no event
-      // is to blame, so none is parked for it.
-      if (isConflict(error) && conflicts < MAX_CONFLICT_RETRIES) {
-        conflicts++;
-        for (const item of todo) env.metrics?.eventRetried(env.consumer, item.message.topic, "conflict");
-        await sleep(fullJitterDelay(conflicts, CONFLICT_BACKOFF));
-        continue;
-      }
       if (!(error instanceof HandlerFailure) || isDependencyDown(error.cause)) throw error;
       const [item] = todo.splice(error.index, 1);
       if (!item) throw error;
-      failed.push({ item, error: error.cause });
+      if (isConflict(error.cause)) {
+        env.metrics?.eventRetried(env.consumer, item.message.topic, "conflict");
+        alone.push(item);
+      } else failed.push({ item, error: error.cause });
     }
+  }
+  for (const item of alone) {
+    const result = await applyAlone(env, toApply(item));
+    if (result.ok) {
+      todo.push(item);
+      applied.push(result.applied);
+      continue;
+    }
+    failed.push({ item, error: result.error });
+    await applyEvents(env, [], { park: parkRows(env, [{ item, error: result.error }], []) });
   }
 
   let effects = 0;
