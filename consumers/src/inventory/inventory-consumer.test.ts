@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { inventory, stockReservations } from "../../../db/schema/index.ts";
 import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
+import { isConflict } from "../runtime/failures.ts";
 import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
@@ -12,6 +13,7 @@ import {
   readStock,
 } from "../test-support/order-fixtures.ts";
 import { inventoryConsumer } from "./index.ts";
+import { reserveStock } from "./stock-store.ts";
 
 const { db, pool } = connectTestDb(20);
 afterAll(() => pool.end());
@@ -213,5 +215,51 @@ describe("inventory consumer: order-finalized", () => {
     const { productId, orderId } = await reserved(3);
     await Promise.all(Array.from({ length: 5 }, () => finalize(orderId, "cancelled")));
     expect(await readStock(db, productId)).toEqual({ available: 10, reserved: 0 });
+  });
+});
+
+describe("inventory consumer: a transaction of many events", () => {
+  /** One lane's transaction: two orders, of `first` then of `second`, a pause between them. */
+  const lane = (first: string, second: string, lockFirst: boolean) =>
+    db.transaction(async (tx) => {
+      if (lockFirst)
+        await inventoryConsumer.lockFirst?.(
+          [first, second].map((productId) => ({
+            topic: TOPICS.orderPlaced,
+            event: orderPlacedEvent([{ productId, qty: 1 }]),
+          })),
+          tx,
+        );
+      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ productId: first, qty: 1 }]);
+      await tx.execute(sql`select pg_sleep(0.3)`);
+      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ productId: second, qty: 1 }]);
+    });
+
+  it("takes its locks first, in one order: two lanes over the same products queue instead of deadlocking", async () => {
+    const [a, b] = [await createStockedProduct(db, 100), await createStockedProduct(db, 100)];
+    // Without: each lane holds one row and waits for the other's; Postgres aborts one (40P01).
+    const unordered = await Promise.allSettled([lane(a, b, false), lane(b, a, false)]);
+    expect(unordered.filter((r) => r.status === "rejected" && isConflict(r.reason))).toHaveLength(1);
+    const ordered = await Promise.allSettled([lane(a, b, true), lane(b, a, true)]);
+    expect(ordered.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect(await readStock(db, a)).toEqual({ available: 97, reserved: 3 });
+  });
+
+  it("locks the rows of the products the other events' orders hold", async () => {
+    const productId = await createStockedProduct(db, 10);
+    const placed = orderPlacedEvent([{ productId, qty: 1 }]);
+    await place(placed);
+    const finalized = { eventId: randomUUID(), orderId: placed.orderId, status: "confirmed" };
+    await db.transaction(async (tx) => {
+      await inventoryConsumer.lockFirst?.([{ topic: TOPICS.orderFinalized, event: finalized }], tx);
+      const other = await pool.connect();
+      try {
+        await expect(
+          other.query("select 1 from inventory where product_id = $1 for update nowait", [productId]),
+        ).rejects.toMatchObject({ code: "55P03" });
+      } finally {
+        other.release();
+      }
+    });
   });
 });

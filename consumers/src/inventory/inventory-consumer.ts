@@ -9,9 +9,21 @@ import {
   OrderShippedSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
+import {
+  type ConsumerDefinition,
+  type HandlerContext,
+  type LockedEvent,
+  subscribe,
+} from "../runtime/types.ts";
 import { type EdgeStock, edgeStockEffect } from "./edge-stock.ts";
-import { commitStock, releaseStock, reserveStock, type StockLevel, shipStock } from "./stock-store.ts";
+import {
+  commitStock,
+  lockInventoryOf,
+  releaseStock,
+  reserveStock,
+  type StockLevel,
+  shipStock,
+} from "./stock-store.ts";
 
 /**
  * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order (all or nothing) and announces
@@ -73,6 +85,18 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
     syncEdge(ctx, event.orderId, levels);
   };
 
+  /** The inventory rows a transaction's events will lock: placed orders' products, and the held ones of the others. */
+  const lockFirst = async (events: readonly LockedEvent[], tx: HandlerContext["tx"]): Promise<void> => {
+    const productIds = new Set<string>();
+    const orderIds: string[] = [];
+    for (const { topic, event } of events) {
+      if (topic === TOPICS.orderPlaced)
+        for (const item of (event as OrderPlaced).items) productIds.add(item.productId);
+      else orderIds.push((event as { orderId: string }).orderId);
+    }
+    await lockInventoryOf(tx, [...productIds], orderIds);
+  };
+
   return {
     name: "inventory",
     subscriptions: [
@@ -81,6 +105,7 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
       subscribe(TOPICS.orderShipped, OrderShippedSchema, handleOrderShipped),
     ],
     effects: effect ? [effect] : [],
+    lockFirst,
   };
 };
 

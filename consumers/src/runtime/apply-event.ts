@@ -4,7 +4,7 @@ import { processedEvents } from "../../../db/schema/index.ts";
 import type { RecordedEffect } from "./effects.ts";
 import { dropParked, type ParkInput, parkEvents } from "./parked.ts";
 import { type EmittedEvent, type TxTarget, txScope, writeRows } from "./transaction.ts";
-import type { EventSource, HandlerContext, Subscription } from "./types.ts";
+import type { ConsumerDefinition, EventSource, HandlerContext, Subscription } from "./types.ts";
 
 export type ApplyOutcome = "applied" | "duplicate";
 
@@ -23,6 +23,8 @@ export interface ApplyTarget extends TxTarget {
   db: Db;
   /** The consumer's name: the `consumer` column of processed_events. */
   consumer: string;
+  /** The consumer's `lockFirst` (see ConsumerDefinition), run before the handlers of each transaction. */
+  lockFirst?: ConsumerDefinition["lockFirst"];
 }
 
 /** What a committed transaction did for one event. */
@@ -73,6 +75,13 @@ export const applyEvents = (
             .onConflictDoNothing()
             .returning({ eventId: processedEvents.eventId });
     const unclaimed = new Set(fresh.map((row) => row.eventId));
+    if (base.lockFirst && unclaimed.size > 0) {
+      const claimed = events.filter((e) => unclaimed.has(e.eventId));
+      await base.lockFirst(
+        claimed.map((e) => ({ topic: e.subscription.topic, event: e.event })),
+        tx,
+      );
+    }
     const applied: Applied[] = [];
     const emitted: EmittedEvent[] = [];
     const effects: RecordedEffect[] = [];

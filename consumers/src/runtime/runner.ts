@@ -119,6 +119,7 @@ export const startConsumer = (
   let retrier: Pump | undefined;
   const env: ProcessEnv = {
     consumer: def.name,
+    ...(def.lockFirst ? { lockFirst: def.lockFirst } : {}),
     subscriptions,
     db: deps.db,
     producer,

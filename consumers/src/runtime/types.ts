@@ -83,6 +83,18 @@ export interface ConsumerDefinition {
   tasks?: PeriodicTask[];
   /** The effects its handlers and tasks record (`ctx.effect`): the relay must know how to apply them. */
   effects?: EffectDefinition[];
+  /**
+   * Takes, before the handlers of a transaction run, every row lock they will take, in one statement
+   * and one global order (`ORDER BY … FOR UPDATE`). A transaction applies many events at once, and
+   * lanes whose events share rows would otherwise lock them in different orders and deadlock.
+   */
+  lockFirst?(events: readonly LockedEvent[], tx: Tx): Promise<void>;
+}
+
+/** An event about to be applied: its subscription's topic (no run prefix) and the parsed event. */
+export interface LockedEvent {
+  topic: string;
+  event: unknown;
 }
 
 /** Builds a subscription with the handler's event type inferred from the schema. */
