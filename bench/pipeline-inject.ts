@@ -8,8 +8,8 @@ import {
   ACKED_ORDERS_KEY,
   ackedOrderKey,
   ORDER_STATUS_TTL_SECONDS,
-  type Order,
   orderStatusKey,
+  pendingOrder,
 } from "../domain/orders.ts";
 import { CLOCK } from "../domain/redis-lua.ts";
 import { STOCK_COUNTER_TTL_MS, STOCK_LUA, SYNC_STOCK } from "../domain/stock-counter.ts";
@@ -48,6 +48,15 @@ return 1
 
 const HOLD_MS = 600_000;
 
+/** The shipping address of every benchmark order (checkouts and injected orders alike). */
+export const BENCH_ADDRESS = {
+  name: "Bench Shopper",
+  line1: "1 Load Street",
+  city: "Benchville",
+  postalCode: "12345",
+  country: "US",
+};
+
 const hex = (): string => randomUUID().replaceAll("-", "");
 
 /** One order of `qty` units of `product`, as checkout freezes it. */
@@ -68,30 +77,10 @@ export const placedOrder = (product: CatalogEntry, qty = 1): OrderPlaced => {
     subtotalCents: lineTotalCents(item.unitPriceCents, qty),
     currency: "USD",
     paymentToken: "tok_visa",
-    shippingAddress: {
-      name: "Bench Shopper",
-      line1: "1 Load Street",
-      city: "Benchville",
-      postalCode: "12345",
-      country: "US",
-    },
+    shippingAddress: BENCH_ADDRESS,
     placedAt: new Date().toISOString(),
   };
 };
-
-const asOrder = (event: OrderPlaced): Order => ({
-  orderId: event.orderId,
-  status: "pending",
-  email: event.email,
-  items: event.items.map((item) => ({
-    ...item,
-    lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-  })),
-  subtotalCents: event.subtotalCents,
-  currency: event.currency,
-  createdAt: event.placedAt,
-  updatedAt: event.placedAt,
-});
 
 export interface Injector {
   /** Loads the stock counters of `levels` (product id → available, version) as checkout finds them. */
@@ -126,7 +115,7 @@ export const createInjector = (o: {
         ACKED_ORDERS_KEY,
         ackedOrderKey(event.orderId),
         event.orderId,
-        JSON.stringify({ ...asOrder(event), customerId: null }),
+        JSON.stringify({ ...pendingOrder(event), customerId: null }),
         JSON.stringify(event),
         HOLD_MS,
         ORDER_STATUS_TTL_SECONDS,

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { CustomerIdSchema, OrderIdSchema, ProductIdSchema } from "./events.ts";
-import { CentsSchema, CurrencySchema } from "./money.ts";
+import { CustomerIdSchema, OrderIdSchema, type OrderPlaced, ProductIdSchema } from "./events.ts";
+import { CentsSchema, CurrencySchema, lineTotalCents } from "./money.ts";
 import {
   CancelReasonSchema,
   OrderViewStatusSchema,
@@ -69,3 +69,18 @@ export const ACKED_ORDERS_KEY = "orders:acked";
 export const ackedOrderKey = (orderId: string): string => `acked:${orderId}`;
 /** How long an acknowledged order's payload is kept at most (reconciliation removes it long before). */
 export const ACKED_ORDER_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The order an `OrderPlaced` is, as the API answers it before the pipeline has decided it. */
+export const pendingOrder = (event: OrderPlaced): Order => ({
+  orderId: event.orderId,
+  status: "pending",
+  email: event.email,
+  items: event.items.map((item) => ({
+    ...item,
+    lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
+  })),
+  subtotalCents: event.subtotalCents,
+  currency: event.currency,
+  createdAt: event.placedAt,
+  updatedAt: event.placedAt,
+});

@@ -6,6 +6,7 @@ import { cpuMeter } from "../cpu.ts";
 import type { BenchEnv } from "../env.ts";
 import { createLagSampler } from "../kafka-lag.ts";
 import { httpLoad, type LoadResult } from "../load.ts";
+import { BENCH_ADDRESS } from "../pipeline-inject.ts";
 import { orderStates } from "../settled.ts";
 import { pgStats } from "./pg-stats.ts";
 import {
@@ -24,13 +25,7 @@ const checkoutBody = (cartId: string) =>
     cartId,
     email: "shopper@example.com",
     paymentToken: "tok_visa",
-    shippingAddress: {
-      name: "Bench Shopper",
-      line1: "1 Load Street",
-      city: "Benchville",
-      postalCode: "12345",
-      country: "US",
-    },
+    shippingAddress: BENCH_ADDRESS,
   });
 
 interface OrderRun {

@@ -3,7 +3,7 @@ import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import { randomToken } from "../../../../domain/ids.ts";
 import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
-import type { Order } from "../../../../domain/orders.ts";
+import { type Order, pendingOrder } from "../../../../domain/orders.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../edge/cart/index.ts";
 import { getProducts } from "../../../edge/catalog/index.ts";
 import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
@@ -133,20 +133,6 @@ const priceOrder = async (
     ...(customerId ? { customerId } : {}),
   });
 };
-
-const toOrder = (event: OrderPlaced): Order => ({
-  orderId: event.orderId,
-  status: "pending",
-  email: event.email,
-  items: event.items.map((item) => ({
-    ...item,
-    lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-  })),
-  subtotalCents: event.subtotalCents,
-  currency: event.currency,
-  createdAt: event.placedAt,
-  updatedAt: event.placedAt,
-});
 
 type Started = Extract<Begun, { kind: "fresh" | "resume" }>;
 
@@ -282,7 +268,7 @@ export const checkout = async (
         { cause: error, retryAfter: 5, details: { orderId: event.orderId } },
       );
     }
-    const order = toOrder(event);
+    const order = pendingOrder(event);
     const settled = await store.complete({ ...order, customerId: event.customerId ?? null });
     if (settled) announce(deps.cart, settled);
     return { order, replayed: false };
