@@ -15,15 +15,13 @@ import {
 /** Bytes exactly as they were (Postgres `bytea`). */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
 
-export const INVENTORY_OUTCOMES = ["reserved", "rejected"] as const;
-export const PAYMENT_OUTCOMES = ["authorized", "declined"] as const;
-
-/** What the order-state consumer knows of each order's steps until it finalizes the order. */
+/**
+ * What the order saga's join knows of each order until it decides it: `steps` maps each step's name
+ * to its first outcome (consumers/src/saga/order-saga.ts declares them), so a new step needs no column.
+ */
 export const orderProgress = pgTable("order_progress", {
   orderId: varchar("order_id", { length: 64 }).primaryKey(),
-  recordedAt: timestamp("recorded_at", { withTimezone: true, mode: "date" }),
-  inventory: varchar("inventory", { length: 16, enum: INVENTORY_OUTCOMES }),
-  payment: varchar("payment", { length: 16, enum: PAYMENT_OUTCOMES }),
+  steps: jsonb("steps").$type<Record<string, string>>().notNull().default({}),
   finalizedAt: timestamp("finalized_at", { withTimezone: true, mode: "date" }),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 });

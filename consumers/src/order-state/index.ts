@@ -1,5 +1,5 @@
 export { type DeadlineSweep, sweepOverdueOrders } from "./order-deadline.ts";
-export { type Advance, advanceOrder, type OrderStep } from "./order-progress.ts";
+export { type Advance, advanceOrder, type OrderStep, outcomeOfOrder } from "./order-progress.ts";
 export {
   createOrderStateConsumer,
   DEADLINE_TASK,
@@ -13,5 +13,4 @@ export {
   type StatusWrite,
 } from "./order-status-cache.ts";
 export { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
-export { contradicts, decideOutcome, type FinalOutcome, type OrderSteps } from "./outcome.ts";
 export { orderStatusEffect, type StatusEffect } from "./status-effect.ts";

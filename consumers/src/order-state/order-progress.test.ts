@@ -26,7 +26,9 @@ describe("advanceOrder", () => {
     const placed = orderPlacedEvent([{ productId: "p1", qty: 1 }]);
     await insertPendingOrder(db, placed);
     const { orderId } = placed;
-    await db.insert(orderProgress).values({ orderId, inventory: "reserved", payment: "authorized" });
+    await db
+      .insert(orderProgress)
+      .values({ orderId, steps: { inventory: "reserved", payment: "authorized" } });
 
     // A writer in the agreed order holds the orders row, then (once the step waits) the progress row.
     // Had the step locked the progress row first, the two would deadlock and one of them would fail.
@@ -40,9 +42,7 @@ describe("advanceOrder", () => {
       await tx.update(orders).set({ reason: null }).where(eq(orders.orderId, orderId));
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const step = db.transaction((tx) =>
-      advanceOrder(tx, { orderId, step: "recorded", recordedAt: new Date() }),
-    );
+    const step = db.transaction((tx) => advanceOrder(tx, { orderId, step: "recorded", outcome: "recorded" }));
     await someoneWaitsForALock();
     releaseHolder();
     await holderDone;

@@ -2,11 +2,12 @@ import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
 import type { Tx } from "../runtime/types.ts";
-import { contradicts, decideOutcome, type FinalOutcome, type OrderSteps, outcomeOfOrder } from "./outcome.ts";
+import type { FinalOutcome } from "../saga/define.ts";
+import { ORDER_SAGA, type OrderProgress, type StepOutcome } from "../saga/order-saga.ts";
 
 /**
- * The join of the order saga (see SAGA.md), in the caller's transaction: each step's outcome is
- * upserted into the order's `order_progress` row, and the transaction that completes the row (or
+ * The join of the order saga (declared in ../saga/order-saga.ts), in the caller's transaction: each
+ * step's first outcome is merged into the order's `order_progress.steps`, and the transaction that completes the row (or
  * that the saga deadline runs) finalizes the order. Every call locks the order's `orders` row first,
  * then its progress row, always in that order, so events of one order and the deadline sweep queue
  * instead of deadlocking, and the last one sees every field; `finalized_at` makes finalizing happen
@@ -14,9 +15,7 @@ import { contradicts, decideOutcome, type FinalOutcome, type OrderSteps, outcome
  */
 
 export type OrderStep =
-  | { orderId: string; step: "recorded"; recordedAt: Date }
-  | { orderId: string; step: "inventory"; outcome: "reserved" | "rejected" }
-  | { orderId: string; step: "payment"; outcome: "authorized" | "declined" }
+  | ({ orderId: string } & StepOutcome)
   /** The order has been pending longer than the limit: decide it with what is known. */
   | { orderId: string; step: "deadline" };
 
@@ -27,7 +26,7 @@ export type Advance =
   | { kind: "finalized"; outcome: FinalOutcome; finalizedAt: Date; orderRowUpdated: boolean }
   /**
    * The order was final before. `contradicts` when this step reported something the final outcome
-   * did not account for (see outcome.ts): the outcome stands and is announced again, so the
+   * did not account for (ORDER_SAGA.contradicts): the outcome stands and is announced again, so the
    * compensations run again for what the late step did. `orderRowUpdated` when the order's record
    * landed after it was decided (the deadline decided it first): the record takes the outcome now.
    */
@@ -39,21 +38,17 @@ export type Advance =
       orderRowUpdated: boolean;
     };
 
-/** The first outcome of a step wins; later deliveries of the step never change it. */
-const keepFirst = (column: string) =>
-  sql`coalesce(${sql.identifier("order_progress")}.${sql.identifier(column)}, excluded.${sql.identifier(column)})`;
-
-const stepFields = (step: OrderStep) => {
-  switch (step.step) {
-    case "recorded":
-      return { values: { recordedAt: step.recordedAt }, set: { recordedAt: keepFirst("recorded_at") } };
-    case "inventory":
-      return { values: { inventory: step.outcome }, set: { inventory: keepFirst("inventory") } };
-    case "payment":
-      return { values: { payment: step.outcome }, set: { payment: keepFirst("payment") } };
-    case "deadline":
-      return { values: {}, set: {} };
+/** The final outcome an `orders` row records, or null while it is pending. */
+export const outcomeOfOrder = (row: {
+  status: OrderStatus;
+  reason: CancelReason | null;
+}): FinalOutcome | null => {
+  // Fulfilling and shipped orders were confirmed by the saga; fulfillment took them on from there.
+  if (row.status === "confirmed" || row.status === "fulfilling" || row.status === "shipped") {
+    return { status: "confirmed" };
   }
+  if (row.status === "cancelled") return { status: "cancelled", reason: row.reason ?? "payment_timeout" };
+  return null;
 };
 
 /**
@@ -67,7 +62,7 @@ const stepFields = (step: OrderStep) => {
  *   the lock cannot make `before` miss a step.
  */
 const upsertStep = async (tx: Tx, step: OrderStep) => {
-  const fields = stepFields(step);
+  const reported: Record<string, string> = step.step === "deadline" ? {} : { [step.step]: step.outcome };
   const locked = tx
     .$with("locked")
     .as(
@@ -81,7 +76,7 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
     .$with("before")
     .as(
       tx
-        .select({ inventory: orderProgress.inventory, payment: orderProgress.payment })
+        .select({ steps: orderProgress.steps })
         .from(orderProgress)
         .where(eq(orderProgress.orderId, step.orderId)),
     );
@@ -90,23 +85,26 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
     .insert(orderProgress)
     .values({
       orderId: step.orderId,
-      ...fields.values,
+      steps: reported,
       updatedAt: sql`(select now() from (select count(*) from "locked") as "lock_taken")`,
     })
-    .onConflictDoUpdate({ target: orderProgress.orderId, set: { ...fields.set, updatedAt: sql`now()` } })
+    // The first outcome of a step wins: on equal keys, `||` keeps its right side, the row's own.
+    .onConflictDoUpdate({
+      target: orderProgress.orderId,
+      set: { steps: sql`excluded.steps || ${orderProgress.steps}`, updatedAt: sql`now()` },
+    })
     .returning({
       ...getTableColumns(orderProgress),
-      inventoryBefore: sql<OrderSteps["inventory"]>`(select "inventory" from "before")`,
-      paymentBefore: sql<OrderSteps["payment"]>`(select "payment" from "before")`,
+      stepsBefore: sql<OrderProgress | null>`(select "steps" from "before")`,
       orderStatus: sql<OrderStatus | null>`(select "status" from "locked")`,
       orderReason: sql<CancelReason | null>`(select "reason" from "locked")`,
     });
   if (!row) throw new Error(`order_progress upsert of ${step.orderId} returned no row`);
-  const { inventoryBefore, paymentBefore, orderStatus, orderReason, ...progress } = row;
+  const { stepsBefore, orderStatus, orderReason, ...progress } = row;
   return {
     order: orderStatus ? { status: orderStatus, reason: orderReason } : undefined,
-    progress,
-    before: { inventory: inventoryBefore, payment: paymentBefore },
+    progress: { ...progress, steps: progress.steps as OrderProgress },
+    before: stepsBefore ?? undefined,
   };
 };
 
@@ -142,10 +140,9 @@ const finalize = async (tx: Tx, orderId: string, outcome: FinalOutcome, now: Dat
 export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date()): Promise<Advance> => {
   const { order, progress, before } = await upsertStep(tx, step);
   if (progress.finalizedAt) {
-    const outcome = (order && outcomeOfOrder(order)) ?? decideOutcome(progress, true);
+    const outcome = (order && outcomeOfOrder(order)) ?? ORDER_SAGA.decide(progress.steps, true);
     if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);
-    const late =
-      step.step === "inventory" || step.step === "payment" ? contradicts(step, before, outcome) : false;
+    const late = step.step !== "deadline" && ORDER_SAGA.contradicts(step, before, outcome);
     const recordedLate =
       order?.status === "pending" && (await orderRowToOutcome(tx, step.orderId, outcome, now)).length > 0;
     return {
@@ -156,7 +153,7 @@ export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date
       orderRowUpdated: recordedLate,
     };
   }
-  const outcome = decideOutcome(progress, step.step === "deadline");
+  const outcome = ORDER_SAGA.decide(progress.steps, step.step === "deadline");
   if (!outcome) return { kind: "waiting" };
   const orderRowUpdated = await finalize(tx, step.orderId, outcome, now);
   return { kind: "finalized", outcome, finalizedAt: now, orderRowUpdated };

@@ -1,24 +1,16 @@
 import { randomUUID } from "node:crypto";
-import {
-  type InventoryResult,
-  InventoryResultSchema,
-  type OrderFinalized,
-  OrderFinalizedSchema,
-  type OrderRecorded,
-  OrderRecordedSchema,
-  type PaymentResult,
-  PaymentResultSchema,
-} from "../../../domain/order-events.ts";
+import { type OrderFinalized, OrderFinalizedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, subscribe, type TxContext } from "../runtime/types.ts";
+import { type ConsumerDefinition, type Subscription, subscribe, type TxContext } from "../runtime/types.ts";
+import { ORDER_SAGA, type StepName } from "../saga/order-saga.ts";
 import { sweepOverdueOrders } from "./order-deadline.ts";
 import { advanceOrder, type OrderStep } from "./order-progress.ts";
 import type { OrderStatusCache } from "./order-status-cache.ts";
 import { orderStatusEffect } from "./status-effect.ts";
 
 /**
- * Order-state step of the saga (overview: SAGA.md): joins `order-recorded`, `inventory-results` and
- * `payment-results` per order, finalizes the order once (orders row and `order-finalized` in the same
+ * The join of the order saga (declared in ../saga/order-saga.ts; overview: SAGA.md): subscribes to
+ * each declared step's reports (today `order-recorded`, `inventory-results`, `payment-results`), finalizes the order once (orders row and `order-finalized` in the same
  * transaction), and decides the orders whose payment step has not settled PAYMENT_STEP_LIMIT_MS after
  * it started (a periodic sweep, order-deadline.ts) through the same code path. The transaction also
  * records the rewrite of the order's status record in Redis as a durable effect (status-effect.ts):
@@ -78,27 +70,27 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
     });
   };
 
+  /** The join's subscription to one step's reports (each step's topic and schema, from the saga). */
+  const reportsOf = (name: StepName): Subscription => {
+    const { report } = ORDER_SAGA.stepOf(name);
+    return subscribe(report.topic, report.schema, async (event: { orderId: string }, ctx) => {
+      const outcome = report.outcome(event);
+      if (outcome !== undefined) {
+        // The outcome is one of the step's own (its report declared it).
+        await advance({ orderId: event.orderId, step: name, outcome } as OrderStep, ctx);
+        return;
+      }
+      // Not an outcome: the step waits for the shopper. The record shows it (never over a later
+      // stage: a final order keeps its status).
+      const interim = report.interim?.(event);
+      if (interim)
+        ctx.effect(statusEffect, event.orderId, { final: { ...interim, updatedAt: now().toISOString() } });
+    });
+  };
+
   return {
     name: "order-state",
-    subscriptions: [
-      subscribe(TOPICS.orderRecorded, OrderRecordedSchema, (event: OrderRecorded, ctx) =>
-        advance({ orderId: event.orderId, step: "recorded", recordedAt: new Date(event.recordedAt) }, ctx),
-      ),
-      subscribe(TOPICS.inventoryResults, InventoryResultSchema, (event: InventoryResult, ctx) =>
-        advance({ orderId: event.orderId, step: "inventory", outcome: event.type }, ctx),
-      ),
-      subscribe(TOPICS.paymentResults, PaymentResultSchema, async (event: PaymentResult, ctx) => {
-        if (event.type !== "action_required") {
-          await advance({ orderId: event.orderId, step: "payment", outcome: event.type }, ctx);
-          return;
-        }
-        // Not a step's outcome: the shopper is asked to finish the payment. The record shows it
-        // (never over a later stage: a final order keeps its status).
-        ctx.effect(statusEffect, event.orderId, {
-          final: { status: "requires_action", payment: event.payment, updatedAt: now().toISOString() },
-        });
-      }),
-    ],
+    subscriptions: ORDER_SAGA.stepNames.map(reportsOf),
     tasks: [
       {
         name: DEADLINE_TASK,
