@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
+import { markFulfilling as fulfilling, markShipped as shipped } from "../../../db/order-writes.ts";
 import { orderLines, orders, payments } from "../../../db/schema/index.ts";
 import type { OrderStatus, Shipment } from "../../../domain/order-events.ts";
 import type { Tx } from "../runtime/types.ts";
@@ -64,30 +65,12 @@ export const capturedUnrequestedOrders = async (db: Db, limit: number): Promise<
 };
 
 /** confirmed → fulfilling; false when the order is no longer confirmed (cancelled, or moved on). */
-export const markFulfilling = async (tx: Tx, orderId: string): Promise<boolean> => {
-  const moved = await tx
-    .update(orders)
-    .set({ status: "fulfilling", updatedAt: sql`now()` })
-    .where(and(eq(orders.orderId, orderId), eq(orders.status, "confirmed")))
-    .returning({ orderId: orders.orderId });
-  return moved.length > 0;
-};
+export const markFulfilling = async (tx: Tx, orderId: string): Promise<boolean> =>
+  (await tx.execute(fulfilling(orderId))).rows.length > 0;
 
 /** fulfilling → shipped with the shipment; false when the order is not fulfilling (cancelled, shipped). */
-export const markShipped = async (tx: Tx, orderId: string, shipment: Shipment): Promise<boolean> => {
-  const moved = await tx
-    .update(orders)
-    .set({
-      status: "shipped",
-      carrier: shipment.carrier,
-      trackingNumber: shipment.trackingNumber,
-      shippedAt: new Date(shipment.shippedAt),
-      updatedAt: sql`now()`,
-    })
-    .where(and(eq(orders.orderId, orderId), eq(orders.status, "fulfilling")))
-    .returning({ orderId: orders.orderId });
-  return moved.length > 0;
-};
+export const markShipped = async (tx: Tx, orderId: string, shipment: Shipment): Promise<boolean> =>
+  (await tx.execute(shipped(orderId, shipment))).rows.length > 0;
 
 /** The status of an order as committed (for logs about a conditional update that did not apply). */
 export const statusOf = async (db: Db | Tx, orderId: string): Promise<OrderStatus | undefined> => {

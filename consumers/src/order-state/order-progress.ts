@@ -1,4 +1,5 @@
-import { and, eq, getTableColumns, sql } from "drizzle-orm";
+import { eq, getTableColumns, sql } from "drizzle-orm";
+import { decideOrder } from "../../../db/order-writes.ts";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
 import type { Tx } from "../runtime/types.ts";
@@ -108,32 +109,19 @@ const upsertStep = async (tx: Tx, step: OrderStep) => {
   };
 };
 
-/** The orders row moving from pending to the outcome. */
-const orderRowToOutcome = (tx: Tx, orderId: string, outcome: FinalOutcome, now: Date) =>
-  tx
-    .update(orders)
-    .set({
-      status: outcome.status,
-      reason: outcome.status === "cancelled" ? outcome.reason : null,
-      updatedAt: now,
-    })
-    .where(and(eq(orders.orderId, orderId), eq(orders.status, "pending")))
-    .returning({ orderId: orders.orderId });
-
 /**
  * Finalizes the order in ONE statement: the orders row moves from pending to the outcome (a CTE) and
  * the progress row is marked final. Both rows are already locked by `upsertStep`. Answers whether the
  * orders row moved.
  */
 const finalize = async (tx: Tx, orderId: string, outcome: FinalOutcome, now: Date): Promise<boolean> => {
-  const moved = tx.$with("moved").as(orderRowToOutcome(tx, orderId, outcome, now));
-  const [row] = await tx
-    .with(moved)
-    .update(orderProgress)
-    .set({ finalizedAt: now, updatedAt: now })
-    .where(eq(orderProgress.orderId, orderId))
-    .returning({ orderRowUpdated: sql<boolean>`exists (select 1 from "moved")` });
-  return row?.orderRowUpdated === true;
+  const result = await tx.execute<{ moved: boolean }>(sql`
+    with moved as (${decideOrder(orderId, outcome, now)})
+    update ${orderProgress} set finalized_at = ${now.toISOString()}::timestamptz,
+      updated_at = ${now.toISOString()}::timestamptz
+    where order_id = ${orderId}
+    returning exists (select 1 from moved) as moved`);
+  return result.rows[0]?.moved === true;
 };
 
 /** Records one step of the order and finalizes the order when it was the last one missing. */
@@ -144,7 +132,8 @@ export const advanceOrder = async (tx: Tx, step: OrderStep, now: Date = new Date
     if (!outcome) throw new Error(`order ${step.orderId} is finalized without an outcome`);
     const late = step.step !== "deadline" && ORDER_SAGA.contradicts(step, before, outcome);
     const recordedLate =
-      order?.status === "pending" && (await orderRowToOutcome(tx, step.orderId, outcome, now)).length > 0;
+      order?.status === "pending" &&
+      (await tx.execute(decideOrder(step.orderId, outcome, now))).rows.length > 0;
     return {
       kind: "already_final",
       outcome,

@@ -1,6 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
-import { inventory, orderLines, orders, outbox, payments, products } from "../../../db/schema/index.ts";
+import { recordPlacedOrder } from "../../../db/order-writes.ts";
+import { inventory, orders, outbox, payments, products } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { lineTotalCents, sumCents } from "../../../domain/money.ts";
 import type { Order } from "../../../domain/orders.ts";
@@ -78,26 +79,7 @@ export const orderPlacedEvent = (
 
 /** Writes the pending order as the orders consumer does before it emits `order-recorded`. */
 export const insertPendingOrder = async (db: Db, placed: OrderPlaced): Promise<void> => {
-  await db.insert(orders).values({
-    orderId: placed.orderId,
-    cartId: placed.cartId,
-    email: placed.email,
-    subtotalCents: placed.subtotalCents,
-    currency: placed.currency,
-    shippingAddress: placed.shippingAddress,
-    placedAt: new Date(placed.placedAt),
-  });
-  await db.insert(orderLines).values(
-    placed.items.map((item) => ({
-      orderId: placed.orderId,
-      productId: item.productId,
-      sku: item.sku,
-      name: item.name,
-      qty: item.qty,
-      unitPriceCents: item.unitPriceCents,
-      lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-    })),
-  );
+  await db.execute(recordPlacedOrder(placed));
 };
 
 /** The events written to the outbox for one order (the key), oldest first, optionally of one topic. */

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { cancelByMerchant } from "../../../../db/order-cancel.ts";
+import { cancelByMerchant } from "../../../../db/order-writes.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import { OrderFinalizedSchema } from "../../../../domain/order-events.ts";
 import { type Order, orderStatusKey } from "../../../../domain/orders.ts";
@@ -8,7 +8,7 @@ import { type EdgeDb, withDb } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
 
 /**
- * A merchant's cancellation, decided in Postgres in one statement (db/order-cancel.ts: the order row
+ * A merchant's cancellation, decided in Postgres in one statement (db/order-writes.ts: the order row
  * moves only from a status not shipped, and `order-finalized` cancelled goes into the outbox with
  * it). The consumers then release the stock, void or refund the payment, withdraw the warehouse
  * request and send the one cancellation email. Cancelling a cancelled order again changes nothing

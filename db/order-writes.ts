@@ -1,0 +1,133 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { OrderPlaced } from "../domain/events.ts";
+import { lineTotalCents } from "../domain/money.ts";
+import type { CancelReason, OrderFinalized, OrderStatus, Shipment } from "../domain/order-events.ts";
+import { ORDER_STATUS_EFFECT } from "../domain/orders.ts";
+import { TOPICS } from "../domain/topics.ts";
+import { effects, orderLines, orderProgress, orders, outbox } from "./schema/index.ts";
+
+/**
+ * The one module that writes `orders`: every change of an order's row is one of the statements
+ * below, each a conditional update from the statuses it may leave (`ORDER_TRANSITIONS`), so two
+ * writers racing on one order (a shipment and a merchant's cancellation, the saga's decision and a
+ * cancellation) are decided by whichever commits first, and the other changes nothing. Each builds
+ * one SQL statement the caller runs in its own transaction (`tx.execute`), over TCP in the consumers
+ * or HTTP at the edge, and answers a row (`order_id`) when it changed the order, none otherwise.
+ */
+
+/** Statuses a merchant may cancel from: anything the warehouse has not shipped. */
+export const MERCHANT_CANCELLABLE = ["pending", "confirmed", "fulfilling"] as const;
+
+/** Each writer's move of `orders.status`: from where (none: the row is new) to where. */
+export const ORDER_TRANSITIONS = {
+  /** The orders consumer records a placed order (the saga's `recorded` step). */
+  record: { from: [], to: ["pending"] },
+  /** The saga's join decides it (consumers/src/order-state). */
+  decide: { from: ["pending"], to: ["confirmed", "cancelled"] },
+  /** Fulfillment requested it at the warehouse. */
+  fulfil: { from: ["confirmed"], to: ["fulfilling"] },
+  /** The warehouse shipped it. */
+  ship: { from: ["fulfilling"], to: ["shipped"] },
+  /** A merchant cancelled it (admin API). */
+  cancelByMerchant: { from: MERCHANT_CANCELLABLE, to: ["cancelled"] },
+} as const satisfies Record<string, { from: readonly OrderStatus[]; to: readonly OrderStatus[] }>;
+
+const statusIn = (statuses: readonly OrderStatus[]): SQL =>
+  sql`status in (${sql.join(
+    statuses.map((s) => sql`${s}`),
+    sql`, `,
+  )})`;
+
+/**
+ * A placed order (pending) and its lines, in one statement: the lines are inserted from the order
+ * row the statement inserted, so they are written only with a new order. Idempotent on the order id:
+ * a second `order-placed` for the same order finds the row and writes nothing (no row answered).
+ */
+export const recordPlacedOrder = (event: OrderPlaced): SQL => {
+  const lines = sql.join(
+    event.items.map(
+      (item) =>
+        sql`(${item.productId}::varchar, ${item.sku}::varchar, ${item.name}::text, ${item.qty}::integer,
+          ${item.unitPriceCents}::bigint, ${lineTotalCents(item.unitPriceCents, item.qty)}::bigint)`,
+    ),
+    sql`, `,
+  );
+  return sql`
+    with inserted as (
+      insert into ${orders} (order_id, cart_id, email, status, subtotal_cents, currency, shipping_address,
+        placed_at, customer_id)
+      values (${event.orderId}, ${event.cartId}, ${event.email}, 'pending', ${event.subtotalCents},
+        ${event.currency}, ${JSON.stringify(event.shippingAddress)}::jsonb, ${event.placedAt}::timestamptz,
+        ${event.customerId ?? null})
+      on conflict (order_id) do nothing
+      returning order_id
+    ), lines as (
+      insert into ${orderLines} (order_id, product_id, sku, name, qty, unit_price_cents, line_total_cents)
+      select i.order_id, v.product_id, v.sku, v.name, v.qty, v.unit_price_cents, v.line_total_cents
+      from inserted as i
+      cross join (values ${lines}) as v(product_id, sku, name, qty, unit_price_cents, line_total_cents)
+    )
+    select order_id from inserted`;
+};
+
+/** The saga's decision: pending → confirmed, or cancelled with its reason, at `at`. */
+export const decideOrder = (
+  orderId: string,
+  outcome: { status: "confirmed" } | { status: "cancelled"; reason: CancelReason },
+  at: Date,
+): SQL => sql`
+  update ${orders} set status = ${outcome.status},
+    reason = ${outcome.status === "cancelled" ? outcome.reason : null}, updated_at = ${at.toISOString()}::timestamptz
+  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.decide.from)}
+  returning order_id`;
+
+/** confirmed → fulfilling: requested at the warehouse. */
+export const markFulfilling = (orderId: string): SQL => sql`
+  update ${orders} set status = 'fulfilling', updated_at = now()
+  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.fulfil.from)}
+  returning order_id`;
+
+/** fulfilling → shipped, with the shipment. */
+export const markShipped = (orderId: string, shipment: Shipment): SQL => sql`
+  update ${orders} set status = 'shipped', carrier = ${shipment.carrier},
+    tracking_number = ${shipment.trackingNumber}, shipped_at = ${shipment.shippedAt}::timestamptz,
+    updated_at = now()
+  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.ship.from)}
+  returning order_id`;
+
+/**
+ * A merchant's cancellation as one statement (atomic on its own, over HTTP or TCP): the order row
+ * moves to `cancelled` (`cancelled_by_merchant`) only from a status not shipped, under the row's
+ * lock, so of this and the warehouse's shipment (a conditional update from `fulfilling`) whichever
+ * commits first wins; the saga's progress row is marked final, so a pending order is never confirmed
+ * afterwards (order-state answers its late steps with the cancellation again); and `event` goes into
+ * the transactional outbox. Every other writer of `order-finalized` (order-state) locks the same
+ * order row first, so the row lock keeps that topic's outbox ids for the order in commit order (what
+ * the consumers' per-key emit lock does for them). It also records the rewrite of the order's status
+ * record in Redis from Postgres, a durable effect the consumers' relay applies. Answers one row
+ * (`order_id`) when it cancelled the order, none otherwise. `topicPrefix`: the run's Kafka topic
+ * prefix (none in production), which the outbox row's topic and the effect's scope carry like every
+ * consumer's.
+ */
+export const cancelByMerchant = (
+  orderId: string,
+  event: Extract<OrderFinalized, { status: "cancelled" }>,
+  topicPrefix = "",
+): SQL => sql`
+  with cancelled as (
+    update ${orders} set status = 'cancelled', reason = 'cancelled_by_merchant', updated_at = now()
+    where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.cancelByMerchant.from)}
+    returning order_id
+  ), progress as (
+    insert into ${orderProgress} (order_id, finalized_at)
+    select order_id, now() from cancelled
+    on conflict (order_id) do update
+      set finalized_at = coalesce(${orderProgress.finalizedAt}, excluded.finalized_at), updated_at = now()
+  ), announced as (
+    insert into ${outbox} (topic, key, payload)
+    select ${`${topicPrefix}${TOPICS.orderFinalized}`}, order_id, ${JSON.stringify(event)}::jsonb from cancelled
+  ), recorded as (
+    insert into ${effects} (scope, kind, key, payload)
+    select ${topicPrefix}, ${ORDER_STATUS_EFFECT}, order_id, '{}'::jsonb from cancelled
+  )
+  select order_id from cancelled`;
