@@ -1,4 +1,4 @@
-import { eq, getTableColumns, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { decideOrder } from "../../../db/order-writes.ts";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import type { CancelReason, OrderStatus } from "../../../domain/order-events.ts";
@@ -64,48 +64,30 @@ export const outcomeOfOrder = (row: {
  */
 const upsertStep = async (tx: Tx, step: OrderStep) => {
   const reported: Record<string, string> = step.step === "deadline" ? {} : { [step.step]: step.outcome };
-  const locked = tx
-    .$with("locked")
-    .as(
-      tx
-        .select({ status: orders.status, reason: orders.reason })
-        .from(orders)
-        .where(eq(orders.orderId, step.orderId))
-        .for("update"),
-    );
-  const before = tx
-    .$with("before")
-    .as(
-      tx
-        .select({ steps: orderProgress.steps })
-        .from(orderProgress)
-        .where(eq(orderProgress.orderId, step.orderId)),
-    );
-  const [row] = await tx
-    .with(locked, before)
-    .insert(orderProgress)
-    .values({
-      orderId: step.orderId,
-      steps: reported,
-      updatedAt: sql`(select now() from (select count(*) from "locked") as "lock_taken")`,
-    })
-    // The first outcome of a step wins: on equal keys, `||` keeps its right side, the row's own.
-    .onConflictDoUpdate({
-      target: orderProgress.orderId,
-      set: { steps: sql`excluded.steps || ${orderProgress.steps}`, updatedAt: sql`now()` },
-    })
-    .returning({
-      ...getTableColumns(orderProgress),
-      stepsBefore: sql<OrderProgress | null>`(select "steps" from "before")`,
-      orderStatus: sql<OrderStatus | null>`(select "status" from "locked")`,
-      orderReason: sql<CancelReason | null>`(select "reason" from "locked")`,
-    });
+  // One text whatever the step (a fixed statement: planned once per connection, built cheaply).
+  const { rows } = await tx.execute<{
+    /** As Postgres writes it: drizzle's driver leaves timestamps as text in raw results. */
+    finalized_at: string | null;
+    steps: OrderProgress;
+    steps_before: OrderProgress | null;
+    order_status: OrderStatus | null;
+    order_reason: CancelReason | null;
+  }>(sql`
+    with locked as (select status, reason from ${orders} where order_id = ${step.orderId} for update),
+    before as (select steps from ${orderProgress} where order_id = ${step.orderId})
+    insert into ${orderProgress} as p (order_id, steps, updated_at)
+    values (${step.orderId}, ${JSON.stringify(reported)}::jsonb,
+      (select now() from (select count(*) from locked) as lock_taken))
+    -- The first outcome of a step wins: on equal keys, || keeps its right side, the row's own.
+    on conflict (order_id) do update set steps = excluded.steps || p.steps, updated_at = now()
+    returning p.finalized_at, p.steps, (select steps from before) as steps_before,
+      (select status from locked) as order_status, (select reason from locked) as order_reason`);
+  const [row] = rows;
   if (!row) throw new Error(`order_progress upsert of ${step.orderId} returned no row`);
-  const { stepsBefore, orderStatus, orderReason, ...progress } = row;
   return {
-    order: orderStatus ? { status: orderStatus, reason: orderReason } : undefined,
-    progress: { ...progress, steps: progress.steps as OrderProgress },
-    before: stepsBefore ?? undefined,
+    order: row.order_status ? { status: row.order_status, reason: row.order_reason } : undefined,
+    progress: { finalizedAt: row.finalized_at ? new Date(row.finalized_at) : null, steps: row.steps },
+    before: row.steps_before ?? undefined,
   };
 };
 

@@ -39,18 +39,23 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
   const statusEffect = orderStatusEffect(deps.statusCache);
   const advance = async (step: OrderStep, ctx: TxContext): Promise<void> => {
     const result = await advanceOrder(ctx.tx, step, now());
-    const log = ctx.log.child({ orderId: step.orderId, step: step.step });
+    // Fields per call, not a child logger: pino serializes a child's fields when it is made.
+    const about = { orderId: step.orderId, step: step.step };
+    const { log } = ctx;
     if (result.kind === "waiting") {
-      log.debug("order waits for more steps");
+      log.debug(about, "order waits for more steps");
       return;
     }
     const finalizedAt = result.finalizedAt.toISOString();
     const announce = result.kind === "finalized" || result.contradicts;
     if (result.kind === "finalized" && !result.orderRowUpdated) {
-      log.warn("order row missing or no longer pending while finalizing");
+      log.warn(about, "order row missing or no longer pending while finalizing");
     }
     if (result.kind === "already_final" && result.contradicts) {
-      log.warn({ outcome: result.outcome }, "late step contradicts the final outcome; announcing it again");
+      log.warn(
+        { ...about, outcome: result.outcome },
+        "late step contradicts the final outcome; announcing it again",
+      );
     }
     if (announce) {
       const base = { eventId: randomUUID(), orderId: step.orderId, finalizedAt };
@@ -59,7 +64,7 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
           ? { ...base, status: "confirmed" }
           : { ...base, status: "cancelled", reason: result.outcome.reason };
       await ctx.emit(TOPICS.orderFinalized, step.orderId, OrderFinalizedSchema.parse(finalized));
-      log.debug({ outcome: result.outcome }, "order finalized");
+      log.debug({ ...about, outcome: result.outcome }, "order finalized");
     }
     ctx.effect(statusEffect, step.orderId, {
       final: {

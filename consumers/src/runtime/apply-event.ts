@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { processedEvents } from "../../../db/schema/index.ts";
@@ -54,7 +55,8 @@ export interface ParkedChanges {
 }
 
 /**
- * Applies events in ONE transaction: records their ids in processed_events (one statement) and runs
+ * Applies events in ONE transaction: records their ids in processed_events (one statement, whose text
+ * is the same for any number of events, so Postgres plans it once per connection) and runs
  * the handler of each id that is new, in order; the effects, the emitted outbox rows, the recorded
  * effects rows and the parked-row changes commit (or roll back) with the ids. A replayed id finds its
  * row and changes nothing. A handler that throws rolls the whole transaction back and is named by a
@@ -69,12 +71,14 @@ export const applyEvents = (
     const fresh =
       events.length === 0
         ? []
-        : await tx
-            .insert(processedEvents)
-            .values(events.map((e) => ({ consumer: base.consumer, eventId: e.eventId })))
-            .onConflictDoNothing()
-            .returning({ eventId: processedEvents.eventId });
-    const unclaimed = new Set(fresh.map((row) => row.eventId));
+        : (
+            await tx.execute<{ event_id: string }>(sql`
+              insert into ${processedEvents} (consumer, event_id)
+              select ${base.consumer}, unnest(${sql.param(events.map((e) => e.eventId))}::text[])
+              on conflict do nothing
+              returning event_id`)
+          ).rows;
+    const unclaimed = new Set(fresh.map((row) => row.event_id));
     if (base.lockFirst && unclaimed.size > 0) {
       const claimed = events.filter((e) => unclaimed.has(e.eventId));
       await base.lockFirst(

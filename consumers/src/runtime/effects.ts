@@ -50,14 +50,13 @@ export interface RecordedEffect {
 /** Writes the recorded effects of a transaction in one statement, under the run's `scope`. */
 export const writeEffects = async (tx: Tx, scope: string, recorded: readonly RecordedEffect[]) => {
   if (recorded.length === 0) return;
-  await tx.insert(effects).values(
-    recorded.map((e) => ({
-      scope,
-      kind: e.kind,
-      key: e.key,
-      payload: e.payload as Record<string, unknown>,
-    })),
-  );
+  // One text for any number of rows; ids are taken in the order given.
+  await tx.execute(sql`
+    insert into ${effects} (scope, kind, key, payload)
+    select ${scope}, kind, key, payload
+    from unnest(${sql.param(recorded.map((e) => e.kind))}::text[], ${sql.param(recorded.map((e) => e.key))}::text[],
+      ${sql.param(recorded.map((e) => JSON.stringify(e.payload)))}::jsonb[]) with ordinality as e(kind, key, payload, n)
+    order by n`);
 };
 
 export interface EffectsRelayOptions {

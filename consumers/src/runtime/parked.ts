@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { deadLetters, type ParkedEventRow, parkedEvents } from "../../../db/schema/index.ts";
 import type { ReadMessage } from "./kafka.ts";
@@ -71,16 +71,9 @@ export const parkedKeys = async (
   keys: readonly string[],
 ): Promise<Set<string>> => {
   if (keys.length === 0) return new Set();
-  const rows = await db
-    .selectDistinct({ key: parkedEvents.key })
-    .from(parkedEvents)
-    .where(
-      and(
-        eq(parkedEvents.consumer, consumer),
-        eq(parkedEvents.topic, topic),
-        inArray(parkedEvents.key, [...new Set(keys)]),
-      ),
-    );
+  const { rows } = await db.execute<{ key: string }>(sql`
+    select distinct key from ${parkedEvents}
+    where consumer = ${consumer} and topic = ${topic} and key = any(${sql.param([...new Set(keys)])}::text[])`);
   return new Set(rows.map((row) => row.key));
 };
 

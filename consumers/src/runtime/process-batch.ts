@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { processedEvents } from "../../../db/schema/index.ts";
 import { failureKind } from "../metrics/consumer-metrics.ts";
 import { type Applied, applyEvents, HandlerFailure } from "./apply-event.ts";
@@ -119,11 +119,10 @@ const applyItems = async (
 /** The ids among `eventIds` this consumer already processed (one query). */
 const processedIds = async (env: ProcessEnv, eventIds: string[]): Promise<Set<string>> => {
   if (eventIds.length === 0) return new Set();
-  const rows = await env.db
-    .select({ eventId: processedEvents.eventId })
-    .from(processedEvents)
-    .where(and(eq(processedEvents.consumer, env.consumer), inArray(processedEvents.eventId, eventIds)));
-  return new Set(rows.map((row) => row.eventId));
+  const { rows } = await env.db.execute<{ event_id: string }>(sql`
+    select event_id from ${processedEvents}
+    where consumer = ${env.consumer} and event_id = any(${sql.param(eventIds)}::text[])`);
+  return new Set(rows.map((row) => row.event_id));
 };
 
 /**

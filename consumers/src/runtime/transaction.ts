@@ -64,7 +64,13 @@ export const writeOutbox = async (tx: Tx, emitted: readonly EmittedEvent[]): Pro
     sql`select pg_advisory_xact_lock(${EMIT_LOCK_SPACE}::int, hashtext(name))
         from unnest(${sql.param(names)}::text[]) as name order by name`,
   );
-  await tx.insert(outbox).values(emitted.map((e) => ({ topic: e.topic, key: e.key, payload: e.payload })));
+  // One text for any number of rows; ids are taken in the order given.
+  await tx.execute(sql`
+    insert into ${outbox} (topic, key, payload)
+    select topic, key, payload
+    from unnest(${sql.param(emitted.map((e) => e.topic))}::text[], ${sql.param(emitted.map((e) => e.key))}::text[],
+      ${sql.param(emitted.map((e) => JSON.stringify(e.payload)))}::jsonb[]) with ordinality as e(topic, key, payload, n)
+    order by n`);
 };
 
 /** What the end of a transaction writes: the outbox rows, then the effects rows. */
