@@ -49,6 +49,8 @@ export interface CpuComponent {
   selfOnly?: boolean;
   /** Descendants of the roots that belong to this component, when `roots` are not the component itself. */
   match?: (stat: { comm: string }) => boolean;
+  /** Descendants (with their own) that are another component, started by this one (the broker). */
+  exclude?: (stat: { comm: string }) => boolean;
 }
 
 type Snapshot = Map<string, number>;
@@ -57,6 +59,7 @@ const ticksOf = (component: CpuComponent, stats: ProcStat[], children: Map<numbe
   const byPid = new Map(stats.map((s) => [s.pid, s]));
   let ticks = 0;
   const visit = (stat: ProcStat, counted: boolean): void => {
+    if (component.exclude?.(stat)) return;
     const mine = counted || !component.match || component.match(stat);
     if (mine) ticks += stat.own + stat.reaped;
     if (component.selfOnly) return;

@@ -245,7 +245,12 @@ export const startBenchEnv = async (opts: { seedCount: number }): Promise<BenchE
       cpuComponents: [
         { name: "load generator (autocannon)", roots: () => [process.pid], selfOnly: true },
         { name: "workerd (both workers)", roots: () => [process.pid], match: (p) => p.comm === "workerd" },
-        { name: "local endpoints (Upstash REST, Neon)", roots: () => [stackProcess.managed.child.pid] },
+        {
+          name: "local endpoints (Upstash REST, Neon)",
+          roots: () => [stackProcess.managed.child.pid],
+          // The broker it starts when none runs is the Kafka component's.
+          exclude: (stat) => stat.comm === "java",
+        },
         { name: "Kafka REST", roots: () => [kafkaRest.managed.child.pid] },
         { name: "Kafka", roots: () => [kafkaPid, ...kafkaProcesses()] },
         { name: "PostgreSQL", roots: () => [postgres.pid] },

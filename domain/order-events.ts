@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { EventIdSchema, OrderIdSchema } from "./events.ts";
-import { CentsSchema } from "./money.ts";
 
 /**
  * Events of the order pipeline after `order-placed`, each keyed by order id. Every consumer does
@@ -45,28 +44,6 @@ export const CANCEL_REASONS = [
 ] as const;
 export const CancelReasonSchema = z.enum(CANCEL_REASONS);
 export type CancelReason = z.infer<typeof CancelReasonSchema>;
-
-/** `order-recorded`: the order and its lines are in Postgres (status pending). */
-export const OrderRecordedSchema = Base.extend({ recordedAt: z.iso.datetime() });
-export type OrderRecorded = z.infer<typeof OrderRecordedSchema>;
-
-/** `inventory-results`: stock for the whole order was held, or none of it. */
-export const InventoryResultSchema = z.discriminatedUnion("type", [
-  Base.extend({ type: z.literal("reserved") }),
-  Base.extend({ type: z.literal("rejected"), reason: z.literal("out_of_stock") }),
-]);
-export type InventoryResult = z.infer<typeof InventoryResultSchema>;
-
-/**
- * `payment-results`: the payment was authorized (not yet captured), or declined; or, before either,
- * the card issuer needs the shopper (3-D Secure), with what the frontend needs to finish it.
- */
-export const PaymentResultSchema = z.discriminatedUnion("type", [
-  Base.extend({ type: z.literal("authorized"), amountCents: CentsSchema }),
-  Base.extend({ type: z.literal("declined"), reason: z.literal("payment_declined") }),
-  Base.extend({ type: z.literal("action_required"), payment: PaymentActionSchema }),
-]);
-export type PaymentResult = z.infer<typeof PaymentResultSchema>;
 
 /**
  * `order-finalized`: the order reached its final state. On `confirmed` inventory commits its holds

@@ -47,9 +47,6 @@ describe("the consumers' and Kafka REST's /metrics during a checkout", () => {
       ["orders", prefixed(TOPICS.orderPlaced)],
       ["inventory", prefixed(TOPICS.orderPlaced)],
       ["payment", prefixed(TOPICS.orderPlaced)],
-      ["order-state", prefixed(TOPICS.orderRecorded)],
-      ["order-state", prefixed(TOPICS.inventoryResults)],
-      ["order-state", prefixed(TOPICS.paymentResults)],
       ["cart-persistence", prefixed(TOPICS.cartUpdated)],
     ] as const) {
       expect(moved(after, consumer, topic), `${consumer} on ${topic}`).toBeGreaterThanOrEqual(1);

@@ -35,12 +35,18 @@ export const CONSUMER_REGISTRY: Readonly<Record<string, ConsumerFactory>> = {
               afterMs: ctx.settings.ORDER_RECONCILE_AFTER_MS,
               intervalMs: ctx.settings.ORDER_RECONCILE_INTERVAL_MS,
             },
+            statusCache: createRedisOrderStatusCache(ctx.redis()),
           }
         : {},
     ),
-  inventory: (ctx) => createInventoryConsumer({ edgeStock: createRedisEdgeStock(ctx.redis()) }),
+  inventory: (ctx) =>
+    createInventoryConsumer({
+      edgeStock: createRedisEdgeStock(ctx.redis()),
+      statusCache: createRedisOrderStatusCache(ctx.redis()),
+    }),
   payment: (ctx) =>
     createPaymentConsumer({
+      ...(ctx.settings.REDIS_URL ? { statusCache: createRedisOrderStatusCache(ctx.redis()) } : {}),
       processor: createPaymentProcessor(ctx.settings, ctx.processor),
       reconcile: {
         afterMs: ctx.settings.PAYMENT_RECONCILE_AFTER_MS,

@@ -3,13 +3,7 @@ import { compatibilityPartitioner, ProduceAcks, Producer } from "@platformatic/k
 import type { z } from "zod";
 import type { ConsumerDefinition } from "../../consumers/src/runtime/types.ts";
 import { OrderPlacedSchema } from "../../domain/events.ts";
-import {
-  InventoryResultSchema,
-  OrderFinalizedSchema,
-  OrderRecordedSchema,
-  OrderShippedSchema,
-  PaymentResultSchema,
-} from "../../domain/order-events.ts";
+import { OrderFinalizedSchema, OrderShippedSchema } from "../../domain/order-events.ts";
 import { TOPICS } from "../../domain/topics.ts";
 
 /** An event as it was read from Kafka: topic, key (the order id) and value. */
@@ -21,9 +15,6 @@ export interface RecordedEvent {
 
 const PIPELINE: [string, z.ZodType<{ eventId: string; orderId: string }>][] = [
   [TOPICS.orderPlaced, OrderPlacedSchema],
-  [TOPICS.orderRecorded, OrderRecordedSchema],
-  [TOPICS.inventoryResults, InventoryResultSchema],
-  [TOPICS.paymentResults, PaymentResultSchema],
   [TOPICS.orderFinalized, OrderFinalizedSchema],
   [TOPICS.orderShipped, OrderShippedSchema],
 ];

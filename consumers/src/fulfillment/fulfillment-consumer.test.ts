@@ -7,7 +7,7 @@ import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
-import { inventoryConsumer } from "../inventory/index.ts";
+import { createInventoryConsumer } from "../inventory/index.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "../order-state/index.ts";
 import {
   createPaymentConsumer,
@@ -16,7 +16,14 @@ import {
   PaymentProcessorUnavailableError,
 } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestServices, deliver, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import {
+  connectTestServices,
+  deliver,
+  deliverAll,
+  forward,
+  reportRecorded,
+  runTaskOnce,
+} from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -51,15 +58,19 @@ const setup = (options: { failureRate?: number; processor?: PaymentProcessor } =
   });
   const processor = createSimulatedProcessor();
   const fulfillment = createFulfillmentConsumer({ provider: warehouse, statusCache });
+  const home = createOrderStateConsumer({ statusCache });
   const consumers: ConsumerDefinition[] = [
-    inventoryConsumer,
-    createPaymentConsumer({ processor: options.processor ?? processor }),
-    createOrderStateConsumer({ statusCache }),
+    createInventoryConsumer({ statusCache }),
+    createPaymentConsumer({ processor: options.processor ?? processor, statusCache }),
     createEmailConsumer(),
     fulfillment,
   ];
   const pump = (topic: string, event: unknown) => deliverAll(db, consumers, topic, event);
+  /** The orders consumer's report that the order is in Postgres, and what the join decides on it. */
+  const recorded = async (orderId: string) =>
+    forward(db, consumers, (await reportRecorded(db, orderId, home)).emitted);
   return {
+    recorded,
     warehouse,
     processor,
     fulfillment,
@@ -86,11 +97,7 @@ const setup = (options: { failureRate?: number; processor?: PaymentProcessor } =
         ORDER_STATUS_TTL_SECONDS,
       );
       await pump(TOPICS.orderPlaced, placed);
-      await pump(TOPICS.orderRecorded, {
-        eventId: randomUUID(),
-        orderId: placed.orderId,
-        recordedAt: new Date().toISOString(),
-      });
+      await recorded(placed.orderId);
     },
   };
 };
@@ -291,11 +298,7 @@ describe("fulfillment consumer", () => {
     await deliverCancellation(f.pump, placed.orderId);
     // The saga's steps arrive after the cancellation: the hold and the authorization are undone.
     await f.pump(TOPICS.orderPlaced, placed);
-    await f.pump(TOPICS.orderRecorded, {
-      eventId: randomUUID(),
-      orderId: placed.orderId,
-      recordedAt: new Date().toISOString(),
-    });
+    await f.recorded(placed.orderId);
     expect(await readOrder(db, placed.orderId)).toMatchObject({
       status: "cancelled",
       reason: "cancelled_by_merchant",

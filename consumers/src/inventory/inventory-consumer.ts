@@ -1,20 +1,19 @@
-import { randomUUID } from "node:crypto";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
 import {
-  type InventoryResult,
-  InventoryResultSchema,
   type OrderFinalized,
   OrderFinalizedSchema,
   type OrderShipped,
   OrderShippedSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
+import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
 import {
   type ConsumerDefinition,
   type HandlerContext,
   type LockedEvent,
   subscribe,
 } from "../runtime/types.ts";
+import { joinEffects, reportStep } from "../saga/join.ts";
 import { type EdgeStock, edgeStockEffect } from "./edge-stock.ts";
 import {
   commitStock,
@@ -26,21 +25,23 @@ import {
 } from "./stock-store.ts";
 
 /**
- * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order (all or nothing) and announces
- * the outcome on `inventory-results`; when the order is final, commits the holds (confirmed) or runs
+ * Inventory step of the order saga (overview: ../order-state/SAGA.md): holds stock for a placed order
+ * (all or nothing) and reports the outcome to the saga's join in the same transaction; when the order is final, commits the holds (confirmed) or runs
  * the compensation that releases them (cancelled, also after confirmation: a merchant's
  * cancellation); when the warehouse shipped the order (`order-shipped`), counts its units as shipped.
  */
 
-const emitResult = (ctx: HandlerContext, result: InventoryResult): Promise<void> =>
-  ctx.emit(TOPICS.inventoryResults, result.orderId, InventoryResultSchema.parse(result));
+const reportHold = (ctx: HandlerContext, orderId: string, outcome: "reserved" | "rejected"): Promise<void> =>
+  reportStep(ctx, { orderId, step: "inventory", outcome });
 
 /**
  * The inventory consumer; with `edgeStock`, each transaction also records keeping the edge stock
  * counter in step (the order's edge holds end, the changed levels are recorded): a durable effect,
  * applied after the commit.
  */
-export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): ConsumerDefinition => {
+export const createInventoryConsumer = (
+  deps: { edgeStock?: EdgeStock; statusCache?: OrderStatusCache } = {},
+): ConsumerDefinition => {
   const effect = deps.edgeStock ? edgeStockEffect(deps.edgeStock) : undefined;
   const syncEdge = (ctx: HandlerContext, orderId: string, levels: readonly StockLevel[]): void => {
     if (effect) ctx.effect(effect, orderId, { levels: [...levels] });
@@ -49,19 +50,18 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
   const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
     const outcome = await reserveStock(ctx.tx, event.orderId, event.items);
     if (outcome.type === "reserved" && outcome.alreadyHeld) {
-      // Its result was emitted in the transaction that wrote the holds.
+      // Its outcome was reported in the transaction that wrote the holds.
       ctx.log.info({ orderId: event.orderId }, "stock already held for this order, nothing to do");
       return;
     }
-    const base = { eventId: randomUUID(), orderId: event.orderId };
     if (outcome.type === "rejected") {
       ctx.log.info({ orderId: event.orderId, short: outcome.shortProductIds }, "stock rejected");
-      await emitResult(ctx, { ...base, type: "rejected", reason: "out_of_stock" });
+      await reportHold(ctx, event.orderId, "rejected");
       syncEdge(ctx, event.orderId, []);
       return;
     }
     ctx.log.debug({ orderId: event.orderId }, "stock reserved");
-    await emitResult(ctx, { ...base, type: "reserved" });
+    await reportHold(ctx, event.orderId, "reserved");
     syncEdge(ctx, event.orderId, outcome.levels);
   };
 
@@ -104,7 +104,7 @@ export const createInventoryConsumer = (deps: { edgeStock?: EdgeStock } = {}): C
       subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, handleOrderFinalized),
       subscribe(TOPICS.orderShipped, OrderShippedSchema, handleOrderShipped),
     ],
-    effects: effect ? [effect] : [],
+    effects: [...(effect ? [effect] : []), ...joinEffects(deps.statusCache)],
     lockFirst,
   };
 };

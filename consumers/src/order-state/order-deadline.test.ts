@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { emails, orders, payments } from "../../../db/schema/index.ts";
@@ -6,11 +5,16 @@ import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
-import { inventoryConsumer } from "../inventory/index.ts";
+import { createInventoryConsumer } from "../inventory/index.ts";
 import { ordersConsumer } from "../orders/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor, THREE_D_SECURE_TOKEN } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestServices, deliverAll, runTaskOnce } from "../test-support/handler-harness.ts";
+import {
+  connectTestServices,
+  deliverAll,
+  reportRecorded,
+  runTaskOnce,
+} from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -34,13 +38,12 @@ const { db, redis } = connectTestServices();
 
 const LIMIT_MS = 5 * 60_000;
 const processor = createSimulatedProcessor();
-const payment = createPaymentConsumer({ processor });
-const orderState = createOrderStateConsumer({
-  statusCache: createRedisOrderStatusCache(redis),
-  paymentLimitMs: LIMIT_MS,
-});
-const stepsOfOrder: ConsumerDefinition[] = [inventoryConsumer, orderState];
-const finalizedListeners: ConsumerDefinition[] = [inventoryConsumer, payment, createEmailConsumer()];
+const statusCache = createRedisOrderStatusCache(redis);
+const inventory = createInventoryConsumer({ statusCache });
+const payment = createPaymentConsumer({ processor, statusCache });
+const orderState = createOrderStateConsumer({ statusCache, paymentLimitMs: LIMIT_MS });
+const stepsOfOrder: ConsumerDefinition[] = [inventory];
+const finalizedListeners: ConsumerDefinition[] = [inventory, payment, createEmailConsumer()];
 
 /** Delivers an event to `consumers` and everything they emit onwards, until nothing is left. */
 const pump = (consumers: ConsumerDefinition[], topic: string, event: Record<string, unknown>) =>
@@ -69,10 +72,7 @@ const placeUnanswered = async (o: {
   const record = JSON.stringify(pendingOrderRecord(placed));
   await redis.set(orderStatusKey(placed.orderId), record, "EX", ORDER_STATUS_TTL_SECONDS);
   await pump(stepsOfOrder, TOPICS.orderPlaced, placed);
-  if (o.recorded !== false) {
-    const recorded = { eventId: randomUUID(), orderId: placed.orderId, recordedAt: new Date().toISOString() };
-    await pump(stepsOfOrder, TOPICS.orderRecorded, recorded);
-  }
+  if (o.recorded !== false) await reportRecorded(db, placed.orderId, orderState);
   if (o.askedMsAgo !== undefined) {
     // What the payment step writes before it calls the processor (payment-steps.ts).
     await db.insert(payments).values({
@@ -182,16 +182,15 @@ describe("saga deadline", () => {
     const productId = await createStockedProduct(db, 5);
     const placed = orderPlacedEvent([{ productId, qty: 1 }]);
     await insertPendingOrder(db, placed);
-    // Inventory and payment answered; order-recorded has not reached order-state (a lagging group).
-    await pump([inventoryConsumer, payment, orderState], TOPICS.orderPlaced, placed);
+    // Inventory and payment answered; the orders consumer has not recorded it yet (a lagging group).
+    await pump([inventory, payment], TOPICS.orderPlaced, placed);
     await db
       .update(payments)
       .set({ requestedAt: ago(LIMIT_MS * 2) })
       .where(eq(payments.orderId, placed.orderId));
     await runTaskOnce(db, orderState, DEADLINE_TASK);
     expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "pending" });
-    const recorded = { eventId: randomUUID(), orderId: placed.orderId, recordedAt: new Date().toISOString() };
-    await pump([orderState], TOPICS.orderRecorded, recorded);
+    await reportRecorded(db, placed.orderId, orderState);
     expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "confirmed", reason: null });
     expect(await finalizedEvents(placed.orderId)).toHaveLength(1);
   });

@@ -5,10 +5,10 @@ import { inventory } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { inventoryConsumer } from "../inventory/index.ts";
+import { createInventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
 import type { ConsumerDefinition } from "../runtime/types.ts";
-import { connectTestServices, deliverAll } from "../test-support/handler-harness.ts";
+import { connectTestServices, deliverAll, forward, reportRecorded } from "../test-support/handler-harness.ts";
 import {
   createStockedProduct,
   insertPendingOrder,
@@ -24,14 +24,15 @@ import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.t
 /**
  * The whole saga after checkout, without Kafka: every event a consumer emits to the outbox is handed
  * to the consumers subscribed to its topic, until nothing is left. The orders consumer is stood in
- * for by writing the pending order and emitting `order-recorded`.
+ * for by writing the pending order and reporting it to the saga's join.
  */
 const { db, redis } = connectTestServices();
 const processor = createSimulatedProcessor();
+const statusCache = createRedisOrderStatusCache(redis);
+const home = createOrderStateConsumer({ statusCache });
 const consumers: ConsumerDefinition[] = [
-  inventoryConsumer,
-  createPaymentConsumer({ processor }),
-  createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) }),
+  createInventoryConsumer({ statusCache }),
+  createPaymentConsumer({ processor, statusCache }),
 ];
 
 const pump = (topic: string, event: Record<string, unknown>): Promise<void> =>
@@ -46,11 +47,7 @@ const checkout = async (placed: OrderPlaced): Promise<void> => {
     ORDER_STATUS_TTL_SECONDS,
   );
   await pump(TOPICS.orderPlaced, placed);
-  await pump(TOPICS.orderRecorded, {
-    eventId: randomUUID(),
-    orderId: placed.orderId,
-    recordedAt: new Date().toISOString(),
-  });
+  await forward(db, consumers, (await reportRecorded(db, placed.orderId, home)).emitted);
 };
 const redisStatus = async (orderId: string): Promise<unknown> =>
   JSON.parse((await redis.get(orderStatusKey(orderId))) ?? "null");

@@ -5,7 +5,7 @@ import {
   PaymentActionSchema,
 } from "../../../domain/order-events.ts";
 import { ORDER_STATUS_EFFECT } from "../../../domain/orders.ts";
-import { defineEffect, type EffectDefinition } from "../runtime/effects.ts";
+import { defineEffect, type EffectDefinition, type EffectKind } from "../runtime/effects.ts";
 import type { FinalStatus, OrderStatusCache } from "./order-status-cache.ts";
 import { loadOrder, syncOrderStatus } from "./order-status-sync.ts";
 
@@ -22,6 +22,12 @@ const StatusEffectSchema = z.object({
 });
 
 export type StatusEffect = z.infer<typeof StatusEffectSchema>;
+
+/** The status record's rewrite as code records it (`ctx.effect`); any consumer may record it. */
+export const ORDER_STATUS: EffectKind<StatusEffect> = {
+  kind: ORDER_STATUS_EFFECT,
+  parse: (payload) => StatusEffectSchema.parse(payload),
+};
 
 /**
  * The one writer of an order's status record in Redis (`order:<id>`), as a durable effect keyed by

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { OrderPlacedSchema } from "../../../domain/events.ts";
-import { OrderRecordedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
+import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
 import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { joinEffects, reportStep } from "../saga/join.ts";
 import { ORDERS_CONSUMER } from "./name.ts";
 import { type ReconcileOptions, reconcileTask } from "./reconcile.ts";
 import { recordOrder } from "./store.ts";
@@ -17,14 +17,17 @@ export {
 
 /**
  * Orders step of the order saga (overview: ../order-state/SAGA.md).
- * `order-placed` → the order and its lines in Postgres (pending) → `order-recorded`, order-state's
- * sign that the order is in Postgres (inventory and payment read `order-placed` themselves). A
- * repeated order id records and emits nothing.
+ * `order-placed` → the order and its lines in Postgres (pending), reported to the saga's join as the
+ * `recorded` step in the same transaction (inventory and payment read `order-placed` themselves). A
+ * repeated order id records and reports nothing.
  * With `reconcile`, it also looks for orders Kafka acknowledged that never reached Postgres
  * (reconcile.ts).
  */
-export const createOrdersConsumer = (deps: { reconcile?: ReconcileOptions } = {}): ConsumerDefinition => ({
+export const createOrdersConsumer = (
+  deps: { reconcile?: ReconcileOptions; statusCache?: OrderStatusCache } = {},
+): ConsumerDefinition => ({
   name: ORDERS_CONSUMER,
+  effects: joinEffects(deps.statusCache),
   tasks: deps.reconcile ? [reconcileTask(deps.reconcile)] : [],
   subscriptions: [
     subscribe(TOPICS.orderPlaced, OrderPlacedSchema, async (event, ctx) => {
@@ -33,12 +36,7 @@ export const createOrdersConsumer = (deps: { reconcile?: ReconcileOptions } = {}
         ctx.log.info({ orderId: event.orderId }, "order already recorded; nothing to do");
         return;
       }
-      const recorded = OrderRecordedSchema.parse({
-        eventId: randomUUID(),
-        orderId: event.orderId,
-        recordedAt: new Date().toISOString(),
-      });
-      await ctx.emit(TOPICS.orderRecorded, event.orderId, recorded);
+      await reportStep(ctx, { orderId: event.orderId, step: "recorded", outcome: "recorded" });
     }),
   ],
 });

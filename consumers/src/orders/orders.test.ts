@@ -1,30 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orderLines, orders, outbox } from "../../../db/schema/index.ts";
-import { OrderRecordedSchema } from "../../../domain/order-events.ts";
+import { orderLines, orders } from "../../../db/schema/index.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { useConsumerTest } from "../test-support/consumer-run.ts";
-import { readTopic, waitUntil } from "../test-support/kafka.ts";
+import { waitUntil } from "../test-support/kafka.ts";
+import { progressOf, stepsOf } from "../test-support/order-fixtures.ts";
 import { samplePlacedOrder } from "../test-support/placed-order.ts";
 import { countProcessed } from "../test-support/probe-consumer.ts";
 import { ordersConsumer } from "./index.ts";
 
-const t = useConsumerTest({ topics: [TOPICS.orderPlaced, TOPICS.orderRecorded], def: ordersConsumer });
+const t = useConsumerTest({ topics: [TOPICS.orderPlaced], def: ordersConsumer });
 const { topicPrefix, db } = t;
 const PLACED = `${topicPrefix}${TOPICS.orderPlaced}`;
-const RECORDED = `${topicPrefix}${TOPICS.orderRecorded}`;
-
-const recordedRows = (orderId: string) => db.select().from(outbox).where(eq(outbox.key, orderId));
 
 describe("orders consumer", () => {
-  it("records a placed order as pending with its lines and emits order-recorded", async () => {
+  it("records a placed order as pending with its lines and reports it to the saga's join", async () => {
     const placed = samplePlacedOrder();
     await t.producer.send([{ topic: PLACED, key: placed.orderId, value: placed }]);
-    const out = await readTopic(RECORDED, (ms) => ms.some((m) => m.key === placed.orderId));
-    const recorded = OrderRecordedSchema.parse(out.find((m) => m.key === placed.orderId)?.json());
-    expect(recorded.orderId).toBe(placed.orderId);
-    expect(recorded.eventId).not.toBe(placed.eventId);
+    await waitUntil(
+      "the order reported",
+      async () => (await stepsOf(db, placed.orderId)).recorded === "recorded",
+    );
 
     const [order] = await db.select().from(orders).where(eq(orders.orderId, placed.orderId));
     expect(order).toMatchObject({
@@ -57,7 +54,11 @@ describe("orders consumer", () => {
     expect(await countProcessed(db, "orders", [placed.eventId, again.eventId])).toBe(2);
     expect(await db.select().from(orders).where(eq(orders.orderId, placed.orderId))).toHaveLength(1);
     expect(await db.select().from(orderLines).where(eq(orderLines.orderId, placed.orderId))).toHaveLength(2);
-    expect(await recordedRows(placed.orderId)).toHaveLength(1);
+    // Reported by the transaction that recorded it (one now()), and never again by the repeats.
+    const reported = await progressOf(db, placed.orderId);
+    const [order] = await db.select().from(orders).where(eq(orders.orderId, placed.orderId));
+    expect(reported?.steps).toEqual({ recorded: "recorded" });
+    expect(reported?.updatedAt).toEqual(order?.createdAt);
     expect(t.runner.counts()).toMatchObject({ "dead-lettered": 0 });
   });
 

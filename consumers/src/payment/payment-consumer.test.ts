@@ -4,7 +4,7 @@ import type { OrderPlaced } from "../../../domain/events.ts";
 import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
-import { orderPlacedEvent, outboxFor, readPayment } from "../test-support/order-fixtures.ts";
+import { orderPlacedEvent, progressOf, readPayment, stepsOf } from "../test-support/order-fixtures.ts";
 import {
   createPaymentConsumer,
   createSimulatedProcessor,
@@ -35,13 +35,11 @@ const order = (paymentToken = "tok_visa") =>
   orderPlacedEvent([{ productId: "p1", qty: 2, unitPriceCents: 1999 }], { paymentToken });
 
 describe("payment consumer", () => {
-  it("authorizes the subtotal, records it and emits authorized", async () => {
+  it("authorizes the subtotal, records it and reports authorized", async () => {
     const { place, processor } = setup();
     const placed = order();
-    const { emitted } = await place(placed);
-    expect(emitted.map((e) => [e.topic, e.key, e.payload])).toEqual([
-      ["payment-results", placed.orderId, expect.objectContaining({ type: "authorized", amountCents: 3998 })],
-    ]);
+    await place(placed);
+    expect(await stepsOf(db, placed.orderId)).toEqual({ payment: "authorized" });
     expect(await readPayment(db, placed.orderId)).toMatchObject({
       status: "authorized",
       amountCents: 3998,
@@ -51,26 +49,28 @@ describe("payment consumer", () => {
     expect(processor.authorizationsOf(placed.orderId)).toBe(1);
   });
 
-  it("records a decline and emits declined", async () => {
+  it("records a decline and reports declined", async () => {
     const { place } = setup();
     const placed = order("tok_chargeDeclined");
-    const { emitted } = await place(placed);
-    expect(emitted[0]?.payload).toMatchObject({ type: "declined", reason: "payment_declined" });
+    await place(placed);
+    expect(await stepsOf(db, placed.orderId)).toEqual({ payment: "declined" });
     expect(await readPayment(db, placed.orderId)).toMatchObject({
       status: "declined",
       declineCode: "card_declined",
     });
   });
 
-  it("authorizes once on replays with the same or a new event id, and emits once", async () => {
+  it("authorizes once on replays with the same or a new event id, and reports once", async () => {
     const { place, processor } = setup();
     const placed = order();
     await place(placed);
+    const reported = await progressOf(db, placed.orderId);
     expect(await place(placed)).toEqual({ applied: false, emitted: [] });
     expect(await place({ ...placed, eventId: randomUUID() })).toEqual({ applied: true, emitted: [] });
     await Promise.all([1, 2, 3].map(() => place({ ...placed, eventId: randomUUID() })));
     expect(processor.authorizationsOf(placed.orderId)).toBe(1);
-    expect(await outboxFor(db, placed.orderId, "payment-results")).toHaveLength(1);
+    // Reported once: the replays did not touch the progress record.
+    expect((await progressOf(db, placed.orderId))?.updatedAt).toEqual(reported?.updatedAt);
   });
 
   it("never charges twice when the processor fails transiently and the event is retried", async () => {
@@ -94,7 +94,7 @@ describe("payment consumer", () => {
     expect(attempts).toBe(3);
     expect(processor.authorizationsOf(placed.orderId)).toBe(1);
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
-    expect(await outboxFor(db, placed.orderId, "payment-results")).toHaveLength(1);
+    expect(await stepsOf(db, placed.orderId)).toEqual({ payment: "authorized" });
   });
 
   it("captures a confirmed order once", async () => {
@@ -144,9 +144,10 @@ describe("payment consumer", () => {
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided", processorRef: null });
 
     // The parked authorization is retried: its answer (authorized, the same one) is recorded and
-    // announced, so the saga announces the cancellation again, which voids it again (a no-op here).
-    const { emitted } = await place({ ...placed, eventId: randomUUID() });
-    expect(emitted.map((e) => e.payload)).toEqual([expect.objectContaining({ type: "authorized" })]);
+    // reported, so the saga's join announces the cancellation again (join.test.ts), which voids it
+    // again (a no-op here).
+    await place({ ...placed, eventId: randomUUID() });
+    expect(await stepsOf(db, placed.orderId)).toEqual({ payment: "authorized" });
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
     await finalize(placed.orderId, "cancelled");
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "voided" });
@@ -163,32 +164,32 @@ describe("payment consumer", () => {
     await expect(finalize(declined.orderId, "confirmed")).rejects.toThrow(/payment is declined/);
   });
 
-  it("waits for the shopper's 3-D Secure step, then records and announces its outcome once", async () => {
+  it("waits for the shopper's 3-D Secure step, then records and reports its outcome once", async () => {
     const { place, notify, finalize, processor } = setup();
     const placed = order(THREE_D_SECURE_TOKEN);
-    const { emitted } = await place(placed);
-    expect(emitted.map((e) => e.payload)).toEqual([
-      expect.objectContaining({ type: "action_required", payment: { clientSecret: expect.any(String) } }),
-    ]);
+    await place(placed);
+    // Not an outcome: nothing reported yet (the status record shows the step; join.test.ts).
+    expect(await stepsOf(db, placed.orderId)).toEqual({});
     expect(await readPayment(db, placed.orderId)).toMatchObject({
       status: "requires_action",
       clientSecret: expect.stringMatching(/_secret_/),
       actionRequestedAt: expect.any(Date),
     });
     // An event before the shopper finished changes nothing.
-    expect((await notify(placed.orderId)).emitted).toEqual([]);
+    await notify(placed.orderId);
+    expect(await stepsOf(db, placed.orderId)).toEqual({});
 
     processor.completeAction(placed.orderId, true);
     const eventId = `evt_${randomUUID()}`;
-    const settled = await notify(placed.orderId, eventId);
-    expect(settled.emitted.map((e) => e.payload)).toEqual([
-      expect.objectContaining({ type: "authorized", amountCents: 3998 }),
-    ]);
+    await notify(placed.orderId, eventId);
+    expect(await stepsOf(db, placed.orderId)).toEqual({ payment: "authorized" });
     expect(await readPayment(db, placed.orderId)).toMatchObject({ status: "authorized" });
+    const reported = await progressOf(db, placed.orderId);
     // The same event again, another event, a replay of the order: nothing more.
     expect(await notify(placed.orderId, eventId)).toEqual({ applied: false, emitted: [] });
-    expect((await notify(placed.orderId)).emitted).toEqual([]);
-    expect((await place({ ...placed, eventId: randomUUID() })).emitted).toEqual([]);
+    await notify(placed.orderId);
+    await place({ ...placed, eventId: randomUUID() });
+    expect((await progressOf(db, placed.orderId))?.updatedAt).toEqual(reported?.updatedAt);
     await finalize(placed.orderId, "confirmed");
     expect(processor.stateOf(placed.orderId)).toBe("captured");
   });
@@ -198,9 +199,8 @@ describe("payment consumer", () => {
     const failed = order(THREE_D_SECURE_TOKEN);
     await place(failed);
     processor.completeAction(failed.orderId, false);
-    expect((await notify(failed.orderId)).emitted.map((e) => e.payload)).toEqual([
-      expect.objectContaining({ type: "declined", reason: "payment_declined" }),
-    ]);
+    await notify(failed.orderId);
+    expect(await stepsOf(db, failed.orderId)).toEqual({ payment: "declined" });
     expect(await readPayment(db, failed.orderId)).toMatchObject({
       status: "declined",
       declineCode: "payment_intent_authentication_failure",

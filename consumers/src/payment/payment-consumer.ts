@@ -6,7 +6,9 @@ import {
   PaymentEventSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
+import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
 import { type ConsumerDefinition, type HandlerContext, subscribePrepared } from "../runtime/types.ts";
+import { joinEffects } from "../saga/join.ts";
 import {
   recordSettlement,
   requestActionOutcome,
@@ -31,6 +33,8 @@ export const createPaymentConsumer = (deps: {
   processor: PaymentProcessor;
   /** Reconciliation of payments whose answer was never recorded (reconciliation.ts); off without. */
   reconcile?: ReconcileOptions;
+  /** Applies the status rewrites this consumer records (saga/join.ts). */
+  statusCache?: OrderStatusCache;
 }): ConsumerDefinition => {
   const { reconcile } = deps;
   const recordResult = async (
@@ -67,6 +71,7 @@ export const createPaymentConsumer = (deps: {
 
   return {
     name: "payment",
+    effects: joinEffects(deps.statusCache),
     subscriptions: [
       subscribePrepared(TOPICS.orderPlaced, OrderPlacedSchema, {
         prepare: (event, ctx) => requestAuthorization(ctx.db, deps.processor, event),

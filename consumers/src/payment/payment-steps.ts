@@ -1,11 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { PaymentResultSchema } from "../../../domain/order-events.ts";
-import { TOPICS } from "../../../domain/topics.ts";
 import type { Tx, TxContext } from "../runtime/types.ts";
+import { reportStep, reportWaitingForShopper } from "../saga/join.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
 
 /**
@@ -108,24 +106,19 @@ export const recordAuthorization = async (
 };
 
 /**
- * Records the processor's answer (recordAuthorization) and announces it on `payment-results` in the
- * same transaction; false, announcing nothing, when it was recorded before.
+ * Records the processor's answer (recordAuthorization) and reports it to the saga's join in the same
+ * transaction (a 3-D Secure step asked for is shown on the order's status record instead); false,
+ * reporting nothing, when it was recorded before.
  */
 export const settleAuthorization = async (
-  ctx: Pick<TxContext, "tx" | "emit">,
+  ctx: TxContext,
   order: Pick<OrderPlaced, "orderId" | "subtotalCents">,
   result: AuthorizeResult,
 ): Promise<boolean> => {
   if (!(await recordAuthorization(ctx.tx, order, result))) return false;
-  const base = { eventId: randomUUID(), orderId: order.orderId };
-  const payload = PaymentResultSchema.parse(
-    result.status === "authorized"
-      ? { ...base, type: "authorized", amountCents: order.subtotalCents }
-      : result.status === "declined"
-        ? { ...base, type: "declined", reason: "payment_declined" }
-        : { ...base, type: "action_required", payment: { clientSecret: result.clientSecret } },
-  );
-  await ctx.emit(TOPICS.paymentResults, order.orderId, payload);
+  if (result.status === "requires_action")
+    reportWaitingForShopper(ctx, order.orderId, { clientSecret: result.clientSecret });
+  else await reportStep(ctx, { orderId: order.orderId, step: "payment", outcome: result.status });
   return true;
 };
 

@@ -25,11 +25,15 @@ export interface EffectDeps {
   log: Logger;
 }
 
-export interface EffectDefinition<P = unknown> {
+/** What recording an effect needs: its kind, and the payload's type. */
+export interface EffectKind<P = unknown> {
   /** The `kind` column; a relay applies the kinds registered with it. */
   kind: string;
   /** Reads a stored payload (throws when it is not one). */
   parse(payload: unknown): P;
+}
+
+export interface EffectDefinition<P = unknown> extends EffectKind<P> {
   apply(key: string, payload: P, deps: EffectDeps): Promise<void>;
 }
 

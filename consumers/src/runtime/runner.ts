@@ -143,7 +143,7 @@ export const startConsumer = (
   let stopped = false;
   let stopTasks: (() => Promise<void>) | undefined;
 
-  const ready = (async () => {
+  const startReplicas = async (): Promise<void> => {
     await seedStartOffsets(
       deps.brokers,
       groupId,
@@ -152,8 +152,7 @@ export const startConsumer = (
       log,
       deps.kafkaSecurity,
     );
-    const count = Math.max(1, opts.replicas ?? 1);
-    for (let index = 0; index < count && !stopped; index++) {
+    for (let index = 0; index < Math.max(1, opts.replicas ?? 1) && !stopped; index++) {
       replicas.push(
         startReplica({
           groupId,
@@ -170,6 +169,11 @@ export const startConsumer = (
       );
     }
     await Promise.all(replicas.map((r) => r.ready));
+  };
+
+  const ready = (async () => {
+    // A consumer of tasks only (the saga's home reads no topic) joins no group.
+    if (topics.length > 0) await startReplicas();
     if (!stopped && def.tasks?.length) {
       stopTasks = startPeriodicTasks(def.tasks, {
         db: deps.db,
@@ -179,7 +183,7 @@ export const startConsumer = (
         committed: env.committed,
       });
     }
-    log.info({ topics, replicas: count }, "consumer running");
+    log.info({ topics, replicas: replicas.length }, "consumer running");
   })();
 
   return {

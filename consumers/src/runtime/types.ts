@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
 import type * as schema from "../../../db/schema/index.ts";
-import type { EffectDefinition } from "./effects.ts";
+import type { EffectDefinition, EffectKind } from "./effects.ts";
 
 /** The Postgres handle a handler works in: the transaction that also records the event id. */
 export type Tx = Parameters<Parameters<NodePgDatabase<typeof schema>["transaction"]>[0]>[0];
@@ -20,10 +20,10 @@ export interface TxContext {
   /**
    * Records work on another system (a Redis write) that must follow the commit: a row written in
    * this transaction, applied by the effects relay once it committed, never if it rolls back, and
-   * retried until it succeeds (runtime/effects.ts). The definition must be among the consumer's
-   * `effects`.
+   * retried until it succeeds (runtime/effects.ts). Some running consumer must register its
+   * definition (`effects`), usually the one recording it.
    */
-  effect<P>(definition: EffectDefinition<P>, key: string, payload: P): void;
+  effect<P>(kind: EffectKind<P>, key: string, payload: P): void;
   log: Logger;
 }
 

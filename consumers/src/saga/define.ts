@@ -1,38 +1,18 @@
-import type { z } from "zod";
-import type { CancelReason, PaymentAction } from "../../../domain/order-events.ts";
+import type { CancelReason } from "../../../domain/order-events.ts";
 
 /**
  * The machinery of a declared saga (the declaration itself: order-saga.ts). A saga is a list of
- * steps, each run by its own consumer on a trigger event, each reporting an outcome; the join records
- * every step's first outcome in the order's progress record and decides the order when the last one
- * is known. Everything that depends on the list of steps is derived here: the progress record's
- * shape, the decision, which late report contradicts a decision, the join's subscriptions and
- * SAGA.md's table.
+ * steps, each run by its own consumer on a trigger event, each reporting an outcome to the join
+ * (join.ts) in the transaction of its effect; the join records every step's first outcome in the
+ * order's progress record and decides the order when the last one is known. Everything that depends
+ * on the list of steps is derived here: the progress record's shape, the decision, which late report
+ * contradicts a decision, and SAGA.md's table.
  */
 
 /** What the order becomes once decided. */
 export type FinalOutcome = { status: "confirmed" } | { status: "cancelled"; reason: CancelReason };
 
-/** A report that is not an outcome but changes what the shopper sees (a 3-D Secure step asked for). */
-export interface InterimStatus {
-  status: "requires_action";
-  payment: PaymentAction;
-}
-
-/** How a step's outcome reaches the join: the topic and schema of its report, and what it says. */
-/** Every report names its order. */
-export type ReportSchema = z.ZodType<{ orderId: string }>;
-
-export interface StepReport<S extends ReportSchema, Outcome extends string> {
-  topic: string;
-  schema: S;
-  /** The outcome the report carries; undefined for an interim report (see `interim`). */
-  outcome(event: z.infer<S>): NoInfer<Outcome> | undefined;
-  /** What an interim report shows the shopper while the step waits. */
-  interim?(event: z.infer<S>): InterimStatus | undefined;
-}
-
-export interface StepDeclaration<S extends ReportSchema = ReportSchema, Outcome extends string = string> {
+export interface StepDeclaration<Outcome extends string = string> {
   /** The consumer that runs the step (its registry name and consumer group). */
   consumer: string;
   /** The event that starts the step. */
@@ -41,7 +21,6 @@ export interface StepDeclaration<S extends ReportSchema = ReportSchema, Outcome 
   effect: string;
   /** Each outcome: `ok`, or the reason the order is cancelled for (failures decide in step order). */
   outcomes: Record<Outcome, "ok" | CancelReason>;
-  report: StepReport<S, Outcome>;
   /**
    * What undoes the effect when the order is cancelled (the consumer's handler of the completion
    * event), safe to run with nothing to undo. Null: nothing to undo, and a late report of the step
@@ -52,10 +31,10 @@ export interface StepDeclaration<S extends ReportSchema = ReportSchema, Outcome 
   completion: string | null;
 }
 
-/** Builds a step with its report's event type inferred from the schema. */
-export const step = <S extends ReportSchema, Outcome extends string>(
-  declaration: StepDeclaration<S, Outcome>,
-): StepDeclaration<ReportSchema, Outcome> => declaration as unknown as StepDeclaration<ReportSchema, Outcome>;
+/** Builds a step with its outcomes' names kept as literals. */
+export const step = <Outcome extends string>(
+  declaration: StepDeclaration<Outcome>,
+): StepDeclaration<Outcome> => declaration;
 
 /** A consumer that acts on the decided order but cannot change the decision. */
 export interface Follower {
@@ -75,7 +54,7 @@ export interface SagaDeclaration<Steps extends Record<string, StepDeclaration>> 
   followers: readonly Follower[];
 }
 
-export type OutcomeOf<S> = S extends StepDeclaration<ReportSchema, infer O> ? O : never;
+export type OutcomeOf<S> = S extends StepDeclaration<infer O> ? O : never;
 
 /** The progress record: each step's first outcome, absent while unknown. */
 export type Progress<Steps> = { [K in keyof Steps]?: OutcomeOf<Steps[K]> };
@@ -153,20 +132,11 @@ export const defineSaga = <Steps extends Record<string, StepDeclaration>>(
         `\`${s.trigger}\``,
         s.effect,
         outcomes,
-        `\`${s.report.topic}\``,
         s.compensation ?? "none",
         s.completion ?? "none",
       ];
     });
-    const header = [
-      "step (consumer)",
-      "on",
-      "effect",
-      "outcomes",
-      "reported on",
-      "compensation",
-      "completion",
-    ];
+    const header = ["step (consumer)", "on", "effect", "outcomes", "compensation", "completion"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
     const line = (cells: readonly string[]) =>
       `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;

@@ -7,8 +7,9 @@ import { createNodeDb, type Db } from "../../../db/node-client.ts";
 import { createEffectsRelay } from "../runtime/effects.ts";
 import { taskContext } from "../runtime/periodic-tasks.ts";
 import { applyOne } from "../runtime/run-event.ts";
-import type { EmittedEvent, TxTarget } from "../runtime/transaction.ts";
-import type { ConsumerDefinition } from "../runtime/types.ts";
+import { type EmittedEvent, scopedTransaction, type TxTarget } from "../runtime/transaction.ts";
+import type { ConsumerDefinition, TxContext } from "../runtime/types.ts";
+import { reportStep } from "../saga/join.ts";
 
 /**
  * Test harness for the order-pipeline consumers (inventory, payment, order-state): delivers one
@@ -84,6 +85,27 @@ export const deliver = async (
 };
 
 /**
+ * Runs `work` in one transaction as a handler's code runs (what it emits goes into the outbox, the
+ * effects it records are written with it), then applies those effects with `effectsOf`'s definitions.
+ */
+export const inTransaction = async (
+  db: Db,
+  work: (ctx: TxContext) => Promise<void>,
+  effectsOf?: ConsumerDefinition,
+): Promise<Delivery> => {
+  const { emitted, effects } = await scopedTransaction(db, silentLog, HARNESS, (scope) => work(scope.ctx));
+  if (effects.length > 0 && effectsOf) await applyEffects(db, effectsOf);
+  return { applied: true, emitted };
+};
+
+/**
+ * The orders consumer's report that the order is in Postgres (the saga's `recorded` step), for tests
+ * that write the pending order themselves and report it when they choose (a lagging orders group).
+ */
+export const reportRecorded = (db: Db, orderId: string, effectsOf?: ConsumerDefinition): Promise<Delivery> =>
+  inTransaction(db, (ctx) => reportStep(ctx, { orderId, step: "recorded", outcome: "recorded" }), effectsOf);
+
+/**
  * Delivers `event` to every consumer subscribed to `topic`, then every event they emit to the
  * consumers subscribed to its topic, until nothing is left: a saga run without Kafka.
  */
@@ -101,6 +123,15 @@ export const deliverAll = async (
       queue.push(...emitted);
     }
   }
+};
+
+/** Hands events something emitted to the consumers, and onwards (deliverAll), in order. */
+export const forward = async (
+  db: Db,
+  consumers: readonly ConsumerDefinition[],
+  emitted: readonly EmittedEvent[],
+): Promise<void> => {
+  for (const event of emitted) await deliverAll(db, consumers, event.topic, event.payload);
 };
 
 /**

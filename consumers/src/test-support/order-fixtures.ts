@@ -1,7 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { recordPlacedOrder } from "../../../db/order-writes.ts";
-import { inventory, orders, outbox, payments, products } from "../../../db/schema/index.ts";
+import { inventory, orderProgress, orders, outbox, payments, products } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { lineTotalCents, sumCents } from "../../../domain/money.ts";
 import type { Order } from "../../../domain/orders.ts";
@@ -81,6 +81,16 @@ export const orderPlacedEvent = (
 export const insertPendingOrder = async (db: Db, placed: OrderPlaced): Promise<void> => {
   await db.execute(recordPlacedOrder(placed));
 };
+
+/** The saga's progress record of the order (what the steps reported to the join), if any. */
+export const progressOf = async (db: Db, orderId: string) => {
+  const [row] = await db.select().from(orderProgress).where(eq(orderProgress.orderId, orderId));
+  return row;
+};
+
+/** What each step reported to the saga's join for the order. */
+export const stepsOf = async (db: Db, orderId: string): Promise<Record<string, string>> =>
+  (await progressOf(db, orderId))?.steps ?? {};
 
 /** The events written to the outbox for one order (the key), oldest first, optionally of one topic. */
 export const outboxFor = async (db: Db, orderId: string, topic?: string): Promise<EmittedEvent[]> => {

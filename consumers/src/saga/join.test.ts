@@ -1,11 +1,15 @@
-import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orderProgress } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { connectTestServices, deliver } from "../test-support/handler-harness.ts";
+import {
+  createOrderStateConsumer,
+  createRedisOrderStatusCache,
+  type OrderStep,
+} from "../order-state/index.ts";
+import { connectTestServices, inTransaction } from "../test-support/handler-harness.ts";
 import {
   insertPendingOrder,
   orderPlacedEvent,
@@ -13,10 +17,11 @@ import {
   pendingOrderRecord,
   readOrder,
 } from "../test-support/order-fixtures.ts";
-import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.ts";
+import { reportStep, reportWaitingForShopper } from "./join.ts";
 
 const { db, redis } = connectTestServices();
-const consumer = createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) });
+/** The saga's home process, which applies the status rewrites the join records. */
+const home = createOrderStateConsumer({ statusCache: createRedisOrderStatusCache(redis) });
 
 type Step = "recorded" | "inventory" | "payment";
 interface Scenario {
@@ -24,7 +29,7 @@ interface Scenario {
   payment?: "authorized" | "declined";
 }
 
-/** An order placed by checkout (row in Postgres, record in Redis) and the three events about it. */
+/** An order placed by checkout (row in Postgres, record in Redis) and its three steps' reports. */
 const newOrder = async (scenario: Scenario = {}) => {
   const placed: OrderPlaced = orderPlacedEvent([{ productId: "p1", qty: 1 }]);
   await insertPendingOrder(db, placed);
@@ -37,28 +42,13 @@ const newOrder = async (scenario: Scenario = {}) => {
   const { orderId } = placed;
   const inventory = scenario.inventory ?? "reserved";
   const payment = scenario.payment ?? "authorized";
-  const events: Record<Step, () => [string, Record<string, unknown>]> = {
-    recorded: () => [
-      TOPICS.orderRecorded,
-      { eventId: randomUUID(), orderId, recordedAt: new Date().toISOString() },
-    ],
-    inventory: () => [
-      TOPICS.inventoryResults,
-      inventory === "reserved"
-        ? { eventId: randomUUID(), orderId, type: "reserved" }
-        : { eventId: randomUUID(), orderId, type: "rejected", reason: "out_of_stock" },
-    ],
-    payment: () => [
-      TOPICS.paymentResults,
-      payment === "authorized"
-        ? { eventId: randomUUID(), orderId, type: "authorized", amountCents: placed.subtotalCents }
-        : { eventId: randomUUID(), orderId, type: "declined", reason: "payment_declined" },
-    ],
-  };
-  const send = (step: Step) => {
-    const [topic, event] = events[step]();
-    return deliver(db, consumer, topic, event);
-  };
+  const outcomes = { recorded: "recorded", inventory, payment } as const;
+  const send = (step: Step) =>
+    inTransaction(
+      db,
+      (ctx) => reportStep(ctx, { orderId, step, outcome: outcomes[step] } as OrderStep),
+      home,
+    );
   const redisRecord = async (): Promise<unknown> =>
     JSON.parse((await redis.get(orderStatusKey(orderId))) ?? "null");
   return { placed, orderId, send, redisRecord };
@@ -71,9 +61,9 @@ const permutations = <T>(items: readonly T[]): T[][] =>
         permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
       );
 
-describe("order-state consumer", () => {
+describe("the saga's join", () => {
   it.each(permutations<Step>(["recorded", "inventory", "payment"]))(
-    "finalizes exactly once when the events arrive as %s, %s, %s",
+    "finalizes exactly once when the steps report as %s, %s, %s",
     async (...order: Step[]) => {
       const { orderId, send, redisRecord, placed } = await newOrder();
       const emittedPerStep: number[] = [];
@@ -98,7 +88,7 @@ describe("order-state consumer", () => {
     },
   );
 
-  it("finalizes exactly once when the three events race in parallel transactions", async () => {
+  it("finalizes exactly once when the three steps report in parallel transactions", async () => {
     const orders = await Promise.all(Array.from({ length: 20 }, () => newOrder()));
     await Promise.all(orders.flatMap(({ send }) => [send("recorded"), send("inventory"), send("payment")]));
     for (const { orderId } of orders) {
@@ -127,12 +117,7 @@ describe("order-state consumer", () => {
   it("shows an order waiting for the shopper as requires_action with its client secret, never over a final state", async () => {
     const { orderId, send, redisRecord } = await newOrder();
     const actionRequired = (clientSecret: string) =>
-      deliver(db, consumer, TOPICS.paymentResults, {
-        eventId: randomUUID(),
-        orderId,
-        type: "action_required",
-        payment: { clientSecret },
-      });
+      inTransaction(db, async (ctx) => reportWaitingForShopper(ctx, orderId, { clientSecret }), home);
     const { emitted } = await actionRequired("pi_1_secret_a");
     expect(emitted).toEqual([]); // not a step's outcome: nothing is decided
     expect(await redisRecord()).toMatchObject({
@@ -150,7 +135,7 @@ describe("order-state consumer", () => {
     expect(await redisRecord()).toEqual(final);
   });
 
-  it("changes nothing on duplicates after the order is final, with new event ids", async () => {
+  it("changes nothing on reports repeated after the order is final", async () => {
     const { orderId, send } = await newOrder();
     for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
     const [before] = await db.select().from(orderProgress).where(eq(orderProgress.orderId, orderId));
@@ -164,11 +149,11 @@ describe("order-state consumer", () => {
   it("keeps the first result of a step and announces the final state again when a late one contradicts it", async () => {
     const rejectedFirst = await newOrder({ inventory: "rejected" });
     for (const step of ["recorded", "inventory", "payment"] as const) await rejectedFirst.send(step);
-    const late = await deliver(db, consumer, TOPICS.inventoryResults, {
-      eventId: randomUUID(),
-      orderId: rejectedFirst.orderId,
-      type: "reserved",
-    });
+    const late = await inTransaction(
+      db,
+      (ctx) => reportStep(ctx, { orderId: rejectedFirst.orderId, step: "inventory", outcome: "reserved" }),
+      home,
+    );
     expect(late.emitted.map((e) => e.payload)).toEqual([
       expect.objectContaining({ status: "cancelled", reason: "out_of_stock" }),
     ]);
