@@ -7,7 +7,7 @@ import { ORDER_STATUS_TTL_SECONDS, type Order, orderStatusKey } from "../../../d
  * The fast status record of an order in Redis (the Order JSON that checkout wrote under
  * `orderStatusKey`). Only `status`, `reason`, `shipment`, `payment` and `updatedAt` are rewritten; every other
  * field, and the key's TTL, stay as they are. A write never moves the record back along the order's
- * lifecycle (`STAGE`): writers run after their commits in any order (order-state's `confirmed` may
+ * lifecycle (`STAGE`): writers run after their commits in any order (the join's `confirmed` may
  * land after fulfillment's `shipped` or a merchant's cancellation), and the latest stage wins.
  *
  * A missing record is created from the order in Postgres when the caller can load it, only if

@@ -31,10 +31,12 @@ export const ORDER_STATUS: EffectKind<StatusEffect> = {
 
 /**
  * The one writer of an order's status record in Redis (`order:<id>`), as a durable effect keyed by
- * the order id: order-state records it with the outcome it decided, fulfillment and the merchant's
+ * the order id: the saga's join records it with the outcome it decided, fulfillment and the merchant's
  * cancellation without one (the record is then rewritten from Postgres). Either way the write never
  * moves the record back a stage, and a missing record is created from Postgres (order-status-cache.ts),
- * so the effects of one order may run in any order, and twice.
+ * so the effects of one order may run in any order, and twice. Checkout creates the record (pending,
+ * in the script that takes the order) and a merchant's cancellation drops it so readers fall back to
+ * Postgres at once; every other write of it is this effect, through order-status-cache.ts.
  */
 export const orderStatusEffect = (cache: OrderStatusCache): EffectDefinition<StatusEffect> =>
   defineEffect(ORDER_STATUS_EFFECT, StatusEffectSchema, async (orderId, { final }, { db, log }) => {
