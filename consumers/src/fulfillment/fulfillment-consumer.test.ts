@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { cancelByMerchant } from "../../../db/order-writes.ts";
 import { emails, inventory } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { createInventoryConsumer } from "../inventory/index.ts";
@@ -29,9 +29,9 @@ import {
   insertPendingOrder,
   orderPlacedEvent,
   outboxFor,
-  pendingOrderRecord,
   readOrder,
   readPayment,
+  writePendingRecord,
 } from "../test-support/order-fixtures.ts";
 import {
   createFulfillmentConsumer,
@@ -90,12 +90,7 @@ const setup = (options: { failureRate?: number; processor?: PaymentProcessor } =
     },
     checkout: async (placed: OrderPlaced) => {
       await insertPendingOrder(db, placed);
-      await redis.set(
-        orderStatusKey(placed.orderId),
-        JSON.stringify(pendingOrderRecord(placed)),
-        "EX",
-        ORDER_STATUS_TTL_SECONDS,
-      );
+      await writePendingRecord(redis, placed);
       await pump(TOPICS.orderPlaced, placed);
       await recorded(placed.orderId);
     },

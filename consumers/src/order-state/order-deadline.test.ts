@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { emails, orders, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { createInventoryConsumer } from "../inventory/index.ts";
@@ -20,10 +20,10 @@ import {
   insertPendingOrder,
   orderPlacedEvent,
   outboxFor,
-  pendingOrderRecord,
   readOrder,
   readPayment,
   readStock,
+  writePendingRecord,
 } from "../test-support/order-fixtures.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache, DEADLINE_TASK } from "./index.ts";
 
@@ -69,8 +69,7 @@ const placeUnanswered = async (o: {
       .set({ createdAt: ago(o.placedMsAgo) })
       .where(eq(orders.orderId, placed.orderId));
   }
-  const record = JSON.stringify(pendingOrderRecord(placed));
-  await redis.set(orderStatusKey(placed.orderId), record, "EX", ORDER_STATUS_TTL_SECONDS);
+  await writePendingRecord(redis, placed);
   await pump(stepsOfOrder, TOPICS.orderPlaced, placed);
   if (o.recorded !== false) await reportRecorded(db, placed.orderId, orderState);
   if (o.askedMsAgo !== undefined) {

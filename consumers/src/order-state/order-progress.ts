@@ -58,9 +58,10 @@ export const outcomeOfOrder = (row: {
  * - `locked` reads the orders row FOR UPDATE. The value of `updated_at` reads `locked` in a subquery,
  *   which runs before the row is inserted, so the orders row is locked before the upsert takes the
  *   progress row's lock: the lock order every writer of these rows keeps.
- * - `before` reads the snapshot the statement started from, which the upsert does not change. Only
- *   this consumer's events of the order (one after another) write the step columns, so waiting for
- *   the lock cannot make `before` miss a step.
+ * - `before` reads the snapshot the statement started from, which the upsert does not change. It may
+ *   miss another step reported meanwhile (each step reports from its own consumer), but it is read
+ *   only for the reporting step's own key, which only that step's consumer writes, one event of an
+ *   order after another: waiting for the lock cannot make `before` miss it.
  */
 const upsertStep = async (tx: Tx, step: OrderStep) => {
   const reported: Record<string, string> = step.step === "deadline" ? {} : { [step.step]: step.outcome };

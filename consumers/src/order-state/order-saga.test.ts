@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { inventory } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createInventoryConsumer } from "../inventory/index.ts";
 import { createPaymentConsumer, createSimulatedProcessor } from "../payment/index.ts";
@@ -14,10 +14,10 @@ import {
   insertPendingOrder,
   orderPlacedEvent,
   outboxFor,
-  pendingOrderRecord,
   readOrder,
   readPayment,
   readStock,
+  writePendingRecord,
 } from "../test-support/order-fixtures.ts";
 import { createOrderStateConsumer, createRedisOrderStatusCache } from "./index.ts";
 
@@ -40,12 +40,7 @@ const pump = (topic: string, event: Record<string, unknown>): Promise<void> =>
 
 const checkout = async (placed: OrderPlaced): Promise<void> => {
   await insertPendingOrder(db, placed);
-  await redis.set(
-    orderStatusKey(placed.orderId),
-    JSON.stringify(pendingOrderRecord(placed)),
-    "EX",
-    ORDER_STATUS_TTL_SECONDS,
-  );
+  await writePendingRecord(redis, placed);
   await pump(TOPICS.orderPlaced, placed);
   await forward(db, consumers, (await reportRecorded(db, placed.orderId, home)).emitted);
 };

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orderProgress } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { ORDER_STATUS_TTL_SECONDS, orderStatusKey } from "../../../domain/orders.ts";
+import { ORDER_STATUS_TTL_SECONDS, orderStatusKey, pendingOrder } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import {
   createOrderStateConsumer,
@@ -14,8 +14,8 @@ import {
   insertPendingOrder,
   orderPlacedEvent,
   outboxFor,
-  pendingOrderRecord,
   readOrder,
+  writePendingRecord,
 } from "../test-support/order-fixtures.ts";
 import { reportStep, reportWaitingForShopper } from "./join.ts";
 
@@ -33,12 +33,7 @@ interface Scenario {
 const newOrder = async (scenario: Scenario = {}) => {
   const placed: OrderPlaced = orderPlacedEvent([{ productId: "p1", qty: 1 }]);
   await insertPendingOrder(db, placed);
-  await redis.set(
-    orderStatusKey(placed.orderId),
-    JSON.stringify(pendingOrderRecord(placed)),
-    "EX",
-    ORDER_STATUS_TTL_SECONDS,
-  );
+  await writePendingRecord(redis, placed);
   const { orderId } = placed;
   const inventory = scenario.inventory ?? "reserved";
   const payment = scenario.payment ?? "authorized";
@@ -81,7 +76,7 @@ describe("the saga's join", () => {
         updatedAt: new Date(finalizedAt),
       });
       expect(await redisRecord()).toEqual({
-        ...pendingOrderRecord(placed),
+        ...pendingOrder(placed),
         status: "confirmed",
         updatedAt: finalizedAt,
       });
@@ -169,7 +164,7 @@ describe("the saga's join", () => {
     for (const step of ["recorded", "inventory", "payment"] as const) await send(step);
     const [finalized] = await outboxFor(db, orderId, TOPICS.orderFinalized);
     expect(await redisRecord()).toEqual({
-      ...pendingOrderRecord(placed),
+      ...pendingOrder(placed),
       status: "cancelled",
       reason: "payment_declined",
       updatedAt: finalized?.payload.finalizedAt,

@@ -12,7 +12,7 @@ import type { TxContext } from "../runtime/types.ts";
  * (without, the order-state process applies them on its relay's next pass).
  */
 export const joinEffects = (statusCache: OrderStatusCache | undefined): EffectDefinition[] =>
-  statusCache ? [orderStatusEffect(statusCache) as EffectDefinition] : [];
+  statusCache ? [orderStatusEffect(statusCache)] : [];
 
 /**
  * The saga's join, run inside the transaction of the step that reports (or of the deadline sweep):

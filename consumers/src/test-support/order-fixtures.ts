@@ -1,10 +1,11 @@
 import { and, asc, eq } from "drizzle-orm";
+import type { Redis } from "ioredis";
 import type { Db } from "../../../db/node-client.ts";
 import { recordPlacedOrder } from "../../../db/order-writes.ts";
 import { inventory, orderProgress, orders, outbox, payments, products } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { lineTotalCents, sumCents } from "../../../domain/money.ts";
-import type { Order } from "../../../domain/orders.ts";
+import { ORDER_STATUS_TTL_SECONDS, orderStatusKey, pendingOrder } from "../../../domain/orders.ts";
 import { type EmittedEvent, newEventId, uniqueId } from "./handler-harness.ts";
 
 /**
@@ -116,17 +117,15 @@ export const readPayment = async (db: Db, orderId: string) => {
   return row;
 };
 
-/** The pending Order JSON checkout writes to Redis under `orderStatusKey` (the fast status record). */
-export const pendingOrderRecord = (placed: OrderPlaced): Order => ({
-  orderId: placed.orderId,
-  status: "pending",
-  email: placed.email,
-  items: placed.items.map((item) => ({
-    ...item,
-    lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-  })),
-  subtotalCents: placed.subtotalCents,
-  currency: placed.currency,
-  createdAt: placed.placedAt,
-  updatedAt: placed.placedAt,
-});
+/**
+ * What checkout writes beside publishing the order: the pending order (`pendingOrder`) as its status
+ * record in Redis, under `orderStatusKey`.
+ */
+export const writePendingRecord = async (redis: Redis, placed: OrderPlaced): Promise<void> => {
+  await redis.set(
+    orderStatusKey(placed.orderId),
+    JSON.stringify(pendingOrder(placed)),
+    "EX",
+    ORDER_STATUS_TTL_SECONDS,
+  );
+};
