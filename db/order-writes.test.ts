@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { orderPlacedEvent } from "../consumers/src/test-support/order-fixtures.ts";
 import type { OrderStatus } from "../domain/order-events.ts";
@@ -57,8 +57,8 @@ const moves = async (path: readonly ("decide" | "cancel" | "fulfil" | "ship")[])
           reason: "cancelled_by_merchant",
           finalizedAt: new Date().toISOString(),
         }),
-      fulfil: () => markFulfilling(placed.orderId),
-      ship: () => markShipped(placed.orderId, shipment),
+      fulfil: () => markFulfilling([placed.orderId]),
+      ship: () => markShipped([{ orderId: placed.orderId, shipment }]),
     }[move]();
     changed.push((await db.execute(statement)).rows.length);
   }
@@ -110,5 +110,32 @@ describe("db/order-writes.ts", () => {
       status: "cancelled",
     });
     expect(ORDER_TRANSITIONS.cancelByMerchant.from).not.toContain("shipped");
+  });
+
+  it("requests and ships many orders in one statement each, moving only those in the status it leaves", async () => {
+    const placed = [0, 1, 2].map(() => orderPlacedEvent([{ productId: "p1", qty: 1 }]));
+    for (const event of placed) await db.execute(recordPlacedOrder(event));
+    const [a, b, c] = placed.map((event) => event.orderId) as [string, string, string];
+    await db.execute(decideOrder(a, { status: "confirmed" }, new Date()));
+    await db.execute(decideOrder(b, { status: "confirmed" }, new Date()));
+    // c is still pending: neither requested nor shipped.
+    const requested = (await db.execute(markFulfilling([a, b, c]))).rows.map((r) => r.order_id);
+    expect(requested.sort()).toEqual([a, b].sort());
+    const shipped = await db.execute(
+      markShipped([
+        { orderId: a, shipment },
+        { orderId: c, shipment: { ...shipment, trackingNumber: "1Z000" } },
+      ]),
+    );
+    expect(shipped.rows).toEqual([
+      expect.objectContaining({ order_id: a, carrier: "UPS", tracking_number: "1Z999" }),
+    ]);
+    const rows = await db
+      .select()
+      .from(orders)
+      .where(inArray(orders.orderId, [a, b, c]));
+    const statusOf = Object.fromEntries(rows.map((row) => [row.orderId, row.status]));
+    expect(statusOf).toEqual({ [a]: "shipped", [b]: "fulfilling", [c]: "pending" });
+    expect(rows.find((row) => row.orderId === a)?.shippedAt?.toISOString()).toBe(shipment.shippedAt);
   });
 });

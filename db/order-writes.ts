@@ -81,19 +81,44 @@ export const decideOrder = (
   where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.decide.from)}
   returning order_id`;
 
-/** confirmed → fulfilling: requested at the warehouse. */
-export const markFulfilling = (orderId: string): SQL => sql`
-  update ${orders} set status = 'fulfilling', updated_at = now()
-  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.fulfil.from)}
-  returning order_id`;
+/**
+ * confirmed → fulfilling, for any number of orders at once: requested at the warehouse. The rows are
+ * locked first in order-id order (two batches over the same orders queue instead of deadlocking).
+ * Answers `order_id` and the new `updated_at` of each order it moved. One text for any batch.
+ */
+export const markFulfilling = (orderIds: readonly string[]): SQL => sql`
+  with locked as (
+    select order_id from ${orders}
+    where order_id = any(${sql.param([...orderIds])}::varchar[]) and ${statusIn(ORDER_TRANSITIONS.fulfil.from)}
+    order by order_id
+    for update
+  )
+  update ${orders} as o set status = 'fulfilling', updated_at = now()
+  from locked where o.order_id = locked.order_id
+  returning o.order_id, o.updated_at`;
 
-/** fulfilling → shipped, with the shipment. */
-export const markShipped = (orderId: string, shipment: Shipment): SQL => sql`
-  update ${orders} set status = 'shipped', carrier = ${shipment.carrier},
-    tracking_number = ${shipment.trackingNumber}, shipped_at = ${shipment.shippedAt}::timestamptz,
-    updated_at = now()
-  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.ship.from)}
-  returning order_id`;
+/**
+ * fulfilling → shipped with each order's shipment, for any number of orders at once, locked in
+ * order-id order like `markFulfilling`. Answers `order_id`, `updated_at`, `carrier`,
+ * `tracking_number` and `shipped_at` of each order it moved.
+ */
+export const markShipped = (shipped: readonly { orderId: string; shipment: Shipment }[]): SQL => sql`
+  with s(order_id, carrier, tracking_number, shipped_at) as (
+    select * from unnest(${sql.param(shipped.map((s) => s.orderId))}::varchar[],
+      ${sql.param(shipped.map((s) => s.shipment.carrier))}::text[],
+      ${sql.param(shipped.map((s) => s.shipment.trackingNumber))}::text[],
+      ${sql.param(shipped.map((s) => s.shipment.shippedAt))}::timestamptz[])
+  ), locked as (
+    select order_id from ${orders}
+    where order_id in (select order_id from s) and ${statusIn(ORDER_TRANSITIONS.ship.from)}
+    order by order_id
+    for update
+  )
+  update ${orders} as o set status = 'shipped', carrier = s.carrier, tracking_number = s.tracking_number,
+    shipped_at = s.shipped_at, updated_at = now()
+  from locked join s on s.order_id = locked.order_id
+  where o.order_id = locked.order_id
+  returning o.order_id, o.updated_at, o.carrier, o.tracking_number, o.shipped_at`;
 
 /**
  * A merchant's cancellation as one statement (atomic on its own, over HTTP or TCP): the order row

@@ -47,6 +47,8 @@ interface PhaseRun {
   outboxRowsPerOrder: number;
   processedEventRowsPerOrder: number;
   peakLag: number;
+  /** The statements called most in the phase, per order. */
+  topStatements: Array<{ query: string; perOrder: number; msPerOrder: number }>;
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>
@@ -130,6 +132,7 @@ const runPhase = async (
   const used = cpu.stop();
   const after = await counts();
   const statements = (await stats.count()).all;
+  const top = await stats.top(25);
   await stats.close();
   const lagged = await watcher.stop();
   await lag.close();
@@ -158,6 +161,11 @@ const runPhase = async (
     outboxRowsPerOrder: perOrder(Number(after.outbox) - Number(before.outbox)),
     processedEventRowsPerOrder: perOrder(Number(after.processed) - Number(before.processed)),
     peakLag: lagged.peak,
+    topStatements: top.map((t) => ({
+      query: t.query.replace(/\s+/g, " ").slice(0, 300),
+      perOrder: perOrder(t.calls),
+      msPerOrder: Number((t.totalMs / n).toFixed(3)),
+    })),
   };
   log(
     `${phase.name}: ${n} orders, ${run.settledPerS} settled/s, pipeline ${run.pipelineCpuMsPerOrder} CPU ms per order, settled p50 ${run.toSettledMs.p50} ms`,

@@ -8,7 +8,7 @@ import { orderStatusKey } from "../../../domain/orders.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { createEmailConsumer } from "../email/index.ts";
 import { createInventoryConsumer } from "../inventory/index.ts";
-import { createOrderStateConsumer, createRedisOrderStatusCache } from "../order-state/index.ts";
+import { createOrderStateConsumer, createRedisOrderStatusCache, loadOrder } from "../order-state/index.ts";
 import {
   createPaymentConsumer,
   createSimulatedProcessor,
@@ -111,6 +111,10 @@ const emailKinds = async (orderId: string) =>
 const redisStatus = async (orderId: string): Promise<unknown> =>
   JSON.parse((await redis.get(orderStatusKey(orderId))) ?? "null");
 
+/** The order as GET /v1/orders/:id answers it from Postgres, as JSON. */
+const postgresView = async (orderId: string): Promise<unknown> =>
+  JSON.parse(JSON.stringify(await loadOrder(db, orderId)));
+
 const merchantCancel = async (orderId: string): Promise<boolean> => {
   const event = {
     eventId: randomUUID(),
@@ -139,6 +143,8 @@ describe("fulfillment consumer", () => {
     const placed = orderPlacedEvent([{ productId, qty: 2 }]);
     await f.checkout(placed);
     expect(await readOrder(db, placed.orderId)).toMatchObject({ status: "fulfilling" });
+    // Written from what the statement wrote, the record is what Postgres answers for the order.
+    expect(await redisStatus(placed.orderId)).toEqual(await postgresView(placed.orderId));
     expect(await redisStatus(placed.orderId)).toMatchObject({ status: "fulfilling" });
     expect(f.warehouse.fulfillmentsOf(placed.orderId)).toBe(1);
 
@@ -156,6 +162,7 @@ describe("fulfillment consumer", () => {
       status: "shipped",
       shipment: { carrier: "SimPost", trackingNumber: trackingNumberOf(placed.orderId) },
     });
+    expect(await redisStatus(placed.orderId)).toEqual(await postgresView(placed.orderId));
     await f.deliverShipments(placed.orderId);
     expect(await stockOf(productId)).toEqual({ available: 3, reserved: 0, shipped: 2 });
     expect(await emailKinds(placed.orderId)).toEqual(["order_confirmed", "order_shipped"]);

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
+import pMap from "p-map";
 import {
   type OrderFinalized,
   OrderFinalizedSchema,
   OrderShippedSchema,
+  type OrderStatus,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type OrderStatusCache, orderStatusEffect } from "../order-state/index.ts";
+import type { StatusEffect } from "../order-state/status-effect.ts";
 import {
   type ConsumerDefinition,
   type HandlerContext,
@@ -16,11 +19,12 @@ import {
 } from "../runtime/types.ts";
 import {
   capturedUnrequestedOrders,
+  type FulfillmentOrder,
   fulfillingOrders,
-  loadFulfillmentRequest,
+  loadFulfillmentRequests,
   markFulfilling,
   markShipped,
-  statusOf,
+  statusesOf,
 } from "./fulfillment-store.ts";
 import type { CancelAnswer, FulfillmentProvider } from "./provider.ts";
 
@@ -38,8 +42,9 @@ import type { CancelAnswer, FulfillmentProvider } from "./provider.ts";
  *   warehouse about fulfilling orders; a shipped one moves
  *   fulfilling → shipped with its shipment and `order-shipped` goes out through the outbox, once
  *   (a conditional update of the order row). Inventory and email act on that event.
- * Each transaction also records the rewrite of the order's status record in Redis from Postgres (a
- * durable effect, applied after the commit).
+ * Each tracking pass asks the warehouse about its orders one call each, and records what they answered
+ * in one transaction. Each transaction also records the rewrite of the order's status record in Redis
+ * with what it wrote (a durable effect, applied after the commit).
  */
 export interface FulfillmentOptions {
   provider: FulfillmentProvider;
@@ -65,8 +70,9 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
   const concurrency = deps.concurrency ?? 8;
 
   const statusEffect = deps.statusCache ? orderStatusEffect(deps.statusCache) : undefined;
-  const syncStatus = (ctx: TxContext, orderId: string): void => {
-    if (statusEffect) ctx.effect(statusEffect, orderId, {});
+  /** Records the status record's rewrite: with what the statement wrote, or (none) from Postgres. */
+  const recordStatus = (ctx: TxContext, orderId: string, final?: StatusEffect["final"]): void => {
+    if (statusEffect) ctx.effect(statusEffect, orderId, final ? { final } : {});
   };
 
   const prepare = async (event: OrderFinalized, ctx: PrepareContext): Promise<Prepared> => {
@@ -75,7 +81,7 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
       if (event.reason !== "cancelled_by_merchant") return { step: "none" };
       return { step: "cancel", answer: await provider.cancel(event.orderId) };
     }
-    const found = await loadFulfillmentRequest(ctx.db, event.orderId);
+    const found = (await loadFulfillmentRequests(ctx.db, [event.orderId])).get(event.orderId);
     // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
     if (!found) throw new Error(`order ${event.orderId} is not in Postgres`);
     if (found.status !== "confirmed") {
@@ -91,92 +97,127 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
   };
 
   const handle = async (event: OrderFinalized, ctx: HandlerContext, prepared: Prepared): Promise<void> => {
-    const log = ctx.log.child({ orderId: event.orderId });
+    const about = { orderId: event.orderId };
     if (prepared.step === "request" && prepared.sent) {
-      if (await markFulfilling(ctx.tx, event.orderId)) {
-        log.info("order requested at the warehouse");
-        syncStatus(ctx, event.orderId);
+      const at = (await markFulfilling(ctx.tx, [event.orderId])).get(event.orderId);
+      if (at) {
+        ctx.log.info(about, "order requested at the warehouse");
+        recordStatus(ctx, event.orderId, { status: "fulfilling", updatedAt: at });
         return;
       }
       // Cancelled between the request and now: the cancellation's event withdraws the request.
-      log.warn({ status: await statusOf(ctx.tx, event.orderId) }, "order left confirmed while requested");
+      const now = (await statusesOf(ctx.tx, [event.orderId])).get(event.orderId);
+      ctx.log.warn({ ...about, status: now }, "order left confirmed while requested");
     }
     if (prepared.step === "cancel") {
       if (prepared.answer === "shipped") {
-        log.error("the warehouse shipped an order cancelled before its shipment was recorded");
-      } else log.info("fulfillment cancelled at the warehouse");
-      syncStatus(ctx, event.orderId);
+        ctx.log.error(about, "the warehouse shipped an order cancelled before its shipment was recorded");
+      } else ctx.log.info(about, "fulfillment cancelled at the warehouse");
+      recordStatus(ctx, event.orderId);
     }
   };
 
-  /** Asks the warehouse about one fulfilling order; true when this call recorded its shipment. */
-  const trackOne = async (ctx: TaskContext, orderId: string): Promise<boolean> => {
-    const status = await provider.status(orderId);
-    if (status.state === "unknown") {
-      // The warehouse lost the request (or another process made it): request it again.
-      const found = await loadFulfillmentRequest(ctx.db, orderId);
-      if (found?.status === "fulfilling") await provider.request(found.request);
-      return false;
+  /**
+   * Runs `call` for each order, `concurrency` at a time, and answers what the calls that succeeded
+   * answered; a failed call is tried again on the next pass.
+   */
+  const callEach = async <I extends { orderId: string }, T>(
+    ctx: TaskContext,
+    what: string,
+    items: readonly I[],
+    call: (item: I) => Promise<T>,
+  ): Promise<Array<{ orderId: string; answer: T }>> => {
+    let failed = 0;
+    const answers = await pMap(
+      items,
+      async (item) => {
+        try {
+          return [{ orderId: item.orderId, answer: await call(item) }];
+        } catch (error) {
+          failed++;
+          ctx.log.debug({ orderId: item.orderId, err: error }, `${what} call failed; asking again next pass`);
+          return [];
+        }
+      },
+      { concurrency },
+    );
+    if (failed > 0) ctx.log.info({ failed }, `${what} calls failed`);
+    return answers.flat();
+  };
+
+  /** The requests of the orders found in `status` (and captured, when asked), to send to the warehouse. */
+  const requestsOf = (found: ReadonlyMap<string, FulfillmentOrder>, status: OrderStatus, captured: boolean) =>
+    [...found.values()]
+      .filter((order) => order.status === status && (!captured || order.captured))
+      .map((order) => order.request);
+
+  /**
+   * Requests at the warehouse the confirmed orders whose capture landed after their `order-finalized`
+   * was handled, and moves those requested to fulfilling, all in one transaction.
+   */
+  const requestCaptured = async (ctx: TaskContext): Promise<void> => {
+    const found = await loadFulfillmentRequests(ctx.db, await capturedUnrequestedOrders(ctx.db, batchSize));
+    const sent = await callEach(ctx, "fulfillment request", requestsOf(found, "confirmed", true), (request) =>
+      provider.request(request),
+    );
+    if (sent.length === 0) return;
+    const moved = await ctx.transaction(async (tx) => {
+      const at = await markFulfilling(
+        tx.tx,
+        sent.map((s) => s.orderId),
+      );
+      for (const [orderId, updatedAt] of at) recordStatus(tx, orderId, { status: "fulfilling", updatedAt });
+      return at.size;
+    });
+    if (moved > 0) ctx.log.info({ moved }, "captured orders requested at the warehouse");
+  };
+
+  /**
+   * Asks the warehouse about the orders at it; records the shipments in one transaction (each order
+   * moved to shipped once, its `order-shipped` emitted), and requests again the orders the warehouse
+   * does not know (lost, or requested by a process that stopped before it recorded them).
+   */
+  const trackShipments = async (ctx: TaskContext): Promise<void> => {
+    const atWarehouse = (await fulfillingOrders(ctx.db, batchSize)).map((orderId) => ({ orderId }));
+    const asked = await callEach(ctx, "shipment tracking", atWarehouse, ({ orderId }) =>
+      provider.status(orderId),
+    );
+    const unknown = asked.flatMap(({ orderId, answer }) => (answer.state === "unknown" ? [orderId] : []));
+    if (unknown.length > 0) {
+      const found = await loadFulfillmentRequests(ctx.db, unknown);
+      await callEach(ctx, "fulfillment request", requestsOf(found, "fulfilling", false), (request) =>
+        provider.request(request),
+      );
     }
-    if (status.state !== "shipped") return false;
-    return ctx.transaction(async (tx) => {
-      if (!(await markShipped(tx.tx, orderId, status.shipment))) {
-        const now = await statusOf(tx.tx, orderId);
-        if (now === "cancelled") {
+    const shipped = asked.flatMap(({ orderId, answer }) =>
+      answer.state === "shipped" ? [{ orderId, shipment: answer.shipment }] : [],
+    );
+    if (shipped.length === 0) return;
+    const recorded = await ctx.transaction(async (tx) => {
+      const moved = await markShipped(tx.tx, shipped);
+      for (const [orderId, { updatedAt, shipment }] of moved) {
+        const event = OrderShippedSchema.parse({ eventId: randomUUID(), orderId, shipment });
+        await tx.emit(TOPICS.orderShipped, orderId, event);
+        recordStatus(tx, orderId, { status: "shipped", shipment, updatedAt });
+      }
+      const missed = shipped.filter(({ orderId }) => !moved.has(orderId)).map(({ orderId }) => orderId);
+      for (const [orderId, status] of await statusesOf(tx.tx, missed)) {
+        if (status === "cancelled") {
           tx.log.error(
             { orderId },
             "the warehouse shipped an order cancelled before its shipment was recorded",
           );
         }
-        return false;
       }
-      const event = OrderShippedSchema.parse({ eventId: randomUUID(), orderId, shipment: status.shipment });
-      await tx.emit(TOPICS.orderShipped, orderId, event);
-      syncStatus(tx, orderId);
-      return true;
+      return moved.size;
     });
-  };
-
-  /** Requests a confirmed, captured order at the warehouse; true when this call moved it to fulfilling. */
-  const requestOne = async (ctx: TaskContext, orderId: string): Promise<boolean> => {
-    const found = await loadFulfillmentRequest(ctx.db, orderId);
-    if (found?.status !== "confirmed" || !found.captured) return false;
-    await provider.request(found.request);
-    return ctx.transaction(async (tx) => {
-      if (!(await markFulfilling(tx.tx, orderId))) return false;
-      syncStatus(tx, orderId);
-      return true;
-    });
-  };
-
-  /** Runs `call` over the orders, `concurrency` at a time; a failed call is tried again next pass. */
-  const pass = async (
-    ctx: TaskContext,
-    what: string,
-    orderIds: readonly string[],
-    call: (ctx: TaskContext, orderId: string) => Promise<boolean>,
-  ): Promise<void> => {
-    let done = 0;
-    let failed = 0;
-    for (let i = 0; i < orderIds.length; i += concurrency) {
-      await Promise.all(
-        orderIds.slice(i, i + concurrency).map(async (orderId) => {
-          try {
-            if (await call(ctx, orderId)) done++;
-          } catch (error) {
-            failed++;
-            ctx.log.debug({ orderId, err: error }, `${what} call failed; asking again next pass`);
-          }
-        }),
-      );
-    }
-    if (done > 0 || failed > 0) ctx.log.info({ done, failed }, `${what} pass`);
+    if (recorded > 0) ctx.log.info({ shipped: recorded }, "shipments recorded");
   };
 
   /** One pass: the orders captured since their confirmation, then the orders at the warehouse. */
   const track = async (ctx: TaskContext): Promise<void> => {
-    await pass(ctx, "fulfillment request", await capturedUnrequestedOrders(ctx.db, batchSize), requestOne);
-    await pass(ctx, "shipment tracking", await fulfillingOrders(ctx.db, batchSize), trackOne);
+    await requestCaptured(ctx);
+    await trackShipments(ctx);
   };
 
   return {

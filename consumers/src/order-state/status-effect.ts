@@ -3,6 +3,7 @@ import {
   CancelReasonSchema,
   OrderViewStatusSchema,
   PaymentActionSchema,
+  ShipmentSchema,
 } from "../../../domain/order-events.ts";
 import { ORDER_STATUS_EFFECT } from "../../../domain/orders.ts";
 import { defineEffect, type EffectDefinition, type EffectKind } from "../runtime/effects.ts";
@@ -16,6 +17,7 @@ const StatusEffectSchema = z.object({
       status: OrderViewStatusSchema,
       reason: CancelReasonSchema.optional(),
       payment: PaymentActionSchema.optional(),
+      shipment: ShipmentSchema.optional(),
       updatedAt: z.string(),
     })
     .optional(),
@@ -31,8 +33,9 @@ export const ORDER_STATUS: EffectKind<StatusEffect> = {
 
 /**
  * The one writer of an order's status record in Redis (`order:<id>`), as a durable effect keyed by
- * the order id: the saga's join records it with the outcome it decided, fulfillment and the merchant's
- * cancellation without one (the record is then rewritten from Postgres). Either way the write never
+ * the order id: the saga's join records it with the outcome it decided, fulfillment with the status
+ * (and shipment) its statement wrote, the merchant's cancellation without one (the record is then
+ * rewritten from Postgres). Either way the write never
  * moves the record back a stage, and a missing record is created from Postgres (order-status-cache.ts),
  * so the effects of one order may run in any order, and twice. Checkout creates the record (pending,
  * in the script that takes the order) and a merchant's cancellation drops it so readers fall back to
