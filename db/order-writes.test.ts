@@ -7,7 +7,7 @@ import type { OrderStatus } from "../domain/order-events.ts";
 import { createNodeDb } from "./node-client.ts";
 import {
   cancelByMerchant,
-  decideOrder,
+  decideOrders,
   markFulfilling,
   markShipped,
   ORDER_TRANSITIONS,
@@ -48,7 +48,7 @@ const moves = async (path: readonly ("decide" | "cancel" | "fulfil" | "ship")[])
   const changed: number[] = [];
   for (const move of path) {
     const statement = {
-      decide: () => decideOrder(placed.orderId, { status: "confirmed" }, new Date()),
+      decide: () => decideOrders([{ orderId: placed.orderId, outcome: { status: "confirmed" } }], new Date()),
       cancel: () =>
         cancelByMerchant(placed.orderId, {
           eventId: crypto.randomUUID(),
@@ -116,8 +116,17 @@ describe("db/order-writes.ts", () => {
     const placed = [0, 1, 2].map(() => orderPlacedEvent([{ productId: "p1", qty: 1 }]));
     for (const event of placed) await db.execute(recordPlacedOrder(event));
     const [a, b, c] = placed.map((event) => event.orderId) as [string, string, string];
-    await db.execute(decideOrder(a, { status: "confirmed" }, new Date()));
-    await db.execute(decideOrder(b, { status: "confirmed" }, new Date()));
+    const confirmed = { status: "confirmed" } as const;
+    const decided = await db.execute(
+      decideOrders(
+        [
+          { orderId: a, outcome: confirmed },
+          { orderId: b, outcome: confirmed },
+        ],
+        new Date(),
+      ),
+    );
+    expect(decided.rows).toHaveLength(2);
     // c is still pending: neither requested nor shipped.
     const requested = (await db.execute(markFulfilling([a, b, c]))).rows.map((r) => r.order_id);
     expect(requested.sort()).toEqual([a, b].sort());

@@ -32,8 +32,9 @@ export const ORDER_TRANSITIONS = {
   cancelByMerchant: { from: MERCHANT_CANCELLABLE, to: ["cancelled"] },
 } as const satisfies Record<string, { from: readonly OrderStatus[]; to: readonly OrderStatus[] }>;
 
-const statusIn = (statuses: readonly OrderStatus[]): SQL =>
-  sql`status in (${sql.join(
+/** `status in (…)`, of `column` (the table's own `status` unless the statement aliases it). */
+const statusIn = (statuses: readonly OrderStatus[], column: SQL = sql`status`): SQL =>
+  sql`${column} in (${sql.join(
     statuses.map((s) => sql`${s}`),
     sql`, `,
   )})`;
@@ -70,16 +71,25 @@ export const recordPlacedOrder = (event: OrderPlaced): SQL => {
     select order_id from inserted`;
 };
 
-/** The saga's decision: pending → confirmed, or cancelled with its reason, at `at`. */
-export const decideOrder = (
-  orderId: string,
-  outcome: { status: "confirmed" } | { status: "cancelled"; reason: CancelReason },
+/**
+ * The saga's decisions: pending → confirmed, or cancelled with its reason, at `at`, for any number of
+ * orders in one statement (one text for any batch). The caller holds the rows' locks already (the
+ * join locks every order row it reports on first, in order-id order).
+ */
+export const decideOrders = (
+  decisions: readonly {
+    orderId: string;
+    outcome: { status: "confirmed" } | { status: "cancelled"; reason: CancelReason };
+  }[],
   at: Date,
 ): SQL => sql`
-  update ${orders} set status = ${outcome.status},
-    reason = ${outcome.status === "cancelled" ? outcome.reason : null}, updated_at = ${at.toISOString()}::timestamptz
-  where order_id = ${orderId} and ${statusIn(ORDER_TRANSITIONS.decide.from)}
-  returning order_id`;
+  update ${orders} as o set status = d.status, reason = d.reason, updated_at = ${at.toISOString()}::timestamptz
+  from unnest(${sql.param(decisions.map((d) => d.orderId))}::varchar[],
+    ${sql.param(decisions.map((d) => d.outcome.status))}::varchar[],
+    ${sql.param(decisions.map((d) => (d.outcome.status === "cancelled" ? d.outcome.reason : null)))}::varchar[])
+    as d(order_id, status, reason)
+  where o.order_id = d.order_id and ${statusIn(ORDER_TRANSITIONS.decide.from, sql`o.status`)}
+  returning o.order_id`;
 
 /**
  * confirmed → fulfilling, for any number of orders at once: requested at the warehouse. The rows are

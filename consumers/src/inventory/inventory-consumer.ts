@@ -31,7 +31,7 @@ import {
  * cancellation); when the warehouse shipped the order (`order-shipped`), counts its units as shipped.
  */
 
-const reportHold = (ctx: HandlerContext, orderId: string, outcome: "reserved" | "rejected"): Promise<void> =>
+const reportHold = (ctx: HandlerContext, orderId: string, outcome: "reserved" | "rejected"): void =>
   reportStep(ctx, { orderId, step: "inventory", outcome });
 
 /**
@@ -56,12 +56,12 @@ export const createInventoryConsumer = (
     }
     if (outcome.type === "rejected") {
       ctx.log.info({ orderId: event.orderId, short: outcome.shortProductIds }, "stock rejected");
-      await reportHold(ctx, event.orderId, "rejected");
+      reportHold(ctx, event.orderId, "rejected");
       syncEdge(ctx, event.orderId, []);
       return;
     }
     ctx.log.debug({ orderId: event.orderId }, "stock reserved");
-    await reportHold(ctx, event.orderId, "reserved");
+    reportHold(ctx, event.orderId, "reserved");
     syncEdge(ctx, event.orderId, outcome.levels);
   };
 

@@ -1,9 +1,9 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { orderProgress, orders } from "../../../db/schema/index.ts";
 import { connectTestDb } from "../test-support/handler-harness.ts";
 import { insertPendingOrder, orderPlacedEvent } from "../test-support/order-fixtures.ts";
-import { advanceOrder } from "./order-progress.ts";
+import { advanceOrder, advanceOrders } from "./order-progress.ts";
 
 const { db, pool } = connectTestDb();
 afterAll(() => pool.end());
@@ -73,5 +73,46 @@ describe("advanceOrder", () => {
       outcome: { status: "cancelled", reason: "cancelled_by_merchant" },
       contradicts: true,
     });
+  });
+
+  it("joins the steps of many orders in one transaction, a second step of an order after its first", async () => {
+    const [a, b, c] = [1, 2, 3].map(() => orderPlacedEvent([{ productId: "p1", qty: 1 }])) as [
+      ReturnType<typeof orderPlacedEvent>,
+      ReturnType<typeof orderPlacedEvent>,
+      ReturnType<typeof orderPlacedEvent>,
+    ];
+    for (const placed of [a, b, c]) await insertPendingOrder(db, placed);
+    const advances = await db.transaction((tx) =>
+      advanceOrders(tx, [
+        { orderId: a.orderId, step: "recorded", outcome: "recorded" },
+        { orderId: b.orderId, step: "recorded", outcome: "recorded" },
+        { orderId: a.orderId, step: "inventory", outcome: "reserved" },
+        { orderId: c.orderId, step: "inventory", outcome: "reserved" },
+        { orderId: b.orderId, step: "inventory", outcome: "rejected" },
+        { orderId: a.orderId, step: "payment", outcome: "authorized" },
+        { orderId: b.orderId, step: "payment", outcome: "authorized" },
+      ]),
+    );
+    expect(advances.map((advance) => advance.kind)).toEqual([
+      "waiting",
+      "waiting",
+      "waiting",
+      "waiting",
+      "waiting",
+      "finalized",
+      "finalized",
+    ]);
+    expect(advances[6]).toMatchObject({ outcome: { status: "cancelled", reason: "out_of_stock" } });
+    const rows = await db
+      .select({ orderId: orders.orderId, status: orders.status, reason: orders.reason })
+      .from(orders)
+      .where(inArray(orders.orderId, [a.orderId, b.orderId, c.orderId]));
+    expect(Object.fromEntries(rows.map((row) => [row.orderId, [row.status, row.reason]]))).toEqual({
+      [a.orderId]: ["confirmed", null],
+      [b.orderId]: ["cancelled", "out_of_stock"],
+      [c.orderId]: ["pending", null],
+    });
+    const [progress] = await db.select().from(orderProgress).where(eq(orderProgress.orderId, c.orderId));
+    expect(progress).toMatchObject({ steps: { inventory: "reserved" }, finalizedAt: null });
   });
 });

@@ -42,7 +42,7 @@ export const createOrderStateConsumer = (deps: OrderStateOptions): ConsumerDefin
             limitMs: deps.paymentLimitMs ?? 120_000,
             actionLimitMs: deps.actionLimitMs ?? 900_000,
             now,
-            expire: (orderId, tx) => reportStep(tx, { orderId, step: "deadline" }, now()),
+            expire: async (orderId, tx) => reportStep(tx, { orderId, step: "deadline" }, now()),
           });
         },
       },

@@ -36,7 +36,7 @@ export const createOrdersConsumer = (
         ctx.log.info({ orderId: event.orderId }, "order already recorded; nothing to do");
         return;
       }
-      await reportStep(ctx, { orderId: event.orderId, step: "recorded", outcome: "recorded" });
+      reportStep(ctx, { orderId: event.orderId, step: "recorded", outcome: "recorded" });
     }),
   ],
 });

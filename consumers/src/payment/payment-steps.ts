@@ -118,7 +118,7 @@ export const settleAuthorization = async (
   if (!(await recordAuthorization(ctx.tx, order, result))) return false;
   if (result.status === "requires_action")
     reportWaitingForShopper(ctx, order.orderId, { clientSecret: result.clientSecret });
-  else await reportStep(ctx, { orderId: order.orderId, step: "payment", outcome: result.status });
+  else reportStep(ctx, { orderId: order.orderId, step: "payment", outcome: result.status });
   return true;
 };
 

@@ -4,7 +4,14 @@ import type { Db } from "../../../db/node-client.ts";
 import { processedEvents } from "../../../db/schema/index.ts";
 import type { RecordedEffect } from "./effects.ts";
 import { dropParked, type ParkInput, parkEvents } from "./parked.ts";
-import { type EmittedEvent, type TxTarget, txScope, writeRows } from "./transaction.ts";
+import {
+  type DeferredWork,
+  type EmittedEvent,
+  runDeferred,
+  type TxTarget,
+  txScope,
+  writeRows,
+} from "./transaction.ts";
 import type { ConsumerDefinition, EventSource, HandlerContext, Subscription } from "./types.ts";
 
 export type ApplyOutcome = "applied" | "duplicate";
@@ -26,6 +33,8 @@ export interface ApplyTarget extends TxTarget {
   consumer: string;
   /** The consumer's `lockFirst` (see ConsumerDefinition), run before the handlers of each transaction. */
   lockFirst?: ConsumerDefinition["lockFirst"];
+  /** The consumer's log, for its deferred work (which is every event's). */
+  log: Logger;
 }
 
 /** What a committed transaction did for one event. */
@@ -38,11 +47,14 @@ export interface Applied {
 /** What applying an event id that was already processed gives: nothing. */
 export const duplicate = (): Applied => ({ outcome: "duplicate", emitted: [], effects: [] });
 
-/** A handler threw: which event of the transaction (by index), with what it threw as the cause. */
+/**
+ * A handler threw: which event of the transaction (by index), with what it threw as the cause; no
+ * index when the transaction's deferred work threw (any of its events may be at fault).
+ */
 export class HandlerFailure extends Error {
   override readonly name = "HandlerFailure";
-  readonly index: number;
-  constructor(index: number, cause: unknown) {
+  readonly index: number | undefined;
+  constructor(index: number | undefined, cause: unknown) {
     super(`handler failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.index = index;
   }
@@ -89,12 +101,13 @@ export const applyEvents = (
     const applied: Applied[] = [];
     const emitted: EmittedEvent[] = [];
     const effects: RecordedEffect[] = [];
+    const deferred: DeferredWork = new Map();
     for (const [index, input] of events.entries()) {
       if (!unclaimed.delete(input.eventId)) {
         applied.push(duplicate());
         continue;
       }
-      const scope = txScope(tx, input.log, base);
+      const scope = txScope(tx, input.log, base, deferred);
       const ctx: HandlerContext = { ...scope.ctx, source: input.source };
       try {
         await input.subscription.handle(input.event, ctx, input.prepared);
@@ -104,6 +117,17 @@ export const applyEvents = (
       emitted.push(...scope.emitted);
       effects.push(...scope.effects);
       applied.push({ outcome: "applied", emitted: scope.emitted, effects: scope.effects });
+    }
+    if (deferred.size > 0) {
+      const later = await runDeferred(tx, base.log, base, deferred).catch((error: unknown) => {
+        throw new HandlerFailure(events.length === 1 ? 0 : undefined, error);
+      });
+      emitted.push(...later.emitted);
+      effects.push(...later.effects);
+      // Counted with the last applied event: the deferred work did it for all of them together.
+      const last = applied.findLast((a) => a.outcome === "applied");
+      last?.emitted.push(...later.emitted);
+      last?.effects.push(...later.effects);
     }
     await writeRows(tx, base.scope, { emitted, effects });
     await parkEvents(tx, parked.park ?? []);

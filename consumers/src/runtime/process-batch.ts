@@ -215,6 +215,14 @@ const applySegment = async (
       break;
     } catch (error) {
       if (!(error instanceof HandlerFailure) || isDependencyDown(error.cause)) throw error;
+      if (error.index === undefined) {
+        // The deferred work of the whole transaction failed: each event runs on its own, which
+        // finds the one at fault (a lost deadlock simply succeeds alone).
+        if (isConflict(error.cause))
+          for (const item of todo) env.metrics?.eventRetried(env.consumer, item.message.topic, "conflict");
+        alone.push(...todo.splice(0));
+        continue;
+      }
       const [item] = todo.splice(error.index, 1);
       if (!item) throw error;
       if (isConflict(error.cause)) {

@@ -20,7 +20,7 @@ interface Script {
 
 const runOf = (script: Script, eventId = randomUUID()) =>
   applyOne(
-    { db, consumer: "run-event-test", topicName: (topic) => topic, scope: "run-event-test." },
+    { db, consumer: "run-event-test", topicName: (topic) => topic, scope: "run-event-test.", log: silent },
     {
       subscription: subscribePrepared(TOPIC, Schema, {
         prepare: (_event, ctx) => (script.prepare ? script.prepare(ctx) : Promise.resolve("")),

@@ -154,6 +154,22 @@ describe("runner", () => {
     expect(probe.calls.get(events[20]?.eventId ?? "")).toBeGreaterThanOrEqual(2);
   });
 
+  it("runs deferred work once per transaction; when it fails, the events run one by one and the one at fault is tried again", async () => {
+    const events = Array.from({ length: 48 }, (_, i) => event(i === 20 ? { deferFailTimes: 2 } : {}));
+    const runsBefore = probe.deferredRuns.length;
+    await t.producer.send(events.map((e) => ({ topic: IN, key: e.eventId, value: { ...e, delayMs: 20 } })));
+    const ids = events.map((e) => e.eventId);
+    await waitUntil("the whole backlog", async () => (await processed(...ids)) === ids.length);
+    const runs = probe.deferredRuns.slice(runsBefore);
+    // Shared by the events of a transaction: fewer runs than events, some over many of them.
+    expect(Math.max(...runs)).toBeGreaterThan(1);
+    // The failing run's events ran alone: the faulty one failed once more there and was parked, then
+    // applied by the retrier; the others were not held back.
+    expect(probe.calls.get(events[20]?.eventId ?? "")).toBeGreaterThanOrEqual(3);
+    const [dead] = await db.select().from(deadLetters).where(inArray(deadLetters.eventId, ids));
+    expect(dead).toBeUndefined();
+  });
+
   it("publishes its run's outbox rows past a row another run left for a topic that is gone", async () => {
     // Another run's prefix: its topics were deleted with it, so that row can never be sent.
     const [stale] = await db

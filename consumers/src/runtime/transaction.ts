@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../../db/node-client.ts";
 import { outbox } from "../../../db/schema/index.ts";
 import { type RecordedEffect, writeEffects } from "./effects.ts";
-import type { Tx, TxContext } from "./types.ts";
+import type { Batched, Tx, TxContext } from "./types.ts";
 
 /** Namespace (first key) of the per-(topic, key) advisory locks taken before outbox rows are written. */
 const EMIT_LOCK_SPACE = 7261;
@@ -29,12 +29,20 @@ export interface TxScope {
   effects: RecordedEffect[];
 }
 
+/** The items a transaction's scopes deferred, per batched work, in the order they were deferred. */
+export type DeferredWork = Map<Batched<never>, unknown[]>;
+
 /**
- * The context handed to code inside one of the runner's transactions. `emit` and `effect` only
- * collect: the transaction writes what every scope emitted and recorded at its end (`writeRows`), in
- * order.
+ * The context handed to code inside one of the runner's transactions. `emit`, `effect` and `defer`
+ * only collect: the transaction runs the deferred work (`runDeferred`) and then writes what every
+ * scope emitted and recorded (`writeRows`), in order. The scopes of one transaction share `deferred`.
  */
-export const txScope = (tx: Tx, log: Logger, target: Pick<TxTarget, "topicName">): TxScope => {
+export const txScope = (
+  tx: Tx,
+  log: Logger,
+  target: Pick<TxTarget, "topicName">,
+  deferred: DeferredWork = new Map(),
+): TxScope => {
   const emitted: EmittedEvent[] = [];
   const effects: RecordedEffect[] = [];
   const ctx: TxContext = {
@@ -46,8 +54,33 @@ export const txScope = (tx: Tx, log: Logger, target: Pick<TxTarget, "topicName">
     effect: (definition, key, payload) => {
       effects.push({ kind: definition.kind, key, payload });
     },
+    defer: (batched, item) => {
+      const work = batched as Batched<never>;
+      const items = deferred.get(work);
+      if (items) items.push(item);
+      else deferred.set(work, [item]);
+    },
   };
   return { ctx, emitted, effects };
+};
+
+/**
+ * Runs the work the transaction's scopes deferred, each batched work once over its items, in the
+ * order the works were first deferred to; answers the scope its runs emitted and recorded in.
+ */
+export const runDeferred = async (
+  tx: Tx,
+  log: Logger,
+  target: Pick<TxTarget, "topicName">,
+  deferred: DeferredWork,
+): Promise<TxScope> => {
+  const scope = txScope(tx, log, target, deferred);
+  for (let next = deferred.entries().next(); !next.done; next = deferred.entries().next()) {
+    const [work, items] = next.value;
+    deferred.delete(work);
+    await (work as Batched<unknown>).run(items, scope.ctx);
+  }
+  return scope;
 };
 
 /**
@@ -94,8 +127,12 @@ export const scopedTransaction = async <T>(
   work: (scope: TxScope) => Promise<T>,
 ): Promise<{ value: T; emitted: EmittedEvent[]; effects: RecordedEffect[] }> =>
   db.transaction(async (tx) => {
-    const scope = txScope(tx, log, target);
+    const deferred: DeferredWork = new Map();
+    const scope = txScope(tx, log, target, deferred);
     const value = await work(scope);
-    await writeRows(tx, target.scope, scope);
-    return { value, emitted: scope.emitted, effects: scope.effects };
+    const later = await runDeferred(tx, log, target, deferred);
+    const emitted = [...scope.emitted, ...later.emitted];
+    const effects = [...scope.effects, ...later.effects];
+    await writeRows(tx, target.scope, { emitted, effects });
+    return { value, emitted, effects };
   });

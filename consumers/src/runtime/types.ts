@@ -24,7 +24,24 @@ export interface TxContext {
    * definition (`effects`), usually the one recording it.
    */
   effect<P>(kind: EffectKind<P>, key: string, payload: P): void;
+  /**
+   * Hands `item` to work that runs ONCE per transaction over every item handed to it, after the
+   * handlers and before the outbox and effects rows are written (see `Batched`).
+   */
+  defer<T>(batched: Batched<T>, item: T): void;
   log: Logger;
+}
+
+/**
+ * Work a transaction does once for the items its handlers deferred to it (`ctx.defer`): set-based,
+ * so a transaction of many events costs the statements of one (the saga's join records every step
+ * reported in the transaction in one statement). It runs with the transaction's context: what it
+ * emits and records commits with the handlers' work. If it throws, the transaction rolls back and
+ * its events are applied again one by one, so the event at fault is found.
+ */
+export interface Batched<T> {
+  name: string;
+  run(items: readonly T[], ctx: TxContext): Promise<void>;
 }
 
 /** Where an event was read: its topic (the run's prefix included), partition and offset. */

@@ -41,7 +41,7 @@ const newOrder = async (scenario: Scenario = {}) => {
   const send = (step: Step) =>
     inTransaction(
       db,
-      (ctx) => reportStep(ctx, { orderId, step, outcome: outcomes[step] } as OrderStep),
+      async (ctx) => reportStep(ctx, { orderId, step, outcome: outcomes[step] } as OrderStep),
       home,
     );
   const redisRecord = async (): Promise<unknown> =>
@@ -146,7 +146,8 @@ describe("the saga's join", () => {
     for (const step of ["recorded", "inventory", "payment"] as const) await rejectedFirst.send(step);
     const late = await inTransaction(
       db,
-      (ctx) => reportStep(ctx, { orderId: rejectedFirst.orderId, step: "inventory", outcome: "reserved" }),
+      async (ctx) =>
+        reportStep(ctx, { orderId: rejectedFirst.orderId, step: "inventory", outcome: "reserved" }),
       home,
     );
     expect(late.emitted.map((e) => e.payload)).toEqual([

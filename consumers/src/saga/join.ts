@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { OrderFinalized, PaymentAction } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { advanceOrder, type OrderStep } from "../order-state/order-progress.ts";
+import { type Advance, advanceOrders, type OrderStep } from "../order-state/order-progress.ts";
 import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
 import { ORDER_STATUS, orderStatusEffect } from "../order-state/status-effect.ts";
 import type { EffectDefinition } from "../runtime/effects.ts";
-import type { TxContext } from "../runtime/types.ts";
+import type { Batched, TxContext } from "../runtime/types.ts";
 
 /**
  * What a reporting consumer registers so its process applies the status rewrites it records at once
@@ -14,17 +14,40 @@ import type { TxContext } from "../runtime/types.ts";
 export const joinEffects = (statusCache: OrderStatusCache | undefined): EffectDefinition[] =>
   statusCache ? [orderStatusEffect(statusCache)] : [];
 
+/** A step reported to the join, at `now` when the reporter has its own clock (the deadline's). */
+interface Report {
+  step: OrderStep;
+  now?: Date;
+}
+
 /**
- * The saga's join, run inside the transaction of the step that reports (or of the deadline sweep):
- * records the step's outcome (order-progress.ts, under the order's row lock), and when that decides
- * the order, or a late report contradicts the decision, announces `order-finalized` through the
- * outbox. Every call also records the rewrite of the order's status record in Redis as a durable
- * effect, applied after the commit, so no Redis call runs while the order's rows are locked. The
- * status write is idempotent and never moves the record back a stage, so repeating it is harmless and
- * repairs a record an earlier write could not make.
+ * The saga's join, run once per transaction over every step reported in it (`ctx.defer`), or of the
+ * deadline sweep: records the steps' outcomes (order-progress.ts, under the orders' row locks, two
+ * statements for all of them), and for each order that decides, or whose late report contradicts the
+ * decision, announces `order-finalized` through the outbox. Every report also records the rewrite of
+ * the order's status record in Redis as a durable effect, applied after the commit, so no Redis call
+ * runs while the order's rows are locked. The status write is idempotent and never moves the record
+ * back a stage, so repeating it is harmless and repairs a record an earlier write could not make.
  */
-export const reportStep = async (ctx: TxContext, step: OrderStep, now: Date = new Date()): Promise<void> => {
-  const result = await advanceOrder(ctx.tx, step, now);
+const JOIN: Batched<Report> = {
+  name: "saga-join",
+  async run(reports, ctx) {
+    // Reports with a clock of their own go in with their time; the others with the time of the run.
+    const byTime = new Map<number | undefined, OrderStep[]>();
+    for (const { step, now } of reports) {
+      const at = now?.getTime();
+      byTime.set(at, [...(byTime.get(at) ?? []), step]);
+    }
+    for (const [at, steps] of byTime) {
+      const now = at === undefined ? new Date() : new Date(at);
+      const advances = await advanceOrders(ctx.tx, steps, now);
+      for (const [i, step] of steps.entries()) await announce(ctx, step, advances[i] as Advance);
+    }
+  },
+};
+
+/** What the join does with one step's advance: the announcement, the status record's rewrite. */
+const announce = async (ctx: TxContext, step: OrderStep, result: Advance): Promise<void> => {
   // Fields per call, not a child logger: pino serializes a child's fields when it is made.
   const about = { orderId: step.orderId, step: step.step };
   if (result.kind === "waiting") {
@@ -57,6 +80,14 @@ export const reportStep = async (ctx: TxContext, step: OrderStep, now: Date = ne
       updatedAt: finalizedAt,
     },
   });
+};
+
+/**
+ * Reports a step's outcome to the saga's join, which runs at the end of the caller's transaction
+ * with every other step reported in it (`JOIN`). `now`: the reporter's own clock, if it has one.
+ */
+export const reportStep = (ctx: Pick<TxContext, "defer">, step: OrderStep, now?: Date): void => {
+  ctx.defer(JOIN, now ? { step, now } : { step });
 };
 
 /**

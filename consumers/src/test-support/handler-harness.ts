@@ -77,7 +77,7 @@ export const deliver = async (
   const parsed: unknown = subscription.schema.parse(event);
   const { eventId } = EventIdSchema.parse(parsed);
   const { outcome, emitted, effects } = await applyOne(
-    { db, consumer: consumer.name, ...HARNESS },
+    { db, consumer: consumer.name, log: silentLog, ...HARNESS },
     { subscription, event: parsed, eventId, log: silentLog, source: { topic, partition: 0, offset: 0n } },
   );
   if (effects.length > 0) await applyEffects(db, consumer);
@@ -103,7 +103,11 @@ export const inTransaction = async (
  * that write the pending order themselves and report it when they choose (a lagging orders group).
  */
 export const reportRecorded = (db: Db, orderId: string, effectsOf?: ConsumerDefinition): Promise<Delivery> =>
-  inTransaction(db, (ctx) => reportStep(ctx, { orderId, step: "recorded", outcome: "recorded" }), effectsOf);
+  inTransaction(
+    db,
+    async (ctx) => reportStep(ctx, { orderId, step: "recorded", outcome: "recorded" }),
+    effectsOf,
+  );
 
 /**
  * Delivers `event` to every consumer subscribed to `topic`, then every event they emit to the

@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../../db/node-client.ts";
 import { outbox, processedEvents } from "../../../db/schema/index.ts";
-import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { type Batched, type ConsumerDefinition, subscribe } from "../runtime/types.ts";
 
 /** A consumer for testing the runner: counts its calls, fails on demand, emits on demand. */
 export const ProbeEventSchema = z.object({
@@ -20,6 +20,8 @@ export const ProbeEventSchema = z.object({
   emits: z.number().int().min(0).optional(),
   outKey: z.string().optional(),
   delayMs: z.number().int().min(0).optional(),
+  /** Fail the first `deferFailTimes` runs of the transaction's deferred work that include this event. */
+  deferFailTimes: z.number().int().min(0).optional(),
 });
 export type ProbeEvent = z.infer<typeof ProbeEventSchema>;
 
@@ -36,6 +38,8 @@ export interface Probe {
   succeeded: string[];
   /** Closed gates: events naming one fail (transient) until it is opened (deleted). */
   gates: Set<string>;
+  /** How many events each run of the deferred work had (every event defers itself to it). */
+  deferredRuns: number[];
 }
 
 export const createProbeConsumer = (name: string): Probe => {
@@ -43,6 +47,20 @@ export const createProbeConsumer = (name: string): Probe => {
   const sources = new Map<string, { partition: number; offset: bigint }>();
   const succeeded: string[] = [];
   const gates = new Set<string>();
+  const deferredRuns: number[] = [];
+  const deferredCalls = new Map<string, number>();
+  const deferred: Batched<ProbeEvent> = {
+    name: "probe-deferred",
+    async run(events) {
+      deferredRuns.push(events.length);
+      for (const event of events) {
+        const call = (deferredCalls.get(event.eventId) ?? 0) + 1;
+        deferredCalls.set(event.eventId, call);
+        if (call <= (event.deferFailTimes ?? 0))
+          throw new Error(`probe deferred failure of ${event.eventId}`);
+      }
+    },
+  };
   const def: ConsumerDefinition = {
     name,
     subscriptions: [
@@ -61,6 +79,7 @@ export const createProbeConsumer = (name: string): Probe => {
           throw Object.assign(new Error(`probe gate ${event.gate} closed`), { transient: true });
         }
         succeeded.push(event.eventId);
+        ctx.defer(deferred, event);
         for (let i = 0; i < (event.emits ?? 1); i++) {
           await ctx.emit(PROBE_OUT, event.outKey ?? event.eventId, {
             eventId: `${event.eventId}.${i}`,
@@ -71,7 +90,7 @@ export const createProbeConsumer = (name: string): Probe => {
       }),
     ],
   };
-  return { def, calls, sources, succeeded, gates };
+  return { def, calls, sources, succeeded, gates, deferredRuns };
 };
 
 /** How many of `eventIds` consumer `name` has recorded as processed. */
