@@ -14,7 +14,7 @@ import {
   stepsOf,
 } from "../test-support/order-fixtures.ts";
 import { inventoryConsumer } from "./index.ts";
-import { reserveStock } from "./stock-store.ts";
+import { changeHolds, reserveStock, reserveStocks, type StockOrder } from "./stock-store.ts";
 
 const { db, pool } = connectTestDb(20);
 afterAll(() => pool.end());
@@ -259,5 +259,56 @@ describe("inventory consumer: a transaction of many events", () => {
         other.release();
       }
     });
+  });
+});
+
+describe("inventory: a transaction's orders together", () => {
+  const versionOf = async (productId: string) =>
+    Number(
+      (
+        await db
+          .select({ version: inventory.version })
+          .from(inventory)
+          .where(eq(inventory.productId, productId))
+      )[0]?.version,
+    );
+
+  it("holds stock first come, first served, writing the product's row once for the whole batch", async () => {
+    const productId = await createStockedProduct(db, 3);
+    const before = await versionOf(productId);
+    const order = (qty: number): StockOrder => ({
+      orderId: orderPlacedEvent([]).orderId,
+      lines: [{ productId, qty }],
+    });
+    const [a, b, c, d] = [order(2), order(2), order(1), order(1)];
+    const outcomes = await db.transaction((tx) => reserveStocks(tx, [a, b, c, d, a]));
+    expect(outcomes.map((o) => (o.type === "reserved" && o.alreadyHeld ? "held before" : o.type))).toEqual([
+      "reserved",
+      "rejected",
+      "reserved",
+      "rejected",
+      "held before",
+    ]);
+    expect(await readStock(db, productId)).toEqual({ available: 0, reserved: 3 });
+    expect(await versionOf(productId)).toBe(before + 1);
+    // Every reserved order is told the product's level after the batch.
+    expect(outcomes[0]).toMatchObject({ levels: [{ productId, available: 0, version: before + 1 }] });
+    expect(await holdsOf(a.orderId)).toEqual([{ productId, qty: 2, status: "held" }]);
+    expect(await holdsOf(b.orderId)).toEqual([]);
+
+    // One order sold, the other released, in one statement: the row is written once for both.
+    const levels = await db.transaction((tx) =>
+      changeHolds(tx, [
+        { orderId: a.orderId, change: "commit" },
+        { orderId: c.orderId, change: "release" },
+        { orderId: b.orderId, change: "release" },
+      ]),
+    );
+    expect(await readStock(db, productId)).toEqual({ available: 1, reserved: 0 });
+    expect(levels.get(a.orderId)).toEqual([{ productId, available: 1, version: before + 2 }]);
+    expect(levels.get(c.orderId)).toEqual([{ productId, available: 1, version: before + 2 }]);
+    expect(levels.has(b.orderId)).toBe(false);
+    expect(await holdsOf(a.orderId)).toEqual([{ productId, qty: 2, status: "committed" }]);
+    expect(await holdsOf(c.orderId)).toEqual([{ productId, qty: 1, status: "released" }]);
   });
 });

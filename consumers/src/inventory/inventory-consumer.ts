@@ -8,20 +8,22 @@ import {
 import { TOPICS } from "../../../domain/topics.ts";
 import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
 import {
+  type Batched,
   type ConsumerDefinition,
   type HandlerContext,
   type LockedEvent,
   subscribe,
+  type TxContext,
 } from "../runtime/types.ts";
 import { joinEffects, reportStep } from "../saga/join.ts";
 import { type EdgeStock, edgeStockEffect } from "./edge-stock.ts";
 import {
-  commitStock,
+  changeHolds,
+  type HoldChange,
   lockInventoryOf,
-  releaseStock,
-  reserveStock,
+  reserveStocks,
   type StockLevel,
-  shipStock,
+  type StockOrder,
 } from "./stock-store.ts";
 
 /**
@@ -31,58 +33,76 @@ import {
  * cancellation); when the warehouse shipped the order (`order-shipped`), counts its units as shipped.
  */
 
-const reportHold = (ctx: HandlerContext, orderId: string, outcome: "reserved" | "rejected"): void =>
-  reportStep(ctx, { orderId, step: "inventory", outcome });
-
 /**
  * The inventory consumer; with `edgeStock`, each transaction also records keeping the edge stock
  * counter in step (the order's edge holds end, the changed levels are recorded): a durable effect,
  * applied after the commit.
+ *
+ * Each handler defers its order to work that runs once per transaction (`ctx.defer`): the holds of
+ * every `order-placed` in it are taken in three statements, and the holds of every final or shipped
+ * order moved in one, so a hot product's row is written once per batch however many orders take it.
  */
 export const createInventoryConsumer = (
   deps: { edgeStock?: EdgeStock; statusCache?: OrderStatusCache } = {},
 ): ConsumerDefinition => {
   const effect = deps.edgeStock ? edgeStockEffect(deps.edgeStock) : undefined;
-  const syncEdge = (ctx: HandlerContext, orderId: string, levels: readonly StockLevel[]): void => {
+  const syncEdge = (ctx: TxContext, orderId: string, levels: readonly StockLevel[]): void => {
     if (effect) ctx.effect(effect, orderId, { levels: [...levels] });
   };
 
+  const reserve: Batched<StockOrder> = {
+    name: "inventory-reserve",
+    async run(orders, ctx) {
+      const outcomes = await reserveStocks(ctx.tx, orders);
+      for (const [i, { orderId }] of orders.entries()) {
+        const outcome = outcomes[i];
+        if (!outcome) throw new Error(`no stock outcome for order ${orderId}`);
+        if (outcome.type === "reserved" && outcome.alreadyHeld) {
+          // Its outcome was reported in the transaction that wrote the holds.
+          ctx.log.info({ orderId }, "stock already held for this order, nothing to do");
+          continue;
+        }
+        if (outcome.type === "rejected") {
+          ctx.log.info({ orderId, short: outcome.shortProductIds }, "stock rejected");
+          reportStep(ctx, { orderId, step: "inventory", outcome: "rejected" });
+          syncEdge(ctx, orderId, []);
+          continue;
+        }
+        ctx.log.debug({ orderId }, "stock reserved");
+        reportStep(ctx, { orderId, step: "inventory", outcome: "reserved" });
+        syncEdge(ctx, orderId, outcome.levels);
+      }
+    },
+  };
+
+  const settle: Batched<{ orderId: string; change: HoldChange }> = {
+    name: "inventory-holds",
+    async run(changes, ctx) {
+      const levels = await changeHolds(ctx.tx, changes);
+      for (const { orderId, change } of changes) {
+        const changed = levels.get(orderId) ?? [];
+        ctx.log.debug({ orderId, change, lines: changed.length }, "stock holds moved");
+        syncEdge(ctx, orderId, changed);
+      }
+    },
+  };
+
   const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
-    const outcome = await reserveStock(ctx.tx, event.orderId, event.items);
-    if (outcome.type === "reserved" && outcome.alreadyHeld) {
-      // Its outcome was reported in the transaction that wrote the holds.
-      ctx.log.info({ orderId: event.orderId }, "stock already held for this order, nothing to do");
-      return;
-    }
-    if (outcome.type === "rejected") {
-      ctx.log.info({ orderId: event.orderId, short: outcome.shortProductIds }, "stock rejected");
-      reportHold(ctx, event.orderId, "rejected");
-      syncEdge(ctx, event.orderId, []);
-      return;
-    }
-    ctx.log.debug({ orderId: event.orderId }, "stock reserved");
-    reportHold(ctx, event.orderId, "reserved");
-    syncEdge(ctx, event.orderId, outcome.levels);
+    ctx.defer(reserve, { orderId: event.orderId, lines: event.items });
   };
 
   const handleOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
-    const levels =
+    const change: HoldChange =
       event.status === "confirmed"
-        ? await commitStock(ctx.tx, event.orderId)
-        : await releaseStock(ctx.tx, event.orderId, {
-            committedToo: event.reason === "cancelled_by_merchant",
-          });
-    ctx.log.debug(
-      { orderId: event.orderId, status: event.status, holds: levels.length },
-      "stock holds settled",
-    );
-    syncEdge(ctx, event.orderId, levels);
+        ? "commit"
+        : event.reason === "cancelled_by_merchant"
+          ? "releaseAll"
+          : "release";
+    ctx.defer(settle, { orderId: event.orderId, change });
   };
 
   const handleOrderShipped = async (event: OrderShipped, ctx: HandlerContext): Promise<void> => {
-    const levels = await shipStock(ctx.tx, event.orderId);
-    ctx.log.debug({ orderId: event.orderId, lines: levels.length }, "stock shipped");
-    syncEdge(ctx, event.orderId, levels);
+    ctx.defer(settle, { orderId: event.orderId, change: "ship" });
   };
 
   /** The inventory rows a transaction's events will lock: placed orders' products, and the held ones of the others. */

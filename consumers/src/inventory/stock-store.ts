@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { inventory, stockReservations } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
 
@@ -41,14 +41,6 @@ const mergeLines = (lines: readonly StockLine[]): Map<string, number> => {
   return merged;
 };
 
-const lockInventory = (tx: Tx, productIds: readonly string[]) =>
-  tx
-    .select({ productId: inventory.productId, available: inventory.available })
-    .from(inventory)
-    .where(inArray(inventory.productId, [...productIds]))
-    .orderBy(inventory.productId)
-    .for("update");
-
 /**
  * Locks, in one statement and the same global order as every function here, the inventory rows of
  * `productIds` and of every product `orderIds` hold or reserved: what a transaction of many events
@@ -69,42 +61,64 @@ export const lockInventoryOf = async (
     for update`);
 };
 
-const deltaValues = (deltas: ReadonlyMap<string, number>) =>
-  sql.join(
-    [...deltas].map(([productId, qty]) => sql`(${productId}::varchar, ${qty}::integer)`),
-    sql`, `,
-  );
+/** An order's lines to hold. */
+export interface StockOrder {
+  orderId: string;
+  lines: readonly StockLine[];
+}
 
 /**
- * Holds stock for the whole order or none of it. With every line's inventory row locked, checks
- * `available >= qty` for each line; only if all pass moves the quantities from available to reserved
- * and records one `held` reservation per product. A product without an inventory row is short.
+ * Holds stock for each order, all of it or none, in event order (first come, first served), in three
+ * statements however many orders there are:
+ * 1. the inventory rows of every line, locked in the global order, with their `available`;
+ * 2. which of the orders hold stock already (a duplicate delivery), read after the locks are taken,
+ *    so a concurrent duplicate of an order has committed its holds by then;
+ * 3. the units of all the orders that fit moved from available to reserved, ONE update per product
+ *    however many orders take it (a hot product's row is written once per batch), and one `held`
+ *    reservation per order and product, only if every product moved.
+ * The check runs here on the locked values; the update checks `available >= qty` again, and a
+ * difference rolls the transaction back rather than overselling. A product without an inventory row
+ * is short. Answers each order's outcome, in order; the levels of a reserved order are its products'
+ * levels after the whole batch.
  */
-export const reserveStock = async (
-  tx: Tx,
-  orderId: string,
-  lines: readonly StockLine[],
-): Promise<ReserveOutcome> => {
-  const wanted = mergeLines(lines);
-  const locked = await lockInventory(tx, [...wanted.keys()]);
-  // Checked under the locks: a concurrent duplicate of this order has committed its holds by now.
-  const existing = await tx
-    .select({ productId: stockReservations.productId })
-    .from(stockReservations)
-    .where(eq(stockReservations.orderId, orderId))
-    .limit(1);
-  if (existing.length > 0) return { type: "reserved", alreadyHeld: true, levels: [] };
+export const reserveStocks = async (tx: Tx, orders: readonly StockOrder[]): Promise<ReserveOutcome[]> => {
+  const wanted = orders.map((order) => mergeLines(order.lines));
+  const productIds = [...new Set(wanted.flatMap((lines) => [...lines.keys()]))];
+  const orderIds = [...new Set(orders.map((order) => order.orderId))];
+  const locked = await tx.execute<{ product_id: string; available: number }>(sql`
+    select product_id, available from ${inventory}
+    where product_id = any(${sql.param(productIds)}::varchar[])
+    order by product_id
+    for update`);
+  const held = await tx.execute<{ order_id: string }>(sql`
+    select distinct order_id from ${stockReservations}
+    where order_id = any(${sql.param(orderIds)}::varchar[])`);
+  const available = new Map(locked.rows.map((row) => [row.product_id, Number(row.available)]));
+  const alreadyHeld = new Set(held.rows.map((row) => row.order_id));
 
-  const available = new Map(locked.map((row) => [row.productId, row.available]));
-  const shortProductIds = [...wanted]
-    .filter(([productId, qty]) => (available.get(productId) ?? 0) < qty)
-    .map(([productId]) => productId);
-  if (shortProductIds.length > 0) return { type: "rejected", shortProductIds };
-
-  // One statement moves the units and records the holds; the holds only if every line moved.
-  const moved = await tx.execute(sql`
-    with wanted(product_id, qty) as (values ${deltaValues(wanted)}),
-    moved as (
+  const taken = new Map<string, number>();
+  const holds: { orderId: string; productId: string; qty: number }[] = [];
+  const decided = orders.map((order, i): ReserveOutcome | "reserve" => {
+    const lines = wanted[i] ?? new Map<string, number>();
+    if (alreadyHeld.has(order.orderId)) return { type: "reserved", alreadyHeld: true, levels: [] };
+    const left = (productId: string) => (available.get(productId) ?? 0) - (taken.get(productId) ?? 0);
+    const shortProductIds = [...lines].filter(([productId, qty]) => left(productId) < qty).map(([id]) => id);
+    if (shortProductIds.length > 0) return { type: "rejected", shortProductIds };
+    for (const [productId, qty] of lines) {
+      taken.set(productId, (taken.get(productId) ?? 0) + qty);
+      holds.push({ orderId: order.orderId, productId, qty });
+    }
+    alreadyHeld.add(order.orderId);
+    return "reserve";
+  });
+  // One statement moves the units and records the holds; the holds only if every product moved.
+  const moved =
+    taken.size === 0
+      ? { rows: [] }
+      : await tx.execute(sql`
+    with wanted(product_id, qty) as (
+      select * from unnest(${sql.param([...taken.keys()])}::varchar[], ${sql.param([...taken.values()])}::integer[])
+    ), moved as (
       update ${inventory} as i
       set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
         updated_at = now()
@@ -113,16 +127,40 @@ export const reserveStock = async (
       returning i.product_id, i.available, i.version
     ), held as (
       insert into ${stockReservations} (order_id, product_id, qty, status)
-      select ${orderId}, w.product_id, w.qty, 'held' from wanted as w
-      where (select count(*) from moved) = ${wanted.size}
+      select h.order_id, h.product_id, h.qty, 'held'
+      from unnest(${sql.param(holds.map((h) => h.orderId))}::varchar[],
+        ${sql.param(holds.map((h) => h.productId))}::varchar[],
+        ${sql.param(holds.map((h) => h.qty))}::integer[]) as h(order_id, product_id, qty)
+      where (select count(*) from moved) = ${taken.size}
     )
     select product_id, available, version from moved`);
-  if (moved.rows.length !== wanted.size) {
-    throw new Error(
-      `stock of order ${orderId} changed under its locks (${moved.rows.length}/${wanted.size} rows)`,
-    );
+  if (moved.rows.length !== taken.size) {
+    throw new Error(`stock changed under its locks (${moved.rows.length}/${taken.size} rows moved)`);
   }
-  return { type: "reserved", alreadyHeld: false, levels: levelsOf(moved.rows) };
+  const levels = new Map(levelsOf(moved.rows).map((level) => [level.productId, level]));
+  return decided.map((d, i) => {
+    if (d !== "reserve") return d;
+    const products = [...(wanted[i] ?? new Map<string, number>()).keys()];
+    return {
+      type: "reserved",
+      alreadyHeld: false,
+      levels: products.flatMap((id) => {
+        const level = levels.get(id);
+        return level ? [level] : [];
+      }),
+    };
+  });
+};
+
+/** Holds stock for one order, all or none (see `reserveStocks`). */
+export const reserveStock = async (
+  tx: Tx,
+  orderId: string,
+  lines: readonly StockLine[],
+): Promise<ReserveOutcome> => {
+  const [outcome] = await reserveStocks(tx, [{ orderId, lines }]);
+  if (!outcome) throw new Error(`no outcome for order ${orderId}`);
+  return outcome;
 };
 
 /** A move of an order's holds from one status to the next, and what it does to the stock row. */
@@ -157,63 +195,102 @@ const SHIP_HELD: HoldMove = {
 };
 
 /**
- * Moves the order's reservations in `move.from` to `move.to` and applies the stock change: committed
- * holds leave `reserved` (the goods are sold), released ones go back to `available`, shipped ones
- * are counted in `shipped`. Only rows in `move.from` move, so running it again, or on an order without
- * such rows, changes nothing. Returns the levels it changed.
- *
- * One statement: `locked` locks the inventory rows of the order's holds (the global order), and the
- * reservation update waits for it (it reads `locked` in its condition, evaluated first), so the
- * inventory rows are locked before the reservation rows, as everywhere else. The status guard is
- * re-checked on the latest row versions: of two concurrent moves only one moves the rows.
+ * What happens to an order's holds, and the moves that do it:
+ * - `commit`: the completion of `reserveStock` for a confirmed order, the held units are sold;
+ * - `release`: its compensation, held units back to available (a pending order cancelled);
+ * - `releaseAll`: a merchant cancelled a confirmed order before it shipped, committed units come back
+ *   too (the saga never cancels a confirmed order, so its cancellations leave them sold);
+ * - `ship`: the warehouse shipped the order, its units count as shipped (committed ones, or held ones
+ *   when the shipment is handled before the confirmation). Shipped units never come back.
+ * Each is safe to repeat, and safe with nothing held.
  */
-const moveHolds = async (tx: Tx, orderId: string, move: HoldMove): Promise<StockLevel[]> => {
-  const { available, reserved, shipped } = move.effect;
-  const changed = await tx.execute(sql`
-    with locked as (
+export const HOLD_CHANGES = {
+  commit: [COMMIT],
+  release: [RELEASE_HELD],
+  releaseAll: [RELEASE_HELD, RELEASE_COMMITTED],
+  ship: [SHIP_HELD, SHIP_COMMITTED],
+} as const satisfies Record<string, readonly HoldMove[]>;
+
+export type HoldChange = keyof typeof HOLD_CHANGES;
+
+/**
+ * Applies each order's change to its holds and the stock rows, in ONE statement for any number of
+ * orders (one text for any batch): only reservations in a move's `from` status move, so running it
+ * again changes nothing. Answers, per order, the levels of the products its holds moved (after the
+ * whole statement).
+ * - `locked` locks the inventory rows of the holds that move (the global order), and the reservation
+ *   update waits for it (it reads `locked` in its condition, evaluated first), so the inventory rows
+ *   are locked before the reservation rows, as everywhere else. The status guard is re-checked on the
+ *   latest row versions: of two concurrent moves only one moves the rows.
+ * - The stock change is summed per product before it is applied: an update writes each row once,
+ *   however many of the orders' holds name it.
+ */
+export const changeHolds = async (
+  tx: Tx,
+  changes: readonly { orderId: string; change: HoldChange }[],
+): Promise<Map<string, StockLevel[]>> => {
+  const moves = changes.flatMap(({ orderId, change }) =>
+    HOLD_CHANGES[change].map((move: HoldMove) => ({ orderId, ...move })),
+  );
+  const column = <T>(pick: (move: (typeof moves)[number]) => T) => sql.param(moves.map(pick));
+  const changed = await tx.execute<{
+    order_id: string;
+    product_id: string;
+    available: number;
+    version: number;
+  }>(sql`
+    with m(order_id, from_status, to_status, fa, fr, fs) as (
+      select * from unnest(${column((m) => m.orderId)}::varchar[], ${column((m) => m.from)}::varchar[],
+        ${column((m) => m.to)}::varchar[], ${column((m) => m.effect.available)}::integer[],
+        ${column((m) => m.effect.reserved)}::integer[], ${column((m) => m.effect.shipped)}::integer[])
+    ), locked as (
       select i.product_id from ${inventory} as i
       where i.product_id in (
         select r.product_id from ${stockReservations} as r
-        where r.order_id = ${orderId} and r.status = ${move.from})
+        join m on r.order_id = m.order_id and r.status = m.from_status)
       order by i.product_id
       for update
     ), moved as (
-      update ${stockReservations} as r set status = ${move.to}, updated_at = now()
-      where r.order_id = ${orderId} and r.status = ${move.from} and (select count(*) from locked) >= 0
-      returning r.product_id, r.qty
+      update ${stockReservations} as r set status = m.to_status, updated_at = now()
+      from m
+      where r.order_id = m.order_id and r.status = m.from_status and (select count(*) from locked) >= 0
+      returning r.order_id, r.product_id, r.qty * m.fa as da, r.qty * m.fr as dr, r.qty * m.fs as ds
+    ), per_product as (
+      select product_id, sum(da)::integer as da, sum(dr)::integer as dr, sum(ds)::integer as ds
+      from moved group by product_id
+    ), stock as (
+      update ${inventory} as i
+      set available = i.available + p.da, reserved = i.reserved - p.dr, shipped = i.shipped + p.ds,
+        version = i.version + 1, updated_at = now()
+      from per_product as p
+      where i.product_id = p.product_id
+      returning i.product_id, i.available, i.version
     )
-    update ${inventory} as i
-    set available = i.available + ${available}::int * v.qty, reserved = i.reserved - ${reserved}::int * v.qty,
-      shipped = i.shipped + ${shipped}::int * v.qty, version = i.version + 1, updated_at = now()
-    from moved as v
-    where i.product_id = v.product_id
-    returning i.product_id, i.available, i.version`);
-  return levelsOf(changed.rows);
+    select distinct h.order_id, s.product_id, s.available, s.version
+    from moved as h join stock as s on s.product_id = h.product_id`);
+  const levels = new Map<string, StockLevel[]>();
+  for (const row of changed.rows) {
+    const [level] = levelsOf([row]);
+    if (level) levels.set(row.order_id, [...(levels.get(row.order_id) ?? []), level]);
+  }
+  return levels;
 };
 
-/**
- * Compensation of `reserveStock`: gives the order's held stock back (a pending order cancelled). With
- * `committedToo` (a merchant cancelled a confirmed order before it shipped), committed units come
- * back as well; the saga never cancels a confirmed order, so its cancellations leave them sold.
- * Shipped units never come back. Safe with nothing held.
- */
-export const releaseStock = async (
+/** One order's change of its holds (see `changeHolds`); answers the levels it changed. */
+const changeOrderHolds = async (tx: Tx, orderId: string, change: HoldChange): Promise<StockLevel[]> =>
+  (await changeHolds(tx, [{ orderId, change }])).get(orderId) ?? [];
+
+/** Compensation of `reserveStock` (`release`, or `releaseAll` with `committedToo`; see HOLD_CHANGES). */
+export const releaseStock = (
   tx: Tx,
   orderId: string,
   options: { committedToo?: boolean } = {},
-): Promise<StockLevel[]> => [
-  ...(await moveHolds(tx, orderId, RELEASE_HELD)),
-  ...(options.committedToo ? await moveHolds(tx, orderId, RELEASE_COMMITTED) : []),
-];
+): Promise<StockLevel[]> => changeOrderHolds(tx, orderId, options.committedToo ? "releaseAll" : "release");
 
 /** Completion of `reserveStock` for a confirmed order: the held units are sold. Safe with nothing held. */
-export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> => moveHolds(tx, orderId, COMMIT);
+export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
+  changeOrderHolds(tx, orderId, "commit");
 
-/**
- * The warehouse shipped the order: its units are counted as shipped (committed ones, or held ones when
- * the shipment is handled before the confirmation). Safe to repeat.
- */
-export const shipStock = async (tx: Tx, orderId: string): Promise<StockLevel[]> => [
-  ...(await moveHolds(tx, orderId, SHIP_HELD)),
-  ...(await moveHolds(tx, orderId, SHIP_COMMITTED)),
-];
+/** The warehouse shipped the order: its units are counted as shipped. Safe to repeat. */
+export const shipStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
+  changeOrderHolds(tx, orderId, "ship");
