@@ -12,6 +12,7 @@ import {
   markShipped,
   ORDER_TRANSITIONS,
   recordPlacedOrder,
+  recordPlacedOrders,
 } from "./order-writes.ts";
 import { orderLines, orders } from "./schema/index.ts";
 
@@ -89,6 +90,39 @@ describe("db/order-writes.ts", () => {
       status: "pending",
       subtotalCents: placed.subtotalCents,
       email: placed.email,
+    });
+  });
+
+  it("records many placed orders in one statement, each once, with its own lines", async () => {
+    const before = orderPlacedEvent([{ productId: "p1", qty: 1 }]);
+    await db.execute(recordPlacedOrder(before));
+    const one = orderPlacedEvent([{ productId: "p1", qty: 3 }]);
+    const two = orderPlacedEvent([
+      { productId: "p1", qty: 1 },
+      { productId: "p2", qty: 4 },
+    ]);
+    const { rows } = await db.execute(recordPlacedOrders([one, before, two, { ...one, eventId: "again" }]));
+    expect(rows.map((row) => row.order_id).sort()).toEqual([one.orderId, two.orderId].sort());
+    const lines = await db
+      .select({ orderId: orderLines.orderId, productId: orderLines.productId, qty: orderLines.qty })
+      .from(orderLines)
+      .where(inArray(orderLines.orderId, [one.orderId, two.orderId, before.orderId]));
+    expect(
+      lines.sort((a, b) => `${a.orderId}${a.productId}`.localeCompare(`${b.orderId}${b.productId}`)),
+    ).toEqual(
+      [
+        { orderId: before.orderId, productId: "p1", qty: 1 },
+        { orderId: one.orderId, productId: "p1", qty: 3 },
+        { orderId: two.orderId, productId: "p1", qty: 1 },
+        { orderId: two.orderId, productId: "p2", qty: 4 },
+      ].sort((a, b) => `${a.orderId}${a.productId}`.localeCompare(`${b.orderId}${b.productId}`)),
+    );
+    const [row] = await db.select().from(orders).where(eq(orders.orderId, two.orderId));
+    expect(row).toMatchObject({
+      status: "pending",
+      subtotalCents: two.subtotalCents,
+      shippingAddress: two.shippingAddress,
+      placedAt: new Date(two.placedAt),
     });
   });
 

@@ -40,36 +40,60 @@ const statusIn = (statuses: readonly OrderStatus[], column: SQL = sql`status`): 
   )})`;
 
 /**
- * A placed order (pending) and its lines, in one statement: the lines are inserted from the order
- * row the statement inserted, so they are written only with a new order. Idempotent on the order id:
- * a second `order-placed` for the same order finds the row and writes nothing (no row answered).
+ * Placed orders (pending) and their lines, in ONE statement for any number of orders (one text: the
+ * orders travel as one JSON parameter). The lines are inserted from the order rows the statement
+ * inserted, so they are written only with a new order. Idempotent on the order id: an order recorded
+ * before is skipped, and answers no row; each order recorded now answers its `order_id`. An order
+ * named twice is recorded once, as its first event has it.
  */
-export const recordPlacedOrder = (event: OrderPlaced): SQL => {
-  const lines = sql.join(
-    event.items.map(
-      (item) =>
-        sql`(${item.productId}::varchar, ${item.sku}::varchar, ${item.name}::text, ${item.qty}::integer,
-          ${item.unitPriceCents}::bigint, ${lineTotalCents(item.unitPriceCents, item.qty)}::bigint)`,
-    ),
-    sql`, `,
-  );
+export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
+  const seen = new Set<string>();
+  const input = events
+    .filter((event) => !seen.has(event.orderId) && seen.add(event.orderId))
+    .map((event) => ({
+      order_id: event.orderId,
+      cart_id: event.cartId,
+      email: event.email,
+      subtotal_cents: event.subtotalCents,
+      currency: event.currency,
+      shipping_address: event.shippingAddress,
+      placed_at: event.placedAt,
+      customer_id: event.customerId ?? null,
+      lines: event.items.map((item) => ({
+        product_id: item.productId,
+        sku: item.sku,
+        name: item.name,
+        qty: item.qty,
+        unit_price_cents: item.unitPriceCents,
+        line_total_cents: lineTotalCents(item.unitPriceCents, item.qty),
+      })),
+    }));
   return sql`
-    with inserted as (
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as x(order_id varchar, cart_id varchar,
+        email text, subtotal_cents bigint, currency varchar, shipping_address jsonb, placed_at timestamptz,
+        customer_id varchar, lines jsonb)
+    ), inserted as (
       insert into ${orders} (order_id, cart_id, email, status, subtotal_cents, currency, shipping_address,
         placed_at, customer_id)
-      values (${event.orderId}, ${event.cartId}, ${event.email}, 'pending', ${event.subtotalCents},
-        ${event.currency}, ${JSON.stringify(event.shippingAddress)}::jsonb, ${event.placedAt}::timestamptz,
-        ${event.customerId ?? null})
+      select order_id, cart_id, email, 'pending', subtotal_cents, currency, shipping_address, placed_at, customer_id
+      from input
+      order by order_id
       on conflict (order_id) do nothing
       returning order_id
     ), lines as (
       insert into ${orderLines} (order_id, product_id, sku, name, qty, unit_price_cents, line_total_cents)
-      select i.order_id, v.product_id, v.sku, v.name, v.qty, v.unit_price_cents, v.line_total_cents
+      select i.order_id, l.product_id, l.sku, l.name, l.qty, l.unit_price_cents, l.line_total_cents
       from inserted as i
-      cross join (values ${lines}) as v(product_id, sku, name, qty, unit_price_cents, line_total_cents)
+      join input on input.order_id = i.order_id
+      cross join jsonb_to_recordset(input.lines) as l(product_id varchar, sku varchar, name text, qty integer,
+        unit_price_cents bigint, line_total_cents bigint)
     )
     select order_id from inserted`;
 };
+
+/** One placed order and its lines (see `recordPlacedOrders`): a row answered when it is new. */
+export const recordPlacedOrder = (event: OrderPlaced): SQL => recordPlacedOrders([event]);
 
 /**
  * The saga's decisions: pending → confirmed, or cancelled with its reason, at `at`, for any number of

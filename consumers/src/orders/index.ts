@@ -1,11 +1,11 @@
-import { OrderPlacedSchema } from "../../../domain/events.ts";
+import { type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import type { OrderStatusCache } from "../order-state/order-status-cache.ts";
-import { type ConsumerDefinition, subscribe } from "../runtime/types.ts";
+import { type Batched, type ConsumerDefinition, subscribe } from "../runtime/types.ts";
 import { joinEffects, reportStep } from "../saga/join.ts";
 import { ORDERS_CONSUMER } from "./name.ts";
 import { type ReconcileOptions, reconcileTask } from "./reconcile.ts";
-import { recordOrder } from "./store.ts";
+import { recordOrders } from "./store.ts";
 
 export {
   type AckedOrders,
@@ -25,21 +25,27 @@ export {
  */
 export const createOrdersConsumer = (
   deps: { reconcile?: ReconcileOptions; statusCache?: OrderStatusCache } = {},
-): ConsumerDefinition => ({
-  name: ORDERS_CONSUMER,
-  effects: joinEffects(deps.statusCache),
-  tasks: deps.reconcile ? [reconcileTask(deps.reconcile)] : [],
-  subscriptions: [
-    subscribe(TOPICS.orderPlaced, OrderPlacedSchema, async (event, ctx) => {
-      const isNew = await recordOrder(ctx.tx, event);
-      if (!isNew) {
-        ctx.log.info({ orderId: event.orderId }, "order already recorded; nothing to do");
-        return;
+): ConsumerDefinition => {
+  /** The orders of a transaction's `order-placed` events, recorded together (one statement). */
+  const record: Batched<OrderPlaced> = {
+    name: "orders-record",
+    async run(events, ctx) {
+      const recorded = await recordOrders(ctx.tx, events);
+      for (const { orderId } of events) {
+        if (recorded.has(orderId)) reportStep(ctx, { orderId, step: "recorded", outcome: "recorded" });
+        else ctx.log.info({ orderId }, "order already recorded; nothing to do");
       }
-      reportStep(ctx, { orderId: event.orderId, step: "recorded", outcome: "recorded" });
-    }),
-  ],
-});
+    },
+  };
+  return {
+    name: ORDERS_CONSUMER,
+    effects: joinEffects(deps.statusCache),
+    tasks: deps.reconcile ? [reconcileTask(deps.reconcile)] : [],
+    subscriptions: [
+      subscribe(TOPICS.orderPlaced, OrderPlacedSchema, async (event, ctx) => ctx.defer(record, event)),
+    ],
+  };
+};
 
 /** The orders consumer without reconciliation (Postgres only). */
 export const ordersConsumer: ConsumerDefinition = createOrdersConsumer();
