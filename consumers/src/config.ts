@@ -119,6 +119,13 @@ export const SettingsSchema = z.object({
   CONSUMER_MAX_BATCH: int(1, 1_000, 100),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000, 30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000, 3_000),
+  /**
+   * A fetch answers once this many bytes wait for the consumer, or after KAFKA_FETCH_MAX_WAIT_MS
+   * (Kafka's fetch.min.bytes and fetch.max.wait.ms). Under load, fetches then return batches rather
+   * than a message or two each, which is most of the broker's and the client's work per message.
+   */
+  KAFKA_FETCH_MIN_BYTES: int(1, 52_428_800, 1),
+  KAFKA_FETCH_MAX_WAIT_MS: int(10, 30_000, 1_000),
   /** Where a new consumer group starts: `earliest` (default; nothing is skipped) or `latest`. */
   CONSUMER_START_AT: z.enum(["earliest", "latest"]).default("earliest"),
   /**

@@ -93,6 +93,11 @@ export const runnerOptions = (s: Settings): RunnerOptions => ({
   dependencyBackoff: { maxMs: s.DEPENDENCY_RETRY_MAX_DELAY_MS },
   shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
   maxBatch: s.CONSUMER_MAX_BATCH,
-  kafka: { sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS, heartbeatIntervalMs: s.KAFKA_HEARTBEAT_INTERVAL_MS },
+  kafka: {
+    sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: s.KAFKA_HEARTBEAT_INTERVAL_MS,
+    maxWaitTimeMs: s.KAFKA_FETCH_MAX_WAIT_MS,
+    minBytes: s.KAFKA_FETCH_MIN_BYTES,
+  },
   parked: { concurrency: s.PARKED_RETRY_CONCURRENCY, intervalMs: s.PARKED_RETRY_INTERVAL_MS },
 });

@@ -1,6 +1,6 @@
 import { OrderFinalizedSchema, OrderShippedSchema } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
+import { type Batched, type ConsumerDefinition, type HandlerContext, subscribe } from "../runtime/types.ts";
 import { addressOf, createMimeRenderer } from "./mime.ts";
 import {
   type EmailKind,
@@ -9,7 +9,13 @@ import {
   renderOrderEmail,
   renderShippingEmail,
 } from "./render.ts";
-import { loadOrderForEmail, orderNeverRecorded, storeEmail } from "./store.ts";
+import {
+  type EmailRequest,
+  loadOrdersForEmail,
+  orderNeverRecorded,
+  type StoredEmail,
+  storeEmails,
+} from "./store.ts";
 
 export { startSmtpRelay } from "./smtp-relay.ts";
 
@@ -38,60 +44,79 @@ export const createEmailConsumer = (options: EmailConsumerOptions = {}): Consume
   const domain = addressOf(from).split("@")[1] ?? "storefront.local";
   const render = createMimeRenderer();
 
-  /** Stores the email `content` renders, unless the order has one of `skipIf` already. */
-  const send = async (
-    ctx: HandlerContext,
-    orderId: string,
-    skipIf: readonly EmailKind[],
-    content: (order: OrderForEmail) => RenderedContent,
-  ): Promise<void> => {
-    const { order, hasEmail } = await loadOrderForEmail(ctx.tx, orderId, skipIf);
-    if (hasEmail) {
-      ctx.log.info({ orderId, skipIf }, "order has this email already; not sending another");
-      return;
-    }
-    if (!order) {
-      if (await orderNeverRecorded(ctx.tx, orderId)) {
-        ctx.log.warn({ orderId }, "order was never recorded (its order-placed is a dead letter); no email");
-        return;
+  /** An email to write: unless the order has one of `kinds` already, the one `content` renders. */
+  interface Wanted extends EmailRequest {
+    content: (order: OrderForEmail) => RenderedContent;
+  }
+
+  /**
+   * The emails of a transaction's events, written together: the orders read in one statement, the
+   * messages rendered, stored in one statement.
+   */
+  const write: Batched<Wanted> = {
+    name: "email-write",
+    async run(wanted, ctx) {
+      const loaded = await loadOrdersForEmail(ctx.tx, wanted);
+      const toStore: StoredEmail[] = [];
+      for (const [i, { orderId, kinds, content }] of wanted.entries()) {
+        const { order, hasEmail } = loaded[i] ?? { order: undefined, hasEmail: false };
+        if (hasEmail) {
+          ctx.log.info({ orderId, skipIf: kinds }, "order has this email already; not sending another");
+          continue;
+        }
+        if (!order) {
+          if (await orderNeverRecorded(ctx.tx, orderId)) {
+            ctx.log.warn(
+              { orderId },
+              "order was never recorded (its order-placed is a dead letter); no email",
+            );
+            continue;
+          }
+          // Its record is still on the way (the deadline decided it first): retried until it lands.
+          throw new Error(`order ${orderId} is not in Postgres`);
+        }
+        const mail = content(order);
+        const mime = await render({
+          from,
+          to: order.email,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          messageId: `<${mail.kind}.${orderId}@${domain}>`,
+        });
+        toStore.push({
+          orderId,
+          kind: mail.kind,
+          toAddress: order.email,
+          subject: mail.subject,
+          body: mime.raw,
+          messageId: mime.messageId,
+        });
       }
-      // Its record is still on the way (the deadline decided it first): retried until it lands.
-      throw new Error(`order ${orderId} is not in Postgres`);
-    }
-    const mail = content(order);
-    const mime = await render({
-      from,
-      to: order.email,
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      messageId: `<${mail.kind}.${orderId}@${domain}>`,
-    });
-    await storeEmail(ctx.tx, {
-      orderId,
-      kind: mail.kind,
-      toAddress: order.email,
-      subject: mail.subject,
-      body: mime.raw,
-      messageId: mime.messageId,
-    });
+      await storeEmails(ctx.tx, toStore);
+    },
   };
+  const send = (ctx: HandlerContext, wanted: Wanted): void => ctx.defer(write, wanted);
 
   return {
     name: "email",
     subscriptions: [
-      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, (event, ctx) =>
-        send(
-          ctx,
-          event.orderId,
-          event.status === "cancelled" && event.reason === "cancelled_by_merchant"
-            ? ["order_cancelled"]
-            : OUTCOME_KINDS,
-          (order) => renderOrderEmail(order, event),
-        ),
+      subscribe(TOPICS.orderFinalized, OrderFinalizedSchema, async (event, ctx) =>
+        send(ctx, {
+          orderId: event.orderId,
+          kinds:
+            event.status === "cancelled" && event.reason === "cancelled_by_merchant"
+              ? ["order_cancelled"]
+              : OUTCOME_KINDS,
+          content: (order) => renderOrderEmail(order, event),
+        }),
       ),
-      subscribe(TOPICS.orderShipped, OrderShippedSchema, (event, ctx) =>
-        send(ctx, event.orderId, ["order_shipped"], (order) => renderShippingEmail(order, event.shipment)),
+      subscribe(TOPICS.orderShipped, OrderShippedSchema, async (event, ctx) =>
+        send(ctx, {
+          orderId: event.orderId,
+          kinds: ["order_shipped"],
+          content: (order) => renderShippingEmail(order, event.shipment),
+        }),
       ),
     ],
   };

@@ -12,6 +12,8 @@ export interface KafkaGroupSettings {
   heartbeatIntervalMs: number;
   /** Longest a fetch waits for new messages (also bounds how fast a stop is noticed). */
   maxWaitTimeMs: number;
+  /** A fetch answers once this many bytes are there (or after `maxWaitTimeMs`); default 1. */
+  minBytes?: number;
 }
 
 export interface ReplicaOptions {
@@ -58,6 +60,7 @@ export const startReplica = (o: ReplicaOptions): Replica => {
     rebalanceTimeout: Math.max(o.kafka.sessionTimeoutMs, 30_000),
     heartbeatInterval: o.kafka.heartbeatIntervalMs,
     maxWaitTime: o.kafka.maxWaitTimeMs,
+    minBytes: o.kafka.minBytes ?? 1,
   });
   const lanes = new Map<string, PartitionLane>();
   const stopping = new AbortController();
