@@ -9,6 +9,7 @@ import {
 import { TOPICS } from "../../../domain/topics.ts";
 import { type OrderStatusCache, orderStatusEffect } from "../order-state/index.ts";
 import type { StatusEffect } from "../order-state/status-effect.ts";
+import { batchedLoads } from "../runtime/batched-loads.ts";
 import {
   type ConsumerDefinition,
   type HandlerContext,
@@ -59,6 +60,12 @@ export interface FulfillmentOptions {
 
 export const TRACKING_TASK = "shipment-tracking";
 
+/** The orders a lane's prepare steps ask about, read together (one statement). */
+const fulfillmentLoads = batchedLoads(async (db, orderIds: readonly string[]) => {
+  const found = await loadFulfillmentRequests(db, orderIds);
+  return orderIds.map((id) => found.get(id));
+});
+
 type Prepared =
   | { step: "request"; sent: boolean }
   | { step: "cancel"; answer: CancelAnswer }
@@ -81,7 +88,7 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
       if (event.reason !== "cancelled_by_merchant") return { step: "none" };
       return { step: "cancel", answer: await provider.cancel(event.orderId) };
     }
-    const found = (await loadFulfillmentRequests(ctx.db, [event.orderId])).get(event.orderId);
+    const found = await fulfillmentLoads(ctx.db).load(event.orderId);
     // Retried, then dead-lettered: a finalized order always has its row (orders wrote it first).
     if (!found) throw new Error(`order ${event.orderId} is not in Postgres`);
     if (found.status !== "confirmed") {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import type { OrderFinalized } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
-import { connectTestDb, deliver } from "../test-support/handler-harness.ts";
+import { connectTestDb, deliver, inTransaction } from "../test-support/handler-harness.ts";
 import { orderPlacedEvent, progressOf, readPayment, stepsOf } from "../test-support/order-fixtures.ts";
 import {
   createPaymentConsumer,
@@ -11,6 +11,8 @@ import {
   type SimulatedProcessor,
   THREE_D_SECURE_TOKEN,
 } from "./index.ts";
+import { type AuthorizationAnswer, requestAuthorization, settleAuthorizations } from "./payment-steps.ts";
+import type { AuthorizeResult } from "./processor.ts";
 
 const { db, pool } = connectTestDb();
 afterAll(() => pool.end());
@@ -212,5 +214,34 @@ describe("payment consumer", () => {
     expect(processor.stateOf(abandoned.orderId)).toBe("voided");
     expect(await readPayment(db, abandoned.orderId)).toMatchObject({ status: "voided" });
     expect(processor.completeAction(abandoned.orderId, true)).toBe(false);
+  });
+
+  it("marks, reads and records the payments of orders asked about together, each as it is", async () => {
+    const { place, processor } = setup();
+    const answered = order();
+    await place(answered);
+    const [fresh, declined] = [order(), order("tok_chargeDeclined")];
+    // Side by side, as the prepare steps of a lane's batch run: one statement marks them all.
+    const results = await Promise.all(
+      [fresh, answered, declined, fresh].map((o) => requestAuthorization(db, processor, o)),
+    );
+    expect(results.map((r) => r?.status ?? null)).toEqual(["authorized", null, "declined", "authorized"]);
+    expect(processor.authorizationsOf(answered.orderId)).toBe(1);
+    expect(await readPayment(db, fresh.orderId)).toMatchObject({ status: "requested" });
+
+    const answer = (o: OrderPlaced, result: AuthorizeResult | null | undefined): AuthorizationAnswer => {
+      if (!result) throw new Error(`no answer for ${o.orderId}`);
+      return { order: o, result };
+    };
+    const [first, , decline, second] = results;
+    // One statement records them; the order answered twice is recorded (and reported) once.
+    await inTransaction(db, async (ctx) => {
+      const answers = [answer(fresh, first), answer(declined, decline), answer(fresh, second)];
+      expect(await settleAuthorizations(ctx, answers)).toEqual([true, true, false]);
+    });
+    expect(await readPayment(db, fresh.orderId)).toMatchObject({ status: "authorized" });
+    expect(await readPayment(db, declined.orderId)).toMatchObject({ status: "declined" });
+    expect(await stepsOf(db, fresh.orderId)).toEqual({ payment: "authorized" });
+    expect(await stepsOf(db, declined.orderId)).toEqual({ payment: "declined" });
   });
 });

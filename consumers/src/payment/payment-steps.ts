@@ -1,7 +1,8 @@
-import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Db } from "../../../db/node-client.ts";
 import { type PaymentRow, payments } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
+import { batchedLoads } from "../runtime/batched-loads.ts";
 import type { Tx, TxContext } from "../runtime/types.ts";
 import { reportStep, reportWaitingForShopper } from "../saga/join.ts";
 import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
@@ -17,35 +18,59 @@ import type { AuthorizeResult, PaymentProcessor } from "./processor.ts";
  * instead of charging twice; capturing or voiding twice is a no-op there too.
  */
 
-const findPayment = async (db: Db | Tx, orderId: string): Promise<PaymentRow | undefined> => {
-  const [row] = await db.select().from(payments).where(eq(payments.orderId, orderId));
-  return row;
+type RequestedRow = Pick<PaymentRow, "orderId" | "status" | "processorRef">;
+type ToRequest = Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency">;
+
+/** The payment rows of many orders, in one statement (answered in the order of `orderIds`). */
+const paymentsOf = async (db: Db, orderIds: readonly string[]): Promise<Array<PaymentRow | undefined>> => {
+  const rows = await db
+    .select()
+    .from(payments)
+    .where(inArray(payments.orderId, [...new Set(orderIds)]));
+  const byOrder = new Map(rows.map((row) => [row.orderId, row]));
+  return orderIds.map((id) => byOrder.get(id));
 };
 
 /**
- * Records that the order's authorization is being asked for (once: the first request's time stays)
- * and answers the payment row as it is.
+ * Records that the orders' authorizations are being asked for (once per order: the first request's
+ * time stays), committed on their own in one statement, and answers each payment row as it is (one
+ * more statement for rows another request wrote first).
  */
-const markRequested = async (
+const markAllRequested = async (
   db: Db,
-  order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency">,
-): Promise<Pick<PaymentRow, "status" | "processorRef">> => {
-  const columns = { status: payments.status, processorRef: payments.processorRef };
-  const [inserted] = await db
-    .insert(payments)
-    .values({
-      orderId: order.orderId,
-      status: "requested",
-      amountCents: order.subtotalCents,
-      currency: order.currency,
-    })
-    .onConflictDoNothing()
-    .returning(columns);
-  if (inserted) return inserted;
-  const [found] = await db.select(columns).from(payments).where(eq(payments.orderId, order.orderId));
-  if (!found) throw new Error(`payment of ${order.orderId} neither recorded nor found`);
-  return found;
+  orders: readonly ToRequest[],
+): Promise<Array<RequestedRow | Error>> => {
+  const { rows } = await db.execute<{
+    order_id: string;
+    status: PaymentRow["status"];
+    processor_ref: string | null;
+  }>(sql`
+    insert into ${payments} (order_id, status, amount_cents, currency)
+    select order_id, 'requested', amount_cents, currency
+    from unnest(${sql.param(orders.map((o) => o.orderId))}::varchar[], ${sql.param(orders.map((o) => o.subtotalCents))}::bigint[],
+      ${sql.param(orders.map((o) => o.currency))}::varchar[]) as x(order_id, amount_cents, currency)
+    on conflict (order_id) do nothing
+    returning order_id, status, processor_ref`);
+  const found = new Map<string, RequestedRow>(
+    rows.map((row) => [
+      row.order_id,
+      { orderId: row.order_id, status: row.status, processorRef: row.processor_ref },
+    ]),
+  );
+  const missing = orders.filter((o) => !found.has(o.orderId)).map((o) => o.orderId);
+  if (missing.length > 0) {
+    for (const row of await paymentsOf(db, missing)) if (row) found.set(row.orderId, row);
+  }
+  return orders.map((o) => {
+    return found.get(o.orderId) ?? new Error(`payment of ${o.orderId} neither recorded nor found`);
+  });
 };
+
+const paymentLoads = batchedLoads(paymentsOf);
+const requestedMarks = batchedLoads(markAllRequested);
+
+const findPayment = (db: Db, orderId: string): Promise<PaymentRow | undefined> =>
+  paymentLoads(db).load(orderId);
 
 /**
  * Asks the processor to authorize the order's subtotal, unless the order's payment has an answer
@@ -58,7 +83,7 @@ export const requestAuthorization = async (
   processor: PaymentProcessor,
   order: Pick<OrderPlaced, "orderId" | "subtotalCents" | "currency" | "paymentToken">,
 ): Promise<AuthorizeResult | null> => {
-  const payment = await markRequested(db, order);
+  const payment = await requestedMarks(db).load(order);
   const unanswered =
     payment.status === "requested" || (payment.status === "voided" && payment.processorRef === null);
   if (!unanswered) return null;
@@ -70,57 +95,73 @@ export const requestAuthorization = async (
   });
 };
 
+/** A processor's answer about an order's authorization. */
+export interface AuthorizationAnswer {
+  order: Pick<OrderPlaced, "orderId" | "subtotalCents">;
+  result: AuthorizeResult;
+}
+
 /**
- * Records the processor's answer on the `requested` row (or, for the outcome of the shopper's 3-D
- * Secure step, on the `requires_action` row); false when a concurrent duplicate recorded it first. An
- * authorization answered while a cancellation voided the payment (the void may have come before the
- * authorization existed) is recorded too: the order's cancellation is then announced again and voids
- * it (the saga's late-step rule).
+ * Records the processors' answers, each on its order's `requested` row (or, for the outcome of the
+ * shopper's 3-D Secure step, on the `requires_action` row), in one statement for any number of
+ * answers; answers the orders whose row it changed (a concurrent duplicate may have recorded one
+ * first). An authorization answered while a cancellation voided the payment (the void may have come
+ * before the authorization existed) is recorded too: the order's cancellation is then announced
+ * again and voids it (the saga's late-step rule).
  */
-export const recordAuthorization = async (
+export const recordAuthorizations = async (
   tx: Tx,
-  order: Pick<OrderPlaced, "orderId">,
-  result: AuthorizeResult,
-): Promise<boolean> => {
-  const waiting = or(eq(payments.status, "requested"), eq(payments.status, "requires_action"));
-  const answerable =
-    result.status === "authorized"
-      ? or(waiting, and(eq(payments.status, "voided"), isNull(payments.processorRef)))
-      : result.status === "declined"
-        ? waiting
-        : eq(payments.status, "requested");
-  const recorded = await tx
-    .update(payments)
-    .set({
-      status: result.status,
-      processorRef: result.status === "declined" ? null : result.ref,
-      declineCode: result.status === "declined" ? result.code : null,
-      clientSecret: result.status === "requires_action" ? result.clientSecret : null,
-      ...(result.status === "requires_action" ? { actionRequestedAt: sql`now()` } : {}),
-      answeredAt: sql`coalesce(${payments.answeredAt}, now())`,
-      updatedAt: sql`now()`,
-    })
-    .where(and(eq(payments.orderId, order.orderId), answerable))
-    .returning({ orderId: payments.orderId });
-  return recorded.length > 0;
+  answers: readonly AuthorizationAnswer[],
+): Promise<Set<string>> => {
+  const column = <T>(pick: (result: AuthorizeResult) => T) => sql.param(answers.map((a) => pick(a.result)));
+  const { rows } = await tx.execute<{ order_id: string }>(sql`
+    update ${payments} as p
+    set status = x.status, processor_ref = x.ref, decline_code = x.code, client_secret = x.client_secret,
+      action_requested_at = case when x.status = 'requires_action' then now() else p.action_requested_at end,
+      answered_at = coalesce(p.answered_at, now()), updated_at = now()
+    from unnest(${sql.param(answers.map((a) => a.order.orderId))}::varchar[], ${column((r) => r.status)}::varchar[],
+      ${column((r) => (r.status === "declined" ? null : r.ref))}::text[],
+      ${column((r) => (r.status === "declined" ? r.code : null))}::text[],
+      ${column((r) => (r.status === "requires_action" ? r.clientSecret : null))}::text[])
+      as x(order_id, status, ref, code, client_secret)
+    where p.order_id = x.order_id and case x.status
+      when 'authorized' then p.status in ('requested', 'requires_action')
+        or (p.status = 'voided' and p.processor_ref is null)
+      when 'declined' then p.status in ('requested', 'requires_action')
+      else p.status = 'requested'
+    end
+    returning p.order_id`);
+  return new Set(rows.map((row) => row.order_id));
 };
 
 /**
- * Records the processor's answer (recordAuthorization) and reports it to the saga's join in the same
- * transaction (a 3-D Secure step asked for is shown on the order's status record instead); false,
- * reporting nothing, when it was recorded before.
+ * Records the processors' answers (recordAuthorizations) and reports each to the saga's join in the
+ * same transaction (a 3-D Secure step asked for is shown on the order's status record instead);
+ * answers, per answer, whether it was recorded now (false, reporting nothing, when it was recorded
+ * before).
  */
+export const settleAuthorizations = async (
+  ctx: TxContext,
+  answers: readonly AuthorizationAnswer[],
+): Promise<boolean[]> => {
+  if (answers.length === 0) return [];
+  const recorded = await recordAuthorizations(ctx.tx, answers);
+  return answers.map(({ order, result }) => {
+    if (!recorded.has(order.orderId)) return false;
+    recorded.delete(order.orderId);
+    if (result.status === "requires_action")
+      reportWaitingForShopper(ctx, order.orderId, { clientSecret: result.clientSecret });
+    else reportStep(ctx, { orderId: order.orderId, step: "payment", outcome: result.status });
+    return true;
+  });
+};
+
+/** One answer's `settleAuthorizations`. */
 export const settleAuthorization = async (
   ctx: TxContext,
-  order: Pick<OrderPlaced, "orderId" | "subtotalCents">,
+  order: AuthorizationAnswer["order"],
   result: AuthorizeResult,
-): Promise<boolean> => {
-  if (!(await recordAuthorization(ctx.tx, order, result))) return false;
-  if (result.status === "requires_action")
-    reportWaitingForShopper(ctx, order.orderId, { clientSecret: result.clientSecret });
-  else reportStep(ctx, { orderId: order.orderId, step: "payment", outcome: result.status });
-  return true;
-};
+): Promise<boolean> => (await settleAuthorizations(ctx, [{ order, result }]))[0] === true;
 
 /**
  * For a payment waiting for the shopper (3-D Secure), what the processor holds now, as the answer to
@@ -198,13 +239,25 @@ const SETTLED_FROM: Record<Exclude<Settlement, "nothing_to_do">, PaymentRow["sta
 };
 
 /**
- * Records a settlement the processor made: authorized → captured or voided, requested → voided,
- * captured → refunded (only from those states, so a repeat changes nothing).
+ * Records the settlements the processor made, in one statement for any number of orders:
+ * authorized → captured or voided, requested → voided, captured → refunded (only from those states,
+ * so a repeat changes nothing).
  */
-export const recordSettlement = async (tx: Tx, orderId: string, settlement: Settlement): Promise<void> => {
-  if (settlement === "nothing_to_do") return;
-  await tx
-    .update(payments)
-    .set({ status: settlement, updatedAt: sql`now()` })
-    .where(and(eq(payments.orderId, orderId), inArray(payments.status, SETTLED_FROM[settlement])));
+export const recordSettlements = async (
+  tx: Tx,
+  settlements: readonly { orderId: string; settlement: Settlement }[],
+): Promise<void> => {
+  const made = settlements.flatMap(({ orderId, settlement }) =>
+    settlement === "nothing_to_do" ? [] : [{ orderId, settlement, from: SETTLED_FROM[settlement].join(",") }],
+  );
+  if (made.length === 0) return;
+  await tx.execute(sql`
+    update ${payments} as p set status = x.settlement, updated_at = now()
+    from unnest(${sql.param(made.map((m) => m.orderId))}::varchar[], ${sql.param(made.map((m) => m.settlement))}::varchar[],
+      ${sql.param(made.map((m) => m.from))}::text[]) as x(order_id, settlement, from_statuses)
+    where p.order_id = x.order_id and p.status = any(string_to_array(x.from_statuses, ','))`);
 };
+
+/** One order's `recordSettlements`. */
+export const recordSettlement = (tx: Tx, orderId: string, settlement: Settlement): Promise<void> =>
+  recordSettlements(tx, [{ orderId, settlement }]);
