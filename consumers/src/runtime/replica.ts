@@ -14,6 +14,12 @@ export interface KafkaGroupSettings {
   maxWaitTimeMs: number;
   /** A fetch answers once this many bytes are there (or after `maxWaitTimeMs`); default 1. */
   minBytes?: number;
+  /**
+   * Offsets are committed at most this often (the last of each partition handled since), without the
+   * lane waiting for them; 0: after every batch, the lane waiting. A restart replays what was handled
+   * since the last commit, which the consumers skip as duplicate event ids.
+   */
+  commitIntervalMs?: number;
 }
 
 export interface ReplicaOptions {
@@ -97,6 +103,27 @@ export const startReplica = (o: ReplicaOptions): Replica => {
     }
   };
 
+  /** The last message handled of each partition since the previous commit. */
+  const toCommit = new Map<string, KafkaMessage>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  /** Commits run one flush after another, so a partition's offsets are committed in order. */
+  let commits: Promise<void> = Promise.resolve();
+  const flushCommits = (): Promise<void> => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    const due = [...toCommit.values()];
+    toCommit.clear();
+    if (due.length > 0) commits = commits.then(async () => void (await Promise.all(due.map(commit))));
+    return commits;
+  };
+  const queueCommit = (message: KafkaMessage): Promise<void> => {
+    toCommit.set(partitionKey(message.topic, message.partition), message);
+    const interval = o.kafka.commitIntervalMs ?? 0;
+    if (interval <= 0) return flushCommits();
+    commitTimer ??= setTimeout(() => void flushCommits(), interval);
+    return Promise.resolve();
+  };
+
   const work = async (messages: KafkaMessage[], abandon: AbortSignal): Promise<bigint | undefined> => {
     const started = performance.now();
     const outcomes = await processBatch(messages, o.env, { abandon, stopping: stopping.signal });
@@ -113,7 +140,7 @@ export const startReplica = (o: ReplicaOptions): Replica => {
       last = messages[i];
     }
     if (!last) return undefined;
-    await commit(last);
+    await queueCommit(last);
     return last.offset;
   };
 
@@ -208,8 +235,10 @@ export const startReplica = (o: ReplicaOptions): Replica => {
         for (const lane of lanes.values()) lane.reset();
         await idle;
       }
+      await flushCommits();
     },
     async close() {
+      await flushCommits();
       // Offsets whose commit was put off by a rebalance: commit them now (the client rejoins if it
       // must). Closing the stream would flush them only if the group happens to be stable.
       const pending = [...(stream?.offsetsToCommit.values() ?? [])];

@@ -88,6 +88,7 @@ export const DEFAULT_KAFKA_GROUP: KafkaGroupSettings = {
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   maxWaitTimeMs: 1_000,
+  commitIntervalMs: 0,
 };
 
 /**
