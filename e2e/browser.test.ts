@@ -48,6 +48,9 @@ describe.skipIf(!hasChromium)(title, () => {
     const page = await browser.context.newPage();
     await page.goto(`${example.url}/?api=${encodeURIComponent(workers.url)}`);
     expect(new URL(page.url()).origin).not.toBe(workers.url);
+    // The page suggests the catalog's first product once its read answers (into an empty field only):
+    // wait for it, or it can land between fill's clearing and typing and the field holds both ids.
+    await page.waitForFunction(() => (document.querySelector("#product") as HTMLInputElement | null)?.value);
     await page.fill("#product", productId);
     await page.click("#create-cart");
     // Each step waits for its answer or the page's error, so a failure says what the API answered.

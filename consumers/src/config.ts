@@ -126,11 +126,6 @@ export const SettingsSchema = z.object({
    */
   KAFKA_FETCH_MIN_BYTES: int(1, 52_428_800, 1),
   KAFKA_FETCH_MAX_WAIT_MS: int(10, 30_000, 1_000),
-  /**
-   * Offsets are committed at most this often, the lanes not waiting for them (0: after every batch).
-   * A restart replays what was applied since the last commit; the replayed event ids are skipped.
-   */
-  KAFKA_COMMIT_INTERVAL_MS: int(0, 60_000, 250),
   /** Where a new consumer group starts: `earliest` (default; nothing is skipped) or `latest`. */
   CONSUMER_START_AT: z.enum(["earliest", "latest"]).default("earliest"),
   /**

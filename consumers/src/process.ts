@@ -98,7 +98,6 @@ export const runnerOptions = (s: Settings): RunnerOptions => ({
     heartbeatIntervalMs: s.KAFKA_HEARTBEAT_INTERVAL_MS,
     maxWaitTimeMs: s.KAFKA_FETCH_MAX_WAIT_MS,
     minBytes: s.KAFKA_FETCH_MIN_BYTES,
-    commitIntervalMs: s.KAFKA_COMMIT_INTERVAL_MS,
   },
   parked: { concurrency: s.PARKED_RETRY_CONCURRENCY, intervalMs: s.PARKED_RETRY_INTERVAL_MS },
 });

@@ -36,6 +36,7 @@ import {
 import {
   createFulfillmentConsumer,
   createSimulatedWarehouse,
+  type FulfillmentProvider,
   TRACKING_TASK,
   trackingNumberOf,
 } from "./index.ts";
@@ -49,7 +50,14 @@ const { db, redis } = connectTestServices();
 const statusCache = createRedisOrderStatusCache(redis);
 const SHIP_DELAY_MS = 60_000;
 
-const setup = (options: { failureRate?: number; processor?: PaymentProcessor } = {}) => {
+const setup = (
+  options: {
+    failureRate?: number;
+    processor?: PaymentProcessor;
+    /** What the fulfillment consumer talks to instead of the simulated warehouse itself. */
+    provider?: (warehouse: FulfillmentProvider) => FulfillmentProvider;
+  } = {},
+) => {
   let now = Date.now();
   const warehouse = createSimulatedWarehouse({
     shipDelayMs: SHIP_DELAY_MS,
@@ -57,7 +65,8 @@ const setup = (options: { failureRate?: number; processor?: PaymentProcessor } =
     failureRate: options.failureRate ?? 0,
   });
   const processor = createSimulatedProcessor();
-  const fulfillment = createFulfillmentConsumer({ provider: warehouse, statusCache });
+  const provider = options.provider ? options.provider(warehouse) : warehouse;
+  const fulfillment = createFulfillmentConsumer({ provider, statusCache });
   const home = createOrderStateConsumer({ statusCache });
   const consumers: ConsumerDefinition[] = [
     createInventoryConsumer({ statusCache }),
@@ -259,6 +268,35 @@ describe("fulfillment consumer", () => {
       await f.deliverShipments(placed.orderId);
     }
     expect(await stockOf(productId)).toEqual({ available: 12, reserved: 0, shipped: 8 });
+  });
+
+  it("records the other shipments when the warehouse answers one it cannot record", async () => {
+    const productId = await createStockedProduct(db, 5);
+    const orders = Array.from({ length: 3 }, () => orderPlacedEvent([{ productId, qty: 1 }]));
+    const [good, refused, unusable] = orders.map((o) => o.orderId);
+    const f = setup({
+      provider: (warehouse) => ({
+        ...warehouse,
+        status: async (orderId) => {
+          const status = await warehouse.status(orderId);
+          if (status.state !== "shipped") return status;
+          // Postgres refuses a NUL; the shipment's schema refuses a tracking number this long.
+          if (orderId === refused)
+            return { ...status, shipment: { ...status.shipment, trackingNumber: "1Z\u0000" } };
+          if (orderId === unusable)
+            return { ...status, shipment: { ...status.shipment, trackingNumber: "9".repeat(200) } };
+          return status;
+        },
+      }),
+    });
+    for (const placed of orders) await f.checkout(placed);
+    f.later(SHIP_DELAY_MS);
+    await f.track();
+    expect(await readOrder(db, good ?? "")).toMatchObject({ status: "shipped" });
+    expect(await readOrder(db, refused ?? "")).toMatchObject({ status: "fulfilling" });
+    expect(await readOrder(db, unusable ?? "")).toMatchObject({ status: "fulfilling" });
+    expect(await outboxFor(db, good ?? "", TOPICS.orderShipped)).toHaveLength(1);
+    expect(await outboxFor(db, refused ?? "", TOPICS.orderShipped)).toHaveLength(0);
   });
 
   it("a merchant's cancellation before shipping: stock back, payment refunded, warehouse told, one email", async () => {

@@ -5,11 +5,13 @@ import {
   OrderFinalizedSchema,
   OrderShippedSchema,
   type OrderStatus,
+  ShipmentSchema,
 } from "../../../domain/order-events.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import { type OrderStatusCache, orderStatusEffect } from "../order-state/index.ts";
 import type { StatusEffect } from "../order-state/status-effect.ts";
 import { batchedLoads } from "../runtime/batched-loads.ts";
+import { describeError, isDependencyDown } from "../runtime/failures.ts";
 import {
   type ConsumerDefinition,
   type HandlerContext,
@@ -196,28 +198,57 @@ export const createFulfillmentConsumer = (deps: FulfillmentOptions): ConsumerDef
         provider.request(request),
       );
     }
-    const shipped = asked.flatMap(({ orderId, answer }) =>
-      answer.state === "shipped" ? [{ orderId, shipment: answer.shipment }] : [],
-    );
+    const shipped = asked.flatMap(({ orderId, answer }) => {
+      if (answer.state !== "shipped") return [];
+      // A shipment the order row or `order-shipped` cannot hold is the warehouse's error: that order
+      // waits (asked again next pass), the others are recorded.
+      const shipment = ShipmentSchema.safeParse(answer.shipment);
+      if (shipment.success) return [{ orderId, shipment: shipment.data }];
+      ctx.log.error(
+        { orderId, issues: shipment.error.issues },
+        "the warehouse answered an unusable shipment",
+      );
+      return [];
+    });
     if (shipped.length === 0) return;
-    const recorded = await ctx.transaction(async (tx) => {
-      const moved = await markShipped(tx.tx, shipped);
-      for (const [orderId, { updatedAt, shipment }] of moved) {
-        const event = OrderShippedSchema.parse({ eventId: randomUUID(), orderId, shipment });
-        await tx.emit(TOPICS.orderShipped, orderId, event);
-        recordStatus(tx, orderId, { status: "shipped", shipment, updatedAt });
-      }
-      const missed = shipped.filter(({ orderId }) => !moved.has(orderId)).map(({ orderId }) => orderId);
-      for (const [orderId, status] of await statusesOf(tx.tx, missed)) {
-        if (status === "cancelled") {
-          tx.log.error(
-            { orderId },
-            "the warehouse shipped an order cancelled before its shipment was recorded",
+    const record = (orders: typeof shipped) =>
+      ctx.transaction(async (tx) => {
+        const moved = await markShipped(tx.tx, orders);
+        for (const [orderId, { updatedAt, shipment }] of moved) {
+          const event = OrderShippedSchema.parse({ eventId: randomUUID(), orderId, shipment });
+          await tx.emit(TOPICS.orderShipped, orderId, event);
+          recordStatus(tx, orderId, { status: "shipped", shipment, updatedAt });
+        }
+        const missed = orders.filter(({ orderId }) => !moved.has(orderId)).map(({ orderId }) => orderId);
+        for (const [orderId, status] of await statusesOf(tx.tx, missed)) {
+          if (status === "cancelled") {
+            tx.log.error(
+              { orderId },
+              "the warehouse shipped an order cancelled before its shipment was recorded",
+            );
+          }
+        }
+        return moved.size;
+      });
+    let recorded = 0;
+    try {
+      recorded = await record(shipped);
+    } catch (error) {
+      if (isDependencyDown(error) || shipped.length === 1) throw error;
+      // One order's row refused what the others' accept: each on its own, so only it waits.
+      ctx.log.warn({ err: describeError(error) }, "recording the shipments together failed; one by one");
+      for (const one of shipped) {
+        try {
+          recorded += await record([one]);
+        } catch (alone) {
+          if (isDependencyDown(alone)) throw alone;
+          ctx.log.error(
+            { orderId: one.orderId, err: describeError(alone) },
+            "shipment not recorded; asking again next pass",
           );
         }
       }
-      return moved.size;
-    });
+    }
     if (recorded > 0) ctx.log.info({ shipped: recorded }, "shipments recorded");
   };
 

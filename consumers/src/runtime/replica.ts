@@ -14,12 +14,6 @@ export interface KafkaGroupSettings {
   maxWaitTimeMs: number;
   /** A fetch answers once this many bytes are there (or after `maxWaitTimeMs`); default 1. */
   minBytes?: number;
-  /**
-   * Offsets are committed at most this often (the last of each partition handled since), without the
-   * lane waiting for them; 0: after every batch, the lane waiting. A restart replays what was handled
-   * since the last commit, which the consumers skip as duplicate event ids.
-   */
-  commitIntervalMs?: number;
 }
 
 export interface ReplicaOptions {
@@ -103,25 +97,22 @@ export const startReplica = (o: ReplicaOptions): Replica => {
     }
   };
 
-  /** The last message handled of each partition since the previous commit. */
-  const toCommit = new Map<string, KafkaMessage>();
-  let commitTimer: NodeJS.Timeout | undefined;
-  /** Commits run one flush after another, so a partition's offsets are committed in order. */
-  let commits: Promise<void> = Promise.resolve();
-  const flushCommits = (): Promise<void> => {
-    clearTimeout(commitTimer);
-    commitTimer = undefined;
-    const due = [...toCommit.values()];
-    toCommit.clear();
-    if (due.length > 0) commits = commits.then(async () => void (await Promise.all(due.map(commit))));
-    return commits;
+  /**
+   * Each partition's commits in flight, one after another (a later offset never lands before an
+   * earlier one). The lane does not wait for them: the commit is queued in the client at once, which
+   * commits what it holds before it gives a partition away in a rebalance; a stop waits for them.
+   */
+  const committing = new Map<string, Promise<void>>();
+  const commitSoon = (message: KafkaMessage): void => {
+    const key = partitionKey(message.topic, message.partition);
+    const next = (committing.get(key) ?? Promise.resolve()).then(() => commit(message));
+    committing.set(key, next);
+    void next.finally(() => {
+      if (committing.get(key) === next) committing.delete(key);
+    });
   };
-  const queueCommit = (message: KafkaMessage): Promise<void> => {
-    toCommit.set(partitionKey(message.topic, message.partition), message);
-    const interval = o.kafka.commitIntervalMs ?? 0;
-    if (interval <= 0) return flushCommits();
-    commitTimer ??= setTimeout(() => void flushCommits(), interval);
-    return Promise.resolve();
+  const commitsDone = async (): Promise<void> => {
+    await Promise.all(committing.values());
   };
 
   const work = async (messages: KafkaMessage[], abandon: AbortSignal): Promise<bigint | undefined> => {
@@ -140,7 +131,7 @@ export const startReplica = (o: ReplicaOptions): Replica => {
       last = messages[i];
     }
     if (!last) return undefined;
-    await queueCommit(last);
+    commitSoon(last);
     return last.offset;
   };
 
@@ -235,10 +226,10 @@ export const startReplica = (o: ReplicaOptions): Replica => {
         for (const lane of lanes.values()) lane.reset();
         await idle;
       }
-      await flushCommits();
+      await commitsDone();
     },
     async close() {
-      await flushCommits();
+      await commitsDone();
       // Offsets whose commit was put off by a rebalance: commit them now (the client rejoins if it
       // must). Closing the stream would flush them only if the group happens to be stable.
       const pending = [...(stream?.offsetsToCommit.values() ?? [])];

@@ -88,7 +88,6 @@ export const DEFAULT_KAFKA_GROUP: KafkaGroupSettings = {
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   maxWaitTimeMs: 1_000,
-  commitIntervalMs: 0,
 };
 
 /**
