@@ -3,10 +3,12 @@ import { inventory, stockReservations } from "../../../db/schema/index.ts";
 import type { Tx } from "../runtime/types.ts";
 
 /**
- * Stock holds of an order, all in the caller's transaction. Every function locks the inventory rows
- * it changes first, in one global order (`ORDER BY product_id FOR UPDATE`), so concurrent orders over
- * overlapping products queue instead of deadlocking; reservation rows are touched only after that.
- * Every change of an inventory row bumps its `version`, which the admin API's `If-Match` compares.
+ * Stock holds of orders, all in the caller's transaction, for many orders at once (a transaction's
+ * batch) or one. Every function locks the inventory rows it changes first, in one global order
+ * (`ORDER BY product_id FOR UPDATE`), so concurrent batches over overlapping products queue instead
+ * of deadlocking; reservation rows are touched only after that. Every change of an inventory row
+ * bumps its `version`, which the admin API's `If-Match` compares (once per statement, however many
+ * orders the statement moved).
  */
 
 export interface StockLine {
