@@ -277,22 +277,3 @@ export const changeHolds = async (
   }
   return levels;
 };
-
-/** One order's change of its holds (see `changeHolds`); answers the levels it changed. */
-const changeOrderHolds = async (tx: Tx, orderId: string, change: HoldChange): Promise<StockLevel[]> =>
-  (await changeHolds(tx, [{ orderId, change }])).get(orderId) ?? [];
-
-/** Compensation of `reserveStock` (`release`, or `releaseAll` with `committedToo`; see HOLD_CHANGES). */
-export const releaseStock = (
-  tx: Tx,
-  orderId: string,
-  options: { committedToo?: boolean } = {},
-): Promise<StockLevel[]> => changeOrderHolds(tx, orderId, options.committedToo ? "releaseAll" : "release");
-
-/** Completion of `reserveStock` for a confirmed order: the held units are sold. Safe with nothing held. */
-export const commitStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
-  changeOrderHolds(tx, orderId, "commit");
-
-/** The warehouse shipped the order: its units are counted as shipped. Safe to repeat. */
-export const shipStock = (tx: Tx, orderId: string): Promise<StockLevel[]> =>
-  changeOrderHolds(tx, orderId, "ship");

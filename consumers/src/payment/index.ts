@@ -1,6 +1,5 @@
 export { createPaymentConsumer } from "./payment-consumer.ts";
 export {
-  recordSettlement,
   requestAuthorization,
   requestCapture,
   requestVoid,

@@ -257,7 +257,3 @@ export const recordSettlements = async (
       ${sql.param(made.map((m) => m.from))}::text[]) as x(order_id, settlement, from_statuses)
     where p.order_id = x.order_id and p.status = any(string_to_array(x.from_statuses, ','))`);
 };
-
-/** One order's `recordSettlements`. */
-export const recordSettlement = (tx: Tx, orderId: string, settlement: Settlement): Promise<void> =>
-  recordSettlements(tx, [{ orderId, settlement }]);
