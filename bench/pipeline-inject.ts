@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { Kafka } from "@upstash/kafka";
 import type { Redis } from "ioredis";
 import type { OrderPlaced } from "../domain/events.ts";
-import { lineTotalCents } from "../domain/money.ts";
 import {
   ACKED_ORDER_TTL_SECONDS,
   ACKED_ORDERS_KEY,
@@ -11,6 +10,7 @@ import {
   orderStatusKey,
   pendingOrder,
 } from "../domain/orders.ts";
+import { totalLines } from "../domain/pricing.ts";
 import { CLOCK } from "../domain/redis-lua.ts";
 import { STOCK_COUNTER_TTL_MS, STOCK_LUA, SYNC_STOCK } from "../domain/stock-counter.ts";
 import { TOPICS } from "../domain/topics.ts";
@@ -74,7 +74,7 @@ export const placedOrder = (product: CatalogEntry, qty = 1): OrderPlaced => {
     cartId: `cart_${hex()}`,
     email: "bench-shopper@example.com",
     items: [item],
-    subtotalCents: lineTotalCents(item.unitPriceCents, qty),
+    subtotalCents: totalLines([item]).subtotalCents,
     currency: "USD",
     paymentToken: "tok_visa",
     shippingAddress: BENCH_ADDRESS,

@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { OrderPlaced } from "../domain/events.ts";
-import { lineTotalCents } from "../domain/money.ts";
 import type { CancelReason, OrderFinalized, OrderStatus, Shipment } from "../domain/order-events.ts";
 import { ORDER_STATUS_EFFECT } from "../domain/orders.ts";
+import { totalLines } from "../domain/pricing.ts";
 import { TOPICS } from "../domain/topics.ts";
 import { effects, orderLines, orderProgress, orders, outbox } from "./schema/index.ts";
 
@@ -59,13 +59,13 @@ export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
       shipping_address: event.shippingAddress,
       placed_at: event.placedAt,
       customer_id: event.customerId ?? null,
-      lines: event.items.map((item) => ({
+      lines: totalLines(event.items).lines.map((item) => ({
         product_id: item.productId,
         sku: item.sku,
         name: item.name,
         qty: item.qty,
         unit_price_cents: item.unitPriceCents,
-        line_total_cents: lineTotalCents(item.unitPriceCents, item.qty),
+        line_total_cents: item.lineTotalCents,
       })),
     }));
   return sql`

@@ -19,6 +19,12 @@ describe("event schemas", () => {
     expect(OrderPlacedSchema.parse(order)).toEqual(order);
   });
 
+  it("refuses an OrderPlaced whose subtotal is not the total of its lines", () => {
+    const result = OrderPlacedSchema.safeParse({ ...order, subtotalCents: 2499 });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path)).toEqual([["subtotalCents"]]);
+  });
+
   it("carries the customer of an order placed with a customer token, and none for a guest", () => {
     const customerId = `cus_${"a".repeat(22)}`;
     expect(OrderPlacedSchema.parse({ ...order, customerId })).toEqual({ ...order, customerId });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CentsSchema, CurrencySchema } from "./money.ts";
+import { totalLines } from "./pricing.ts";
 import { cleanText } from "./text.ts";
 
 /** A unique id consumers deduplicate on: 1 to 128 printable ASCII characters (a UUID, `order-placed:<id>`). */
@@ -58,6 +59,9 @@ export const OrderPlacedSchema = EventBase.extend({
   placedAt: z.iso.datetime(),
   /** The customer whose token placed the order; absent for a guest order. */
   customerId: CustomerIdSchema.optional(),
+}).refine((event) => totalLines(event.items).subtotalCents === event.subtotalCents, {
+  message: "subtotalCents is not the total of the lines",
+  path: ["subtotalCents"],
 });
 export type OrderPlaced = z.infer<typeof OrderPlacedSchema>;
 

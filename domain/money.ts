@@ -7,8 +7,3 @@ export type Currency = z.infer<typeof CurrencySchema>;
 
 /** Money is integer minor units; never floats. */
 export const CentsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-export const lineTotalCents = (unitPriceCents: number, qty: number): number => unitPriceCents * qty;
-
-export const sumCents = (amounts: readonly number[]): number =>
-  amounts.reduce((sum, cents) => sum + cents, 0);

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { CustomerIdSchema, OrderIdSchema, type OrderPlaced, ProductIdSchema } from "./events.ts";
-import { CentsSchema, CurrencySchema, lineTotalCents } from "./money.ts";
+import { CentsSchema, CurrencySchema } from "./money.ts";
 import {
   CancelReasonSchema,
   OrderViewStatusSchema,
   PaymentActionSchema,
   ShipmentSchema,
 } from "./order-events.ts";
+import { totalLines } from "./pricing.ts";
 
 /** The API's Order: what `POST /v1/checkout` answers and `GET /v1/orders/:id` reads. */
 export const OrderSchema = z.object({
@@ -75,10 +76,7 @@ export const pendingOrder = (event: OrderPlaced): Order => ({
   orderId: event.orderId,
   status: "pending",
   email: event.email,
-  items: event.items.map((item) => ({
-    ...item,
-    lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-  })),
+  items: totalLines(event.items).lines,
   subtotalCents: event.subtotalCents,
   currency: event.currency,
   createdAt: event.placedAt,

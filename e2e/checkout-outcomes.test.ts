@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { formatMoney } from "../consumers/src/email/render.ts";
 import { uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
 import { readRecords } from "./support/records.ts";
@@ -77,5 +78,63 @@ describe("checkout outcomes end to end", () => {
       [orderId],
     );
     expect(email.rows).toEqual([{ kind: "order_cancelled" }]);
+  });
+
+  it("one price everywhere: the cart's total is the checkout's answer, the order row, the charge and the email", async () => {
+    const kettle = uniqueProductId("e2e_price_a");
+    const towel = uniqueProductId("e2e_price_b");
+    await e2e.api.createProduct(kettle, 10, 1_999);
+    await e2e.api.createProduct(towel, 10, 333);
+    const cartId = await e2e.api.cartWith(kettle, 3);
+    const cart = await e2e.api.addItem(cartId, towel, 2);
+    const lines = (
+      items: ReadonlyArray<{ productId: string; unitPriceCents: number; lineTotalCents: number }>,
+    ) => items.map((l) => [l.productId, l.unitPriceCents, l.lineTotalCents]).sort();
+    expect(cart.subtotalCents).toBe(3 * 1_999 + 2 * 333);
+    expect(lines(cart.items)).toEqual([
+      [kettle, 1_999, 5_997],
+      [towel, 333, 666],
+    ]);
+
+    const answer = await e2e.api.checkout(cartId, "tok_visa");
+    expect(answer.status).toBe(202);
+    const orderId = answer.order?.orderId ?? "";
+    expect(answer.order?.subtotalCents).toBe(cart.subtotalCents);
+    expect(lines(answer.order?.items ?? [])).toEqual(lines(cart.items));
+
+    const final = await e2e.api.waitFinal([orderId]);
+    expect(final.get(orderId)).toMatchObject({ status: "confirmed", subtotalCents: cart.subtotalCents });
+    const row = await e2e.pipeline.pool.query<{ subtotal_cents: string; amount_cents: string }>(
+      "select o.subtotal_cents, p.amount_cents from orders o join payments p using (order_id) where order_id = $1",
+      [orderId],
+    );
+    expect(row.rows.map((r) => [Number(r.subtotal_cents), Number(r.amount_cents)])).toEqual([
+      [cart.subtotalCents, cart.subtotalCents],
+    ]);
+    const recorded = await e2e.pipeline.pool.query<{ product_id: string; unit: string; total: string }>(
+      "select product_id, unit_price_cents as unit, line_total_cents as total from order_lines where order_id = $1",
+      [orderId],
+    );
+    expect(recorded.rows.map((r) => [r.product_id, Number(r.unit), Number(r.total)]).sort()).toEqual(
+      lines(cart.items),
+    );
+    await expect
+      .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).emails.get(orderId), {
+        timeout: 10_000,
+      })
+      .toBe(1);
+    const email = await e2e.pipeline.pool.query<{ body: string }>(
+      "select body from emails where order_id = $1 and kind = 'order_confirmed'",
+      [orderId],
+    );
+    // The text part is quoted-printable: soft line breaks joined, escapes decoded.
+    const body = (email.rows[0]?.body ?? "")
+      .replace(/=\r?\n/g, "")
+      .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    for (const line of cart.items)
+      expect(body).toContain(
+        `${line.qty} x ${line.name} (${line.sku}): ${formatMoney(line.lineTotalCents, "USD")}`,
+      );
+    expect(body).toContain(formatMoney(cart.subtotalCents, "USD"));
   });
 });

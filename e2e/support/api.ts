@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Order } from "../../domain/orders.ts";
+import type { Cart } from "../../workers/edge/cart/schemas.ts";
 
 /** The public HTTP API of the storefront, as a client sees it. */
 export interface StockLevel {
@@ -78,6 +79,16 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       const res = await call(`/v1/carts/${cart.cartId}/items`, jsonBody("POST", { productId, qty }));
       await expectOk(res, "add item");
       return cart.cartId;
+    },
+    /** Adds `qty` of the product to the cart; answers the cart. */
+    async addItem(cartId: string, productId: string, qty: number): Promise<Cart> {
+      return expectOk<Cart>(
+        await call(`/v1/carts/${cartId}/items`, jsonBody("POST", { productId, qty })),
+        "add item",
+      );
+    },
+    async cart(cartId: string): Promise<Cart> {
+      return expectOk<Cart>(await call(`/v1/carts/${cartId}`), `cart ${cartId}`);
     },
     async checkout(
       cartId: string,

@@ -1,5 +1,6 @@
 import type { EMAIL_KINDS } from "../../../db/schema/index.ts";
 import type { CancelReason, OrderFinalized, Shipment } from "../../../domain/order-events.ts";
+import { totalLines } from "../../../domain/pricing.ts";
 
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
@@ -9,8 +10,10 @@ export interface OrderForEmail {
   email: string;
   customerName: string;
   currency: string;
+  /** The order's recorded subtotal: the amount charged. */
   subtotalCents: number;
-  lines: { name: string; sku: string; qty: number; lineTotalCents: number }[];
+  /** The recorded lines; their totals come from pricing, as they did when the order was placed. */
+  lines: { name: string; sku: string; qty: number; unitPriceCents: number }[];
 }
 
 export interface RenderedContent {
@@ -47,7 +50,7 @@ const compose = (
   mail: { kind: EmailKind; subject: string; paragraphs: string[]; totalLabel: string },
 ): RenderedContent => {
   const total = formatMoney(order.subtotalCents, order.currency);
-  const lines = order.lines.map((l) => ({
+  const lines = totalLines(order.lines).lines.map((l) => ({
     label: `${l.qty} x ${l.name} (${l.sku})`,
     amount: formatMoney(l.lineTotalCents, order.currency),
   }));

@@ -33,7 +33,7 @@ export const loadOrdersForEmail = async (
       exists (select 1 from ${emails} as e
         where e.order_id = r.order_id and e.kind = any(string_to_array(r.kinds, ','))) as has_email,
       coalesce((select json_agg(json_build_object('name', l.name, 'sku', l.sku, 'qty', l.qty,
-          'lineTotalCents', l.line_total_cents) order by l.product_id)
+          'unitPriceCents', l.unit_price_cents) order by l.product_id)
         from ${orderLines} as l where l.order_id = r.order_id), '[]'::json) as lines
     from unnest(${sql.param(requests.map((r) => r.orderId))}::varchar[],
       ${sql.param(requests.map((r) => r.kinds.join(",")))}::text[]) as r(order_id, kinds)

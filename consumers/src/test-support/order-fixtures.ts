@@ -4,8 +4,8 @@ import type { Db } from "../../../db/node-client.ts";
 import { recordPlacedOrder } from "../../../db/order-writes.ts";
 import { inventory, orderProgress, orders, outbox, payments, products } from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
-import { lineTotalCents, sumCents } from "../../../domain/money.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey, pendingOrder } from "../../../domain/orders.ts";
+import { totalLines } from "../../../domain/pricing.ts";
 import { type EmittedEvent, newEventId, uniqueId } from "./handler-harness.ts";
 
 /**
@@ -64,7 +64,7 @@ export const orderPlacedEvent = (
     cartId: uniqueId("cart"),
     email: overrides.email ?? "buyer@example.com",
     items,
-    subtotalCents: sumCents(items.map((item) => lineTotalCents(item.unitPriceCents, item.qty))),
+    subtotalCents: totalLines(items).subtotalCents,
     currency: "USD",
     paymentToken: overrides.paymentToken ?? "tok_visa",
     shippingAddress: {

@@ -29,6 +29,12 @@ export const CartLineSchema = z
     name: z.string(),
     qty: z.number().int().min(1).max(MAX_LINE_QTY),
     unitPriceCents: z.number().int().nonnegative(),
+    compareAtPriceCents: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("The regular unit price, present only while a price list lowers it."),
     lineTotalCents: z.number().int().nonnegative(),
     imageUrl: z.url().nullable(),
   })

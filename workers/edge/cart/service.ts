@@ -2,7 +2,8 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { type CartUpdated, CartUpdatedSchema } from "../../../domain/events.ts";
 import { randomToken } from "../../../domain/ids.ts";
-import { type Currency, lineTotalCents, sumCents } from "../../../domain/money.ts";
+import type { Currency } from "../../../domain/money.ts";
+import { priceLines } from "../../../domain/pricing.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
 import { type CatalogDeps, getProducts, loadProductNow, type Product } from "../catalog/index.ts";
@@ -97,8 +98,9 @@ export const announce = (deps: CartDeps, cart: StoredCart, deleted = false): voi
 };
 
 /**
- * Prices a stored cart from the catalog; lines whose product no longer exists are left out. `known`:
- * products the caller has just read from Postgres, not looked up again.
+ * Prices a stored cart from the catalog, now; lines that cannot be priced (their product no longer
+ * exists, or sells in another currency than the cart's first line) are left out. `known`: products
+ * the caller has just read from Postgres, not looked up again.
  */
 export const priceCart = async (
   deps: CartDeps,
@@ -109,29 +111,29 @@ export const priceCart = async (
   const lookups = cart.lines.map((line) => line.productId).filter((id) => !known.has(id));
   for (const [id, product] of await getProducts(deps.catalog, lookups, cart.catalog))
     products.set(id, product);
-  const items: CartLine[] = [];
-  for (const line of cart.lines) {
-    const product = products.get(line.productId);
-    if (!product) continue;
-    items.push({
-      productId: product.id,
-      sku: product.sku,
-      name: product.name,
-      qty: line.qty,
-      unitPriceCents: product.priceCents,
-      lineTotalCents: lineTotalCents(product.priceCents, line.qty),
-      imageUrl: product.images[0]?.url ?? null,
-    });
-  }
-  const currency = items.length
-    ? (products.get(items[0]?.productId ?? "")?.currency ?? deps.defaultCurrency)
-    : deps.defaultCurrency;
+  const pricing = priceLines(
+    cart.lines,
+    products,
+    (line) => line.productId,
+    Date.now(),
+    deps.defaultCurrency,
+  );
+  const items: CartLine[] = pricing.lines.map(({ line, entry: product, ...price }) => ({
+    productId: product.id,
+    sku: product.sku,
+    name: product.name,
+    qty: line.qty,
+    unitPriceCents: price.unitPriceCents,
+    ...(price.compareAtPriceCents !== undefined ? { compareAtPriceCents: price.compareAtPriceCents } : {}),
+    lineTotalCents: price.lineTotalCents,
+    imageUrl: product.images[0]?.url ?? null,
+  }));
   return {
     cartId: cart.cartId,
-    currency,
+    currency: pricing.currency,
     items,
     itemCount: items.reduce((n, item) => n + item.qty, 0),
-    subtotalCents: sumCents(items.map((item) => item.lineTotalCents)),
+    subtotalCents: pricing.subtotalCents,
     expiresAt: new Date(cart.updatedAtMs + CART_TTL_MS).toISOString(),
     ...(cart.pendingOrderId ? { pendingOrderId: cart.pendingOrderId } : {}),
     ...(cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : {}),

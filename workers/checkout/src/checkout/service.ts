@@ -2,10 +2,10 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
 import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import { randomToken } from "../../../../domain/ids.ts";
-import { lineTotalCents, sumCents } from "../../../../domain/money.ts";
 import { type Order, pendingOrder } from "../../../../domain/orders.ts";
+import { type Pricing, priceLines } from "../../../../domain/pricing.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../edge/cart/index.ts";
-import { getProducts } from "../../../edge/catalog/index.ts";
+import { getProducts, type Product } from "../../../edge/catalog/index.ts";
 import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
 import type { StockCounter } from "../../../edge/stock/counter.ts";
 import { log, rootCause } from "../../../platform/log.ts";
@@ -63,25 +63,24 @@ const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Prom
  */
 const checkAmounts = (
   limits: CheckoutDeps["limits"],
-  items: ReadonlyArray<{ productId: string; qty: number; unitPriceCents: number }>,
+  { lines, subtotalCents }: Pick<Pricing<unknown, Product>, "lines" | "subtotalCents">,
 ): void => {
-  const lines = items.filter((item) => lineTotalCents(item.unitPriceCents, item.qty) > limits.lineCents);
-  const subtotal = sumCents(items.map((item) => lineTotalCents(item.unitPriceCents, item.qty)));
-  if (lines.length === 0 && subtotal <= limits.orderCents) return;
+  const over = lines.filter((line) => line.lineTotalCents > limits.lineCents);
+  if (over.length === 0 && subtotalCents <= limits.orderCents) return;
   throw new AppError("amount_limit", "this order is worth more than one checkout may be; nothing was held", {
     details: {
       maxOrderCents: limits.orderCents,
       maxLineCents: limits.lineCents,
-      subtotalCents: subtotal,
-      lines: lines.map((item) => ({
-        productId: item.productId,
-        lineTotalCents: lineTotalCents(item.unitPriceCents, item.qty),
-      })),
+      subtotalCents,
+      lines: over.map((line) => ({ productId: line.entry.id, lineTotalCents: line.lineTotalCents })),
     },
   });
 };
 
-/** The order of the cart's lines, priced from the catalog; the client never sends a price. */
+/**
+ * The order of the cart's lines, priced from the catalog at the moment it is placed; the client never
+ * sends a price. Lines whose product no longer exists are left out, as the cart answer leaves them.
+ */
 const priceOrder = async (
   deps: CheckoutDeps,
   cart: StoredCart,
@@ -93,30 +92,22 @@ const priceOrder = async (
     cart.lines.map((line) => line.productId),
     cart.catalog,
   );
-  const items = cart.lines.flatMap((line) => {
-    const product = products.get(line.productId);
-    return product
-      ? [
-          {
-            productId: product.id,
-            sku: product.sku,
-            name: product.name,
-            qty: line.qty,
-            unitPriceCents: product.priceCents,
-          },
-        ]
-      : [];
-  });
-  if (items.length === 0) {
+  const placedAt = new Date();
+  const pricing = priceLines(
+    cart.lines,
+    products,
+    (line) => line.productId,
+    placedAt.getTime(),
+    deps.cart.defaultCurrency,
+  );
+  if (pricing.lines.length === 0) {
     throw new AppError("cart_empty", `cart ${body.cartId} has no items to check out`, {
       details: cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : undefined,
     });
   }
-  const currencies = new Set(items.map((item) => products.get(item.productId)?.currency));
-  const [currency] = currencies;
-  if (currencies.size !== 1 || !currency)
+  if (pricing.unpriced.some((u) => u.reason === "currency_mismatch"))
     throw new AppError("invalid_request", "a cart must be priced in one currency");
-  checkAmounts(deps.limits, items);
+  checkAmounts(deps.limits, pricing);
   const orderId = newOrderId();
   return OrderPlacedSchema.parse({
     // Derived from the order id: every publish of this order carries the same event id downstream.
@@ -124,12 +115,18 @@ const priceOrder = async (
     orderId,
     cartId: body.cartId,
     email: body.email,
-    items,
-    subtotalCents: sumCents(items.map((item) => lineTotalCents(item.unitPriceCents, item.qty))),
-    currency,
+    items: pricing.lines.map(({ line, entry: product, unitPriceCents }) => ({
+      productId: product.id,
+      sku: product.sku,
+      name: product.name,
+      qty: line.qty,
+      unitPriceCents,
+    })),
+    subtotalCents: pricing.subtotalCents,
+    currency: pricing.currency,
     paymentToken: body.paymentToken,
     shippingAddress: body.shippingAddress,
-    placedAt: new Date().toISOString(),
+    placedAt: placedAt.toISOString(),
     ...(customerId ? { customerId } : {}),
   });
 };
