@@ -66,6 +66,8 @@ export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
         qty: item.qty,
         unit_price_cents: item.unitPriceCents,
         line_total_cents: item.lineTotalCents,
+        compare_at_price_cents: item.compareAtPriceCents ?? null,
+        price_list_id: item.priceListId ?? null,
       })),
     }));
   return sql`
@@ -82,12 +84,14 @@ export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
       on conflict (order_id) do nothing
       returning order_id
     ), lines as (
-      insert into ${orderLines} (order_id, product_id, sku, name, qty, unit_price_cents, line_total_cents)
-      select i.order_id, l.product_id, l.sku, l.name, l.qty, l.unit_price_cents, l.line_total_cents
+      insert into ${orderLines} (order_id, product_id, sku, name, qty, unit_price_cents, line_total_cents,
+        compare_at_price_cents, price_list_id)
+      select i.order_id, l.product_id, l.sku, l.name, l.qty, l.unit_price_cents, l.line_total_cents,
+        l.compare_at_price_cents, l.price_list_id
       from inserted as i
       join input on input.order_id = i.order_id
       cross join jsonb_to_recordset(input.lines) as l(product_id varchar, sku varchar, name text, qty integer,
-        unit_price_cents bigint, line_total_cents bigint)
+        unit_price_cents bigint, line_total_cents bigint, compare_at_price_cents bigint, price_list_id varchar)
     )
     select order_id from inserted`;
 };

@@ -24,7 +24,7 @@ export const orderFromRows = (
   >,
   lines: readonly Pick<
     OrderLineRow,
-    "productId" | "sku" | "name" | "qty" | "unitPriceCents" | "lineTotalCents"
+    "productId" | "sku" | "name" | "qty" | "unitPriceCents" | "compareAtPriceCents" | "lineTotalCents"
   >[],
   payment?: Pick<PaymentRow, "status" | "clientSecret">,
 ): Order => {
@@ -44,6 +44,7 @@ export const orderFromRows = (
       name: line.name,
       qty: line.qty,
       unitPriceCents: line.unitPriceCents,
+      ...(line.compareAtPriceCents !== null ? { compareAtPriceCents: line.compareAtPriceCents } : {}),
       lineTotalCents: line.lineTotalCents,
     })),
     subtotalCents: row.subtotalCents,

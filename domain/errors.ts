@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   cart_not_found: 404,
   order_not_found: 404,
   media_not_found: 404,
+  price_list_not_found: 404,
   cart_empty: 409,
   checkout_in_progress: 409,
   out_of_stock: 409,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CentsSchema, CurrencySchema } from "./money.ts";
-import { totalLines } from "./pricing.ts";
+import { PriceListIdSchema, totalLines } from "./pricing.ts";
 import { cleanText } from "./text.ts";
 
 /** A unique id consumers deduplicate on: 1 to 128 printable ASCII characters (a UUID, `order-placed:<id>`). */
@@ -44,6 +44,10 @@ export const OrderLineSchema = z.object({
   name: z.string().min(1),
   qty: z.number().int().min(1).max(99),
   unitPriceCents: CentsSchema,
+  /** The regular unit price, when a price list lowered it to `unitPriceCents`. */
+  compareAtPriceCents: CentsSchema.optional(),
+  /** The price list that set `unitPriceCents`, if one did. */
+  priceListId: PriceListIdSchema.optional(),
 });
 export type OrderLine = z.infer<typeof OrderLineSchema>;
 

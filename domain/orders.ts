@@ -22,6 +22,8 @@ export const OrderSchema = z.object({
       name: z.string(),
       qty: z.number().int().min(1),
       unitPriceCents: CentsSchema,
+      /** The regular unit price, present when a price list lowered it. */
+      compareAtPriceCents: CentsSchema.optional(),
       lineTotalCents: CentsSchema,
     }),
   ),
@@ -76,7 +78,7 @@ export const pendingOrder = (event: OrderPlaced): Order => ({
   orderId: event.orderId,
   status: "pending",
   email: event.email,
-  items: totalLines(event.items).lines,
+  items: totalLines(event.items).lines.map(({ priceListId: _list, ...line }) => line),
   subtotalCents: event.subtotalCents,
   currency: event.currency,
   createdAt: event.placedAt,

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Currency } from "./money.ts";
 
 /**
@@ -9,13 +10,18 @@ import type { Currency } from "./money.ts";
  * subtotal; they add fields, they do not price a line again.
  */
 
+export const PriceListIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "price list id: 1-64 of A-Z a-z 0-9 _ -");
+
 /** A price list's price for one entry, in effect from `startsAtMs` until `endsAtMs` (open when null). */
-export interface ScheduledPrice {
-  priceListId: string;
-  priceCents: number;
-  startsAtMs: number;
-  endsAtMs: number | null;
-}
+export const ScheduledPriceSchema = z.object({
+  priceListId: PriceListIdSchema,
+  priceCents: z.number().int().nonnegative(),
+  startsAtMs: z.number().int(),
+  endsAtMs: z.number().int().nullable(),
+});
+export type ScheduledPrice = z.infer<typeof ScheduledPriceSchema>;
 
 /** What pricing needs of a sellable entry: its regular price, and the scheduled prices that may lower it. */
 export interface PriceEntry {

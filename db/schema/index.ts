@@ -7,3 +7,4 @@ export * from "./inventory.ts";
 export * from "./orders.ts";
 export * from "./payments.ts";
 export * from "./pipeline.ts";
+export * from "./pricing.ts";

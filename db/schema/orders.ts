@@ -65,6 +65,10 @@ export const orderLines = pgTable(
     qty: integer("qty").notNull(),
     unitPriceCents: bigint("unit_price_cents", { mode: "number" }).notNull(),
     lineTotalCents: bigint("line_total_cents", { mode: "number" }).notNull(),
+    /** The regular unit price, when a price list lowered it. */
+    compareAtPriceCents: bigint("compare_at_price_cents", { mode: "number" }),
+    /** The price list that set `unit_price_cents`, if one did. */
+    priceListId: varchar("price_list_id", { length: 64 }),
   },
   (t) => [
     primaryKey({ columns: [t.orderId, t.productId] }),

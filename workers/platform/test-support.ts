@@ -20,18 +20,24 @@ export const workerCaller =
   };
 
 /**
- * Redis round trips `work` makes: the HTTP requests to the Upstash REST endpoint that were answered,
- * counted at this isolate's `fetch` (a pipeline or a script is one). An attempt that got no answer
- * (the client's deadline passed on a loaded machine, and it tried again) is not a round trip of the
- * design; its retry is counted.
+ * Round trips `work` makes to the service at `url` over HTTP (the Upstash REST endpoint of a Redis,
+ * the Neon endpoint of a PostgreSQL): the requests that were answered, counted at this isolate's
+ * `fetch` (a pipeline, a script or a batch is one). An attempt that got no answer (the client's
+ * deadline passed on a loaded machine, and it tried again) is not a round trip of the design; its
+ * retry is counted. `about`: only requests whose body it matches (a query's text, say).
  */
-export const redisTrips = async (redisUrl: string, work: () => Promise<unknown>): Promise<number> => {
+export const roundTrips = async (
+  url: string,
+  work: () => Promise<unknown>,
+  about?: RegExp,
+): Promise<number> => {
   const real = globalThis.fetch;
   let trips = 0;
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
+    const target = input instanceof Request ? input.url : String(input);
     const answered = real(input, init);
-    if (!url.startsWith(redisUrl)) return answered;
+    if (!target.startsWith(url)) return answered;
+    if (about && !(typeof init?.body === "string" && about.test(init.body))) return answered;
     return answered.then((res) => {
       trips++;
       return res;

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { cacheRedisClient, dbClient, redisClient } from "../../platform/clients.ts";
 import { type OriginGuard, type OriginLimitBindings, originGuard } from "../limits/origin-guard.ts";
+import { raisePricesVersion, readPricesVersion } from "./prices-version.ts";
 import { ReadThrough } from "./read-through.ts";
 import { type CatalogDeps, catalogPolicies } from "./service.ts";
 
@@ -42,6 +43,8 @@ export const catalogDepsFor = (
   cache: new ReadThrough({ redis: redisClient(env), background, inflight, ...(guard ? { guard } : {}) }),
   pages: new ReadThrough({ redis: cacheRedisClient(env), background, inflight, ...(guard ? { guard } : {}) }),
   cursorSecret: env.CURSOR_SIGNING_SECRET,
+  pricesVersion: () => readPricesVersion(redisClient(env), env.UPSTASH_REDIS_REST_URL),
+  raisePricesVersion: () => raisePricesVersion(redisClient(env), env.UPSTASH_REDIS_REST_URL),
   mediaBaseUrl: env.MEDIA_BASE_URL,
   policies: catalogPolicies(
     seconds(env.CATALOG_FRESH_SECONDS, 60),

@@ -40,6 +40,8 @@ export interface ReadThroughDeps {
 }
 
 const LEASE_MS = 5_000;
+/** Entries written in one pipeline by `writeMany`. */
+const WRITE_MANY_CHUNK = 500;
 const POLL_MS = 25;
 
 /** SET unless the stored entry has a higher version. KEYS[1]=entry; ARGV=json, version, px. */
@@ -219,6 +221,28 @@ export class ReadThrough {
     }
     // Reads from now on look again rather than join a lookup that began before this write landed.
     this.deps.inflight.delete(readKey(key));
+  }
+
+  /**
+   * `write` for many entries of a versioned policy, `WRITE_MANY_CHUNK` to a round trip (one pipeline
+   * each): the write-through of a change that touches thousands of records at once.
+   */
+  async writeMany<T>(
+    entries: ReadonlyArray<{ key: string; value: T }>,
+    policy: CachePolicy<T>,
+  ): Promise<void> {
+    const version = policy.version;
+    if (!version) throw new Error("writeMany needs a versioned policy");
+    for (let i = 0; i < entries.length; i += WRITE_MANY_CHUNK) {
+      const pipeline = this.deps.redis.pipeline();
+      for (const { key, value } of entries.slice(i, i + WRITE_MANY_CHUNK)) {
+        const keepMs = typeof policy.keepMs === "number" ? policy.keepMs : policy.keepMs(value);
+        const entry: Entry<T> = { v: value, t: this.now(), u: version(value) };
+        pipeline.eval(WRITE_IF_NEWER, [key], [JSON.stringify(entry), String(entry.u), String(keepMs)]);
+      }
+      await pipeline.exec();
+    }
+    for (const { key } of entries) this.deps.inflight.delete(readKey(key));
   }
 
   /**

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ProductIdSchema } from "../../../domain/events.ts";
 import { MediaKeySchema } from "../../../domain/media.ts";
 import { CurrencySchema } from "../../../domain/money.ts";
+import { ScheduledPriceSchema } from "../../../domain/pricing.ts";
 import { cleanText } from "../../../domain/text.ts";
 
 export const CategorySlugSchema = z
@@ -10,7 +11,11 @@ export const CategorySlugSchema = z
 
 export const ProductImageSchema = z.object({ url: z.url(), alt: z.string() }).openapi("ProductImage");
 
-/** A product as the catalog caches it; answers add its availability (`ProductSchema`). */
+/**
+ * A product as the catalog caches it: its regular price and the price lists that will lower it
+ * (`scheduled`, absent when none), so every cache can answer the price of any moment without asking
+ * Postgres. Answers price it at their moment and add its availability (`ProductSchema`).
+ */
 export const CatalogProductSchema = z.object({
   id: ProductIdSchema,
   sku: z.string(),
@@ -21,18 +26,27 @@ export const CatalogProductSchema = z.object({
   category: CategorySlugSchema,
   images: z.array(ProductImageSchema),
   updatedAt: z.iso.datetime(),
+  scheduled: z.array(ScheduledPriceSchema).optional(),
 });
 export type Product = z.infer<typeof CatalogProductSchema>;
 
-/** A product as the API answers it: the cached product and its live availability. */
-export const ProductSchema = CatalogProductSchema.extend({
-  inStock: z.boolean().openapi({
-    description: "from the edge stock counter: lags the stock of record by at most a second",
-  }),
-  availableQty: z.number().int().nonnegative().optional().openapi({
-    description: "units left, present only at or below the low-stock threshold (LOW_STOCK_THRESHOLD)",
-  }),
-}).openapi("Product");
+/** A product as the API answers it: priced at the answer's moment, with its live availability. */
+export const ProductSchema = CatalogProductSchema.omit({ scheduled: true })
+  .extend({
+    priceCents: z.number().int().nonnegative().openapi({
+      description: "the price a checkout now would charge (a price list's, while one lowers it)",
+    }),
+    compareAtPriceCents: z.number().int().nonnegative().optional().openapi({
+      description: "the regular price, present only while a price list lowers it",
+    }),
+    inStock: z.boolean().openapi({
+      description: "from the edge stock counter: lags the stock of record by at most a second",
+    }),
+    availableQty: z.number().int().nonnegative().optional().openapi({
+      description: "units left, present only at or below the low-stock threshold (LOW_STOCK_THRESHOLD)",
+    }),
+  })
+  .openapi("Product");
 
 export const ProductParamsSchema = z.object({
   productId: ProductIdSchema,

@@ -1,12 +1,20 @@
 import { AppError } from "../../../domain/errors.ts";
 import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../domain/events.ts";
+import { priceAt } from "../../../domain/pricing.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
 import { openCursor, signCursor } from "./cursor.ts";
 import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
-import { loadCategories, loadProduct, loadProductPage, type ProductRecord, saveProduct } from "./store.ts";
+import {
+  loadCategories,
+  loadProduct,
+  loadProductPage,
+  loadProductRecords,
+  type ProductRecord,
+  saveProduct,
+} from "./store.ts";
 
 export interface CatalogPolicies {
   product: CachePolicy<ProductRecord>;
@@ -42,12 +50,28 @@ export interface CatalogDeps {
   policies: CatalogPolicies;
   /** Key of the signed catalog cursors (CURSOR_SIGNING_SECRET). */
   cursorSecret: string | undefined;
+  /** The prices version (see `prices-version.ts`), part of every cached page's key. */
+  pricesVersion: () => Promise<number>;
+  raisePricesVersion: () => Promise<number>;
 }
+
+/**
+ * The product as an answer at `atMs` shows it: its price then (a price list's, with the regular price
+ * as `compareAtPriceCents`, while one lowers it), its schedule left out.
+ */
+export const productAt = ({ scheduled, ...product }: Product, atMs: number) => {
+  const price = priceAt({ ...product, ...(scheduled ? { scheduled } : {}) }, atMs);
+  return {
+    ...product,
+    priceCents: price.priceCents,
+    ...(price.compareAtPriceCents !== undefined ? { compareAtPriceCents: price.compareAtPriceCents } : {}),
+  };
+};
 
 /** Entries hold a `ProductRecord` (product and Postgres version); `cat:p:` held products without one. */
 export const productKey = (id: string): string => `cat:pv:${id}`;
-const listKey = (q: ProductListQuery): string =>
-  `cat:l:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
+const listKey = (q: ProductListQuery, pricesVersion: number): string =>
+  `cat:l:${pricesVersion}:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
 /** What a cursor is signed for: the list it pages through (any page size). */
 const cursorScope = (q: ProductListQuery): string => `${q.category ?? ""}\n${q.q ?? ""}`;
 const CATEGORIES_KEY = "cat:c";
@@ -102,14 +126,18 @@ export const listProducts = async (
 ): Promise<{ value: ProductPage; status: CacheStatus }> => {
   const scope = cursorScope(query);
   const after = query.cursor ? await openCursor(deps.cursorSecret, scope, query.cursor) : undefined;
-  return deps.pages.read(listKey(query), query.q ? deps.policies.search : deps.policies.list, () =>
-    fromOrigin("product list", async () => {
-      const page = await loadProductPage(deps.db(), query, after, deps.mediaBaseUrl);
-      return {
-        items: page.items,
-        nextCursor: page.next ? await signCursor(deps.cursorSecret, scope, page.next) : null,
-      };
-    }),
+  const pricesVersion = await deps.pricesVersion();
+  return deps.pages.read(
+    listKey(query, pricesVersion),
+    query.q ? deps.policies.search : deps.policies.list,
+    () =>
+      fromOrigin("product list", async () => {
+        const page = await loadProductPage(deps.db(), query, after, deps.mediaBaseUrl);
+        return {
+          items: page.items,
+          nextCursor: page.next ? await signCursor(deps.cursorSecret, scope, page.next) : null,
+        };
+      }),
   );
 };
 
@@ -223,6 +251,40 @@ export const upsertProduct = async (
       .catch((error: unknown) => log("warn", "catalog-updated not published", { productId: id, error })),
   );
   return product;
+};
+
+/** Products written through per statement when prices change. */
+const PRICE_REFRESH_CHUNK = 2_000;
+
+/**
+ * After a change of the price lists of `ids` committed: writes those products through to the Redis
+ * cache with their new schedule (as Postgres has them now, each with the version the change gave it),
+ * then raises the prices version so no cached page or edge copy holding an old schedule is answered
+ * again. From then on every layer prices them from the new schedule, and switches on its second
+ * without asking Postgres. If Redis cannot be written the answer is a 503 (Postgres has the change):
+ * repeating the request fixes every cache.
+ */
+export const refreshPrices = async (deps: CatalogDeps, ids: readonly string[]): Promise<void> => {
+  try {
+    for (let i = 0; i < ids.length; i += PRICE_REFRESH_CHUNK) {
+      const records = await fromOrigin("prices", () =>
+        loadProductRecords(deps.db(), ids.slice(i, i + PRICE_REFRESH_CHUNK), deps.mediaBaseUrl),
+      );
+      await deps.cache.writeMany(
+        records.flatMap((record) =>
+          record.product ? [{ key: productKey(record.product.id), value: record }] : [],
+        ),
+        deps.policies.product,
+      );
+    }
+    await deps.raisePricesVersion();
+  } catch (error) {
+    throw new AppError(
+      "dependency_unavailable",
+      "the prices were saved but the catalog cache could not be updated; repeat the request",
+      { cause: error, retryAfter: 2 },
+    );
+  }
 };
 
 export const CATALOG_TOPIC = TOPICS.catalogUpdated;

@@ -1,12 +1,39 @@
 import { and, asc, count, desc, eq, gt, type SQL, sql } from "drizzle-orm";
-import { categories, type ProductRow, products } from "../../../db/schema/index.ts";
+import {
+  categories,
+  type ProductRow,
+  priceListPrices,
+  priceLists,
+  products,
+} from "../../../db/schema/index.ts";
 import { AppError } from "../../../domain/errors.ts";
 import { mediaUrl } from "../../../domain/media.ts";
+import type { ScheduledPrice } from "../../../domain/pricing.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import type { Cursor } from "./cursor.ts";
 import type { Category, Product, ProductInput, ProductListQuery } from "./schemas.ts";
 
 /** Postgres, the product of record, reached through the Neon driver. */
+
+/**
+ * The price lists that lower the product's price now or later (in its currency, not ended yet), as
+ * pricing takes them: a subquery, so every read of a product carries its schedule. Its columns are
+ * named with their tables: drizzle leaves them bare in a one-table query, where `id` would be ambiguous.
+ */
+export const scheduleOf = sql<ScheduledPrice[]>`(
+  select coalesce(json_agg(json_build_object(
+      'priceListId', l.id,
+      'priceCents', p.price_cents,
+      'startsAtMs', (extract(epoch from l.starts_at) * 1000)::bigint,
+      'endsAtMs', (extract(epoch from l.ends_at) * 1000)::bigint
+    ) order by l.id), '[]'::json)
+  from ${priceListPrices} as p
+  join ${priceLists} as l on l.id = p.price_list_id
+  where p.variant_id = "products"."id"
+    and l.currency = "products"."currency"
+    and p.price_cents < "products"."price_cents"
+    and (l.ends_at is null or l.ends_at > now())
+)`;
 
 const productColumns = {
   id: products.id,
@@ -18,9 +45,12 @@ const productColumns = {
   category: products.category,
   imageKeys: products.imageKeys,
   updatedAt: products.updatedAt,
+  scheduled: scheduleOf,
 };
 
-type ProductFields = Pick<ProductRow, keyof typeof productColumns>;
+type ProductFields = Pick<ProductRow, Exclude<keyof typeof productColumns, "scheduled">> & {
+  scheduled: ScheduledPrice[];
+};
 
 /**
  * A product as Postgres holds it, with the version Postgres assigned to that state (0: no such
@@ -41,6 +71,7 @@ export const toProduct = (row: ProductFields, mediaBaseUrl: string): Product => 
   category: row.category,
   images: row.imageKeys.map((key) => ({ url: mediaUrl(mediaBaseUrl, key), alt: row.name })),
   updatedAt: row.updatedAt.toISOString(),
+  ...(row.scheduled.length > 0 ? { scheduled: row.scheduled } : {}),
 });
 
 const toRecord = (row: (ProductFields & { version: number }) | undefined, mediaBaseUrl: string) =>
@@ -53,6 +84,20 @@ export const loadProduct = async (db: EdgeDb, id: string, mediaBaseUrl: string):
     .where(eq(products.id, id))
     .limit(1);
   return toRecord(row, mediaBaseUrl);
+};
+
+/** The records of the products among `ids` that exist (each with its version). */
+export const loadProductRecords = async (
+  db: EdgeDb,
+  ids: readonly string[],
+  mediaBaseUrl: string,
+): Promise<ProductRecord[]> => {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ ...productColumns, version: products.version })
+    .from(products)
+    .where(sql`${products.id} = any(${sql.param(ids)}::varchar[])`);
+  return rows.map((row) => toRecord(row, mediaBaseUrl));
 };
 
 /** Keyset pagination after `cursor`: by id, or by search rank then id when `q` is given. */

@@ -14,24 +14,25 @@ import { customerRoutes } from "./customers/index.ts";
 import { docsRoutes } from "./docs.ts";
 import type { StorefrontEnv } from "./env.ts";
 import { MEDIA_UPLOAD_PATHS, mediaRoutes } from "./media/index.ts";
+import { PRICE_LIST_BODY_LIMIT, PRICE_LIST_PATH, priceListRoutes } from "./price-lists/index.ts";
 import { stripeWebhookRoutes } from "./webhooks/stripe.ts";
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
-// JSON bodies are capped at 64 KiB; media uploads enforce their own 10 MiB while streaming, and the
-// checkout worker its own limit (its routes are forwarded before this runs).
-const jsonBodyLimit = new Hono<StorefrontEnv>().use(
-  "/v1/*",
-  except(
-    MEDIA_UPLOAD_PATHS,
-    bodyLimit({
-      maxSize: JSON_BODY_LIMIT,
-      onError: () => {
-        throw new AppError("payload_too_large", `request body over ${JSON_BODY_LIMIT} bytes`);
-      },
-    }),
-  ),
-);
+const limitTo = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AppError("payload_too_large", `request body over ${maxSize} bytes`);
+    },
+  });
+
+// JSON bodies are capped at 64 KiB, price-list writes (up to 10,000 prices) at 2 MiB; media uploads
+// enforce their own 10 MiB while streaming, and the checkout worker its own limit (its routes are
+// forwarded before this runs).
+const jsonBodyLimit = new Hono<StorefrontEnv>()
+  .use("/v1/*", except([...MEDIA_UPLOAD_PATHS, PRICE_LIST_PATH], limitTo(JSON_BODY_LIMIT)))
+  .use(PRICE_LIST_PATH, limitTo(PRICE_LIST_BODY_LIMIT));
 
 export const app = createApp<StorefrontEnv>("storefront", StorefrontSettingsSchema);
 
@@ -45,6 +46,7 @@ const routes = app
   .route("/", customerRoutes)
   .route("/", adminRoutes)
   .route("/", adminOrderRoutes)
+  .route("/", priceListRoutes)
   .route("/", mediaRoutes)
   .route("/", stripeWebhookRoutes)
   .route("/", docsRoutes(app));

@@ -134,7 +134,9 @@ export const adminRoutes = new OpenAPIHono<StorefrontEnv>()
       return c.json(answer ?? { ...product, inStock: true }, 200);
     } finally {
       // Also after a failure: Postgres may hold the update even when the answer is an error.
-      await purgeEdge([`/v1/products/${productId}`, "/v1/categories"]);
+      const deps = catalogDeps(c);
+      await purgeEdge([`/v1/products/${productId}`], await deps.pricesVersion());
+      await purgeEdge(["/v1/categories"]);
     }
   })
   .openapi(putStockRoute, async (c) => {

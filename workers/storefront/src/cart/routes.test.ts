@@ -7,7 +7,7 @@ import { CartStore, cartKey } from "../../../edge/cart/index.ts";
 import { productKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
 import type { EnvOverrides } from "../../../platform/test-support.ts";
-import { redisTrips } from "../../../platform/test-support.ts";
+import { roundTrips } from "../../../platform/test-support.ts";
 import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
 
 const newCart = async (): Promise<Cart> => {
@@ -24,7 +24,7 @@ describe("cart lifecycle", () => {
     const mug = await createProduct({ priceCents: 990, name: "One-trip mug" });
     const lamp = await createProduct({ priceCents: 500, name: "One-trip lamp" });
     const trips = (work: () => Promise<Response>, status: number) =>
-      redisTrips(env.UPSTASH_REDIS_REST_URL, async () => expect((await work()).status).toBe(status));
+      roundTrips(env.UPSTASH_REDIS_REST_URL, async () => expect((await work()).status).toBe(status));
     // Each script's first run on a Redis that never saw it is two trips (NOSCRIPT, then the script
     // itself): run every step once first, so the count below does not depend on which test ran first.
     const warm = (await newCart()).cartId;
@@ -35,7 +35,7 @@ describe("cart lifecycle", () => {
     await call(`/v1/carts/${warm}`, { method: "DELETE" });
     let cartId = "";
     expect(
-      await redisTrips(env.UPSTASH_REDIS_REST_URL, async () => {
+      await roundTrips(env.UPSTASH_REDIS_REST_URL, async () => {
         cartId = (await newCart()).cartId;
       }),
     ).toBe(1);
@@ -61,7 +61,7 @@ describe("cart lifecycle", () => {
     let cart: Cart | undefined;
     // The script (no entry), the client's miss counted, then the script again with the product read
     // from Postgres; the entry is written after the answer.
-    const trips = await redisTrips(env.UPSTASH_REDIS_REST_URL, async () => {
+    const trips = await roundTrips(env.UPSTASH_REDIS_REST_URL, async () => {
       cart = await json<Cart>(await add(cartId, lamp, 2));
     });
     expect(trips).toBe(4);

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { Product } from "../../../edge/catalog/index.ts";
+import { type Product, productAt } from "../../../edge/catalog/index.ts";
 import { readStockLevels, type StockCounter, stockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, type EdgeDb, type ServiceBindings } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
@@ -78,10 +78,14 @@ export const capFreshness = (cacheControl: string | null): string | null =>
     (_all, name: string, seconds: string) => `${name}=${Math.min(Number(seconds), 1)}`,
   ) ?? null;
 
-/** The products with their live availability (`inStock`, and `availableQty` when stock is low). */
+/**
+ * The products as answers show them now: priced at this moment (see `productAt`), with their live
+ * availability (`inStock`, and `availableQty` when stock is low).
+ */
 export const withStock = async (
   env: ServiceBindings & { LOW_STOCK_THRESHOLD?: string },
   products: readonly Product[],
+  now = Date.now(),
 ) => {
   const units = await readAvailability(
     stockCounter(env),
@@ -90,15 +94,17 @@ export const withStock = async (
   );
   const threshold = lowStockThreshold(env.LOW_STOCK_THRESHOLD);
   return products.map((product) => ({
-    ...product,
+    ...productAt(product, now),
     ...availabilityOf(units.get(product.id) ?? null, threshold),
   }));
 };
 
 /**
- * Adds live availability to the product answers passing through (one product or a page of them).
- * It sits outside the edge cache, which keeps products without it, so a cached product still shows
- * the counter of now; the answer may be cached for a second only.
+ * Prices the product answers passing through (one product or a page of them) at this moment and adds
+ * their live availability. It sits outside the edge cache, which keeps products with their schedule
+ * of prices and without availability, so a cached product still shows the price and the counter of
+ * now (a price list switches on its second in every cached copy); the answer may be cached for a
+ * second only.
  */
 export const withAvailability = (): MiddlewareHandler<StorefrontEnv> => async (c, next) => {
   await next();

@@ -14,6 +14,8 @@ export const EDGE_STALE_IF_ERROR_SECONDS = 86_400;
 /** Internal headers of a stored copy: when it was stored, and the answer's own Cache-Control. */
 const STORED_AT = "X-Edge-Stored-At";
 const CACHE_CONTROL = "X-Edge-Cache-Control";
+/** The key's parameter for `keyVersion`: a name no route's query parameter has. */
+const KEY_VERSION = "~v";
 /** Internal header by which a route tells the version of its answer (see `stillCurrent`). */
 export const VERSION = "X-Catalog-Version";
 
@@ -76,6 +78,11 @@ export interface EdgeCacheOptions {
   /** Query parameters that are part of the key. */
   keyParams?: readonly string[];
   /**
+   * A version the key also carries (the prices version): raising it makes every stored copy
+   * unreachable at once, in every colo, without knowing which they are.
+   */
+  keyVersion?: (c: Context) => Promise<number>;
+  /**
    * For answers that name their version in `X-Catalog-Version` (an internal header, never sent):
    * run after the answer was stored, false when a newer version was written meanwhile (the copy was
    * read before an update whose purge it then outlived), which drops it again.
@@ -91,7 +98,10 @@ export interface EdgeCacheOptions {
 export const edgeCache =
   (options: EdgeCacheOptions = {}): MiddlewareHandler =>
   async (c, next) => {
-    const params = Object.fromEntries((options.keyParams ?? []).map((name) => [name, c.req.query(name)]));
+    const params: Record<string, string | undefined> = Object.fromEntries(
+      (options.keyParams ?? []).map((name) => [name, c.req.query(name)]),
+    );
+    if (options.keyVersion) params[KEY_VERSION] = String(await options.keyVersion(c));
     const key = edgeCacheKey(c.req.path, params);
     const cache = caches.default;
     const now = Date.now();
@@ -128,5 +138,12 @@ export const edgeCache =
     );
   };
 
-export const purgeEdge = (paths: readonly string[]): Promise<boolean[]> =>
-  Promise.all(paths.map((path) => caches.default.delete(edgeCacheKey(path))));
+/** Drops this colo's copies of `paths` (stored under `version` when their route has a `keyVersion`). */
+export const purgeEdge = (paths: readonly string[], version?: number): Promise<boolean[]> =>
+  Promise.all(
+    paths.map((path) =>
+      caches.default.delete(
+        edgeCacheKey(path, version === undefined ? {} : { [KEY_VERSION]: String(version) }),
+      ),
+    ),
+  );

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { etag } from "hono/etag";
 import type { CacheStatus } from "../../../edge/catalog/index.ts";
 import {
@@ -76,18 +77,23 @@ const listCategoriesRoute = createRoute({
 
 const routes = new OpenAPIHono<StorefrontEnv>();
 
-// Availability is added outside the edge cache (which keeps products without it), inside the ETag.
+/** Edge copies of products hold their schedule of prices: a price-list write makes them all old. */
+const pricesVersion = (c: Context<StorefrontEnv>) => catalogDeps(c).pricesVersion();
+
+// The price of the moment and availability are added outside the edge cache (which keeps products
+// with their schedule and without availability), inside the ETag.
 routes.use(
   "/v1/products",
   etag(),
   withAvailability(),
-  edgeCache({ keyParams: ["category", "q", "cursor", "limit"] }),
+  edgeCache({ keyParams: ["category", "q", "cursor", "limit"], keyVersion: pricesVersion }),
 );
 routes.use(
   "/v1/products/:productId",
   etag(),
   withAvailability(),
   edgeCache({
+    keyVersion: pricesVersion,
     stillCurrent: (c, version) => isCurrentProduct(catalogDeps(c), c.req.param("productId") ?? "", version),
   }),
 );
