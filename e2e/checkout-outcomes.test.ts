@@ -137,4 +137,71 @@ describe("checkout outcomes end to end", () => {
       );
     expect(body).toContain(formatMoney(cart.subtotalCents, "USD"));
   });
+
+  it("a sale charges each checkout the price of its moment, and the order line records the list", async () => {
+    const productId = uniqueProductId("e2e_sale");
+    await e2e.api.createProduct(productId, 10, 2_500);
+    const listId = uniqueProductId("e2e_list");
+    const starts = Date.now() + 4_000;
+    const ends = starts + 4_000;
+    await e2e.api.putPriceList(listId, starts, ends, [{ variantId: productId, priceCents: 1_999 }]);
+    const carts = [
+      await e2e.api.cartWith(productId, 2),
+      await e2e.api.cartWith(productId, 2),
+      await e2e.api.cartWith(productId, 2),
+    ];
+    const sleepUntil = (ms: number) =>
+      new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())));
+    const placed = [];
+    for (const [i, moment] of [Date.now(), starts + 300, ends + 300].entries()) {
+      await sleepUntil(moment);
+      const answer = await e2e.api.checkout(carts[i] ?? "", "tok_visa");
+      expect(answer.status).toBe(202);
+      placed.push(answer.order);
+    }
+    expect(
+      placed.map((order) => [order?.items[0]?.unitPriceCents, order?.items[0]?.compareAtPriceCents]),
+    ).toEqual([
+      [2_500, undefined],
+      [1_999, 2_500],
+      [2_500, undefined],
+    ]);
+    expect(placed.map((order) => order?.subtotalCents)).toEqual([5_000, 3_998, 5_000]);
+
+    const ids = placed.map((order) => order?.orderId ?? "");
+    await e2e.api.waitFinal(ids);
+    const rows = await e2e.pipeline.pool.query<{
+      order_id: string;
+      unit: string;
+      compare_at: string | null;
+      price_list_id: string | null;
+      amount: string;
+    }>(
+      `select l.order_id, l.unit_price_cents as unit, l.compare_at_price_cents as compare_at, l.price_list_id,
+         p.amount_cents as amount
+       from order_lines l join payments p using (order_id) where l.order_id = any($1)`,
+      [ids],
+    );
+    const byOrder = new Map(rows.rows.map((r) => [r.order_id, r]));
+    expect(
+      ids.map((id) => {
+        const r = byOrder.get(id);
+        return [
+          Number(r?.unit),
+          r?.compare_at === null ? null : Number(r?.compare_at),
+          r?.price_list_id,
+          Number(r?.amount),
+        ];
+      }),
+    ).toEqual([
+      [2_500, null, null, 5_000],
+      [1_999, 2_500, listId, 3_998],
+      [2_500, null, null, 5_000],
+    ]);
+    const [, sale] = ids;
+    expect((await e2e.api.order(sale ?? "")).items[0]).toMatchObject({
+      unitPriceCents: 1_999,
+      compareAtPriceCents: 2_500,
+    });
+  });
 });

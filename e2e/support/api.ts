@@ -62,6 +62,25 @@ export const createApi = (baseUrl: string, adminToken: string) => {
       }
       await expectOk(res, "put product");
     },
+    /** Writes a price list (admin): `prices` by variant id, from `startsAt` to `endsAt` (ms). */
+    async putPriceList(
+      priceListId: string,
+      startsAt: number,
+      endsAt: number | undefined,
+      prices: ReadonlyArray<{ variantId: string; priceCents: number }>,
+    ): Promise<void> {
+      const body = {
+        name: `E2E list ${priceListId}`,
+        currency: "USD",
+        startsAt: new Date(startsAt).toISOString(),
+        ...(endsAt === undefined ? {} : { endsAt: new Date(endsAt).toISOString() }),
+        prices,
+      };
+      await expectOk(
+        await call(`/v1/admin/price-lists/${priceListId}`, jsonBody("PUT", body, adminHeaders)),
+        "put price list",
+      );
+    },
     async setStock(productId: string, available: number): Promise<StockLevel> {
       const res = await call(
         `/v1/admin/inventory/${productId}`,
