@@ -115,6 +115,35 @@ describe("price lists", () => {
     expect(await json<PriceList>(await call(`/v1/admin/price-lists/${id}`, admin("GET")))).toEqual(ended);
   });
 
+  it("end at once when deleted: the very next answer and cart show the regular price", async () => {
+    const product = await createProduct({ priceCents: 4_000 });
+    const id = listId();
+    const body = {
+      name: "Flash",
+      currency: "USD",
+      startsAt: at(Date.now() - 1_000),
+      prices: [{ variantId: product, priceCents: 3_000 }],
+    };
+    expect((await putList(id, body)).status).toBe(200);
+    const cart = await json<Cart>(await call("/v1/carts", { method: "POST" }));
+    const added = await json<Cart>(
+      await call(`/v1/carts/${cart.cartId}/items`, jsonInit("POST", { productId: product, qty: 1 })),
+    );
+    expect(added.items[0]).toMatchObject({ unitPriceCents: 3_000, compareAtPriceCents: 4_000 });
+    expect(await json<Priced>(await call(`/v1/products/${product}`))).toMatchObject({
+      priceCents: 3_000,
+      compareAtPriceCents: 4_000,
+    });
+    const ended = await json<PriceList>(await call(`/v1/admin/price-lists/${id}`, admin("DELETE")));
+    expect(Date.parse(ended.endsAt ?? "")).toBeLessThanOrEqual(Date.now());
+    const after = await json<Priced>(await call(`/v1/products/${product}`));
+    expect(after).toMatchObject({ priceCents: 4_000 });
+    expect(after.compareAtPriceCents).toBeUndefined();
+    const carted = await json<Cart>(await call(`/v1/carts/${cart.cartId}`));
+    expect(carted.items[0]?.unitPriceCents).toBe(4_000);
+    expect(carted.items[0]?.compareAtPriceCents).toBeUndefined();
+  });
+
   it("switch catalog answers, pages and carts on the second, lowest price winning, without reading Postgres", async () => {
     const category = `sale-${crypto.randomUUID().slice(0, 8)}`;
     const tee = await createProduct({ priceCents: 2_500, category });
