@@ -15,6 +15,7 @@ import { flashSale } from "./scenarios/flash-sale.ts";
 import { memory } from "./scenarios/memory.ts";
 import { checkoutToConfirmed, oversellDrill } from "./scenarios/orders.ts";
 import { pipelineAlone } from "./scenarios/pipeline.ts";
+import { priceSwitch } from "./scenarios/price-switch.ts";
 import type { Scenario, ScenarioResult } from "./scenarios/types.ts";
 
 /** In this order: the million-product seed comes last, as it changes the catalog the others read. */
@@ -27,6 +28,8 @@ const SCENARIOS: Record<string, Scenario> = {
   pipeline: pipelineAlone,
   memory,
   "catalog-scale": catalogAtScale,
+  // After catalog-scale, which measures reads with the seed catalog before it seeds its own.
+  "price-switch": priceSwitch,
 };
 
 const { values } = parseArgs({
