@@ -30,8 +30,13 @@ export const onError: ErrorHandler = (error, c) => {
 export const onNotFound: NotFoundHandler = (c) =>
   respond(c, new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`));
 
+/** Issues named in one validation answer at most: enough to fix a request, bounded whatever its size. */
+export const MAX_VALIDATION_ISSUES = 100;
+
 /** Validation failures of every route, in one shape. */
 export const validationError = (error: ZodError): AppError =>
   new AppError("invalid_request", "request failed validation", {
-    details: error.issues.map((issue) => ({ path: issue.path, code: issue.code, message: issue.message })),
+    details: error.issues
+      .slice(0, MAX_VALIDATION_ISSUES)
+      .map((issue) => ({ path: issue.path, code: issue.code, message: issue.message })),
   });

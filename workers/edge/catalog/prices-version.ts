@@ -14,13 +14,33 @@ export const PRICES_VERSION_KEY = "cat:prices";
 /** How long an isolate reuses the version it read: a write reaches every answer within this. */
 export const PRICES_VERSION_FRESH_MS = 1_000;
 
+/**
+ * Raises the version to the clock's milliseconds, or one past the current version if that is higher:
+ * versions never repeat, even if the key is lost (a version of before would find old entries again).
+ * KEYS[1] = the version; ARGV[1] = now (ms).
+ */
+const RAISE = `
+local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0
+local next = math.max(current + 1, tonumber(ARGV[1]))
+redis.call('set', KEYS[1], next)
+return next`;
+
 const known = new Map<string, { version: number; at: number }>();
 const reading = new Map<string, Promise<number>>();
+
+/** Remembers `version` unless this isolate already knows a later one (a read that raced a raise). */
+const remember = (scope: string, version: number): number => {
+  const last = known.get(scope);
+  const kept = Math.max(version, last?.version ?? 0);
+  known.set(scope, { version: kept, at: Date.now() });
+  return kept;
+};
 
 /**
  * The prices version, read at most once per `PRICES_VERSION_FRESH_MS` per isolate and Redis (`scope`
  * names it); concurrent requests share the read. When Redis does not answer, the last version this
- * isolate knew (0 if none), so edge copies keep answering while Redis is down.
+ * isolate knew (0 if none), remembered like a read, so an outage costs one deadline per second per
+ * isolate, and edge copies keep answering meanwhile.
  */
 export const readPricesVersion = (redis: Redis, scope: string, now = Date.now()): Promise<number> => {
   const last = known.get(scope);
@@ -30,14 +50,10 @@ export const readPricesVersion = (redis: Redis, scope: string, now = Date.now())
     read = redis
       .get<number | string>(PRICES_VERSION_KEY)
       .then(
-        (value) => {
-          const version = Number(value ?? 0);
-          known.set(scope, { version, at: Date.now() });
-          return version;
-        },
+        (value) => remember(scope, Number(value ?? 0)),
         (error: unknown) => {
           log("warn", "prices version unknown; the last one known is used", { error });
-          return last?.version ?? 0;
+          return remember(scope, last?.version ?? 0);
         },
       )
       .finally(() => reading.delete(scope));
@@ -48,7 +64,6 @@ export const readPricesVersion = (redis: Redis, scope: string, now = Date.now())
 
 /** Raises the prices version; this isolate uses the new one at once. */
 export const raisePricesVersion = async (redis: Redis, scope: string): Promise<number> => {
-  const version = await redis.incr(PRICES_VERSION_KEY);
-  known.set(scope, { version, at: Date.now() });
-  return version;
+  const version = Number(await redis.eval(RAISE, [PRICES_VERSION_KEY], [String(Date.now())]));
+  return remember(scope, version);
 };

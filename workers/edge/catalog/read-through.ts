@@ -40,8 +40,9 @@ export interface ReadThroughDeps {
 }
 
 const LEASE_MS = 5_000;
-/** Entries written in one pipeline by `writeMany`. */
+/** Entries, and bytes of them, written in one pipeline by `writeMany` (well inside a REST body limit). */
 const WRITE_MANY_CHUNK = 500;
+const WRITE_MANY_BYTES = 512 * 1024;
 const POLL_MS = 25;
 
 /** SET unless the stored entry has a higher version. KEYS[1]=entry; ARGV=json, version, px. */
@@ -224,8 +225,9 @@ export class ReadThrough {
   }
 
   /**
-   * `write` for many entries of a versioned policy, `WRITE_MANY_CHUNK` to a round trip (one pipeline
-   * each): the write-through of a change that touches thousands of records at once.
+   * `write` for many entries of a versioned policy, in pipelines of at most `WRITE_MANY_CHUNK` entries
+   * and `WRITE_MANY_BYTES` of JSON (one round trip each): the write-through of a change that touches
+   * thousands of records at once.
    */
   async writeMany<T>(
     entries: ReadonlyArray<{ key: string; value: T }>,
@@ -233,15 +235,24 @@ export class ReadThrough {
   ): Promise<void> {
     const version = policy.version;
     if (!version) throw new Error("writeMany needs a versioned policy");
-    for (let i = 0; i < entries.length; i += WRITE_MANY_CHUNK) {
-      const pipeline = this.deps.redis.pipeline();
-      for (const { key, value } of entries.slice(i, i + WRITE_MANY_CHUNK)) {
-        const keepMs = typeof policy.keepMs === "number" ? policy.keepMs : policy.keepMs(value);
-        const entry: Entry<T> = { v: value, t: this.now(), u: version(value) };
-        pipeline.eval(WRITE_IF_NEWER, [key], [JSON.stringify(entry), String(entry.u), String(keepMs)]);
+    let pipeline = this.deps.redis.pipeline();
+    let queued = 0;
+    let bytes = 0;
+    for (const { key, value } of entries) {
+      const keepMs = typeof policy.keepMs === "number" ? policy.keepMs : policy.keepMs(value);
+      const entry: Entry<T> = { v: value, t: this.now(), u: version(value) };
+      const json = JSON.stringify(entry);
+      if (queued > 0 && (queued >= WRITE_MANY_CHUNK || bytes + json.length > WRITE_MANY_BYTES)) {
+        await pipeline.exec();
+        pipeline = this.deps.redis.pipeline();
+        queued = 0;
+        bytes = 0;
       }
-      await pipeline.exec();
+      pipeline.eval(WRITE_IF_NEWER, [key], [json, String(entry.u), String(keepMs)]);
+      queued++;
+      bytes += json.length;
     }
+    if (queued > 0) await pipeline.exec();
     for (const { key } of entries) this.deps.inflight.delete(readKey(key));
   }
 

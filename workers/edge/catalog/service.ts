@@ -68,6 +68,16 @@ export const productAt = ({ scheduled, ...product }: Product, atMs: number) => {
   };
 };
 
+/** The next moment after `atMs` at which any of the products' prices may change, or null. */
+export const nextPriceChange = (products: readonly Product[], atMs: number): number | null => {
+  let next: number | null = null;
+  for (const product of products) {
+    const { changesAtMs } = priceAt(product, atMs);
+    if (changesAtMs !== null && (next === null || changesAtMs < next)) next = changesAtMs;
+  }
+  return next;
+};
+
 /** Entries hold a `ProductRecord` (product and Postgres version); `cat:p:` held products without one. */
 export const productKey = (id: string): string => `cat:pv:${id}`;
 const listKey = (q: ProductListQuery, pricesVersion: number): string =>

@@ -188,7 +188,10 @@ export const saveProduct = async (
     imageKeys: input.imageKeys ?? [],
     updatedAt: sql`now()`,
   };
-  const [, saved] = await db.batch([
+  // The product is read back by a statement of its own: RETURNING would read the price lists with the
+  // upsert's snapshot, from before a list write it waited for, and cache an old schedule under the
+  // newest version. The next statement sees every committed list while the row lock is held.
+  const [, , saved] = await db.batch([
     db
       .insert(categories)
       .values({ slug: input.category, name: categoryName(input.category) })
@@ -199,8 +202,11 @@ export const saveProduct = async (
       .onConflictDoUpdate({
         target: products.id,
         set: { ...values, id: undefined, version: sql`${products.version} + 1` },
-      })
-      .returning({ ...productColumns, version: products.version }),
+      }),
+    db
+      .select({ ...productColumns, version: products.version })
+      .from(products)
+      .where(eq(products.id, id)),
   ]);
   const row = saved[0];
   if (!row) throw new Error(`upsert of product ${id} returned no row`);

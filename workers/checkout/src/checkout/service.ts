@@ -79,7 +79,8 @@ const checkAmounts = (
 
 /**
  * The order of the cart's lines, priced from the catalog at the moment it is placed; the client never
- * sends a price. Lines whose product no longer exists are left out, as the cart answer leaves them.
+ * sends a price. Lines that cannot be priced (their product no longer exists, or sells in another
+ * currency than the cart's first line) are left out, exactly as the cart answer leaves them.
  */
 const priceOrder = async (
   deps: CheckoutDeps,
@@ -105,8 +106,6 @@ const priceOrder = async (
       details: cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : undefined,
     });
   }
-  if (pricing.unpriced.some((u) => u.reason === "currency_mismatch"))
-    throw new AppError("invalid_request", "a cart must be priced in one currency");
   checkAmounts(deps.limits, pricing);
   const orderId = newOrderId();
   return OrderPlacedSchema.parse({

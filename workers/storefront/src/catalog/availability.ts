@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { type Product, productAt } from "../../../edge/catalog/index.ts";
+import { nextPriceChange, type Product, productAt } from "../../../edge/catalog/index.ts";
 import { readStockLevels, type StockCounter, stockCounter } from "../../../edge/stock/index.ts";
 import { dbClient, type EdgeDb, type ServiceBindings } from "../../../platform/clients.ts";
 import { log } from "../../../platform/log.ts";
@@ -71,11 +71,15 @@ const lowStockThreshold = (value: string | undefined): number => {
   return value !== undefined && value !== "" && Number.isInteger(parsed) && parsed >= 0 ? parsed : 5;
 };
 
-/** Availability may be a second old: `max-age` and `stale-while-revalidate` are capped at 1 s. */
-export const capFreshness = (cacheControl: string | null): string | null =>
+/**
+ * Availability may be a second old: `max-age` and `stale-while-revalidate` are capped at `atMost`
+ * seconds (1, and 0 when a price changes within the two seconds a downstream cache could then keep
+ * the answer).
+ */
+export const capFreshness = (cacheControl: string | null, atMost = 1): string | null =>
   cacheControl?.replace(
     /\b(max-age|stale-while-revalidate)=(\d+)/g,
-    (_all, name: string, seconds: string) => `${name}=${Math.min(Number(seconds), 1)}`,
+    (_all, name: string, seconds: string) => `${name}=${Math.min(Number(seconds), atMost)}`,
   ) ?? null;
 
 /**
@@ -110,10 +114,15 @@ export const withAvailability = (): MiddlewareHandler<StorefrontEnv> => async (c
   await next();
   if (c.res.status !== 200 || !c.res.headers.get("content-type")?.includes("application/json")) return;
   const body = (await c.res.clone().json()) as { items?: Product[] } & Product;
-  const answer = Array.isArray(body.items)
-    ? { ...body, items: await withStock(c.env, body.items) }
-    : (await withStock(c.env, [body]))[0];
-  const cacheControl = capFreshness(c.res.headers.get("Cache-Control"));
+  const products = Array.isArray(body.items) ? body.items : [body];
+  const now = Date.now();
+  const priced = await withStock(c.env, products, now);
+  const answer = Array.isArray(body.items) ? { ...body, items: priced } : priced[0];
+  const change = nextPriceChange(products, now);
+  const cacheControl = capFreshness(
+    c.res.headers.get("Cache-Control"),
+    change !== null && change - now < 2_000 ? 0 : 1,
+  );
   // Hono keeps the previous answer's headers on the new one, so the changed ones are set after.
   c.res = new Response(JSON.stringify(answer), { status: 200, headers: c.res.headers });
   c.res.headers.delete("content-length");

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Cart } from "../../../edge/cart/index.ts";
+import { productKey } from "../../../edge/catalog/index.ts";
+import { redisClient } from "../../../platform/clients.ts";
 import { roundTrips } from "../../../platform/test-support.ts";
 import {
   admin,
@@ -10,6 +12,7 @@ import {
   expectError,
   json,
   jsonInit,
+  productInput,
   uniqueProductId,
 } from "../test-support.ts";
 import type { PriceList } from "./index.ts";
@@ -69,6 +72,14 @@ describe("price lists", () => {
     ]);
     const tooMany = Array.from({ length: 10_001 }, (_, i) => ({ variantId: `v${i}`, priceCents: 1 }));
     await expectError(await putList(listId(), { ...valid, prices: tooMany }), 400, "invalid_request");
+    // Thousands of bad prices: the answer names the first hundred.
+    const junk = Array.from({ length: 5_000 }, (_, i) => ({ variantId: `v${i}`, priceCents: -1 }));
+    const named = await expectError(
+      await putList(listId(), { ...valid, prices: junk }),
+      400,
+      "invalid_request",
+    );
+    expect(named.error.details).toHaveLength(100);
     await expectError(
       await call(`/v1/admin/price-lists/${listId()}`, admin("GET")),
       404,
@@ -113,9 +124,12 @@ describe("price lists", () => {
     // Not started yet: it ends at its start, so it never applies.
     expect(ended).toMatchObject({ endsAt: at(starts), version: 3, priceCount: 1 });
     expect(await json<PriceList>(await call(`/v1/admin/price-lists/${id}`, admin("GET")))).toEqual(ended);
+    // A list without an end, said as null.
+    const open = await json<PriceList>(await putList(listId(), { ...body, endsAt: null }));
+    expect(open).toMatchObject({ endsAt: null, priceCount: 2 });
   });
 
-  it("end at once when deleted: the very next answer and cart show the regular price", async () => {
+  it("end when deleted: the next answer and cart show the regular price; deleting again repairs every cache", async () => {
     const product = await createProduct({ priceCents: 4_000 });
     const id = listId();
     const body = {
@@ -142,6 +156,33 @@ describe("price lists", () => {
     const carted = await json<Cart>(await call(`/v1/carts/${cart.cartId}`));
     expect(carted.items[0]?.unitPriceCents).toBe(4_000);
     expect(carted.items[0]?.compareAtPriceCents).toBeUndefined();
+
+    // A product written again keeps its schedule (read after the write, not with it).
+    const again = await call(
+      `/v1/admin/products/${product}`,
+      admin("PUT", productInput({ priceCents: 4_000 })),
+    );
+    expect(again.status).toBe(200);
+    const other = listId();
+    expect(
+      (await putList(other, { ...body, prices: [{ variantId: product, priceCents: 3_500 }] })).status,
+    ).toBe(200);
+    const renamed = await call(
+      `/v1/admin/products/${product}`,
+      admin("PUT", productInput({ priceCents: 4_000, name: "Renamed" })),
+    );
+    expect(await json<Priced>(renamed)).toMatchObject({ priceCents: 3_500, compareAtPriceCents: 4_000 });
+
+    // The caches were not written after an end that committed (its answer lost, say): they still
+    // hold the list. Ending it again writes them through again.
+    const redis = redisClient(env);
+    const entry = await redis.get(productKey(product));
+    expect((await call(`/v1/admin/price-lists/${other}`, admin("DELETE"))).status).toBe(200);
+    await redis.set(productKey(product), entry);
+    expect((await call(`/v1/admin/price-lists/${other}`, admin("DELETE"))).status).toBe(200);
+    expect(await json<Priced>(await call(`/v1/products/${product}`))).toMatchObject({ priceCents: 4_000 });
+    const line = (await json<Cart>(await call(`/v1/carts/${cart.cartId}`))).items[0];
+    expect(line?.unitPriceCents).toBe(4_000);
   });
 
   it("switch catalog answers, pages and carts on the second, lowest price winning, without reading Postgres", async () => {
@@ -177,7 +218,9 @@ describe("price lists", () => {
 
     const read = async () => {
       const sent = Date.now();
-      const product = await json<Priced>(await call(`/v1/products/${tee}`));
+      const productAnswer = await call(`/v1/products/${tee}`);
+      const cacheControl = productAnswer.headers.get("Cache-Control") ?? "";
+      const product = await json<Priced>(productAnswer);
       const page = await json<{ items: (Priced & { id: string })[] }>(
         await call(`/v1/products?category=${category}`),
       );
@@ -186,6 +229,7 @@ describe("price lists", () => {
       return {
         sent,
         answered: Date.now(),
+        cacheControl,
         product,
         page: page.items.find((item) => item.id === tee),
         mug: page.items.find((item) => item.id === mug),
@@ -239,6 +283,19 @@ describe("price lists", () => {
       };
     };
     expect(settled.map(seen)).toEqual(settled.map(wanted));
+    // Downstream caches may keep an answer for max-age plus stale-while-revalidate (1 + 1 s): within
+    // two seconds of a switch they may keep it for none. (An answer whose handling may have begun on
+    // either side of that mark is not checked.)
+    for (const a of answers) {
+      const next = [starts, ends].find((s) => s > a.sent);
+      const fresh =
+        next === undefined || next - a.answered >= 2_000 ? 1 : next - a.sent < 2_000 ? 0 : undefined;
+      if (fresh === undefined) continue;
+      expect({ at: a.sent - starts, cacheControl: a.cacheControl }).toEqual({
+        at: a.sent - starts,
+        cacheControl: expect.stringContaining(`max-age=${fresh}, stale-while-revalidate=${fresh}`),
+      });
+    }
     // Each period was seen.
     expect(new Set(settled.map((a) => priceAt(a.answered)))).toEqual(new Set([2_500, 1_999, 2_200]));
     expect(trips).toBe(0);

@@ -16,7 +16,9 @@ export const PriceListInputSchema = z
     name: cleanText(200, { min: 1 }),
     currency: CurrencySchema,
     startsAt: Moment.openapi({ description: "when the list starts (ISO-8601); exact to the second" }),
-    endsAt: Moment.optional().openapi({ description: "when it ends; without it, it runs until ended" }),
+    endsAt: Moment.nullish().openapi({
+      description: "when it ends; without it (or null), it runs until ended",
+    }),
     prices: z
       .array(
         z.strictObject({
@@ -29,7 +31,7 @@ export const PriceListInputSchema = z
       .max(MAX_PRICES_PER_LIST),
   })
   .superRefine((input, ctx) => {
-    if (input.endsAt !== undefined && Date.parse(input.endsAt) <= Date.parse(input.startsAt))
+    if (input.endsAt != null && Date.parse(input.endsAt) <= Date.parse(input.startsAt))
       ctx.addIssue({ code: "custom", path: ["endsAt"], message: "endsAt must be after startsAt" });
     const seen = new Set<string>();
     input.prices.forEach(({ variantId }, i) => {

@@ -45,9 +45,12 @@ export const findUnpriceable = async (
   };
 };
 
-/** One writer of a list at a time: its statement then sees the prices the last writer committed. */
-const lockList = (db: EdgeDb, id: string) =>
-  db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`price-list:${id}`}, 0))`);
+/**
+ * One price-list writer at a time: its statement then sees the prices the last writer committed, and
+ * two writes touching the same products cannot lock their rows in opposite orders (writes are rare).
+ */
+const lockPriceLists = (db: EdgeDb) =>
+  db.execute(sql`select pg_advisory_xact_lock(hashtextextended('price-lists', 0))`);
 
 /**
  * Writes the list and replaces its prices in one transaction, and raises the version of every product
@@ -60,7 +63,7 @@ export const savePriceList = async (
   input: PriceListInput,
 ): Promise<{ list: PriceList; touched: string[] }> => {
   const [, written] = await db.batch([
-    lockList(db, id),
+    lockPriceLists(db),
     db.execute<ListRow & { touched: string[] }>(sql`
       with input as (
         select * from unnest(${sql.param(input.prices.map((p) => p.variantId))}::varchar[],
@@ -99,25 +102,26 @@ export const savePriceList = async (
 
 /**
  * Ends the list now (at its start, if it has not started: it then never applies) and raises the
- * version of its products. A list that has ended already stays as it is. Undefined: no such list.
+ * version of its products. A list that has ended already stays as it is. Either way the answer names
+ * all the list's variants, so a repeated request (its first answer lost, or the caches not written)
+ * writes them through again. Undefined: no such list.
  */
 export const endPriceList = async (
   db: EdgeDb,
   id: string,
 ): Promise<{ list: PriceList; touched: string[] } | undefined> => {
   const [, ended] = await db.batch([
-    lockList(db, id),
+    lockPriceLists(db),
     db.execute<ListRow & { touched: string[] }>(sql`
       with ended as (
         update ${priceLists} set ends_at = greatest(now(), starts_at), updated_at = now(),
           version = ${priceLists.version} + 1
         where id = ${id} and (ends_at is null or ends_at > now())
         returning *
-      ), touched as (
+      ), bumped as (
         update ${products} set version = ${products.version} + 1
         where exists (select 1 from ended) and ${products.id} in
           (select variant_id from ${priceListPrices} where price_list_id = ${id})
-        returning ${products.id} as id
       ), list as (
         select id, name, currency, starts_at, ends_at, version from ended
         union all
@@ -126,7 +130,8 @@ export const endPriceList = async (
       )
       select list.*,
         (select count(*) from ${priceListPrices} where price_list_id = ${id}) as price_count,
-        (select coalesce(array_agg(id order by id), '{}') from touched) as touched
+        (select coalesce(array_agg(variant_id order by variant_id), '{}') from ${priceListPrices}
+          where price_list_id = ${id}) as touched
       from list`),
   ]);
   const row = ended.rows[0];
