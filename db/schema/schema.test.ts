@@ -40,10 +40,12 @@ describe("schema on the real PostgreSQL", () => {
        from information_schema.columns where table_schema = 'public' and column_name like '%cents'`,
     );
     expect(rows.map((row) => row.column).sort()).toEqual([
+      "order_lines.compare_at_price_cents",
       "order_lines.line_total_cents",
       "order_lines.unit_price_cents",
       "orders.subtotal_cents",
       "payments.amount_cents",
+      "price_list_prices.price_cents",
       "products.price_cents",
     ]);
     for (const row of rows) expect(row, row.column).toMatchObject({ type: "bigint" });

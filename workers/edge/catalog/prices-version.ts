@@ -26,7 +26,6 @@ redis.call('set', KEYS[1], next)
 return next`;
 
 const known = new Map<string, { version: number; at: number }>();
-const reading = new Map<string, Promise<number>>();
 
 /** Remembers `version` unless this isolate already knows a later one (a read that raced a raise). */
 const remember = (scope: string, version: number): number => {
@@ -38,28 +37,20 @@ const remember = (scope: string, version: number): number => {
 
 /**
  * The prices version, read at most once per `PRICES_VERSION_FRESH_MS` per isolate and Redis (`scope`
- * names it); concurrent requests share the read. When Redis does not answer, the last version this
- * isolate knew (0 if none), remembered like a read, so an outage costs one deadline per second per
- * isolate, and edge copies keep answering meanwhile.
+ * names it), by the requests that find it older (each its own read: a promise one request started
+ * and others await is cancelled with its request, and the others then hang). When Redis does not
+ * answer, the last version this isolate knew (0 if none), remembered like a read, so an outage costs
+ * a deadline once a second per isolate, and edge copies keep answering meanwhile.
  */
-export const readPricesVersion = (redis: Redis, scope: string, now = Date.now()): Promise<number> => {
+export const readPricesVersion = async (redis: Redis, scope: string, now = Date.now()): Promise<number> => {
   const last = known.get(scope);
-  if (last && now - last.at < PRICES_VERSION_FRESH_MS) return Promise.resolve(last.version);
-  let read = reading.get(scope);
-  if (!read) {
-    read = redis
-      .get<number | string>(PRICES_VERSION_KEY)
-      .then(
-        (value) => remember(scope, Number(value ?? 0)),
-        (error: unknown) => {
-          log("warn", "prices version unknown; the last one known is used", { error });
-          return remember(scope, last?.version ?? 0);
-        },
-      )
-      .finally(() => reading.delete(scope));
-    reading.set(scope, read);
+  if (last && now - last.at < PRICES_VERSION_FRESH_MS) return last.version;
+  try {
+    return remember(scope, Number((await redis.get<number | string>(PRICES_VERSION_KEY)) ?? 0));
+  } catch (error) {
+    log("warn", "prices version unknown; the last one known is used", { error });
+    return remember(scope, last?.version ?? 0);
   }
-  return read;
 };
 
 /** Raises the prices version; this isolate uses the new one at once. */
