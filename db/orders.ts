@@ -40,8 +40,11 @@ export const orderFromRows = (
     email: row.email,
     items: lines.map((line) => ({
       productId: line.productId,
+      // Every product has one variant today, whose id is the product's.
+      variantId: line.productId,
       sku: line.sku,
       name: line.name,
+      options: {},
       qty: line.qty,
       unitPriceCents: line.unitPriceCents,
       ...(line.compareAtPriceCents !== null ? { compareAtPriceCents: line.compareAtPriceCents } : {}),

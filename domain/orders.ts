@@ -16,16 +16,26 @@ export const OrderSchema = z.object({
   reason: CancelReasonSchema.optional(),
   email: z.email(),
   items: z.array(
-    z.object({
-      productId: ProductIdSchema,
-      sku: z.string(),
-      name: z.string(),
-      qty: z.number().int().min(1),
-      unitPriceCents: CentsSchema,
-      /** The regular unit price, present when a price list lowered it. */
-      compareAtPriceCents: CentsSchema.optional(),
-      lineTotalCents: CentsSchema,
-    }),
+    z
+      .object({
+        productId: ProductIdSchema,
+        /** Every product has one variant today, whose id is the product's. */
+        variantId: ProductIdSchema.optional(),
+        sku: z.string(),
+        name: z.string(),
+        options: z.record(z.string(), z.string()).optional(),
+        qty: z.number().int().min(1),
+        unitPriceCents: CentsSchema,
+        /** The regular unit price, present when a price list lowered it. */
+        compareAtPriceCents: CentsSchema.optional(),
+        lineTotalCents: CentsSchema,
+      })
+      // Status records written before lines named their variant read as their one variant.
+      .transform((item) => ({
+        ...item,
+        variantId: item.variantId ?? item.productId,
+        options: item.options ?? {},
+      })),
   ),
   subtotalCents: CentsSchema,
   currency: CurrencySchema,
@@ -78,7 +88,11 @@ export const pendingOrder = (event: OrderPlaced): Order => ({
   orderId: event.orderId,
   status: "pending",
   email: event.email,
-  items: totalLines(event.items).lines.map(({ priceListId: _list, ...line }) => line),
+  items: totalLines(event.items).lines.map(({ priceListId: _list, ...line }) => ({
+    ...line,
+    variantId: line.productId,
+    options: {},
+  })),
   subtotalCents: event.subtotalCents,
   currency: event.currency,
   createdAt: event.placedAt,

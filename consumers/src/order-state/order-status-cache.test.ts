@@ -15,8 +15,10 @@ const record = (orderId: string) => ({
   items: [
     {
       productId: "p1",
+      variantId: "p1",
       sku: "p1",
       name: "Thing",
+      options: {},
       qty: 1,
       unitPriceCents: 123456789012345,
       lineTotalCents: 123456789012345,

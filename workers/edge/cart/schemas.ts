@@ -11,11 +11,19 @@ export const CartParamsSchema = z.object({
 });
 
 export const CartLineParamsSchema = CartParamsSchema.extend({
-  productId: ProductIdSchema,
+  variantId: ProductIdSchema.openapi({
+    description: "the line's variant (for a one-variant product: its id)",
+  }),
 });
 
+const Qty = z.number().int().min(1).max(MAX_LINE_QTY);
+
+/** A variant, or a product that has one variant (its variant's id is the product's). */
 export const AddItemSchema = z
-  .strictObject({ productId: ProductIdSchema, qty: z.number().int().min(1).max(MAX_LINE_QTY) })
+  .union([
+    z.strictObject({ variantId: ProductIdSchema, qty: Qty }),
+    z.strictObject({ productId: ProductIdSchema, qty: Qty }),
+  ])
   .openapi("AddCartItem");
 
 export const SetQtySchema = z
@@ -25,8 +33,10 @@ export const SetQtySchema = z
 export const CartLineSchema = z
   .object({
     productId: ProductIdSchema,
+    variantId: ProductIdSchema,
     sku: z.string(),
     name: z.string(),
+    options: z.record(z.string(), z.string()),
     qty: z.number().int().min(1).max(MAX_LINE_QTY),
     unitPriceCents: z.number().int().nonnegative(),
     compareAtPriceCents: z

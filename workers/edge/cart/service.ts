@@ -120,8 +120,11 @@ export const priceCart = async (
   );
   const items: CartLine[] = pricing.lines.map(({ line, entry: product, ...price }) => ({
     productId: product.id,
+    // Every product has one variant today, whose id is the product's.
+    variantId: product.id,
     sku: product.sku,
     name: product.name,
+    options: {},
     qty: line.qty,
     unitPriceCents: price.unitPriceCents,
     ...(price.compareAtPriceCents !== undefined ? { compareAtPriceCents: price.compareAtPriceCents } : {}),

@@ -30,7 +30,28 @@ export const CatalogProductSchema = z.object({
 });
 export type Product = z.infer<typeof CatalogProductSchema>;
 
-/** A product as the API answers it: priced at the answer's moment, with its live availability. */
+/** One sellable variant of a product, as answers show it. */
+export const VariantSchema = z
+  .object({
+    variantId: ProductIdSchema,
+    sku: z.string(),
+    options: z
+      .record(z.string(), z.string())
+      .openapi({ description: "option name → value ({} for the one variant of a product without options)" }),
+    priceCents: z.number().int().nonnegative(),
+    compareAtPriceCents: z.number().int().nonnegative().optional(),
+    inStock: z.boolean(),
+    availableQty: z.number().int().nonnegative().optional(),
+    imageUrl: z.url().optional(),
+  })
+  .openapi("Variant");
+
+/**
+ * A product as the API answers it: priced at the answer's moment, with its live availability, its
+ * options and its variants. Every product has at least one variant; a product written without
+ * variants (today, every product) has exactly one, whose id is the product's and whose options are
+ * `{}`, so clients that know only products keep working.
+ */
 export const ProductSchema = CatalogProductSchema.omit({ scheduled: true })
   .extend({
     priceCents: z.number().int().nonnegative().openapi({
@@ -45,6 +66,8 @@ export const ProductSchema = CatalogProductSchema.omit({ scheduled: true })
     availableQty: z.number().int().nonnegative().optional().openapi({
       description: "units left, present only at or below the low-stock threshold (LOW_STOCK_THRESHOLD)",
     }),
+    options: z.array(z.object({ name: z.string(), values: z.array(z.string()) })),
+    variants: z.array(VariantSchema).min(1),
   })
   .openapi("Product");
 

@@ -205,8 +205,10 @@ describe("POST /v1/checkout", () => {
       items: [
         {
           productId: "prod_0000022",
+          variantId: "prod_0000022",
           sku: seedProduct(21).sku,
           name: seedProduct(21).name,
+          options: {},
           qty: 1,
           unitPriceCents: price(21),
           lineTotalCents: price(21),

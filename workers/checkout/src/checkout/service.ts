@@ -217,7 +217,8 @@ const freezeOrder = async (
     if (frozen.kind === "frozen") return event;
     if (frozen.kind === "short") {
       throw new AppError("out_of_stock", "not enough stock for this cart; nothing was held", {
-        details: { items: frozen.items },
+        // Every product has one variant today, whose id is the product's.
+        details: { items: frozen.items.map((item) => ({ ...item, variantId: item.productId })) },
       });
     }
     if (frozen.kind === "unknown") {

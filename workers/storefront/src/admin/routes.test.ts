@@ -200,7 +200,7 @@ describe("OpenAPI document", () => {
         "/v1/carts",
         "/v1/carts/{cartId}",
         "/v1/carts/{cartId}/items",
-        "/v1/carts/{cartId}/items/{productId}",
+        "/v1/carts/{cartId}/items/{variantId}",
         "/v1/admin/products/{productId}",
         "/v1/admin/inventory/{productId}",
       ]),

@@ -131,7 +131,8 @@ export const adminRoutes = new OpenAPIHono<StorefrontEnv>()
         c.req.valid("json"),
       );
       const [answer] = await withStock(c.env, [product]);
-      return c.json(answer ?? { ...product, inStock: true }, 200);
+      if (!answer) throw new Error(`product ${productId} was saved but not answered`);
+      return c.json(answer, 200);
     } finally {
       // Also after a failure: Postgres may hold the update even when the answer is an error.
       const deps = catalogDeps(c);

@@ -8,7 +8,7 @@ import { productKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
 import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { roundTrips } from "../../../platform/test-support.ts";
-import { admin, call, createProduct, expectError, json, jsonInit } from "../test-support.ts";
+import { admin, call, createProduct, expectError, json, jsonInit, uniqueProductId } from "../test-support.ts";
 
 const newCart = async (): Promise<Cart> => {
   const res = await call("/v1/carts", { method: "POST" });
@@ -18,6 +18,36 @@ const newCart = async (): Promise<Cart> => {
 
 const add = (cartId: string, productId: string, qty: number, overrides: EnvOverrides = {}) =>
   call(`/v1/carts/${cartId}/items`, jsonInit("POST", { productId, qty }), overrides);
+
+describe("cart lines by variant", () => {
+  it("adds by variant id (a one-variant product's is its own), changes and removes by it", async () => {
+    const mug = await createProduct({ priceCents: 1250, name: "Mug" });
+    const { cartId } = await newCart();
+    const added = await json<Cart>(
+      await call(`/v1/carts/${cartId}/items`, jsonInit("POST", { variantId: mug, qty: 2 })),
+    );
+    expect(added.items).toEqual([
+      expect.objectContaining({ productId: mug, variantId: mug, options: {}, qty: 2, lineTotalCents: 2500 }),
+    ]);
+    const byProduct = await json<Cart>(await add(cartId, mug, 1));
+    expect(byProduct.items.map((line) => [line.variantId, line.qty])).toEqual([[mug, 3]]);
+    const set = await json<Cart>(await call(`/v1/carts/${cartId}/items/${mug}`, jsonInit("PUT", { qty: 5 })));
+    expect(set.items[0]?.qty).toBe(5);
+    await expectError(
+      await call(`/v1/carts/${cartId}/items`, jsonInit("POST", { variantId: mug, productId: mug, qty: 1 })),
+      400,
+      "invalid_request",
+    );
+    await expectError(
+      await call(
+        `/v1/carts/${cartId}/items`,
+        jsonInit("POST", { variantId: uniqueProductId("nowhere"), qty: 1 }),
+      ),
+      404,
+      "product_not_found",
+    );
+  });
+});
 
 describe("cart lifecycle", () => {
   it("reads and changes a cart in one Redis round trip each while the catalog entries are cached", async () => {
@@ -109,8 +139,10 @@ describe("cart lifecycle", () => {
     expect(cart.items).toEqual([
       {
         productId: mug,
+        variantId: mug,
         sku: expect.any(String),
         name: "Mug",
+        options: {},
         qty: 3,
         unitPriceCents: 1250,
         lineTotalCents: 3750,

@@ -63,7 +63,7 @@ const addItemRoute = createRoute({
 
 const setQtyRoute = createRoute({
   method: "put",
-  path: "/v1/carts/{cartId}/items/{productId}",
+  path: "/v1/carts/{cartId}/items/{variantId}",
   tags: ["cart"],
   summary: "Set the quantity of a line (0 removes it)",
   request: { params: CartLineParamsSchema, body: json(SetQtySchema) },
@@ -72,7 +72,7 @@ const setQtyRoute = createRoute({
 
 const removeItemRoute = createRoute({
   method: "delete",
-  path: "/v1/carts/{cartId}/items/{productId}",
+  path: "/v1/carts/{cartId}/items/{variantId}",
   tags: ["cart"],
   summary: "Remove a line",
   request: { params: CartLineParamsSchema },
@@ -93,16 +93,18 @@ export const cartRoutes = new OpenAPIHono<StorefrontEnv>()
   .openapi(createCartRoute, async (c) => c.json(await createCart(cartChangeDeps(c)), 201))
   .openapi(getCartRoute, async (c) => c.json(await getCart(cartDeps(c), c.req.valid("param").cartId), 200))
   .openapi(addItemRoute, async (c) => {
-    const { productId, qty } = c.req.valid("json");
-    return c.json(await addItem(cartChangeDeps(c), c.req.valid("param").cartId, productId, qty), 200);
+    const body = c.req.valid("json");
+    // Every product has one variant today, whose id is the product's: either names the line.
+    const variantId = "variantId" in body ? body.variantId : body.productId;
+    return c.json(await addItem(cartChangeDeps(c), c.req.valid("param").cartId, variantId, body.qty), 200);
   })
   .openapi(setQtyRoute, async (c) => {
-    const { cartId, productId } = c.req.valid("param");
-    return c.json(await setItemQty(cartChangeDeps(c), cartId, productId, c.req.valid("json").qty), 200);
+    const { cartId, variantId } = c.req.valid("param");
+    return c.json(await setItemQty(cartChangeDeps(c), cartId, variantId, c.req.valid("json").qty), 200);
   })
   .openapi(removeItemRoute, async (c) => {
-    const { cartId, productId } = c.req.valid("param");
-    return c.json(await removeItem(cartChangeDeps(c), cartId, productId), 200);
+    const { cartId, variantId } = c.req.valid("param");
+    return c.json(await removeItem(cartChangeDeps(c), cartId, variantId), 200);
   })
   .openapi(deleteCartRoute, async (c) => {
     await deleteCart(cartChangeDeps(c), c.req.valid("param").cartId);

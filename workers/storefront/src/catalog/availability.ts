@@ -97,10 +97,24 @@ export const withStock = async (
     products.map((p) => p.id),
   );
   const threshold = lowStockThreshold(env.LOW_STOCK_THRESHOLD);
-  return products.map((product) => ({
-    ...productAt(product, now),
-    ...availabilityOf(units.get(product.id) ?? null, threshold),
-  }));
+  return products.map((product) => {
+    const priced = productAt(product, now);
+    const availability = availabilityOf(units.get(product.id) ?? null, threshold);
+    const imageUrl = product.images[0]?.url;
+    // Its one variant: the product's own id, price, stock and picture.
+    const variant = {
+      variantId: product.id,
+      sku: product.sku,
+      options: {},
+      priceCents: priced.priceCents,
+      ...(priced.compareAtPriceCents !== undefined
+        ? { compareAtPriceCents: priced.compareAtPriceCents }
+        : {}),
+      ...availability,
+      ...(imageUrl ? { imageUrl } : {}),
+    };
+    return { ...priced, ...availability, options: [], variants: [variant] };
+  });
 };
 
 /**

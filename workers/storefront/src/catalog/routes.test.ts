@@ -1,6 +1,9 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import type { Category, Product, ProductPage } from "../../../edge/catalog/index.ts";
+import type { Category, Product, ProductPage, ProductSchema } from "../../../edge/catalog/index.ts";
 import { admin, call, createProduct, expectError, json, uniqueProductId } from "../test-support.ts";
+
+type ProductAnswer = z.infer<typeof ProductSchema>;
 
 describe("GET /v1/products/:productId", () => {
   it("answers the product with cache headers, MISS then HIT", async () => {
@@ -25,10 +28,25 @@ describe("GET /v1/products/:productId", () => {
     expect(first.headers.get("X-Cache")).toBe("HIT");
     expect(first.headers.get("X-Catalog-Version")).toBeNull(); // internal to the edge cache
 
-    const withImage = await json<Product>(await call(`/v1/products/${id}`));
+    const withImage = await json<ProductAnswer>(await call(`/v1/products/${id}`));
     expect(withImage.images).toEqual([
       { url: "http://127.0.0.1:8787/media/desk-front.webp", alt: "Test Walnut Desk" },
     ]);
+    // A product written without variants has one: its own id, sku, price, stock and picture.
+    expect({ options: withImage.options, variants: withImage.variants }).toEqual({
+      options: [],
+      variants: [
+        {
+          variantId: id,
+          sku: withImage.sku,
+          options: {},
+          priceCents: 12_500,
+          inStock: withImage.inStock,
+          ...(withImage.availableQty !== undefined ? { availableQty: withImage.availableQty } : {}),
+          imageUrl: "http://127.0.0.1:8787/media/desk-front.webp",
+        },
+      ],
+    });
   });
 
   it("fills the Redis cache from Postgres on a miss, then the edge cache answers", async () => {
