@@ -37,7 +37,9 @@ describe("no oversell under a checkout race", () => {
       ]),
     );
     for (const answer of answers.filter((a) => a.error)) {
-      expect(answer.error?.details).toEqual({ items: [{ productId, requested: 1, available: 0 }] });
+      expect(answer.error?.details).toEqual({
+        items: [{ productId, variantId: productId, requested: 1, available: 0 }],
+      });
     }
     const orderIds = answers.flatMap((a) => (a.order ? [a.order.orderId] : []));
     const final = await e2e.api.waitFinal(orderIds, 180_000);

@@ -11,9 +11,7 @@ export const CartParamsSchema = z.object({
 });
 
 export const CartLineParamsSchema = CartParamsSchema.extend({
-  variantId: ProductIdSchema.openapi({
-    description: "the line's variant (for a one-variant product: its id)",
-  }),
+  variantId: ProductIdSchema.describe("the line's variant (for a one-variant product: its id)"),
 });
 
 const Qty = z.number().int().min(1).max(MAX_LINE_QTY);

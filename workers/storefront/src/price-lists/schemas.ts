@@ -22,9 +22,9 @@ export const PriceListInputSchema = z
     prices: z
       .array(
         z.strictObject({
-          variantId: ProductIdSchema.openapi({
-            description: "the variant (for a product with one variant: the product's id)",
-          }),
+          variantId: ProductIdSchema.describe(
+            "the variant (for a product with one variant: the product's id)",
+          ),
           priceCents: z.number().int().nonnegative().max(100_000_000),
         }),
       )
