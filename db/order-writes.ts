@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { OrderPlaced } from "../domain/events.ts";
+import { lineVariantId, type OrderPlaced } from "../domain/events.ts";
 import type { CancelReason, OrderFinalized, OrderStatus, Shipment } from "../domain/order-events.ts";
 import { ORDER_STATUS_EFFECT } from "../domain/orders.ts";
 import { totalLines } from "../domain/pricing.ts";
@@ -61,6 +61,8 @@ export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
       customer_id: event.customerId ?? null,
       lines: totalLines(event.items).lines.map((item) => ({
         product_id: item.productId,
+        variant_id: lineVariantId(item),
+        options: item.options ?? {},
         sku: item.sku,
         name: item.name,
         qty: item.qty,
@@ -84,14 +86,15 @@ export const recordPlacedOrders = (events: readonly OrderPlaced[]): SQL => {
       on conflict (order_id) do nothing
       returning order_id
     ), lines as (
-      insert into ${orderLines} (order_id, product_id, sku, name, qty, unit_price_cents, line_total_cents,
-        compare_at_price_cents, price_list_id)
-      select i.order_id, l.product_id, l.sku, l.name, l.qty, l.unit_price_cents, l.line_total_cents,
-        l.compare_at_price_cents, l.price_list_id
+      insert into ${orderLines} (order_id, product_id, variant_id, options, sku, name, qty, unit_price_cents,
+        line_total_cents, compare_at_price_cents, price_list_id)
+      select i.order_id, l.product_id, l.variant_id, l.options, l.sku, l.name, l.qty, l.unit_price_cents,
+        l.line_total_cents, l.compare_at_price_cents, l.price_list_id
       from inserted as i
       join input on input.order_id = i.order_id
-      cross join jsonb_to_recordset(input.lines) as l(product_id varchar, sku varchar, name text, qty integer,
-        unit_price_cents bigint, line_total_cents bigint, compare_at_price_cents bigint, price_list_id varchar)
+      cross join jsonb_to_recordset(input.lines) as l(product_id varchar, variant_id varchar, options jsonb,
+        sku varchar, name text, qty integer, unit_price_cents bigint, line_total_cents bigint,
+        compare_at_price_cents bigint, price_list_id varchar)
     )
     select order_id from inserted`;
 };

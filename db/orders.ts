@@ -24,7 +24,15 @@ export const orderFromRows = (
   >,
   lines: readonly Pick<
     OrderLineRow,
-    "productId" | "sku" | "name" | "qty" | "unitPriceCents" | "compareAtPriceCents" | "lineTotalCents"
+    | "productId"
+    | "variantId"
+    | "options"
+    | "sku"
+    | "name"
+    | "qty"
+    | "unitPriceCents"
+    | "compareAtPriceCents"
+    | "lineTotalCents"
   >[],
   payment?: Pick<PaymentRow, "status" | "clientSecret">,
 ): Order => {
@@ -40,11 +48,10 @@ export const orderFromRows = (
     email: row.email,
     items: lines.map((line) => ({
       productId: line.productId,
-      // Every product has one variant today, whose id is the product's.
-      variantId: line.productId,
+      variantId: line.variantId,
       sku: line.sku,
       name: line.name,
-      options: {},
+      options: line.options,
       qty: line.qty,
       unitPriceCents: line.unitPriceCents,
       ...(line.compareAtPriceCents !== null ? { compareAtPriceCents: line.compareAtPriceCents } : {}),

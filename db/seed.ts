@@ -49,10 +49,17 @@ const insertBatch = async (
         column("imageKeys"),
       ],
     );
+    // Each seed product is its one variant, whose id is the product's.
     await client.query(
-      `insert into inventory (product_id, available)
+      `insert into product_variants (id, product_id, sku, price_cents)
+       select id, id, sku, price_cents from unnest($1::varchar[], $2::varchar[], $3::int[]) as t(id, sku, price_cents)
+       on conflict (id) do nothing`,
+      [column("id"), column("sku"), column("priceCents")],
+    );
+    await client.query(
+      `insert into inventory (variant_id, available)
        select * from unnest($1::varchar[], $2::int[])
-       on conflict (product_id) do nothing`,
+       on conflict (variant_id) do nothing`,
       [column("id"), column("available")],
     );
     await client.query("commit");

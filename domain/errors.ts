@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   cart_empty: 409,
   checkout_in_progress: 409,
   out_of_stock: 409,
+  /** A checkout of a cart holding a variant that no longer exists (`details.items: [{variantId}]`); nothing was held. */
+  item_unavailable: 409,
   /** Sign-up with an email that already has an account. */
   email_taken: 409,
   /** An admin stock delta that would take `available` below zero; nothing was changed. */
@@ -30,6 +32,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   quantity_limit: 422,
+  /** A cart add that names a product with several variants without `variantId`. */
+  variant_required: 422,
   /** A checkout whose order is over the maximum value, or a line over the maximum amount; nothing was held. */
   amount_limit: 422,
   idempotency_key_mismatch: 422,

@@ -31,15 +31,31 @@ export type ShippingAddress = z.infer<typeof ShippingAddressSchema>;
 
 export const CartUpdatedSchema = EventBase.extend({
   cartId: CartIdSchema,
-  items: z.array(z.object({ productId: ProductIdSchema, qty: z.number().int().min(1).max(99) })).max(100),
+  /** A line per variant; `variantId` is absent from events written before products had variants (it is the product's). */
+  items: z
+    .array(
+      z.object({
+        productId: ProductIdSchema,
+        variantId: ProductIdSchema.optional(),
+        qty: z.number().int().min(1).max(99),
+      }),
+    )
+    .max(100),
   updatedAt: z.iso.datetime(),
   /** Set when the cart was deleted; its durable copy then becomes a tombstone. */
   deleted: z.boolean().optional(),
 });
 export type CartUpdated = z.infer<typeof CartUpdatedSchema>;
 
+/**
+ * A line of an order: the variant sold (for a one-variant product its id is the product's) with its
+ * option values. Events written before products had variants carry neither; they read as the
+ * product's one variant.
+ */
 export const OrderLineSchema = z.object({
   productId: ProductIdSchema,
+  variantId: ProductIdSchema.optional(),
+  options: z.record(z.string(), z.string()).optional(),
   sku: z.string().min(1),
   name: z.string().min(1),
   qty: z.number().int().min(1).max(99),
@@ -50,6 +66,10 @@ export const OrderLineSchema = z.object({
   priceListId: PriceListIdSchema.optional(),
 });
 export type OrderLine = z.infer<typeof OrderLineSchema>;
+
+/** The variant an order line sold. */
+export const lineVariantId = (line: Pick<OrderLine, "productId" | "variantId">): string =>
+  line.variantId ?? line.productId;
 
 export const OrderPlacedSchema = EventBase.extend({
   orderId: OrderIdSchema,

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { CustomerIdSchema, OrderIdSchema, type OrderPlaced, ProductIdSchema } from "./events.ts";
+import {
+  CustomerIdSchema,
+  lineVariantId,
+  OrderIdSchema,
+  type OrderPlaced,
+  ProductIdSchema,
+} from "./events.ts";
 import { CentsSchema, CurrencySchema } from "./money.ts";
 import {
   CancelReasonSchema,
@@ -90,8 +96,8 @@ export const pendingOrder = (event: OrderPlaced): Order => ({
   email: event.email,
   items: totalLines(event.items).lines.map(({ priceListId: _list, ...line }) => ({
     ...line,
-    variantId: line.productId,
-    options: {},
+    variantId: lineVariantId(line),
+    options: line.options ?? {},
   })),
   subtotalCents: event.subtotalCents,
   currency: event.currency,

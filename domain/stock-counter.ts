@@ -20,7 +20,7 @@ import { CLOCK } from "./redis-lua.ts";
  * drop together), when the order ends without a reservation (released), or at its expiry (its order
  * never reached the pipeline, or took too long to).
  */
-export const stockKey = (productId: string): string => `stock:${productId}`;
+export const stockKey = (variantId: string): string => `stock:${variantId}`;
 export const orderHoldsKey = (orderId: string): string => `hold:${orderId}`;
 
 /** How long a level synced from Postgres is used without reloading it (while Postgres answers). */

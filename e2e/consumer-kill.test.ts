@@ -118,7 +118,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
       const [holds] = await e2e.pipeline.db
         .select({ n: count() })
         .from(stockReservations)
-        .where(eq(stockReservations.productId, productId));
+        .where(eq(stockReservations.variantId, productId));
       if (streamFailure) throw streamFailure;
       if ((holds?.n ?? 0) >= 1) break;
       if (Date.now() > deadline) throw new Error("inventory held no stock in 120 s");
@@ -214,7 +214,7 @@ describe("consumers process killed with SIGKILL mid-stream and restarted", () =>
     const holds = await e2e.pipeline.db
       .select({ orderId: stockReservations.orderId, status: stockReservations.status })
       .from(stockReservations)
-      .where(eq(stockReservations.productId, productId));
+      .where(eq(stockReservations.variantId, productId));
     const committed = holds.filter((h) => h.status === "committed").map((h) => h.orderId);
     const confirmedIds = orderIds.filter((id) => final.get(id)?.status === "confirmed");
     expect(committed.sort()).toEqual(confirmedIds.sort());

@@ -27,7 +27,7 @@ describe("order safety under a flaky payment processor", () => {
   /** Units each product has sold (committed holds), from Postgres. */
   const soldOf = async (productId: string): Promise<number> => {
     const rows = await e2e.pipeline.db.execute<{ sold: number }>(
-      sql`select coalesce(sum(qty), 0)::int as sold from stock_reservations where product_id = ${productId} and status = 'committed'`,
+      sql`select coalesce(sum(qty), 0)::int as sold from stock_reservations where variant_id = ${productId} and status = 'committed'`,
     );
     return rows.rows[0]?.sold ?? 0;
   };

@@ -32,7 +32,11 @@ describe("Postgres stopped during a burst of checkouts", () => {
         `insert into products (id, sku, name, price_cents, currency, category) values ($1, $2, $3, 1250, 'USD', 'e2e')`,
         [productId, `SKU-${productId}`.slice(0, 64), `E2E product ${productId}`],
       );
-      await client.query("insert into inventory (product_id, available) values ($1, $2)", [
+      await client.query(
+        "insert into product_variants (id, product_id, sku, price_cents) values ($1, $1, $2, 1250)",
+        [productId, `SKU-${productId}`.slice(0, 64)],
+      );
+      await client.query("insert into inventory (variant_id, available) values ($1, $2)", [
         productId,
         available,
       ]);

@@ -61,7 +61,7 @@ describe("every event delivered twice", () => {
       }>(sql`
         select (select count(*)::int from emails where order_id in ${ids}) as emails,
                (select count(*)::int from payments where order_id in ${ids}) as payments,
-               (select count(*)::int from stock_reservations where product_id = ${productId}) as reservations,
+               (select count(*)::int from stock_reservations where variant_id = ${productId}) as reservations,
                (select count(*)::int from order_lines where product_id = ${productId}) as lines`);
       return {
         orders: Object.fromEntries(records.orders),

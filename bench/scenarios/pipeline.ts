@@ -192,7 +192,7 @@ export const pipelineAlone: Scenario = async ({
     const hotId = uniqueProductId("bench_pipeline_hot");
     await api.createProduct(hotId, 10_000_000);
     await db.query(
-      "update inventory set available = 10000000, version = version + 1 where product_id <> $1",
+      "update inventory set available = 10000000, version = version + 1 where variant_id <> $1",
       [hotId],
     );
     const { rows } = await db.query<{
@@ -204,7 +204,7 @@ export const pipelineAlone: Scenario = async ({
       version: string;
     }>(
       `select p.id as product_id, p.sku, p.name, p.price_cents, i.available, i.version
-       from products p join inventory i on i.product_id = p.id`,
+       from products p join inventory i on i.variant_id = p.id`,
     );
     const injector = createInjector({
       redis,

@@ -1,7 +1,9 @@
 import { boolean, jsonb, pgTable, timestamp, varchar } from "drizzle-orm/pg-core";
 
+/** A cart line as kept: its variant and product (copies written before variants name the product only, which was its one variant). */
 export interface DurableCartLine {
   productId: string;
+  variantId?: string;
   qty: number;
 }
 

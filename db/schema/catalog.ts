@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, customType, index, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
@@ -9,6 +21,16 @@ export const categories = pgTable("categories", {
   name: text("name").notNull(),
 });
 
+/** A product's option (e.g. Size) and the values its variants may take, in display order. */
+export interface ProductOption {
+  name: string;
+  values: string[];
+}
+
+/**
+ * A product: what it is and how it is shown. What is sold is its variants (`product_variants`): every
+ * product has at least one. `sku` and `price_cents` repeat its first variant's, for listings.
+ */
 export const products = pgTable(
   "products",
   {
@@ -22,6 +44,7 @@ export const products = pgTable(
       .notNull()
       .references(() => categories.slug),
     imageKeys: text("image_keys").array().notNull().default(sql`'{}'::text[]`),
+    options: jsonb("options").$type<ProductOption[]>().notNull().default([]),
     search: tsvector("search")
       .notNull()
       .generatedAlwaysAs(
@@ -39,6 +62,36 @@ export const products = pgTable(
     check("products_price_nonnegative", sql`${t.priceCents} >= 0`),
     index("products_search_idx").using("gin", t.search),
     index("products_category_id_idx").on(t.category, t.id),
+  ],
+);
+
+/**
+ * What is sold: one row per variant, with its own SKU, option values, regular price and picture; its
+ * stock is `inventory`'s row of the same id. A product written without variants has one, whose id is
+ * the product's. A variant taken off its product is kept with `deleted_at` set (its stock, holds and
+ * order lines still name it) and its id is never given to another product.
+ */
+export const productVariants = pgTable(
+  "product_variants",
+  {
+    id: varchar("id", { length: 64 }).primaryKey(),
+    productId: varchar("product_id", { length: 64 })
+      .notNull()
+      .references(() => products.id, { onDelete: "cascade" }),
+    sku: varchar("sku", { length: 64 }).notNull(),
+    /** Option name → value, one per option of the product (`{}` when it has none). */
+    options: jsonb("options").$type<Record<string, string>>().notNull().default({}),
+    priceCents: bigint("price_cents", { mode: "number" }).notNull(),
+    imageKey: text("image_key"),
+    /** Its place among the product's variants. */
+    position: integer("position").notNull().default(0),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    check("product_variants_price_nonnegative", sql`${t.priceCents} >= 0`),
+    index("product_variants_product_idx").on(t.productId, t.position),
+    uniqueIndex("product_variants_live_sku_idx").on(t.sku).where(sql`${t.deletedAt} is null`),
+    index("product_variants_options_idx").using("gin", sql`${t.options} jsonb_path_ops`),
   ],
 );
 

@@ -1,17 +1,17 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, integer, pgTable, primaryKey, timestamp, varchar } from "drizzle-orm/pg-core";
-import { products } from "./catalog.ts";
+import { productVariants } from "./catalog.ts";
 
 /**
- * Stock of record: `available` can be sold, `reserved` is held by pending orders, `shipped` counts
+ * Stock of record, per variant: `available` can be sold, `reserved` is held by pending orders, `shipped` counts
  * the units the warehouse has sent out (sold for good).
  */
 export const inventory = pgTable(
   "inventory",
   {
-    productId: varchar("product_id", { length: 64 })
+    variantId: varchar("variant_id", { length: 64 })
       .primaryKey()
-      .references(() => products.id, { onDelete: "cascade" }),
+      .references(() => productVariants.id, { onDelete: "cascade" }),
     available: integer("available").notNull().default(0),
     reserved: integer("reserved").notNull().default(0),
     shipped: integer("shipped").notNull().default(0),
@@ -32,21 +32,21 @@ export const inventory = pgTable(
 /** `held` (pending order) → `committed` (confirmed) → `shipped`; or `released` (cancelled, not shipped). */
 export const RESERVATION_STATUSES = ["held", "committed", "shipped", "released"] as const;
 
-/** One hold per order and product, so reserving and releasing are idempotent per order. */
+/** One hold per order and variant, so reserving and releasing are idempotent per order. */
 export const stockReservations = pgTable(
   "stock_reservations",
   {
     orderId: varchar("order_id", { length: 64 }).notNull(),
-    productId: varchar("product_id", { length: 64 })
+    variantId: varchar("variant_id", { length: 64 })
       .notNull()
-      .references(() => products.id),
+      .references(() => productVariants.id),
     qty: integer("qty").notNull(),
     status: varchar("status", { length: 16, enum: RESERVATION_STATUSES }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.orderId, t.productId] }),
+    primaryKey({ columns: [t.orderId, t.variantId] }),
     check("stock_reservations_qty_positive", sql`${t.qty} > 0`),
   ],
 );

@@ -60,6 +60,10 @@ export const orderLines = pgTable(
       .notNull()
       .references(() => orders.orderId, { onDelete: "cascade" }),
     productId: varchar("product_id", { length: 64 }).notNull(),
+    /** The variant sold (for a one-variant product, the product's id). */
+    variantId: varchar("variant_id", { length: 64 }).notNull(),
+    /** The variant's option values (`{}` for a one-variant product). */
+    options: jsonb("options").$type<Record<string, string>>().notNull().default({}),
     sku: varchar("sku", { length: 64 }).notNull(),
     name: text("name").notNull(),
     qty: integer("qty").notNull(),
@@ -71,7 +75,7 @@ export const orderLines = pgTable(
     priceListId: varchar("price_list_id", { length: 64 }),
   },
   (t) => [
-    primaryKey({ columns: [t.orderId, t.productId] }),
+    primaryKey({ columns: [t.orderId, t.variantId] }),
     check("order_lines_qty_positive", sql`${t.qty} > 0`),
   ],
 );

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, pgTable, primaryKey, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { CURRENCIES } from "../../domain/money.ts";
-import { products } from "./catalog.ts";
+import { productVariants } from "./catalog.ts";
 
 /**
  * Scheduled prices: from `starts_at` until `ends_at` (open when null) each listed variant sells at
@@ -34,7 +34,7 @@ export const priceListPrices = pgTable(
     /** The variant the price is for; a product with one variant has the product's id as its variant's. */
     variantId: varchar("variant_id", { length: 64 })
       .notNull()
-      .references(() => products.id, { onDelete: "cascade" }),
+      .references(() => productVariants.id, { onDelete: "cascade" }),
     priceCents: bigint("price_cents", { mode: "number" }).notNull(),
   },
   (t) => [

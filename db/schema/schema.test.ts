@@ -17,7 +17,7 @@ describe("schema on the real PostgreSQL", () => {
       name: expected.name,
       priceCents: expected.priceCents,
     });
-    const [stock] = await db.select().from(inventory).where(eq(inventory.productId, "prod_0000001"));
+    const [stock] = await db.select().from(inventory).where(eq(inventory.variantId, "prod_0000001"));
     expect(stock).toMatchObject({ available: expected.available, reserved: 0 });
   });
 
@@ -53,7 +53,7 @@ describe("schema on the real PostgreSQL", () => {
 
   it("refuses negative stock", async () => {
     await expect(
-      db.update(inventory).set({ available: -1 }).where(eq(inventory.productId, "prod_0000002")),
+      db.update(inventory).set({ available: -1 }).where(eq(inventory.variantId, "prod_0000002")),
     ).rejects.toMatchObject({ cause: { code: "23514", constraint: "inventory_available_nonnegative" } });
   });
 

@@ -50,7 +50,7 @@ export const readStock = async (
 ): Promise<{ available: number; reserved: number }> => {
   const [row] = await rowsOf<{ available: number; reserved: number }>(
     db,
-    sql`select available, reserved from inventory where product_id = ${productId}`,
+    sql`select available, reserved from inventory where variant_id = ${productId}`,
   );
   if (!row) throw new Error(`no inventory row for ${productId}`);
   return row;

@@ -50,7 +50,7 @@ export const readShippedStock = async (
 ): Promise<{ available: number; reserved: number; shipped: number }> => {
   const [row] = (
     await db.execute<{ available: number; reserved: number; shipped: number }>(
-      sql`select available, reserved, shipped from inventory where product_id = ${productId}`,
+      sql`select available, reserved, shipped from inventory where variant_id = ${productId}`,
     )
   ).rows;
   if (!row) throw new Error(`no inventory row for ${productId}`);

@@ -14,7 +14,13 @@ export const saveCartSnapshot = async (tx: Tx, event: CartUpdated): Promise<bool
     .insert(cartSnapshots)
     .values({
       cartId: event.cartId,
-      items: deleted ? [] : event.items.map((i) => ({ productId: i.productId, qty: i.qty })),
+      items: deleted
+        ? []
+        : event.items.map((i) => ({
+            productId: i.productId,
+            variantId: i.variantId ?? i.productId,
+            qty: i.qty,
+          })),
       updatedAt: new Date(event.updatedAt),
       deleted,
       eventId: event.eventId,

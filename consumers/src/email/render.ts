@@ -13,8 +13,21 @@ export interface OrderForEmail {
   /** The order's recorded subtotal: the amount charged. */
   subtotalCents: number;
   /** The recorded lines; their totals come from pricing, as they did when the order was placed. */
-  lines: { name: string; sku: string; qty: number; unitPriceCents: number }[];
+  lines: {
+    name: string;
+    sku: string;
+    /** The variant's option values (`{}` for a one-variant product). */
+    options?: Record<string, string>;
+    qty: number;
+    unitPriceCents: number;
+  }[];
 }
+
+/** The line's name with its variant's option values: "T-shirt, Size M, Colour Red". */
+const lineName = (line: OrderForEmail["lines"][number]): string =>
+  [line.name, ...Object.entries(line.options ?? {}).map(([option, value]) => `${option} ${value}`)].join(
+    ", ",
+  );
 
 export interface RenderedContent {
   kind: EmailKind;
@@ -51,7 +64,7 @@ const compose = (
 ): RenderedContent => {
   const total = formatMoney(order.subtotalCents, order.currency);
   const lines = totalLines(order.lines).lines.map((l) => ({
-    label: `${l.qty} x ${l.name} (${l.sku})`,
+    label: `${l.qty} x ${lineName(l)} (${l.sku})`,
     amount: formatMoney(l.lineTotalCents, order.currency),
   }));
   const text = [

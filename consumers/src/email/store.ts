@@ -32,8 +32,8 @@ export const loadOrdersForEmail = async (
     select r.order_id, o.email, o.shipping_address, o.currency, o.subtotal_cents,
       exists (select 1 from ${emails} as e
         where e.order_id = r.order_id and e.kind = any(string_to_array(r.kinds, ','))) as has_email,
-      coalesce((select json_agg(json_build_object('name', l.name, 'sku', l.sku, 'qty', l.qty,
-          'unitPriceCents', l.unit_price_cents) order by l.product_id)
+      coalesce((select json_agg(json_build_object('name', l.name, 'sku', l.sku, 'options', l.options, 'qty', l.qty,
+          'unitPriceCents', l.unit_price_cents) order by l.product_id, l.variant_id)
         from ${orderLines} as l where l.order_id = r.order_id), '[]'::json) as lines
     from unnest(${sql.param(requests.map((r) => r.orderId))}::varchar[],
       ${sql.param(requests.map((r) => r.kinds.join(",")))}::text[]) as r(order_id, kinds)

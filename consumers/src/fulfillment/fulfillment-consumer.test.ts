@@ -110,7 +110,7 @@ const stockOf = async (productId: string) => {
   const [row] = await db
     .select({ available: inventory.available, reserved: inventory.reserved, shipped: inventory.shipped })
     .from(inventory)
-    .where(eq(inventory.productId, productId));
+    .where(eq(inventory.variantId, productId));
   return row;
 };
 const emailKinds = async (orderId: string) =>

@@ -40,8 +40,8 @@ export const loadFulfillmentRequests = async (
   }>(sql`
     select o.order_id, o.status, o.shipping_address,
       exists (select 1 from ${payments} as p where p.order_id = o.order_id and p.status = 'captured') as captured,
-      coalesce((select json_agg(json_build_object('productId', l.product_id, 'sku', l.sku, 'name', l.name,
-          'qty', l.qty) order by l.product_id)
+      coalesce((select json_agg(json_build_object('productId', l.product_id, 'variantId', l.variant_id,
+          'sku', l.sku, 'name', l.name, 'qty', l.qty) order by l.product_id, l.variant_id)
         from ${orderLines} as l where l.order_id = o.order_id), '[]') as items
     from ${orders} as o
     where o.order_id = any(${sql.param([...orderIds])}::varchar[])`);

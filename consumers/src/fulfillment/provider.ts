@@ -19,7 +19,7 @@ export interface FulfillmentRequest {
   /** The idempotency key. */
   orderId: string;
   shippingAddress: ShippingAddress;
-  items: { productId: string; sku: string; name: string; qty: number }[];
+  items: { productId: string; variantId: string; sku: string; name: string; qty: number }[];
 }
 
 export type WarehouseStatus =

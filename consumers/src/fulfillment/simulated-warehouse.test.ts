@@ -6,7 +6,7 @@ import { createSimulatedWarehouse, SIMULATED_CARRIER, trackingNumberOf } from ".
 const request = (orderId: string) => ({
   orderId,
   shippingAddress: { name: "Ada", line1: "1 Street", city: "Town", postalCode: "1", country: "GB" },
-  items: [{ productId: "p1", sku: "p1", name: "Thing", qty: 1 }],
+  items: [{ productId: "p1", variantId: "p1", sku: "p1", name: "Thing", qty: 1 }],
 });
 
 /** A clock the test moves. */

@@ -20,14 +20,25 @@ export const createRedisEdgeStock = (redis: Redis): EdgeStock => ({
       0,
       orderId,
       String(STOCK_COUNTER_TTL_MS),
-      ...levels.flatMap((level) => [level.productId, String(level.available), String(level.version)]),
+      ...levels.flatMap((level) => [level.variantId, String(level.available), String(level.version)]),
     );
   },
 });
 
 const EdgeStockEffectSchema = z.object({
   levels: z.array(
-    z.object({ productId: z.string(), available: z.number().int(), version: z.number().int() }),
+    z
+      .object({
+        variantId: z.string().optional(),
+        // Effects recorded before stock was kept per variant name the product, which was its one variant.
+        productId: z.string().optional(),
+        available: z.number().int(),
+        version: z.number().int(),
+      })
+      .transform(({ variantId, productId, ...level }) => ({
+        variantId: variantId ?? productId ?? "",
+        ...level,
+      })),
   ),
 });
 

@@ -33,7 +33,7 @@ const finalize = (orderId: string, status: "confirmed" | "cancelled") => {
 const holdsOf = (orderId: string) =>
   db
     .select({
-      productId: stockReservations.productId,
+      productId: stockReservations.variantId,
       qty: stockReservations.qty,
       status: stockReservations.status,
     })
@@ -171,7 +171,7 @@ describe("inventory consumer: order-finalized", () => {
       .select({ status: stockReservations.status })
       .from(stockReservations)
       .where(
-        and(eq(stockReservations.orderId, second.orderId), eq(stockReservations.productId, second.productId)),
+        and(eq(stockReservations.orderId, second.orderId), eq(stockReservations.variantId, second.productId)),
       );
     expect(hold?.status).toBe("committed");
   });
@@ -205,7 +205,7 @@ describe("inventory consumer: order-finalized", () => {
     const [row] = await db
       .select({ available: inventory.available, reserved: inventory.reserved, shipped: inventory.shipped })
       .from(inventory)
-      .where(eq(inventory.productId, productId));
+      .where(eq(inventory.variantId, productId));
     expect(row).toEqual({ available: 7, reserved: 0, shipped: 3 });
   });
 
@@ -228,9 +228,9 @@ describe("inventory consumer: a transaction of many events", () => {
           })),
           tx,
         );
-      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ productId: first, qty: 1 }]);
+      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ variantId: first, qty: 1 }]);
       await tx.execute(sql`select pg_sleep(0.3)`);
-      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ productId: second, qty: 1 }]);
+      await reserveStock(tx, orderPlacedEvent([]).orderId, [{ variantId: second, qty: 1 }]);
     });
 
   it("takes its locks first, in one order: two lanes over the same products queue instead of deadlocking", async () => {
@@ -253,7 +253,7 @@ describe("inventory consumer: a transaction of many events", () => {
       const other = await pool.connect();
       try {
         await expect(
-          other.query("select 1 from inventory where product_id = $1 for update nowait", [productId]),
+          other.query("select 1 from inventory where variant_id = $1 for update nowait", [productId]),
         ).rejects.toMatchObject({ code: "55P03" });
       } finally {
         other.release();
@@ -269,7 +269,7 @@ describe("inventory: a transaction's orders together", () => {
         await db
           .select({ version: inventory.version })
           .from(inventory)
-          .where(eq(inventory.productId, productId))
+          .where(eq(inventory.variantId, productId))
       )[0]?.version,
     );
 
@@ -278,7 +278,7 @@ describe("inventory: a transaction's orders together", () => {
     const before = await versionOf(productId);
     const order = (qty: number): StockOrder => ({
       orderId: orderPlacedEvent([]).orderId,
-      lines: [{ productId, qty }],
+      lines: [{ variantId: productId, qty }],
     });
     const [a, b, c, d] = [order(2), order(2), order(1), order(1)];
     const outcomes = await db.transaction((tx) => reserveStocks(tx, [a, b, c, d, a]));

@@ -1,4 +1,4 @@
-import { type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
+import { lineVariantId, type OrderPlaced, OrderPlacedSchema } from "../../../domain/events.ts";
 import {
   type OrderFinalized,
   OrderFinalizedSchema,
@@ -63,7 +63,7 @@ export const createInventoryConsumer = (
           continue;
         }
         if (outcome.type === "rejected") {
-          ctx.log.info({ orderId, short: outcome.shortProductIds }, "stock rejected");
+          ctx.log.info({ orderId, short: outcome.shortVariantIds }, "stock rejected");
           reportStep(ctx, { orderId, step: "inventory", outcome: "rejected" });
           syncEdge(ctx, orderId, []);
           continue;
@@ -88,7 +88,8 @@ export const createInventoryConsumer = (
   };
 
   const handleOrderPlaced = async (event: OrderPlaced, ctx: HandlerContext): Promise<void> => {
-    ctx.defer(reserve, { orderId: event.orderId, lines: event.items });
+    const lines = event.items.map((item) => ({ variantId: lineVariantId(item), qty: item.qty }));
+    ctx.defer(reserve, { orderId: event.orderId, lines });
   };
 
   const handleOrderFinalized = async (event: OrderFinalized, ctx: HandlerContext): Promise<void> => {
@@ -105,16 +106,16 @@ export const createInventoryConsumer = (
     ctx.defer(settle, { orderId: event.orderId, change: "ship" });
   };
 
-  /** The inventory rows a transaction's events will lock: placed orders' products, and the held ones of the others. */
+  /** The inventory rows a transaction's events will lock: placed orders' variants, and the held ones of the others. */
   const lockFirst = async (events: readonly LockedEvent[], tx: HandlerContext["tx"]): Promise<void> => {
-    const productIds = new Set<string>();
+    const variantIds = new Set<string>();
     const orderIds: string[] = [];
     for (const { topic, event } of events) {
       if (topic === TOPICS.orderPlaced)
-        for (const item of (event as OrderPlaced).items) productIds.add(item.productId);
+        for (const item of (event as OrderPlaced).items) variantIds.add(lineVariantId(item));
       else orderIds.push((event as { orderId: string }).orderId);
     }
-    await lockInventoryOf(tx, [...productIds], orderIds);
+    await lockInventoryOf(tx, [...variantIds], orderIds);
   };
 
   return {

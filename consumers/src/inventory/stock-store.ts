@@ -5,20 +5,20 @@ import type { Tx } from "../runtime/types.ts";
 /**
  * Stock holds of orders, all in the caller's transaction, for many orders at once (a transaction's
  * batch) or one. Every function locks the inventory rows it changes first, in one global order
- * (`ORDER BY product_id FOR UPDATE`), so concurrent batches over overlapping products queue instead
+ * (`ORDER BY variant_id FOR UPDATE`), so concurrent batches over overlapping products queue instead
  * of deadlocking; reservation rows are touched only after that. Every change of an inventory row
  * bumps its `version`, which the admin API's `If-Match` compares (once per statement, however many
  * orders the statement moved).
  */
 
 export interface StockLine {
-  productId: string;
+  variantId: string;
   qty: number;
 }
 
 /** An inventory row's `available` after a change, and the version the change gave it. */
 export interface StockLevel {
-  productId: string;
+  variantId: string;
   available: number;
   version: number;
 }
@@ -26,12 +26,12 @@ export interface StockLevel {
 export type ReserveOutcome =
   /** `alreadyHeld`: holds for this order existed before (a duplicate delivery), nothing changed. */
   | { type: "reserved"; alreadyHeld: boolean; levels: StockLevel[] }
-  | { type: "rejected"; shortProductIds: string[] };
+  | { type: "rejected"; shortVariantIds: string[] };
 
-/** The rows an `update ... returning product_id, available, version` changed, as levels. */
+/** The rows an `update ... returning variant_id, available, version` changed, as levels. */
 const levelsOf = (rows: readonly Record<string, unknown>[]): StockLevel[] =>
   rows.map((row) => ({
-    productId: String(row.product_id),
+    variantId: String(row.variant_id),
     available: Number(row.available),
     version: Number(row.version),
   }));
@@ -39,27 +39,27 @@ const levelsOf = (rows: readonly Record<string, unknown>[]): StockLevel[] =>
 /** Sums the quantity per product, so an order naming a product twice holds it once. */
 const mergeLines = (lines: readonly StockLine[]): Map<string, number> => {
   const merged = new Map<string, number>();
-  for (const line of lines) merged.set(line.productId, (merged.get(line.productId) ?? 0) + line.qty);
+  for (const line of lines) merged.set(line.variantId, (merged.get(line.variantId) ?? 0) + line.qty);
   return merged;
 };
 
 /**
  * Locks, in one statement and the same global order as every function here, the inventory rows of
- * `productIds` and of every product `orderIds` hold or reserved: what a transaction of many events
+ * `variantIds` and of every product `orderIds` hold or reserved: what a transaction of many events
  * will touch, taken up front, so two such transactions never wait on each other in a cycle.
  */
 export const lockInventoryOf = async (
   tx: Tx,
-  productIds: readonly string[],
+  variantIds: readonly string[],
   orderIds: readonly string[],
 ): Promise<void> => {
-  if (productIds.length === 0 && orderIds.length === 0) return;
+  if (variantIds.length === 0 && orderIds.length === 0) return;
   await tx.execute(sql`
-    select i.product_id from ${inventory} as i
-    where i.product_id = any(${sql.param([...productIds])}::varchar[])
-       or i.product_id in (
-         select r.product_id from ${stockReservations} as r where r.order_id = any(${sql.param([...orderIds])}::varchar[]))
-    order by i.product_id
+    select i.variant_id from ${inventory} as i
+    where i.variant_id = any(${sql.param([...variantIds])}::varchar[])
+       or i.variant_id in (
+         select r.variant_id from ${stockReservations} as r where r.order_id = any(${sql.param([...orderIds])}::varchar[]))
+    order by i.variant_id
     for update`);
 };
 
@@ -85,30 +85,30 @@ export interface StockOrder {
  */
 export const reserveStocks = async (tx: Tx, orders: readonly StockOrder[]): Promise<ReserveOutcome[]> => {
   const wanted = orders.map((order) => mergeLines(order.lines));
-  const productIds = [...new Set(wanted.flatMap((lines) => [...lines.keys()]))];
+  const variantIds = [...new Set(wanted.flatMap((lines) => [...lines.keys()]))];
   const orderIds = [...new Set(orders.map((order) => order.orderId))];
-  const locked = await tx.execute<{ product_id: string; available: number }>(sql`
-    select product_id, available from ${inventory}
-    where product_id = any(${sql.param(productIds)}::varchar[])
-    order by product_id
+  const locked = await tx.execute<{ variant_id: string; available: number }>(sql`
+    select variant_id, available from ${inventory}
+    where variant_id = any(${sql.param(variantIds)}::varchar[])
+    order by variant_id
     for update`);
   const held = await tx.execute<{ order_id: string }>(sql`
     select distinct order_id from ${stockReservations}
     where order_id = any(${sql.param(orderIds)}::varchar[])`);
-  const available = new Map(locked.rows.map((row) => [row.product_id, Number(row.available)]));
+  const available = new Map(locked.rows.map((row) => [row.variant_id, Number(row.available)]));
   const alreadyHeld = new Set(held.rows.map((row) => row.order_id));
 
   const taken = new Map<string, number>();
-  const holds: { orderId: string; productId: string; qty: number }[] = [];
+  const holds: { orderId: string; variantId: string; qty: number }[] = [];
   const decided = orders.map((order, i): ReserveOutcome | "reserve" => {
     const lines = wanted[i] ?? new Map<string, number>();
     if (alreadyHeld.has(order.orderId)) return { type: "reserved", alreadyHeld: true, levels: [] };
-    const left = (productId: string) => (available.get(productId) ?? 0) - (taken.get(productId) ?? 0);
-    const shortProductIds = [...lines].filter(([productId, qty]) => left(productId) < qty).map(([id]) => id);
-    if (shortProductIds.length > 0) return { type: "rejected", shortProductIds };
-    for (const [productId, qty] of lines) {
-      taken.set(productId, (taken.get(productId) ?? 0) + qty);
-      holds.push({ orderId: order.orderId, productId, qty });
+    const left = (variantId: string) => (available.get(variantId) ?? 0) - (taken.get(variantId) ?? 0);
+    const shortVariantIds = [...lines].filter(([variantId, qty]) => left(variantId) < qty).map(([id]) => id);
+    if (shortVariantIds.length > 0) return { type: "rejected", shortVariantIds };
+    for (const [variantId, qty] of lines) {
+      taken.set(variantId, (taken.get(variantId) ?? 0) + qty);
+      holds.push({ orderId: order.orderId, variantId, qty });
     }
     alreadyHeld.add(order.orderId);
     return "reserve";
@@ -118,28 +118,28 @@ export const reserveStocks = async (tx: Tx, orders: readonly StockOrder[]): Prom
     taken.size === 0
       ? { rows: [] }
       : await tx.execute(sql`
-    with wanted(product_id, qty) as (
+    with wanted(variant_id, qty) as (
       select * from unnest(${sql.param([...taken.keys()])}::varchar[], ${sql.param([...taken.values()])}::integer[])
     ), moved as (
       update ${inventory} as i
       set available = i.available - v.qty, reserved = i.reserved + v.qty, version = i.version + 1,
         updated_at = now()
       from wanted as v
-      where i.product_id = v.product_id and i.available >= v.qty
-      returning i.product_id, i.available, i.version
+      where i.variant_id = v.variant_id and i.available >= v.qty
+      returning i.variant_id, i.available, i.version
     ), held as (
-      insert into ${stockReservations} (order_id, product_id, qty, status)
-      select h.order_id, h.product_id, h.qty, 'held'
+      insert into ${stockReservations} (order_id, variant_id, qty, status)
+      select h.order_id, h.variant_id, h.qty, 'held'
       from unnest(${sql.param(holds.map((h) => h.orderId))}::varchar[],
-        ${sql.param(holds.map((h) => h.productId))}::varchar[],
-        ${sql.param(holds.map((h) => h.qty))}::integer[]) as h(order_id, product_id, qty)
+        ${sql.param(holds.map((h) => h.variantId))}::varchar[],
+        ${sql.param(holds.map((h) => h.qty))}::integer[]) as h(order_id, variant_id, qty)
       where (select count(*) from moved) = ${taken.size}
     )
-    select product_id, available, version from moved`);
+    select variant_id, available, version from moved`);
   if (moved.rows.length !== taken.size) {
     throw new Error(`stock changed under its locks (${moved.rows.length}/${taken.size} rows moved)`);
   }
-  const levels = new Map(levelsOf(moved.rows).map((level) => [level.productId, level]));
+  const levels = new Map(levelsOf(moved.rows).map((level) => [level.variantId, level]));
   return decided.map((d, i) => {
     if (d !== "reserve") return d;
     const products = [...(wanted[i] ?? new Map<string, number>()).keys()];
@@ -237,7 +237,7 @@ export const changeHolds = async (
   const column = <T>(pick: (move: (typeof moves)[number]) => T) => sql.param(moves.map(pick));
   const changed = await tx.execute<{
     order_id: string;
-    product_id: string;
+    variant_id: string;
     available: number;
     version: number;
   }>(sql`
@@ -246,30 +246,30 @@ export const changeHolds = async (
         ${column((m) => m.to)}::varchar[], ${column((m) => m.effect.available)}::integer[],
         ${column((m) => m.effect.reserved)}::integer[], ${column((m) => m.effect.shipped)}::integer[])
     ), locked as (
-      select i.product_id from ${inventory} as i
-      where i.product_id in (
-        select r.product_id from ${stockReservations} as r
+      select i.variant_id from ${inventory} as i
+      where i.variant_id in (
+        select r.variant_id from ${stockReservations} as r
         join m on r.order_id = m.order_id and r.status = m.from_status)
-      order by i.product_id
+      order by i.variant_id
       for update
     ), moved as (
       update ${stockReservations} as r set status = m.to_status, updated_at = now()
       from m
       where r.order_id = m.order_id and r.status = m.from_status and (select count(*) from locked) >= 0
-      returning r.order_id, r.product_id, r.qty * m.fa as da, r.qty * m.fr as dr, r.qty * m.fs as ds
+      returning r.order_id, r.variant_id, r.qty * m.fa as da, r.qty * m.fr as dr, r.qty * m.fs as ds
     ), per_product as (
-      select product_id, sum(da)::integer as da, sum(dr)::integer as dr, sum(ds)::integer as ds
-      from moved group by product_id
+      select variant_id, sum(da)::integer as da, sum(dr)::integer as dr, sum(ds)::integer as ds
+      from moved group by variant_id
     ), stock as (
       update ${inventory} as i
       set available = i.available + p.da, reserved = i.reserved - p.dr, shipped = i.shipped + p.ds,
         version = i.version + 1, updated_at = now()
       from per_product as p
-      where i.product_id = p.product_id
-      returning i.product_id, i.available, i.version
+      where i.variant_id = p.variant_id
+      returning i.variant_id, i.available, i.version
     )
-    select distinct h.order_id, s.product_id, s.available, s.version
-    from moved as h join stock as s on s.product_id = h.product_id`);
+    select distinct h.order_id, s.variant_id, s.available, s.version
+    from moved as h join stock as s on s.variant_id = h.variant_id`);
   const levels = new Map<string, StockLevel[]>();
   for (const row of changed.rows) {
     const [level] = levelsOf([row]);

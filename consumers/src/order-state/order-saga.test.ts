@@ -120,7 +120,7 @@ describe("order saga across inventory, payment and order-state", () => {
     });
     // Restocked, then the same order arrives again under a new event id: inventory now holds it,
     // order-state sees the contradiction and announces the cancellation again, which releases it.
-    await db.update(inventory).set({ available: 5 }).where(eq(inventory.productId, productId));
+    await db.update(inventory).set({ available: 5 }).where(eq(inventory.variantId, productId));
     await pump(TOPICS.orderPlaced, { ...placed, eventId: randomUUID() });
     expect(await readStock(db, productId)).toEqual({ available: 5, reserved: 0 });
     expect(await readOrder(db, placed.orderId)).toMatchObject({

@@ -13,7 +13,7 @@ export const loadOrder = async (db: Db, orderId: string): Promise<Order | null> 
     .select()
     .from(orderLines)
     .where(eq(orderLines.orderId, orderId))
-    .orderBy(asc(orderLines.productId));
+    .orderBy(asc(orderLines.productId), asc(orderLines.variantId));
   const [payment] = await db
     .select({ status: payments.status, clientSecret: payments.clientSecret })
     .from(payments)

@@ -2,7 +2,15 @@ import { and, asc, eq } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Db } from "../../../db/node-client.ts";
 import { recordPlacedOrder } from "../../../db/order-writes.ts";
-import { inventory, orderProgress, orders, outbox, payments, products } from "../../../db/schema/index.ts";
+import {
+  inventory,
+  orderProgress,
+  orders,
+  outbox,
+  payments,
+  products,
+  productVariants,
+} from "../../../db/schema/index.ts";
 import type { OrderPlaced } from "../../../domain/events.ts";
 import { ORDER_STATUS_TTL_SECONDS, orderStatusKey, pendingOrder } from "../../../domain/orders.ts";
 import { totalLines } from "../../../domain/pricing.ts";
@@ -24,7 +32,8 @@ export const createStockedProduct = async (db: Db, available: number, priceCents
     currency: "USD",
     category: "kitchen",
   });
-  await db.insert(inventory).values({ productId: id, available, reserved: 0 });
+  await db.insert(productVariants).values({ id, productId: id, sku: id, priceCents });
+  await db.insert(inventory).values({ variantId: id, available, reserved: 0 });
   return id;
 };
 
@@ -35,7 +44,7 @@ export const readStock = async (
   const [row] = await db
     .select({ available: inventory.available, reserved: inventory.reserved })
     .from(inventory)
-    .where(eq(inventory.productId, productId));
+    .where(eq(inventory.variantId, productId));
   if (!row) throw new Error(`no inventory for ${productId}`);
   return row;
 };

@@ -39,11 +39,11 @@ export const postCheckout = (body: unknown, key: string | undefined, overrides: 
   );
 
 /** A cart in Redis holding the given seeded products, made through the cart store the storefront uses. */
-export const filledCart = async (lines: Array<[productId: string, qty: number]>): Promise<string> => {
+export const filledCart = async (lines: Array<[variantId: string, qty: number]>): Promise<string> => {
   const store = new CartStore(env);
   const cartId = randomToken();
   await store.create(cartId);
-  for (const [productId, qty] of lines) await store.addItem(cartId, productId, qty, "USD");
+  for (const [variantId, qty] of lines) await store.addItem(cartId, { variantId }, qty, "USD");
   return cartId;
 };
 

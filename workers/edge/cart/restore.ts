@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { cartSnapshots } from "../../../db/schema/index.ts";
+import { cartSnapshots, type DurableCartLine } from "../../../db/schema/index.ts";
 import { AppError } from "../../../domain/errors.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { CART_TTL_MS } from "./schemas.ts";
@@ -10,7 +10,7 @@ import type { StoredCart } from "./store.ts";
  * lost the cart; a deleted or expired copy is not a cart.
  */
 export const loadSnapshot = async (db: EdgeDb, cartId: string, nowMs: number): Promise<StoredCart | null> => {
-  let row: { items: StoredCart["lines"]; updatedAt: Date; deleted: boolean } | undefined;
+  let row: { items: DurableCartLine[]; updatedAt: Date; deleted: boolean } | undefined;
   try {
     [row] = await db
       .select({
@@ -27,5 +27,6 @@ export const loadSnapshot = async (db: EdgeDb, cartId: string, nowMs: number): P
     });
   }
   if (!row || row.deleted || row.updatedAt.getTime() + CART_TTL_MS <= nowMs) return null;
-  return { cartId, lines: row.items, updatedAtMs: row.updatedAt.getTime() };
+  const lines = row.items.map((line) => ({ variantId: line.variantId ?? line.productId, qty: line.qty }));
+  return { cartId, lines, updatedAtMs: row.updatedAt.getTime() };
 };

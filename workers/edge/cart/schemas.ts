@@ -45,6 +45,13 @@ export const CartLineSchema = z
       .describe("The regular unit price, present only while a price list lowers it."),
     lineTotalCents: z.number().int().nonnegative(),
     imageUrl: z.url().nullable(),
+    unavailable: z
+      .literal(true)
+      .optional()
+      .describe(
+        "Present when the line's variant no longer exists: the line is worth nothing and checkout answers " +
+          "409 item_unavailable until it is removed.",
+      ),
   })
   .openapi("CartLine");
 export type CartLine = z.infer<typeof CartLineSchema>;

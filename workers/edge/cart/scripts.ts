@@ -1,11 +1,11 @@
 import { orderStatusKey } from "../../../domain/orders.ts";
 import { CLOCK } from "../../../domain/redis-lua.ts";
-import { productKey } from "../catalog/index.ts";
+import { variantKey } from "../catalog/index.ts";
 
 /**
  * Cart mutations run as Lua on the Redis server, so concurrent requests on one cart never
  * read-modify-write in the worker. A cart is one hash:
- * - a field per product holding its quantity;
+ * - a field per line, named by its variant's id, holding its quantity;
  * - `#t` its last-change time in ms (strictly increasing, so "newest wins" is exact downstream);
  * - `#c` the currency of its lines;
  * - `#d` on a deleted cart's tombstone;
@@ -17,12 +17,12 @@ import { productKey } from "../catalog/index.ts";
  * checkout saw Kafka acknowledge it, or when the order's status record exists (the pipeline wrote it).
  *
  * Every script answers `{status, updatedAtMs, fields, catalog, remaining}` with status codes below:
- * `fields` the cart hash as a flat list, `catalog` the cached catalog entry of each of its products
+ * `fields` the cart hash as a flat list, `catalog` the cached catalog entry of each of its variants
  * (see CATALOG), so the worker prices the cart without another round trip, and `remaining` what is
  * left of the client's limit (LIMIT; -1 when none applied).
  *
  * A change is one round trip: the script that makes it also counts the client's limit and, for a
- * line it adds, checks the product and its currency in the catalog cache (PRODUCT).
+ * line it adds, checks the variant and its currency in the catalog cache (PRODUCT).
  */
 export const STATUS = {
   ok: 0,
@@ -38,6 +38,10 @@ export const STATUS = {
   catalogMiss: 8,
   /** The catalog cache holds the product as absent. */
   noProduct: 9,
+  /** The cached product has no live variant of that id: the worker reads it and asks again. */
+  noVariant: 10,
+  /** A product with several variants was named without one. */
+  variantRequired: 11,
 } as const;
 
 export { CLOCK };
@@ -67,8 +71,8 @@ end
 `;
 
 /**
- * Defines `catalog_of(cart)`: each product line's catalog cache entry as stored (JSON text, or
- * false when Redis has none), as a flat `[productId, entry, ...]` list.
+ * Defines `catalog_of(cart)`: each line's variant catalog entry as stored (JSON text, or false when
+ * Redis has none), as a flat `[variantId, entry, ...]` list.
  */
 export const CATALOG = `
 local function catalog_of(cart)
@@ -76,7 +80,7 @@ local function catalog_of(cart)
   for _, f in ipairs(redis.call('hkeys', cart)) do
     if string.sub(f, 1, 1) ~= '#' then
       out[#out + 1] = f
-      out[#out + 1] = redis.call('get', '${productKey("")}' .. f) or false
+      out[#out + 1] = redis.call('get', '${variantKey("")}' .. f) or false
     end
   end
   return out
@@ -103,14 +107,19 @@ end
 `;
 
 /**
- * Needs LIMIT before it. Sets `currency` to the currency of the product whose catalog cache entry is KEYS[3] (an entry holds
- * `{v: {product, version}, t}`; see catalog/read-through.ts), unless the worker passed it (`given`,
- * when it read the product itself). Answers catalogMiss when the entry is absent or unreadable, and
- * noProduct when it holds the product as absent. Freshness is the worker's concern: it prices the
- * cart from the same entries and refreshes a stale one.
+ * Needs LIMIT before it. Sets `line`, the variant the change is for, and `currency`, its product's.
+ * Given the currency (`given`: the worker read the product itself and chose the variant), `line` is
+ * ARGV[2] as it is. Otherwise both come from the catalog cache entry KEYS[3] (an entry holds
+ * `{v: {product, version}, t}`; see catalog/read-through.ts): with `mode` 'v', ARGV[2] is a variant
+ * id and must be a live variant of the entry's product; with 'p', ARGV[2] is a product id, whose one
+ * variant it means (variantRequired when it has several). Answers catalogMiss when the entry is absent
+ * or unreadable, noProduct when it holds the product as absent, and noVariant when the product has no
+ * such variant. Freshness is the worker's concern: it prices the cart from the same entries and
+ * refreshes a stale one.
  */
-const PRODUCT = (given: string) => `
+const PRODUCT = (given: string, mode: string) => `
 local currency = ${given}
+local line = ARGV[2]
 if currency == '' then
   local text = redis.call('get', KEYS[3])
   if not text then return {${STATUS.catalogMiss}, 0, {}, {}, remaining} end
@@ -119,10 +128,20 @@ if currency == '' then
     return {${STATUS.catalogMiss}, 0, {}, {}, remaining}
   end
   local product = entry.v.product
-  if type(product) ~= 'table' or type(product.currency) ~= 'string' then
+  if type(product) ~= 'table' or type(product.currency) ~= 'string' or type(product.variants) ~= 'table' then
     return {${STATUS.noProduct}, 0, {}, {}, remaining}
   end
   currency = product.currency
+  if ${mode} == 'p' then
+    if #product.variants ~= 1 then return {${STATUS.variantRequired}, 0, {}, {}, remaining} end
+    line = product.variants[1].variantId
+  else
+    local live = false
+    for _, variant in ipairs(product.variants) do
+      if variant.variantId == line then live = true end
+    end
+    if not live then return {${STATUS.noVariant}, 0, {}, {}, remaining} end
+  end
 end
 `;
 
@@ -157,7 +176,7 @@ redis.call('pexpire', key, ARGV[1])
 return {${STATUS.ok}, t, redis.call('hgetall', key), catalog_of(key), remaining}
 `;
 
-/** Defines `line_count(cart)`: the cart's product lines (fields not starting with #). */
+/** Defines `line_count(cart)`: the cart's lines (fields not starting with #). */
 const LINE_COUNT = `
 local function line_count(cart)
   local n = 0
@@ -169,34 +188,35 @@ end
 `;
 
 /**
- * KEYS: cart, limit counter, the product's catalog entry. ARGV: ttl, productId, qty, maxQty, maxLines,
- * currency ('' to take it from the catalog entry), limit, limit window ms.
+ * KEYS: cart, limit counter, the catalog entry of the variant (mode 'v') or product ('p'). ARGV: ttl,
+ * variant or product id, qty, maxQty, maxLines, currency ('' to take it from the catalog entry), mode,
+ * limit, limit window ms.
  */
-export const ADD_ITEM = `${HEAD}${LIMIT(7)}${PRODUCT("ARGV[6]")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
-local current = tonumber(redis.call('hget', key, ARGV[2]) or '0')
+export const ADD_ITEM = `${HEAD}${LIMIT(8)}${PRODUCT("ARGV[6]", "ARGV[7]")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
+local current = tonumber(redis.call('hget', key, line) or '0')
 local cartCurrency = redis.call('hget', key, '#c')
 if cartCurrency and cartCurrency ~= currency and line_count(key) > 0 then return {${STATUS.currency}, cartCurrency} end
 if current + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return {${STATUS.lineLimit}, current} end
 if current == 0 and line_count(key) >= tonumber(ARGV[5]) then return {${STATUS.linesLimit}} end
-redis.call('hset', key, ARGV[2], current + tonumber(ARGV[3]), '#c', currency)
+redis.call('hset', key, line, current + tonumber(ARGV[3]), '#c', currency)
 ${TOUCH}`;
 
 /**
- * KEYS: cart, limit counter, the product's catalog entry. ARGV: ttl, productId, qty (0 removes),
- * maxLines, currency ('' to take it from the catalog entry; unused when removing), limit, limit
- * window ms.
+ * KEYS: cart, limit counter, the variant's catalog entry. ARGV: ttl, variantId, qty (0 removes),
+ * maxLines, currency ('' to take it from the catalog entry; unused when removing, so a line whose
+ * variant is gone can be removed), limit, limit window ms.
  */
 export const SET_QTY = `${HEAD}${LIMIT(6)}
 local qty = tonumber(ARGV[3])
-${PRODUCT("qty == 0 and '-' or ARGV[5]")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
+${PRODUCT("qty == 0 and '-' or ARGV[5]", "'v'")}${LIVE}${NOT_FROZEN}${LINE_COUNT}
 if qty == 0 then
-  redis.call('hdel', key, ARGV[2])
+  redis.call('hdel', key, line)
 else
-  local exists = redis.call('hexists', key, ARGV[2]) == 1
+  local exists = redis.call('hexists', key, line) == 1
   local cartCurrency = redis.call('hget', key, '#c')
   if cartCurrency and cartCurrency ~= currency and line_count(key) > (exists and 1 or 0) then return {${STATUS.currency}, cartCurrency} end
   if not exists and line_count(key) >= tonumber(ARGV[4]) then return {${STATUS.linesLimit}} end
-  redis.call('hset', key, ARGV[2], qty, '#c', currency)
+  redis.call('hset', key, line, qty, '#c', currency)
 end
 ${TOUCH}`;
 
@@ -226,7 +246,7 @@ redis.call('pexpire', key, ARGV[1])
 return {${STATUS.ok}, t, {}, {}, remaining}
 `;
 
-/** ARGV: ttl (remaining ms), updatedAtMs, then productId, qty pairs. Restores a lost cart unless one exists. */
+/** ARGV: ttl (remaining ms), updatedAtMs, then variantId, qty pairs. Restores a lost cart unless one exists. */
 export const RESTORE = `
 local key = KEYS[1]
 if redis.call('exists', key) == 1 then return 0 end
@@ -241,7 +261,7 @@ return 1
  * target in one step: quantities summed up to maxQty a line, new lines while the target has fewer
  * than maxLines, and nothing when the target holds lines priced in another currency. The guest cart
  * becomes a tombstone. A missing, deleted or frozen cart on either side changes nothing.
- * Answers `{ok, target #t, target fields, guest #t, {productId, qty not merged, ...}}`, or
+ * Answers `{ok, target #t, target fields, guest #t, {variantId, qty not merged, ...}}`, or
  * `{missing|deleted, 'guest'|'target'}`, or `{frozen, orderId}`.
  */
 export const MERGE = `
@@ -268,10 +288,10 @@ local notMerged = {}
 local merged = 0
 local fields = redis.call('hgetall', guest)
 for i = 1, #fields, 2 do
-  local product = fields[i]
-  if string.sub(product, 1, 1) ~= '#' then
+  local variant = fields[i]
+  if string.sub(variant, 1, 1) ~= '#' then
     local qty = tonumber(fields[i + 1])
-    local have = tonumber(redis.call('hget', target, product) or '0')
+    local have = tonumber(redis.call('hget', target, variant) or '0')
     local add = 0
     if sameCurrency then
       if have > 0 then
@@ -282,11 +302,11 @@ for i = 1, #fields, 2 do
       end
     end
     if add > 0 then
-      redis.call('hset', target, product, have + add)
+      redis.call('hset', target, variant, have + add)
       merged = merged + 1
     end
     if add < qty then
-      table.insert(notMerged, product)
+      table.insert(notMerged, variant)
       table.insert(notMerged, qty - add)
     end
   end

@@ -2,20 +2,20 @@ import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../domain/errors.ts";
 import { redisClient, type ServiceBindings } from "../../platform/clients.ts";
 import { runScript } from "../../platform/scripts.ts";
-import { productKey } from "../catalog/index.ts";
+import { productKey, variantKey } from "../catalog/index.ts";
 import { CART_TTL_MS, MAX_LINE_QTY, MAX_LINES } from "./schemas.ts";
 import { ADD_ITEM, CREATE, DELETE, MERGE, READ, RESTORE, SET_QTY, STATUS } from "./scripts.ts";
 
-/** A cart as Redis holds it: quantities by product, in the order lines were added. */
+/** A cart as Redis holds it: quantities by variant, in the order lines were added. */
 export interface StoredCart {
   cartId: string;
-  lines: Array<{ productId: string; qty: number }>;
+  lines: Array<{ variantId: string; qty: number }>;
   updatedAtMs: number;
   /** The order an unsettled checkout is placing; the cart cannot change until it settles. */
   pendingOrderId?: string;
   /** The last order placed from this cart. */
   lastOrderId?: string;
-  /** The catalog cache entries of its products, as the script that read the cart found them. */
+  /** The catalog cache entries of its variants, as the script that read the cart found them. */
   catalog?: ReadonlyMap<string, string | null>;
 }
 
@@ -44,7 +44,7 @@ export type Merged =
       kind: "merged";
       cart: StoredCart;
       guest: StoredCart;
-      notMerged: Array<{ productId: string; qty: number }>;
+      notMerged: Array<{ variantId: string; qty: number }>;
     }
   | { kind: "missing" | "deleted"; which: "guest" | "target" };
 
@@ -70,7 +70,7 @@ export const decodeCart = (
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i] as string;
     const value = flat[i + 1] as string;
-    if (!field.startsWith("#")) cart.lines.push({ productId: field, qty: Number(value) });
+    if (!field.startsWith("#")) cart.lines.push({ variantId: field, qty: Number(value) });
     else if (field === "#o") cart.pendingOrderId = value;
     else if (field === "#l") cart.lastOrderId = value;
   }
@@ -94,18 +94,18 @@ export class CartStore {
   }
 
   /**
-   * A change: KEYS are the cart, the client's limit counter and (for a line it adds) the product's
-   * catalog entry; the limit's two ARGV come last. Reports what is left of the limit.
+   * A change: KEYS are the cart, the client's limit counter and (for a line it adds) the catalog
+   * entry it checks; the limit's two ARGV come last. Reports what is left of the limit.
    */
   private async change(
     script: string,
     cartId: string,
     args: Array<string | number>,
     limit: ClientLimit | undefined,
-    productId?: string,
+    entryKey?: string,
   ): Promise<ScriptReply> {
     const keys = [cartKey(cartId), limit ? `${limit.name}:${limit.client}` : "rl:none"];
-    if (productId !== undefined) keys.push(productKey(productId));
+    if (entryKey !== undefined) keys.push(entryKey);
     const reply = await runScript<ScriptReply>(
       this.redis,
       script,
@@ -124,9 +124,14 @@ export class CartStore {
     return reply;
   }
 
-  private decode(cartId: string, reply: ScriptReply): StoredCart | "missing" | "deleted" | "catalog_miss" {
+  private decode(
+    cartId: string,
+    reply: ScriptReply,
+  ): StoredCart | "missing" | "deleted" | "catalog_miss" | "variant_required" {
     const [status, updatedAt, fields, catalog] = reply;
-    if (status === STATUS.catalogMiss || status === STATUS.noProduct) return "catalog_miss";
+    if (status === STATUS.catalogMiss || status === STATUS.noProduct || status === STATUS.noVariant)
+      return "catalog_miss";
+    if (status === STATUS.variantRequired) return "variant_required";
     if (status === STATUS.missing) return "missing";
     if (status === STATUS.deleted) return "deleted";
     if (status === STATUS.lineLimit) {
@@ -160,36 +165,44 @@ export class CartStore {
 
   async read(cartId: string) {
     const cart = this.decode(cartId, await this.run(READ, cartId, [CART_TTL_MS]));
-    if (cart === "catalog_miss") throw new Error("a cart read answered a catalog miss");
+    if (cart === "catalog_miss" || cart === "variant_required")
+      throw new Error(`a cart read answered ${cart}`);
     return cart;
   }
 
   /**
-   * Adds `qty` of the product. `currency`: the product's, when the caller read the product; omitted,
-   * the script takes it from the catalog cache and answers "catalog_miss" when the cache does not hold
-   * the product (absent, or held as absent): the cart did not change, but the attempt was counted
-   * against `limit`, so the caller asks again (with the currency it read) without one.
+   * Adds `qty` of a variant: the one named, or a product's one variant. `currency`: the product's,
+   * when the caller read the product and chose the variant itself (then `pick` names that variant);
+   * omitted, the script checks the variant in the catalog cache and answers "catalog_miss" when the
+   * cache does not hold it (absent, held as absent, or not a live variant of the product it holds) and
+   * "variant_required" when a product named alone has several: the cart did not change, but the
+   * attempt was counted against `limit`, so the caller asks again (with the currency it read) without one.
    */
   async addItem(
     cartId: string,
-    productId: string,
+    pick: { variantId: string } | { productId: string },
     qty: number,
     currency = FROM_CATALOG,
     limit?: ClientLimit,
   ) {
-    const args = [CART_TTL_MS, productId, qty, MAX_LINE_QTY, MAX_LINES, currency];
-    return this.decode(cartId, await this.change(ADD_ITEM, cartId, args, limit, productId));
+    const [id, mode, entry] =
+      "variantId" in pick
+        ? [pick.variantId, "v", variantKey(pick.variantId)]
+        : [pick.productId, "p", productKey(pick.productId)];
+    const args = [CART_TTL_MS, id, qty, MAX_LINE_QTY, MAX_LINES, currency, mode];
+    return this.decode(cartId, await this.change(ADD_ITEM, cartId, args, limit, entry));
   }
 
   /** Sets a line's quantity (0 removes it); `currency` and "catalog_miss" as for `addItem`. */
-  async setQty(cartId: string, productId: string, qty: number, currency = FROM_CATALOG, limit?: ClientLimit) {
-    const args = [CART_TTL_MS, productId, qty, MAX_LINES, currency];
-    return this.decode(cartId, await this.change(SET_QTY, cartId, args, limit, productId));
+  async setQty(cartId: string, variantId: string, qty: number, currency = FROM_CATALOG, limit?: ClientLimit) {
+    const args = [CART_TTL_MS, variantId, qty, MAX_LINES, currency];
+    return this.decode(cartId, await this.change(SET_QTY, cartId, args, limit, variantKey(variantId)));
   }
 
   async delete(cartId: string, limit?: ClientLimit) {
     const cart = this.decode(cartId, await this.change(DELETE, cartId, [CART_TTL_MS], limit));
-    if (cart === "catalog_miss") throw new Error("a cart delete answered a catalog miss");
+    if (cart === "catalog_miss" || cart === "variant_required")
+      throw new Error(`a cart delete answered ${cart}`);
     return cart;
   }
 
@@ -210,9 +223,9 @@ export class CartStore {
     const cart = this.decode(intoId, [status, first, fields]);
     if (typeof cart === "string") throw new Error(`unexpected merge answer ${cart}`);
     const flat = Array.isArray(rest) ? rest.map(String) : [];
-    const notMerged: Array<{ productId: string; qty: number }> = [];
+    const notMerged: Array<{ variantId: string; qty: number }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2)
-      notMerged.push({ productId: flat[i] as string, qty: Number(flat[i + 1]) });
+      notMerged.push({ variantId: flat[i] as string, qty: Number(flat[i + 1]) });
     return {
       kind: "merged",
       cart,
@@ -223,7 +236,7 @@ export class CartStore {
 
   /** Puts back a cart Redis lost; does nothing if the cart exists again meanwhile. */
   async restore(cart: StoredCart, remainingMs: number): Promise<void> {
-    const args = [remainingMs, cart.updatedAtMs, ...cart.lines.flatMap((line) => [line.productId, line.qty])];
+    const args = [remainingMs, cart.updatedAtMs, ...cart.lines.flatMap((line) => [line.variantId, line.qty])];
     await this.run(RESTORE, cart.cartId, args);
   }
 

@@ -4,3 +4,4 @@ export { type CacheStatus, ReadThrough } from "./read-through.ts";
 export * from "./schemas.ts";
 export * from "./service.ts";
 export * from "./store.ts";
+export * from "./variants.ts";

@@ -1,6 +1,5 @@
 import { AppError } from "../../../domain/errors.ts";
 import { type CatalogUpdated, CatalogUpdatedSchema } from "../../../domain/events.ts";
-import { priceAt } from "../../../domain/pricing.ts";
 import { TOPICS } from "../../../domain/topics.ts";
 import type { EdgeDb } from "../../platform/clients.ts";
 import { log } from "../../platform/log.ts";
@@ -8,13 +7,16 @@ import { openCursor, signCursor } from "./cursor.ts";
 import type { CachePolicy, CacheStatus, ReadThrough } from "./read-through.ts";
 import type { Category, Product, ProductInput, ProductListQuery, ProductPage } from "./schemas.ts";
 import {
+  CatalogConflict,
   loadCategories,
   loadProduct,
+  loadProductOfVariant,
   loadProductPage,
   loadProductRecords,
   type ProductRecord,
   saveProduct,
 } from "./store.ts";
+import { variantIdsOf } from "./variants.ts";
 
 export interface CatalogPolicies {
   product: CachePolicy<ProductRecord>;
@@ -56,34 +58,32 @@ export interface CatalogDeps {
 }
 
 /**
- * The product as an answer at `atMs` shows it: its price then (a price list's, with the regular price
- * as `compareAtPriceCents`, while one lowers it), its schedule left out.
+ * Product records are cached under two kinds of key: by product id (product answers) and by variant
+ * id (carts and checkout, which know a line by its variant), each entry the whole record with its
+ * Postgres version. Ids of the two kinds may be equal (a one-variant product's) without meaning the
+ * same entry. Entries written before products had variants were under `cat:pv:`.
  */
-export const productAt = ({ scheduled, ...product }: Product, atMs: number) => {
-  const price = priceAt({ ...product, ...(scheduled ? { scheduled } : {}) }, atMs);
-  return {
-    ...product,
-    priceCents: price.priceCents,
-    ...(price.compareAtPriceCents !== undefined ? { compareAtPriceCents: price.compareAtPriceCents } : {}),
-  };
-};
+export const productKey = (id: string): string => `cat:pr:${id}`;
+export const variantKey = (id: string): string => `cat:va:${id}`;
 
-/** The next moment after `atMs` at which any of the products' prices may change, or null. */
-export const nextPriceChange = (products: readonly Product[], atMs: number): number | null => {
-  let next: number | null = null;
-  for (const product of products) {
-    const { changesAtMs } = priceAt(product, atMs);
-    if (changesAtMs !== null && (next === null || changesAtMs < next)) next = changesAtMs;
-  }
-  return next;
-};
+/** Every key the record is cached under. */
+const recordKeys = (product: Product): string[] => [
+  productKey(product.id),
+  ...[...new Set(variantIdsOf(product))].map(variantKey),
+];
 
-/** Entries hold a `ProductRecord` (product and Postgres version); `cat:p:` held products without one. */
-export const productKey = (id: string): string => `cat:pv:${id}`;
 const listKey = (q: ProductListQuery, pricesVersion: number): string =>
-  `cat:l:${pricesVersion}:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}`;
+  `cat:lv:${pricesVersion}:${q.limit}:${q.category ?? ""}:${q.cursor ?? ""}:${q.q ?? ""}:${optionsKey(q.options)}`;
+const optionsKey = (options: ProductListQuery["options"]): string =>
+  options
+    ? Object.entries(options)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+        .join("&")
+    : "";
 /** What a cursor is signed for: the list it pages through (any page size). */
-const cursorScope = (q: ProductListQuery): string => `${q.category ?? ""}\n${q.q ?? ""}`;
+const cursorScope = (q: ProductListQuery): string =>
+  `${q.category ?? ""}\n${q.q ?? ""}\n${optionsKey(q.options)}`;
 const CATEGORIES_KEY = "cat:c";
 
 /** Origin reads fail as a 503 the client may retry; stale entries were already tried by the cache. */
@@ -103,6 +103,10 @@ const fromOrigin = async <T>(what: string, load: () => Promise<T>): Promise<T> =
 const originProduct = (deps: CatalogDeps, id: string) => (): Promise<ProductRecord> =>
   fromOrigin("product", () => loadProduct(deps.db(), id, deps.mediaBaseUrl));
 
+/** The record of the variant's product read from Postgres (the variant entries' origin). */
+const originOfVariant = (deps: CatalogDeps, variantId: string) => (): Promise<ProductRecord> =>
+  fromOrigin("product", () => loadProductOfVariant(deps.db(), variantId, deps.mediaBaseUrl));
+
 export const getProduct = async (
   deps: CatalogDeps,
   id: string,
@@ -118,11 +122,31 @@ export const getProduct = async (
 
 /**
  * The product from Postgres, for a caller that found no usable cache entry itself (a cart script);
- * the entry is written after the answer. 404 when it does not exist.
+ * the entry is written after the answer. By product id, or by the id of one of its variants; 404 when
+ * there is none.
  */
-export const loadProductNow = async (deps: CatalogDeps, id: string): Promise<Product> => {
-  const record = await deps.cache.loadNow(productKey(id), deps.policies.product, originProduct(deps, id));
-  if (!record.product) throw new AppError("product_not_found", `product ${id} does not exist`);
+export const loadProductNow = async (
+  deps: CatalogDeps,
+  id: { productId: string } | { variantId: string },
+): Promise<Product> => {
+  const record =
+    "productId" in id
+      ? await deps.cache.loadNow(
+          productKey(id.productId),
+          deps.policies.product,
+          originProduct(deps, id.productId),
+        )
+      : await deps.cache.loadNow(
+          variantKey(id.variantId),
+          deps.policies.product,
+          originOfVariant(deps, id.variantId),
+        );
+  if (!record.product) {
+    throw new AppError(
+      "product_not_found",
+      "productId" in id ? `product ${id.productId} does not exist` : `variant ${id.variantId} does not exist`,
+    );
+  }
   return record.product;
 };
 
@@ -170,18 +194,20 @@ export const isCurrentProduct = async (deps: CatalogDeps, id: string, version: n
 };
 
 /**
- * Products by id for pricing carts and orders; ids that do not exist are left out. `stored`: the
- * cache entries of these ids as a cart script already read them with the cart (see the cart's
- * `catalog`), which saves the lookup's round trip; without all of them, one MGET reads them.
+ * The products of variants, by variant id, for pricing carts and orders; ids no product has are left
+ * out (a variant taken off its product maps to the product, which no longer sells it: see
+ * `soldVariants`). `stored`: the variant entries as a cart script already read them with the cart
+ * (see the cart's `catalog`), which saves the lookup's round trip; without all of them, one MGET reads
+ * them.
  */
-export const getProducts = async (
+export const getVariantProducts = async (
   deps: CatalogDeps,
-  ids: readonly string[],
+  variantIds: readonly string[],
   stored?: ReadonlyMap<string, string | null>,
 ): Promise<Map<string, Product>> => {
-  const unique = [...new Set(ids)];
-  const keys = unique.map(productKey);
-  const load = (_key: string, i: number) => originProduct(deps, unique[i] ?? "")();
+  const unique = [...new Set(variantIds)];
+  const keys = unique.map(variantKey);
+  const load = (_key: string, i: number) => originOfVariant(deps, unique[i] ?? "")();
   const found =
     stored && unique.every((id) => stored.has(id))
       ? await deps.cache.answerStored(
@@ -191,10 +217,22 @@ export const getProducts = async (
           load,
         )
       : await deps.cache.readMany(keys, deps.policies.product, load);
-  return new Map(
-    found.flatMap(({ value: { product } }) => (product ? [[product.id, product] as const] : [])),
-  );
+  const products = new Map<string, Product>();
+  found.forEach(({ value: { product } }, i) => {
+    const id = unique[i];
+    if (product && id !== undefined) products.set(id, product);
+  });
+  return products;
 };
+
+/** Writes the records through under every key each is cached under, in as few pipelines as fit. */
+const writeRecords = (deps: CatalogDeps, records: readonly ProductRecord[]) =>
+  deps.cache.writeMany(
+    records.flatMap((record) =>
+      record.product ? recordKeys(record.product).map((key) => ({ key, value: record })) : [],
+    ),
+    deps.policies.product,
+  );
 
 const isUniqueViolation = (error: unknown): boolean => {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
@@ -225,10 +263,13 @@ export const upsertProduct = async (
   try {
     record = await saveProduct(deps.db(), id, input, deps.mediaBaseUrl);
   } catch (error) {
+    if (error instanceof CatalogConflict) {
+      throw new AppError("invalid_request", error.message, { details: [{ path: error.path }] });
+    }
     if (isUniqueViolation(error)) {
-      throw new AppError("invalid_request", `sku ${input.sku} belongs to another product`, {
+      throw new AppError("invalid_request", "a sku of this product belongs to another product", {
         cause: error,
-        details: [{ path: ["sku"] }],
+        details: [{ path: input.variants ? ["variants"] : ["sku"] }],
       });
     }
     throw new AppError("dependency_unavailable", "the catalog could not be written", {
@@ -239,7 +280,7 @@ export const upsertProduct = async (
   const product = record.product;
   if (!product) throw new Error(`upsert of product ${id} returned no product`);
   try {
-    await deps.cache.write(productKey(id), deps.policies.product, record);
+    await writeRecords(deps, [record]);
     // A new product may add a category or change a count; lists otherwise follow within their TTL.
     await deps.pages.forget(CATEGORIES_KEY);
   } catch (error) {
@@ -267,7 +308,7 @@ export const upsertProduct = async (
 const PRICE_REFRESH_CHUNK = 2_000;
 
 /**
- * After a change of the price lists of `ids` committed: writes those products through to the Redis
+ * After a change of the price lists of the variants `ids` committed: writes their products through to the Redis
  * cache with their new schedule (as Postgres has them now, each with the version the change gave it),
  * then raises the prices version so no cached page or edge copy holding an old schedule is answered
  * again. From then on every layer prices them from the new schedule, and switches on its second
@@ -280,12 +321,7 @@ export const refreshPrices = async (deps: CatalogDeps, ids: readonly string[]): 
       const records = await fromOrigin("prices", () =>
         loadProductRecords(deps.db(), ids.slice(i, i + PRICE_REFRESH_CHUNK), deps.mediaBaseUrl),
       );
-      await deps.cache.writeMany(
-        records.flatMap((record) =>
-          record.product ? [{ key: productKey(record.product.id), value: record }] : [],
-        ),
-        deps.policies.product,
-      );
+      await writeRecords(deps, records);
     }
     await deps.raisePricesVersion();
   } catch (error) {

@@ -11,7 +11,11 @@ export type OwnedOrder = { order: Order; customerId: string | null };
 export const orderFromPostgres = async (db: EdgeDb, orderId: string): Promise<OwnedOrder | null> => {
   const [[row], lines, [payment]] = await db.batch([
     db.select().from(orders).where(eq(orders.orderId, orderId)),
-    db.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.productId)),
+    db
+      .select()
+      .from(orderLines)
+      .where(eq(orderLines.orderId, orderId))
+      .orderBy(asc(orderLines.productId), asc(orderLines.variantId)),
     db
       .select({ status: payments.status, clientSecret: payments.clientSecret })
       .from(payments)

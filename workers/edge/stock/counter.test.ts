@@ -27,7 +27,7 @@ describe("the edge stock counter", () => {
   it("loads a product's level from Postgres on first use", async () => {
     const available = await counter().available(["prod_0000040", "no_such_product"]);
     const [row] = await dbClient(env)
-      .execute<{ available: number }>("select available from inventory where product_id = 'prod_0000040'")
+      .execute<{ available: number }>("select available from inventory where variant_id = 'prod_0000040'")
       .then((r) => r.rows);
     expect(available).toEqual(
       new Map([
@@ -39,7 +39,7 @@ describe("the edge stock counter", () => {
 
   it("subtracts live holds, and gives a hold back at its expiry", async () => {
     const product = unique("hold");
-    await counter().sync([{ productId: product, available: 10, version: 1 }]);
+    await counter().sync([{ variantId: product, available: 10, version: 1 }]);
     await hold(product, "ord_a", 3, 60_000);
     await hold(product, "ord_b", 2, 150);
     expect((await counter().available([product])).get(product)).toBe(5);
@@ -48,25 +48,25 @@ describe("the edge stock counter", () => {
 
   it("converts a hold when Postgres reserves the order, and releases one its order never used", async () => {
     const product = unique("convert");
-    await counter().sync([{ productId: product, available: 10, version: 1 }]);
+    await counter().sync([{ variantId: product, available: 10, version: 1 }]);
     await hold(product, "ord_c", 4, 60_000);
     await hold(product, "ord_d", 1, 60_000);
     // Postgres reserved ord_c: its available fell by 4 (version 2) and the hold is converted.
-    await settleOrder("ord_c", [{ productId: product, available: 6, version: 2 }]);
+    await settleOrder("ord_c", [{ variantId: product, available: 6, version: 2 }]);
     expect((await counter().available([product])).get(product)).toBe(5);
     // ord_d was cancelled before Postgres reserved anything: its hold is released.
     await settleOrder("ord_d");
     expect((await counter().available([product])).get(product)).toBe(6);
     // Replays change nothing.
-    await settleOrder("ord_c", [{ productId: product, available: 6, version: 2 }]);
+    await settleOrder("ord_c", [{ variantId: product, available: 6, version: 2 }]);
     await settleOrder("ord_d");
     expect((await counter().available([product])).get(product)).toBe(6);
   });
 
   it("never lets an older Postgres level replace a newer one", async () => {
     const product = unique("version");
-    await counter().sync([{ productId: product, available: 3, version: 5 }]);
-    await counter().sync([{ productId: product, available: 9, version: 4 }]);
+    await counter().sync([{ variantId: product, available: 3, version: 5 }]);
+    await counter().sync([{ variantId: product, available: 9, version: 4 }]);
     expect((await counter().available([product])).get(product)).toBe(3);
   });
 

@@ -6,9 +6,9 @@ import { log, rootCause } from "../../platform/log.ts";
 import { runScript } from "../../platform/scripts.ts";
 import { readStockLevels, type StockLevel } from "./levels.ts";
 
-/** Flat `[productId, available, version, ...]` arguments of the counter scripts. */
+/** Flat `[variantId, available, version, ...]` arguments of the counter scripts. */
 export const levelArgs = (levels: readonly StockLevel[]): string[] =>
-  levels.flatMap((level) => [level.productId, String(level.available), String(level.version)]);
+  levels.flatMap((level) => [level.variantId, String(level.available), String(level.version)]);
 
 /**
  * The edge stock counter (layout and scripts in domain/stock-counter.ts), as the workers use it:
@@ -25,10 +25,10 @@ export class StockCounter {
   }
 
   /** What the counter holds per product: its level (`LEVEL`) and the units checkout may hold. */
-  private async read(productIds: readonly string[]): Promise<Map<string, { level: number; units: number }>> {
-    const read = await this.run<number[]>(READ_STOCK, [...productIds]);
+  private async read(variantIds: readonly string[]): Promise<Map<string, { level: number; units: number }>> {
+    const read = await this.run<number[]>(READ_STOCK, [...variantIds]);
     return new Map(
-      productIds.map((id, i) => [
+      variantIds.map((id, i) => [
         id,
         { level: Number(read[2 * i] ?? LEVEL.missing), units: Number(read[2 * i + 1] ?? 0) },
       ]),
@@ -40,10 +40,10 @@ export class StockCounter {
    * STOCK_FRESH_MS, are loaded from Postgres first; while Postgres cannot be reached, an old level is
    * answered as it is (a product whose level was never known then fails as `dependency_unavailable`).
    */
-  async available(productIds: readonly string[]): Promise<Map<string, number>> {
-    const read = await this.read(productIds);
+  async available(variantIds: readonly string[]): Promise<Map<string, number>> {
+    const read = await this.read(variantIds);
     const result = new Map([...read].map(([id, r]) => [id, r.units]));
-    const reload = productIds.filter((id) => read.get(id)?.level !== LEVEL.fresh);
+    const reload = variantIds.filter((id) => read.get(id)?.level !== LEVEL.fresh);
     if (reload.length === 0) return result;
     try {
       await this.load(reload);
@@ -60,8 +60,8 @@ export class StockCounter {
   }
 
   /** Loads the products' counters from Postgres (fresh for STOCK_FRESH_MS unless synced again). */
-  async load(productIds: readonly string[]): Promise<void> {
-    await this.sync(await readStockLevels(this.db(), productIds));
+  async load(variantIds: readonly string[]): Promise<void> {
+    await this.sync(await readStockLevels(this.db(), variantIds));
   }
 
   /**

@@ -32,7 +32,8 @@ const insertProduct = async (available: number): Promise<string> => {
   await sql`insert into categories (slug, name) values ('office', 'Office') on conflict do nothing`;
   await sql`insert into products (id, sku, name, description, price_cents, currency, category)
     values (${id}, ${id}, ${`Outage ${id}`}, 'A product of the outage drill', 1500, 'USD', 'office')`;
-  await sql`insert into inventory (product_id, available) values (${id}, ${available})`;
+  await sql`insert into product_variants (id, product_id, sku, price_cents) values (${id}, ${id}, ${id}, 1500)`;
+  await sql`insert into inventory (variant_id, available) values (${id}, ${available})`;
   return id;
 };
 

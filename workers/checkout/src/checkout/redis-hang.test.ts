@@ -22,7 +22,7 @@ describe("checkout while Redis hangs", () => {
     const store = new CartStore({ ...env, ...drill });
     const cartId = randomToken();
     await store.create(cartId);
-    await store.addItem(cartId, "prod_0000051", 1, "USD");
+    await store.addItem(cartId, { variantId: "prod_0000051" }, 1, "USD");
     const key = newKey();
 
     await redis("pause");

@@ -114,7 +114,7 @@ describe("POST /v1/checkout", () => {
     const cartId = await filledCart([["prod_0000017", 1]]);
     await expectError(await postCheckout(checkoutBody(cartId), undefined), 400, "idempotency_key_required");
     await expectError(await postCheckout(checkoutBody(cartId), "k".repeat(256)), 400, "invalid_request");
-    expect(await cartLines(cartId)).toEqual([{ productId: "prod_0000017", qty: 1 }]);
+    expect(await cartLines(cartId)).toEqual([{ variantId: "prod_0000017", qty: 1 }]);
   });
 
   it.each([
@@ -142,7 +142,7 @@ describe("POST /v1/checkout", () => {
     });
     await expectError(down, 503, "order_queue_unavailable");
     expect(Number(down.headers.get("Retry-After"))).toBeGreaterThan(0);
-    expect(await cartLines(cartId)).toEqual([{ productId: "prod_0000019", qty: 2 }]);
+    expect(await cartLines(cartId)).toEqual([{ variantId: "prod_0000019", qty: 2 }]);
 
     const later = await postCheckout(checkoutBody(cartId), key);
     expect(later.status).toBe(202);
@@ -164,7 +164,7 @@ describe("POST /v1/checkout", () => {
     // The order may have landed: the cart shows it and refuses changes until it settles.
     const store = new CartStore(env);
     expect(await store.read(cartId)).toMatchObject({ pendingOrderId: orderId, lines: [{ qty: 2 }] });
-    await expect(store.addItem(cartId, "prod_0000021", 1, "USD")).rejects.toMatchObject({
+    await expect(store.addItem(cartId, { variantId: "prod_0000021" }, 1, "USD")).rejects.toMatchObject({
       code: "checkout_in_progress",
       details: { orderId },
     });
@@ -294,7 +294,7 @@ describe("POST /v1/checkout", () => {
       "amount_limit",
     );
     expect(overLine.error.details).toMatchObject({ lines: [{ productId, lineTotalCents: unit * 3 }] });
-    expect(await cartLines(cartId)).toEqual([{ productId, qty: 3 }]);
+    expect(await cartLines(cartId)).toEqual([{ variantId: productId, qty: 3 }]);
     expect((await counter.available([productId])).get(productId)).toBe(before);
     // At the limits exactly: accepted.
     const atLimit = await postCheckout(checkoutBody(cartId), newKey(), {

@@ -1,11 +1,11 @@
 import type { Redis } from "@upstash/redis";
 import { AppError } from "../../../../domain/errors.ts";
-import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
+import { lineVariantId, type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import { randomToken } from "../../../../domain/ids.ts";
 import { type Order, pendingOrder } from "../../../../domain/orders.ts";
 import { type Pricing, priceLines } from "../../../../domain/pricing.ts";
 import { announce, type CartDeps, readCart, type StoredCart } from "../../../edge/cart/index.ts";
-import { getProducts, type Product } from "../../../edge/catalog/index.ts";
+import { getVariantProducts, type SoldVariant, soldVariants } from "../../../edge/catalog/index.ts";
 import type { CheckoutBody } from "../../../edge/checkout-contract/index.ts";
 import type { StockCounter } from "../../../edge/stock/counter.ts";
 import { log, rootCause } from "../../../platform/log.ts";
@@ -63,7 +63,7 @@ const withDeadline = async <T>(work: Promise<T>, ms: number, what: string): Prom
  */
 const checkAmounts = (
   limits: CheckoutDeps["limits"],
-  { lines, subtotalCents }: Pick<Pricing<unknown, Product>, "lines" | "subtotalCents">,
+  { lines, subtotalCents }: Pick<Pricing<unknown, SoldVariant>, "lines" | "subtotalCents">,
 ): void => {
   const over = lines.filter((line) => line.lineTotalCents > limits.lineCents);
   if (over.length === 0 && subtotalCents <= limits.orderCents) return;
@@ -72,15 +72,20 @@ const checkAmounts = (
       maxOrderCents: limits.orderCents,
       maxLineCents: limits.lineCents,
       subtotalCents,
-      lines: over.map((line) => ({ productId: line.entry.id, lineTotalCents: line.lineTotalCents })),
+      lines: over.map((line) => ({
+        productId: line.entry.product.id,
+        variantId: line.entry.variant.variantId,
+        lineTotalCents: line.lineTotalCents,
+      })),
     },
   });
 };
 
 /**
  * The order of the cart's lines, priced from the catalog at the moment it is placed; the client never
- * sends a price. Lines that cannot be priced (their product no longer exists, or sells in another
- * currency than the cart's first line) are left out, exactly as the cart answer leaves them.
+ * sends a price. A line whose variant no longer exists refuses the checkout (409 `item_unavailable`,
+ * nothing held); a line in another currency than the cart's first is left out, exactly as the cart
+ * answer leaves it.
  */
 const priceOrder = async (
   deps: CheckoutDeps,
@@ -88,19 +93,25 @@ const priceOrder = async (
   body: CheckoutBody,
   customerId: string | undefined,
 ): Promise<OrderPlaced> => {
-  const products = await getProducts(
+  const products = await getVariantProducts(
     deps.cart.catalog,
-    cart.lines.map((line) => line.productId),
+    cart.lines.map((line) => line.variantId),
     cart.catalog,
   );
   const placedAt = new Date();
   const pricing = priceLines(
     cart.lines,
-    products,
-    (line) => line.productId,
+    soldVariants(products),
+    (line) => line.variantId,
     placedAt.getTime(),
     deps.cart.defaultCurrency,
   );
+  const gone = pricing.unpriced.filter((u) => u.reason === "unavailable");
+  if (gone.length > 0) {
+    throw new AppError("item_unavailable", "the cart holds items that no longer exist; nothing was held", {
+      details: { items: gone.map(({ line }) => ({ variantId: line.variantId })) },
+    });
+  }
   if (pricing.lines.length === 0) {
     throw new AppError("cart_empty", `cart ${body.cartId} has no items to check out`, {
       details: cart.lastOrderId ? { lastOrderId: cart.lastOrderId } : undefined,
@@ -115,9 +126,11 @@ const priceOrder = async (
     cartId: body.cartId,
     email: body.email,
     items: pricing.lines.map(
-      ({ line, entry: product, unitPriceCents, compareAtPriceCents, priceListId }) => ({
+      ({ line, entry: { product, variant }, unitPriceCents, compareAtPriceCents, priceListId }) => ({
         productId: product.id,
-        sku: product.sku,
+        variantId: variant.variantId,
+        options: variant.options,
+        sku: variant.sku,
         name: product.name,
         qty: line.qty,
         unitPriceCents,
@@ -177,14 +190,14 @@ const begin = async (
  * Reloads the counters the freeze asked for from Postgres; answers false when Postgres cannot be
  * reached, so the freeze uses the last known levels (a counter never loaded then stays unknown).
  */
-const reloadLevels = async (deps: CheckoutDeps, productIds: string[]): Promise<boolean> => {
+const reloadLevels = async (deps: CheckoutDeps, variantIds: string[]): Promise<boolean> => {
   try {
-    await deps.stock.load(productIds);
+    await deps.stock.load(variantIds);
     return true;
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== "dependency_unavailable") throw error;
     log("warn", "stock levels could not be reloaded from Postgres; checkout uses the last known ones", {
-      productIds,
+      variantIds,
       reason: rootCause(error),
     });
     return false;
@@ -211,14 +224,19 @@ const freezeOrder = async (
     const event = await priceOrder(deps, current.cart, body, customerId);
     let frozen = await store.freeze(current.version, event, deps.holdMs);
     if (frozen.kind === "unknown") {
-      const reloaded = await reloadLevels(deps, frozen.productIds);
+      const reloaded = await reloadLevels(deps, frozen.variantIds);
       frozen = await store.freeze(current.version, event, deps.holdMs, !reloaded);
     }
     if (frozen.kind === "frozen") return event;
     if (frozen.kind === "short") {
+      const productOf = new Map(event.items.map((item) => [lineVariantId(item), item.productId]));
       throw new AppError("out_of_stock", "not enough stock for this cart; nothing was held", {
-        // Every product has one variant today, whose id is the product's.
-        details: { items: frozen.items.map((item) => ({ ...item, variantId: item.productId })) },
+        details: {
+          items: frozen.items.map((item) => ({
+            productId: productOf.get(item.variantId) ?? item.variantId,
+            ...item,
+          })),
+        },
       });
     }
     if (frozen.kind === "unknown") {

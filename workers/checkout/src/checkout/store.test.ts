@@ -125,8 +125,8 @@ describe("CheckoutStore", () => {
       items: lines.map(([productId, qty]) => ({ productId, sku: "SKU", name: "N", qty, unitPriceCents: 1 })),
     });
     await counter().sync([
-      { productId: "stock_a", available: 5, version: 1 },
-      { productId: "stock_b", available: 1, version: 1 },
+      { variantId: "stock_a", available: 5, version: 1 },
+      { variantId: "stock_b", available: 1, version: 1 },
     ]);
 
     const unknown = await store.freeze(begun.version, order("ord_u", [["stock_never_loaded", 1]]), HOLD_MS);

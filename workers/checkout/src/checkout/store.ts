@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
+import { lineVariantId, type OrderPlaced, OrderPlacedSchema } from "../../../../domain/events.ts";
 import {
   ACKED_ORDER_TTL_SECONDS,
   ACKED_ORDERS_KEY,
@@ -30,14 +30,14 @@ export type Begun =
   | { kind: "fresh"; version: string; cart: StoredCart };
 
 export interface ShortItem {
-  productId: string;
+  variantId: string;
   requested: number;
   available: number;
 }
 
 export type Freeze =
   | { kind: "frozen" | "changed" | "fenced" }
-  | { kind: "unknown"; productIds: string[] }
+  | { kind: "unknown"; variantIds: string[] }
   | { kind: "short"; items: ShortItem[] };
 
 /** One checkout's Redis steps, each one script; `owner` fences this request's writes. */
@@ -96,7 +96,10 @@ export class CheckoutStore {
    */
   async freeze(version: string, event: OrderPlaced, holdMs: number, useStale = false): Promise<Freeze> {
     const units = new Map<string, number>();
-    for (const item of event.items) units.set(item.productId, (units.get(item.productId) ?? 0) + item.qty);
+    for (const item of event.items) {
+      const variantId = lineVariantId(item);
+      units.set(variantId, (units.get(variantId) ?? 0) + item.qty);
+    }
     const [kind, ...rest] = await this.run<[string, ...Array<string | number>]>(
       FREEZE,
       [cartKey(this.cartId), this.recordKey],
@@ -117,12 +120,12 @@ export class CheckoutStore {
       case "fenced":
         return { kind };
       case "unknown":
-        return { kind, productIds: rest.map(String) };
+        return { kind, variantIds: rest.map(String) };
       case "short": {
         const items: ShortItem[] = [];
         for (let i = 0; i + 2 < rest.length; i += 3) {
           items.push({
-            productId: String(rest[i]),
+            variantId: String(rest[i]),
             requested: Number(rest[i + 1]),
             available: Number(rest[i + 2]),
           });

@@ -33,6 +33,7 @@ describe("GET /v1/orders/:orderId", () => {
     await db.insert(orderLines).values({
       orderId,
       productId: "prod_0000001",
+      variantId: "prod_0000001",
       sku: "SKU-0000001",
       name: "Mug",
       qty: 2,

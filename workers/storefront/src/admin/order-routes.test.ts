@@ -50,6 +50,7 @@ const insertOrders = async (statuses: readonly OrderStatus[]): Promise<string[]>
     ids.map((orderId) => ({
       orderId,
       productId: "prod_0000001",
+      variantId: "prod_0000001",
       sku: "SKU-0000001",
       name: "Mug",
       qty: 1,

@@ -28,6 +28,11 @@ import { adminAuth, adminSecurity } from "./auth.ts";
 const ProductParams = z.object({
   productId: ProductIdSchema,
 });
+const VariantParams = z.object({
+  variantId: ProductIdSchema.openapi({
+    description: "the variant (for a one-variant product: the product's id)",
+  }),
+});
 
 // Every admin route checks the bearer token before anything else (see auth.ts).
 const security = adminSecurity;
@@ -67,9 +72,9 @@ const stockHeaders = {
 
 const putStockRoute = createRoute({
   method: "put",
-  path: "/v1/admin/inventory/{productId}",
+  path: "/v1/admin/inventory/{variantId}",
   tags: ["admin"],
-  summary: "Set or adjust the available stock of a product, atomically",
+  summary: "Set or adjust the available stock of a variant (a one-variant product: its id), atomically",
   description: [
     '`{"available": n}` sets the sellable stock; `{"delta": d}` adds to or takes from it (exactly one of',
     "the two). Each write is one SQL statement on the stock row as the last commit left it, so",
@@ -84,7 +89,7 @@ const putStockRoute = createRoute({
   security,
   middleware,
   request: {
-    params: ProductParams,
+    params: VariantParams,
     headers: StockWriteHeadersSchema,
     body: { required: true, content: { "application/json": { schema: StockInputSchema } } },
   },
@@ -103,12 +108,12 @@ const putStockRoute = createRoute({
 
 const getStockRoute = createRoute({
   method: "get",
-  path: "/v1/admin/inventory/{productId}",
+  path: "/v1/admin/inventory/{variantId}",
   tags: ["admin"],
-  summary: "Stock of a product: available, held by pending orders, and its version",
+  summary: "Stock of a variant: available, held by pending orders, and its version",
   security,
   middleware,
-  request: { params: ProductParams },
+  request: { params: VariantParams },
   responses: {
     200: { ...jsonContent(StockLevelSchema, "the stock level"), headers: stockHeaders },
     ...authErrors,
@@ -143,15 +148,15 @@ export const adminRoutes = new OpenAPIHono<StorefrontEnv>()
   .openapi(putStockRoute, async (c) => {
     const stock = await writeStock(
       dbClient(c.env),
-      c.req.valid("param").productId,
+      c.req.valid("param").variantId,
       c.req.valid("json"),
       c.req.valid("header")["if-match"],
     );
     await stockCounter(c.env).syncWritten([stock]);
-    forgetAvailability([stock.productId]);
+    forgetAvailability([stock.variantId]);
     return c.json(stock, 200, stockAnswer(stock));
   })
   .openapi(getStockRoute, async (c) => {
-    const stock = await readStock(dbClient(c.env), c.req.valid("param").productId);
+    const stock = await readStock(dbClient(c.env), c.req.valid("param").variantId);
     return c.json(stock, 200, stockAnswer(stock));
   });

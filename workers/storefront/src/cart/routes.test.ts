@@ -4,7 +4,7 @@ import { cartSnapshots } from "../../../../db/schema/index.ts";
 import { orderStatusKey } from "../../../../domain/orders.ts";
 import type { Cart } from "../../../edge/cart/index.ts";
 import { CartStore, cartKey } from "../../../edge/cart/index.ts";
-import { productKey } from "../../../edge/catalog/index.ts";
+import { productKey, variantKey } from "../../../edge/catalog/index.ts";
 import { dbClient, redisClient } from "../../../platform/clients.ts";
 import type { EnvOverrides } from "../../../platform/test-support.ts";
 import { roundTrips } from "../../../platform/test-support.ts";
@@ -107,11 +107,11 @@ describe("cart lifecycle", () => {
     await add(cartId, mug, 2);
     const uncached = await createProduct({ priceCents: 500, name: "Evicted lamp" });
     await add(cartId, uncached, 1);
-    await redisClient(env, { raw: true }).del(productKey(uncached));
+    await redisClient(env, { raw: true }).del(variantKey(uncached));
     const stored = await new CartStore(env).read(cartId);
     if (typeof stored === "string") throw new Error(`cart ${stored}`);
     expect(JSON.parse(stored.catalog?.get(mug) ?? "null")).toMatchObject({
-      v: { product: { priceCents: 990 } },
+      v: { product: { variants: [{ variantId: mug, priceCents: 990 }] } },
     });
     expect(stored.catalog?.get(uncached)).toBeNull();
     // The evicted entry is filled from Postgres while pricing: the cart still prices both lines.

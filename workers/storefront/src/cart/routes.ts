@@ -95,8 +95,8 @@ export const cartRoutes = new OpenAPIHono<StorefrontEnv>()
   .openapi(addItemRoute, async (c) => {
     const body = c.req.valid("json");
     // Every product has one variant today, whose id is the product's: either names the line.
-    const variantId = "variantId" in body ? body.variantId : body.productId;
-    return c.json(await addItem(cartChangeDeps(c), c.req.valid("param").cartId, variantId, body.qty), 200);
+    const pick = "variantId" in body ? { variantId: body.variantId } : { productId: body.productId };
+    return c.json(await addItem(cartChangeDeps(c), c.req.valid("param").cartId, pick, body.qty), 200);
   })
   .openapi(setQtyRoute, async (c) => {
     const { cartId, variantId } = c.req.valid("param");

@@ -10,25 +10,25 @@ const AVAILABILITY_FRESH_MS = 1_000;
 const MAX_REMEMBERED = 10_000;
 const remembered = new Map<string, { units: number; at: number }>();
 
-/** Drops what this isolate remembers of products' availability (after a stock write it made). */
-export const forgetAvailability = (productIds: readonly string[]): void => {
-  for (const id of productIds) remembered.delete(id);
+/** Drops what this isolate remembers of variants' availability (after a stock write it made). */
+export const forgetAvailability = (variantIds: readonly string[]): void => {
+  for (const id of variantIds) remembered.delete(id);
 };
 
 /**
- * Units checkout may still hold per product: from the edge stock counter (reused within this isolate
+ * Units checkout may still hold per variant: from the edge stock counter (reused within this isolate
  * for under a second, so a flash sale's reads cost one counter read per product per second), from
  * Postgres when Redis fails, and `null` when neither answers.
  */
 export const readAvailability = async (
   counter: StockCounter,
   db: () => EdgeDb,
-  productIds: readonly string[],
+  variantIds: readonly string[],
   now = Date.now(),
 ): Promise<Map<string, number | null>> => {
   const result = new Map<string, number | null>();
   const missing: string[] = [];
-  for (const id of new Set(productIds)) {
+  for (const id of new Set(variantIds)) {
     const known = remembered.get(id);
     if (known && now - known.at < AVAILABILITY_FRESH_MS) result.set(id, known.units);
     else missing.push(id);
@@ -39,7 +39,7 @@ export const readAvailability = async (
     levels = await counter.available(missing);
   } catch (counterError) {
     try {
-      levels = new Map((await readStockLevels(db(), missing)).map((l) => [l.productId, l.available]));
+      levels = new Map((await readStockLevels(db(), missing)).map((l) => [l.variantId, l.available]));
     } catch (error) {
       log("warn", "availability unknown: neither the stock counter nor Postgres answered", {
         error,
@@ -83,8 +83,9 @@ export const capFreshness = (cacheControl: string | null, atMost = 1): string | 
   ) ?? null;
 
 /**
- * The products as answers show them now: priced at this moment (see `productAt`), with their live
- * availability (`inStock`, and `availableQty` when stock is low).
+ * The products as answers show them now: priced at this moment (see `productAt`), each variant with
+ * its live availability (`inStock`, and `availableQty` when stock is low), and the product in stock
+ * when any variant is (`availableQty`: the units of all its variants, when that is low).
  */
 export const withStock = async (
   env: ServiceBindings & { LOW_STOCK_THRESHOLD?: string },
@@ -94,26 +95,21 @@ export const withStock = async (
   const units = await readAvailability(
     stockCounter(env),
     () => dbClient(env),
-    products.map((p) => p.id),
+    products.flatMap((p) => p.variants.map((v) => v.variantId)),
   );
   const threshold = lowStockThreshold(env.LOW_STOCK_THRESHOLD);
   return products.map((product) => {
     const priced = productAt(product, now);
-    const availability = availabilityOf(units.get(product.id) ?? null, threshold);
-    const imageUrl = product.images[0]?.url;
-    // Its one variant: the product's own id, price, stock and picture.
-    const variant = {
-      variantId: product.id,
-      sku: product.sku,
-      options: {},
-      priceCents: priced.priceCents,
-      ...(priced.compareAtPriceCents !== undefined
-        ? { compareAtPriceCents: priced.compareAtPriceCents }
-        : {}),
-      ...availability,
-      ...(imageUrl ? { imageUrl } : {}),
-    };
-    return { ...priced, ...availability, options: [], variants: [variant] };
+    const image = product.images[0]?.url;
+    let total: number | null = 0;
+    const variants = priced.variants.map((variant) => {
+      const left = units.get(variant.variantId) ?? null;
+      total = total === null || left === null ? null : total + Math.max(0, left);
+      const imageUrl = variant.imageUrl ?? image;
+      return { ...variant, ...availabilityOf(left, threshold), ...(imageUrl ? { imageUrl } : {}) };
+    });
+    const availability = availabilityOf(total, threshold);
+    return { ...priced, ...availability, inStock: variants.some((v) => v.inStock), variants };
   });
 };
 

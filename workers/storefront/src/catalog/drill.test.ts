@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { neon } from "@neondatabase/serverless";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import type { Product } from "../../../edge/catalog/index.ts";
+import type { ProductAnswer } from "../../../edge/catalog/index.ts";
 import { configureNeon } from "../../../platform/clients.ts";
 import { app } from "../index.ts";
 import { admin, call, expectError, json, productInput, uniqueProductId } from "../test-support.ts";
@@ -45,6 +45,8 @@ const insertProduct = async (id: string, priceCents = 12_500) => {
   await sql`insert into categories (slug, name) values ('office', 'Office') on conflict do nothing`;
   await sql`insert into products (id, sku, name, description, price_cents, currency, category)
     values (${id}, ${input.sku}, ${input.name}, ${input.description}, ${priceCents}, 'USD', 'office')`;
+  await sql`insert into product_variants (id, product_id, sku, price_cents)
+    values (${id}, ${id}, ${input.sku}, ${priceCents})`;
 };
 
 const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
@@ -102,7 +104,7 @@ describe("catalog drills on a throwaway PostgreSQL", () => {
       await sleep(1100);
       for (const id of ids) {
         const res = await call(`/v1/products/${id}`, {}, fresh);
-        const body = await json<Product>(res);
+        const body = await json<ProductAnswer>(res);
         expect({ status: res.status, cache: res.headers.get("X-Cache"), price: body.priceCents }).toEqual({
           status: 200,
           cache: "STALE",
@@ -153,7 +155,7 @@ describe("catalog drills with a Redis that hangs (SIGSTOP)", () => {
       );
       const ms = Date.now() - started;
       await Promise.all(ctxs.map((ctx) => waitOnExecutionContext(ctx)));
-      const bodies = await Promise.all(answers.map((res) => json<Product>(res)));
+      const bodies = await Promise.all(answers.map((res) => json<ProductAnswer>(res)));
       expect(new Set(answers.map((res) => `${res.status} ${res.headers.get("X-Cache")}`))).toEqual(
         new Set(["200 MISS"]),
       );
@@ -189,7 +191,7 @@ describe("catalog drills with a Redis that hangs (SIGSTOP)", () => {
       hung,
     );
     expect(repeated.status).toBe(200);
-    const served = await json<Product>(await call(`/v1/products/${id}`, {}, hung));
+    const served = await json<ProductAnswer>(await call(`/v1/products/${id}`, {}, hung));
     expect(served.priceCents).toBe(200);
   });
 
@@ -217,7 +219,7 @@ describe("catalog drills with a Redis that hangs (SIGSTOP)", () => {
         status: stale.status,
         cache: stale.headers.get("X-Cache"),
         edge: stale.headers.get("X-Edge-Cache"),
-        price: (await json<Product>(stale)).priceCents,
+        price: (await json<ProductAnswer>(stale)).priceCents,
       }).toEqual({ status: 200, cache: "STALE", edge: "STALE", price: 888 });
       expect(stale.headers.get("Cache-Control")).toMatch(/max-age=0/);
       expect(ms).toBeLessThan(10_000);

@@ -7,6 +7,12 @@ import { log } from "../../../platform/log.ts";
  * unknown parameters cannot split the cache.
  */
 const EDGE_ORIGIN = "https://catalog.edge.internal";
+/**
+ * The shape of what the catalog answers hold, part of every key: copies stored by a release whose
+ * answers had another shape (before products had variants) are never read.
+ */
+const SHAPE = "2";
+const KEY_SHAPE = "~s";
 
 /** How long a stored answer stays usable when the origin path fails (stale-if-error), seconds. */
 export const EDGE_STALE_IF_ERROR_SECONDS = 86_400;
@@ -33,6 +39,7 @@ const FAILURE_HEADERS = [
 
 export const edgeCacheKey = (path: string, params: Record<string, string | undefined> = {}): Request => {
   const url = new URL(path, EDGE_ORIGIN);
+  url.searchParams.set(KEY_SHAPE, SHAPE);
   for (const name of Object.keys(params).sort()) {
     const value = params[name];
     if (value !== undefined && value !== "") url.searchParams.set(name, value);
@@ -77,6 +84,8 @@ const served = (hit: Response, edge: "HIT" | "STALE"): Response => {
 export interface EdgeCacheOptions {
   /** Query parameters that are part of the key. */
   keyParams?: readonly string[];
+  /** Prefixes of query parameters that are part of the key (`option.` for option filters). */
+  keyParamPrefixes?: readonly string[];
   /**
    * A version the key also carries (the prices version): raising it makes every stored copy
    * unreachable at once, in every colo, without knowing which they are.
@@ -101,6 +110,12 @@ export const edgeCache =
     const params: Record<string, string | undefined> = Object.fromEntries(
       (options.keyParams ?? []).map((name) => [name, c.req.query(name)]),
     );
+    const prefixes = options.keyParamPrefixes ?? [];
+    if (prefixes.length > 0) {
+      for (const [name, values] of Object.entries(c.req.queries())) {
+        if (prefixes.some((prefix) => name.startsWith(prefix))) params[name] = values.join("\u0000");
+      }
+    }
     if (options.keyVersion) params[KEY_VERSION] = String(await options.keyVersion(c));
     const key = edgeCacheKey(c.req.path, params);
     const cache = caches.default;

@@ -9,6 +9,8 @@ import {
   isCurrentProduct,
   listCategories,
   listProducts,
+  OPTION_FILTER_PREFIX,
+  optionFilters,
   ProductListQuerySchema,
   ProductPageSchema,
   ProductParamsSchema,
@@ -41,7 +43,11 @@ const listProductsRoute = createRoute({
   method: "get",
   path: "/v1/products",
   tags: ["catalog"],
-  summary: "List products, by category or full-text search, with keyset pagination",
+  summary: "List products, by category, option values or full-text search, with keyset pagination",
+  description: [
+    "Option filters: `option.<name>=<value>` (up to 3, e.g. `option.Size=M&option.Colour=Red`) lists",
+    "the products that have a variant with every value asked for. Names and values are matched exactly.",
+  ].join(" "),
   request: { query: ProductListQuerySchema },
   responses: {
     200: { ...jsonContent(ProductPageSchema, "a page of products"), headers: cacheHeaders },
@@ -86,7 +92,11 @@ routes.use(
   "/v1/products",
   etag(),
   withAvailability(),
-  edgeCache({ keyParams: ["category", "q", "cursor", "limit"], keyVersion: pricesVersion }),
+  edgeCache({
+    keyParams: ["category", "q", "cursor", "limit"],
+    keyParamPrefixes: [OPTION_FILTER_PREFIX],
+    keyVersion: pricesVersion,
+  }),
 );
 routes.use(
   "/v1/products/:productId",
@@ -107,7 +117,8 @@ const describeCache = (status: CacheStatus, maxAge: number) => ({
 export const catalogRoutes = routes
   .openapi(listProductsRoute, async (c) => {
     const deps = catalogDeps(c);
-    const { value, status } = await listProducts(deps, c.req.valid("query"));
+    const query = { ...c.req.valid("query"), ...optionFilters(c.req.queries()) };
+    const { value, status } = await listProducts(deps, query);
     return c.json(value, 200, describeCache(status, deps.listMaxAge));
   })
   .openapi(getProductRoute, async (c) => {

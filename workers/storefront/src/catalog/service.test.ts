@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Product } from "../../../edge/catalog/index.ts";
+import type { ProductAnswer } from "../../../edge/catalog/index.ts";
 import {
   catalogDepsFor,
   isCurrentProduct,
@@ -29,7 +29,7 @@ const ofRecord = async (id: string) => {
 
 const cached = async (id: string) => {
   const entry = await redisClient(env).get<{ v: ProductRecord; u: number }>(productKey(id));
-  return { priceCents: entry?.v.product?.priceCents, version: entry?.u };
+  return { priceCents: entry?.v.product?.variants[0]?.priceCents, version: entry?.u };
 };
 
 const newCartWith = async (id: string): Promise<string> => {
@@ -58,7 +58,7 @@ describe("catalog versions from Postgres", () => {
     expect((await call(`/v1/admin/products/${id}`, admin("PUT", input))).status).toBe(200);
     await deps().cache.write(productKey(id), deps().policies.product, slowFill); // lands after it
     expect(await cached(id)).toEqual({ priceCents: 250, version: 2 });
-    expect((await json<Product>(await call(`/v1/products/${id}`))).priceCents).toBe(250);
+    expect((await json<ProductAnswer>(await call(`/v1/products/${id}`))).priceCents).toBe(250);
     // An edge copy of the older state is recognised as outdated and dropped after it is stored.
     expect(await isCurrentProduct(deps(), id, slowFill.version)).toBe(false);
     expect(await isCurrentProduct(deps(), id, 2)).toBe(true);
@@ -81,7 +81,7 @@ describe("catalog versions from Postgres", () => {
     const last = await ofRecord(id);
     expect(last.version).toBe(1 + prices.length);
     expect(await cached(id)).toEqual(last);
-    expect((await json<Product>(await call(`/v1/products/${id}`))).priceCents).toBe(last.priceCents);
+    expect((await json<ProductAnswer>(await call(`/v1/products/${id}`))).priceCents).toBe(last.priceCents);
     const cart = await json<CartAnswer>(await call(`/v1/carts/${cartId}`));
     expect(cart.items).toEqual([expect.objectContaining({ productId: id, unitPriceCents: last.priceCents })]);
   });

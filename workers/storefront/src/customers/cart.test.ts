@@ -122,7 +122,7 @@ describe("signing in with a guest cart", () => {
     const { email, password, token } = await signUpCustomer();
     const mine = await myCart(token);
     const store = new CartStore(env);
-    for (let i = 1; i <= 99; i++) await store.addItem(mine.cartId, seeded(i), 1, "USD");
+    for (let i = 1; i <= 99; i++) await store.addItem(mine.cartId, { variantId: seeded(i) }, 1, "USD");
     const guest = await guestCart([
       [seeded(1), 2],
       [seeded(150), 1],

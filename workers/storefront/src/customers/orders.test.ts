@@ -39,6 +39,7 @@ const insertOrders = async (customerId: string | null, count: number, tag: strin
     ids.map((orderId, i) => ({
       orderId,
       productId: "prod_0000001",
+      variantId: "prod_0000001",
       sku: "SKU-0000001",
       name: "Mug",
       qty: 1,

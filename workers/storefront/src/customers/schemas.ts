@@ -48,6 +48,7 @@ export const SignedUpSchema = z
 
 export const NotMergedSchema = z.object({
   productId: ProductIdSchema,
+  variantId: ProductIdSchema,
   qty: z.number().int().min(1),
 });
 export type NotMerged = z.infer<typeof NotMergedSchema>;

@@ -6,6 +6,7 @@ export const MAX_AVAILABLE = 1_000_000_000;
 
 export const StockLevelSchema = z
   .object({
+    variantId: ProductIdSchema,
     productId: ProductIdSchema,
     available: z.number().int().nonnegative().openapi({ description: "units that can still be sold" }),
     reserved: z.number().int().nonnegative().openapi({ description: "units held by pending orders" }),

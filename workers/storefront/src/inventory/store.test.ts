@@ -14,7 +14,7 @@ const hold = async (productId: string): Promise<number | null> => {
   const rows = await sqlClient(env)`
     update inventory set available = available - 1, reserved = reserved + 1, version = version + 1,
       updated_at = now()
-    where product_id = ${productId} and available >= 1
+    where variant_id = ${productId} and available >= 1
     returning version::text as version`;
   const row = rows[0] as { version: string } | undefined;
   return row ? Number(row.version) : null;

@@ -1,5 +1,5 @@
-import { and, eq, type SQL, sql } from "drizzle-orm";
-import { inventory, products } from "../../../../db/schema/index.ts";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { inventory, productVariants } from "../../../../db/schema/index.ts";
 import { AppError } from "../../../../domain/errors.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import { MAX_AVAILABLE, type StockInput, type StockLevel } from "./schemas.ts";
@@ -17,17 +17,27 @@ const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
   }
 };
 
-/** Stock of a product; a product never stocked has 0 of each, at version 0. */
-export const readStock = (db: EdgeDb, productId: string): Promise<StockLevel> =>
+/** The live variant (for a one-variant product, the product's id). */
+const liveVariant = (variantId: string) =>
+  and(eq(productVariants.id, variantId), isNull(productVariants.deletedAt));
+
+/** Stock of a variant; a variant never stocked has 0 of each, at version 0. */
+export const readStock = (db: EdgeDb, variantId: string): Promise<StockLevel> =>
   guarded(async () => {
     const [row] = await db
-      .select({ available: inventory.available, reserved: inventory.reserved, version: inventory.version })
-      .from(products)
-      .leftJoin(inventory, eq(inventory.productId, products.id))
-      .where(eq(products.id, productId));
-    if (!row) throw new AppError("product_not_found", `product ${productId} does not exist`);
+      .select({
+        productId: productVariants.productId,
+        available: inventory.available,
+        reserved: inventory.reserved,
+        version: inventory.version,
+      })
+      .from(productVariants)
+      .leftJoin(inventory, eq(inventory.variantId, productVariants.id))
+      .where(liveVariant(variantId));
+    if (!row) throw new AppError("product_not_found", `variant ${variantId} does not exist`);
     return {
-      productId,
+      variantId,
+      productId: row.productId,
       available: row.available ?? 0,
       reserved: row.reserved ?? 0,
       version: row.version ?? 0,
@@ -43,15 +53,15 @@ export const readStock = (db: EdgeDb, productId: string): Promise<StockLevel> =>
  */
 export const writeStock = (
   db: EdgeDb,
-  productId: string,
+  variantId: string,
   input: StockInput,
   ifMatch?: number,
 ): Promise<StockLevel> =>
   guarded(async () => {
     const delta = "delta" in input ? input.delta : undefined;
-    const stocked = sql`exists (select 1 from ${inventory} where ${inventory.productId} = ${productId})`;
+    const stocked = sql`exists (select 1 from ${inventory} where ${inventory.variantId} = ${variantId})`;
     // Without a row the insert applies: only when nothing was expected and the result is not negative.
-    const insertGuards: SQL[] = [eq(products.id, productId)];
+    const insertGuards: SQL[] = [liveVariant(variantId) ?? sql`false`];
     if (ifMatch !== undefined && ifMatch !== 0) insertGuards.push(stocked);
     if (delta !== undefined && delta < 0) insertGuards.push(stocked);
     const updateGuards: SQL[] = [];
@@ -68,33 +78,38 @@ export const writeStock = (
       .select(
         db
           .select({
-            productId: products.id,
+            variantId: productVariants.id,
             available: sql<number>`${initial}::int`.as("available"),
             reserved: sql<number>`0`.as("reserved"),
             shipped: sql<number>`0`.as("shipped"),
             updatedAt: sql<Date>`now()`.as("updated_at"),
             version: sql<number>`1::bigint`.as("version"),
           })
-          .from(products)
+          .from(productVariants)
           .where(and(...insertGuards)),
       )
       .onConflictDoUpdate({
-        target: inventory.productId,
+        target: inventory.variantId,
         set: {
           available: sql`${next}::int`,
           version: sql`${inventory.version} + 1`,
           updatedAt: sql`now()`,
         },
-        setWhere: updateGuards.length > 0 ? and(...updateGuards) : undefined,
+        // A variant taken off its product is not written (its row stays for the holds naming it).
+        setWhere: and(
+          sql`exists (select 1 from ${productVariants} where ${liveVariant(variantId)})`,
+          ...updateGuards,
+        ),
       })
       .returning({
-        productId: inventory.productId,
+        variantId: inventory.variantId,
         available: inventory.available,
         reserved: inventory.reserved,
         version: inventory.version,
+        productId: sql<string>`(select ${productVariants.productId} from ${productVariants} where ${productVariants.id} = ${variantId})`,
       });
     if (row) return row;
-    throw refusal(await readStock(db, productId), delta, ifMatch);
+    throw refusal(await readStock(db, variantId), delta, ifMatch);
   });
 
 /** Why a stock write changed nothing, from the stock as it is now (the write itself held no lock). */
@@ -102,7 +117,7 @@ const refusal = (current: StockLevel, delta: number | undefined, ifMatch: number
   if (ifMatch !== undefined && current.version !== ifMatch) {
     return new AppError(
       "precondition_failed",
-      `stock of ${current.productId} is at version ${current.version}, not ${ifMatch}; read it again`,
+      `stock of ${current.variantId} is at version ${current.version}, not ${ifMatch}; read it again`,
       { details: current, headers: { ETag: `"${current.version}"` } },
     );
   }
@@ -113,7 +128,7 @@ const refusal = (current: StockLevel, delta: number | undefined, ifMatch: number
   }
   return new AppError(
     "insufficient_stock",
-    `a delta of ${delta} would take available stock of ${current.productId} below zero (available ${current.available})`,
+    `a delta of ${delta} would take available stock of ${current.variantId} below zero (available ${current.available})`,
     { details: { ...current, delta } },
   );
 };

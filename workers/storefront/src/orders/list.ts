@@ -96,7 +96,7 @@ export const listOrders = async (
               page.map((row) => row.orderId),
             ),
           )
-          .orderBy(asc(orderLines.orderId), asc(orderLines.productId))
+          .orderBy(asc(orderLines.orderId), asc(orderLines.productId), asc(orderLines.variantId))
       : [];
     const last = page.at(-1);
     return {

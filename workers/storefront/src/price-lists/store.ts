@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { priceListPrices, priceLists, products } from "../../../../db/schema/index.ts";
+import { priceListPrices, priceLists, products, productVariants } from "../../../../db/schema/index.ts";
 import type { EdgeDb } from "../../../platform/clients.ts";
 import type { PriceList, PriceListInput } from "./schemas.ts";
 
@@ -27,7 +27,7 @@ const toPriceList = (row: ListRow): PriceList => ({
   version: Number(row.version),
 });
 
-/** The variants among `ids` that do not exist, and those that sell in another currency than `currency`. */
+/** The variants among `ids` that do not exist (or were taken off their product), and those that sell in another currency than `currency`. */
 export const findUnpriceable = async (
   db: EdgeDb,
   currency: string,
@@ -35,8 +35,9 @@ export const findUnpriceable = async (
 ): Promise<{ unknown: string[]; otherCurrency: string[] }> => {
   if (ids.length === 0) return { unknown: [], otherCurrency: [] };
   const { rows } = await db.execute<{ id: string; currency: string }>(
-    sql`select ${products.id} as id, ${products.currency} as currency from ${products}
-        where ${products.id} = any(${sql.param(ids)}::varchar[])`,
+    sql`select v.id as id, ${products.currency} as currency
+        from ${productVariants} as v join ${products} on ${products.id} = v.product_id
+        where v.id = any(${sql.param(ids)}::varchar[]) and v.deleted_at is null`,
   );
   const found = new Map(rows.map((row) => [row.id, row.currency]));
   return {
@@ -85,10 +86,13 @@ export const savePriceList = async (
         select ${id}, variant_id, price_cents from input
         on conflict (price_list_id, variant_id) do update set price_cents = excluded.price_cents
         returning variant_id
-      ), touched as (
+      ), changed as (
+        select variant_id from removed union select variant_id from written
+      ), bumped as (
         update ${products} set version = ${products.version} + 1
-        where ${products.id} in (select variant_id from removed union select variant_id from written)
-        returning ${products.id} as id
+        where ${products.id} in (select v.product_id from ${productVariants} as v join changed on changed.variant_id = v.id)
+      ), touched as (
+        select variant_id as id from changed
       )
       select list.id, list.name, list.currency, list.starts_at, list.ends_at, list.version,
         (select count(*) from written) as price_count,
@@ -121,7 +125,8 @@ export const endPriceList = async (
       ), bumped as (
         update ${products} set version = ${products.version} + 1
         where exists (select 1 from ended) and ${products.id} in
-          (select variant_id from ${priceListPrices} where price_list_id = ${id})
+          (select v.product_id from ${productVariants} as v
+            join ${priceListPrices} as p on p.variant_id = v.id where p.price_list_id = ${id})
       ), list as (
         select id, name, currency, starts_at, ends_at, version from ended
         union all
