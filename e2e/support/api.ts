@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Order } from "../../domain/orders.ts";
 import type { Cart } from "../../workers/edge/cart/schemas.ts";
+import type { ProductAnswer as Product } from "../../workers/edge/catalog/schemas.ts";
 
 /** The public HTTP API of the storefront, as a client sees it. */
 export interface StockLevel {
+  variantId: string;
   productId: string;
   available: number;
   reserved: number;
@@ -61,6 +63,29 @@ export const createApi = (baseUrl: string, adminToken: string) => {
         res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders));
       }
       await expectOk(res, "put product");
+    },
+    /** Creates or updates a product from a whole admin body (options and variants, say). */
+    async putProductBody(productId: string, body: Record<string, unknown>): Promise<Product> {
+      return expectOk<Product>(
+        await call(`/v1/admin/products/${productId}`, jsonBody("PUT", body, adminHeaders)),
+        "put product",
+      );
+    },
+    /** A request as a client sends it (an admin one with `admin`), answered raw. */
+    async request(path: string, method = "GET", body?: unknown, admin = false): Promise<Response> {
+      const headers = admin ? adminHeaders : {};
+      return body === undefined
+        ? call(path, { method, headers })
+        : call(path, jsonBody(method, body, headers));
+    },
+    /** A new cart holding `qty` of the variant. */
+    async cartWithVariant(variantId: string, qty = 1): Promise<string> {
+      const cart = await expectOk<{ cartId: string }>(await call("/v1/carts", { method: "POST" }), "cart");
+      await expectOk(
+        await call(`/v1/carts/${cart.cartId}/items`, jsonBody("POST", { variantId, qty })),
+        "add variant",
+      );
+      return cart.cartId;
     },
     /** Writes a price list (admin): `prices` by variant id, from `startsAt` to `endsAt` (ms). */
     async putPriceList(
