@@ -1,12 +1,13 @@
 import { CLOCK } from "./redis-lua.ts";
 
 /**
- * The edge stock counter: how many units of a product checkout may still hold, in Redis, kept in
+ * The edge stock counter: how many units of a variant (for a one-variant product, the product's id)
+ * checkout may still hold, in Redis, kept in
  * step with Postgres (the authority) by the edge and the inventory consumer. Postgres still refuses to
  * oversell when the counter is wrong; the counter only lets checkout say "sold out" at once.
  *
- * Keys of a product `<p>` (all expire; a lost key is rebuilt from Postgres):
- * - `stock:<p>` hash: `pg` the product's `available` in Postgres as of inventory version `v`, synced
+ * Keys of a variant `<p>` (all expire; a lost key is rebuilt from Postgres):
+ * - `stock:<p>` hash: `pg` the variant's `available` in Postgres as of inventory version `v`, synced
  *   at `s` (ms), and `h` the units held at the edge that Postgres has not reserved yet. Checkout may
  *   hold `pg - h`. A level older than `STOCK_FRESH_MS` is reloaded from Postgres before it is used,
  *   but while Postgres cannot be reached the last known level is used all the same (checkout keeps
@@ -14,7 +15,7 @@ import { CLOCK } from "./redis-lua.ts";
  *   `STOCK_COUNTER_TTL_MS` after its last sync.
  * - `stock:<p>:holds` sorted set: the order ids holding units, scored by their hold's expiry (ms);
  * - `stock:<p>:hq` hash: order id → units held.
- * - `hold:<o>` set: the products order `<o>` holds (to release them all when the order ends).
+ * - `hold:<o>` set: the variants order `<o>` holds (to release them all when the order ends).
  *
  * A hold ends when the inventory consumer reserves the order in Postgres (converted: `pg` and `h`
  * drop together), when the order ends without a reservation (released), or at its expiry (its order

@@ -24,7 +24,7 @@ describe("checkout outcomes end to end", () => {
     // of the stock row, three versions: the admin's set, the hold, the commit.
     await expect
       .poll(() => e2e.api.stock(productId), { timeout: 10_000 })
-      .toEqual({ productId, available: 3, reserved: 0, version: 3 });
+      .toEqual({ variantId: productId, productId, available: 3, reserved: 0, version: 3 });
     await expect
       .poll(async () => (await readRecords(e2e.pipeline.db, [orderId])).payments.get(orderId), {
         timeout: 10_000,

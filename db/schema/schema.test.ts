@@ -46,6 +46,7 @@ describe("schema on the real PostgreSQL", () => {
       "orders.subtotal_cents",
       "payments.amount_cents",
       "price_list_prices.price_cents",
+      "product_variants.price_cents",
       "products.price_cents",
     ]);
     for (const row of rows) expect(row, row.column).toMatchObject({ type: "bigint" });

@@ -292,7 +292,9 @@ describe("inventory: a transaction's orders together", () => {
     expect(await readStock(db, productId)).toEqual({ available: 0, reserved: 3 });
     expect(await versionOf(productId)).toBe(before + 1);
     // Every reserved order is told the product's level after the batch.
-    expect(outcomes[0]).toMatchObject({ levels: [{ productId, available: 0, version: before + 1 }] });
+    expect(outcomes[0]).toMatchObject({
+      levels: [{ variantId: productId, available: 0, version: before + 1 }],
+    });
     expect(await holdsOf(a.orderId)).toEqual([{ productId, qty: 2, status: "held" }]);
     expect(await holdsOf(b.orderId)).toEqual([]);
 
@@ -305,8 +307,8 @@ describe("inventory: a transaction's orders together", () => {
       ]),
     );
     expect(await readStock(db, productId)).toEqual({ available: 1, reserved: 0 });
-    expect(levels.get(a.orderId)).toEqual([{ productId, available: 1, version: before + 2 }]);
-    expect(levels.get(c.orderId)).toEqual([{ productId, available: 1, version: before + 2 }]);
+    expect(levels.get(a.orderId)).toEqual([{ variantId: productId, available: 1, version: before + 2 }]);
+    expect(levels.get(c.orderId)).toEqual([{ variantId: productId, available: 1, version: before + 2 }]);
     expect(levels.has(b.orderId)).toBe(false);
     expect(await holdsOf(a.orderId)).toEqual([{ productId, qty: 2, status: "committed" }]);
     expect(await holdsOf(c.orderId)).toEqual([{ productId, qty: 1, status: "released" }]);

@@ -60,6 +60,11 @@ describe("failure classification", () => {
     expect(describeError(new Error("outer", { cause: withCode("inner", "23505") }))).toBe(
       "Error: outer <- caused by Error [23505]: inner",
     );
+    // A failed query's long text (its statement and parameters) never hides the cause.
+    const long = new Error(`Failed query: ${"x".repeat(5_000)}`, {
+      cause: withCode("the order fails a check", "23514"),
+    });
+    expect(describeError(long)).toMatch(/… <- caused by Error \[23514\]: the order fails a check$/);
   });
 });
 

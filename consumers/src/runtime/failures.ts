@@ -143,6 +143,9 @@ export const isNonRetryable = (error: unknown): boolean =>
     (e) => e instanceof NonRetryableError || transientFlag(e) === false || isPostgresDataError(e),
   );
 
+/** How much of one error's message a description keeps, so a long one (a failed query's text) never hides its causes. */
+const PART_LENGTH = 600;
+
 /** A one-line description for logs and dead-letter headers: the message and its causes' messages. */
 export const describeError = (error: unknown, maxLength = 2_000): string => {
   const parts = causes(error).map((e) => {
@@ -151,7 +154,8 @@ export const describeError = (error: unknown, maxLength = 2_000): string => {
     // The Kafka client names the broker's error (MESSAGE_TOO_LARGE ...) in `apiId`.
     const apiId = (e as { apiId?: unknown }).apiId;
     const codes = [codeOf(e), typeof apiId === "string" ? apiId : undefined].filter(Boolean).join(" ");
-    return `${name}${codes ? ` [${codes}]` : ""}: ${message}`;
+    const part = `${name}${codes ? ` [${codes}]` : ""}: ${message}`;
+    return part.length > PART_LENGTH ? `${part.slice(0, PART_LENGTH - 1)}…` : part;
   });
   const text = parts.length > 0 ? parts.join(" <- caused by ") : String(error);
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;

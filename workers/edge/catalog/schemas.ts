@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { AppError } from "../../../domain/errors.ts";
 import { ProductIdSchema } from "../../../domain/events.ts";
 import { MediaKeySchema } from "../../../domain/media.ts";
 import { CurrencySchema } from "../../../domain/money.ts";
 import { ScheduledPriceSchema } from "../../../domain/pricing.ts";
-import { AppError } from "../../../domain/errors.ts";
 import { cleanText } from "../../../domain/text.ts";
 
 export const CategorySlugSchema = z
@@ -159,7 +159,9 @@ export const optionFilters = (query: Record<string, string[]>): { options?: Reco
         ...(parsed.success
           ? []
           : parsed.error.issues.map((issue) => ({
-              path: issue.path.map((p) => (typeof p === "string" ? `${OPTION_FILTER_PREFIX}${p}` : String(p))),
+              path: issue.path.map((p) =>
+                typeof p === "string" ? `${OPTION_FILTER_PREFIX}${p}` : String(p),
+              ),
               message: issue.message,
             }))),
       ],

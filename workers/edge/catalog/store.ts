@@ -1,11 +1,5 @@
 import { and, asc, count, desc, eq, gt, type SQL, sql } from "drizzle-orm";
-import {
-  categories,
-  inventory,
-  type ProductRow,
-  products,
-  productVariants,
-} from "../../../db/schema/index.ts";
+import { categories, type ProductRow, products, productVariants } from "../../../db/schema/index.ts";
 import { AppError } from "../../../domain/errors.ts";
 import { mediaUrl } from "../../../domain/media.ts";
 import type { ScheduledPrice } from "../../../domain/pricing.ts";
@@ -258,8 +252,8 @@ export class CatalogConflict extends Error {
 
 /**
  * Inserts or replaces a product and its variants (creating its category on first use) in one
- * transaction: variants in the body are written (new ones get an inventory row with nothing to
- * sell), live ones it leaves out are taken off the product (kept, with `deleted_at`, for the stock,
+ * transaction: variants in the body are written (a new one has no stock until an admin stock write
+ * gives it some), live ones it leaves out are taken off the product (kept, with `deleted_at`, for the stock,
  * holds and order lines naming them). The upsert raises the version (`version + 1` on conflict) and
  * takes `updatedAt` from Postgres' clock, so of two racing updates the one that commits last has the
  * higher version. Nothing is written when a variant id is another product's.
@@ -303,7 +297,7 @@ export const saveProduct = async (
   // The product is read back by a statement of its own: RETURNING would read the price lists with the
   // upsert's snapshot, from before a list write it waited for, and cache an old schedule under the
   // newest version. The last statement sees every committed list while the row lock is held.
-  const [, , , , , saved, taken] = await db.batch([
+  const [, , , , saved, taken] = await db.batch([
     db
       .insert(categories)
       .values({ slug: input.category, name: categoryName(input.category) })
@@ -332,10 +326,6 @@ export const saveProduct = async (
         price_cents = excluded.price_cents, image_key = excluded.image_key, position = excluded.position,
         deleted_at = null
       where ${productVariants.productId} = excluded.product_id`),
-    db.execute(sql`
-      insert into ${inventory} (variant_id, available)
-      select unnest(${ids}::varchar[]), 0 where ${free}
-      on conflict (variant_id) do nothing`),
     db
       .select({ ...productColumns, version: products.version })
       .from(products)

@@ -71,7 +71,7 @@ describe("junk in client text", () => {
         );
         expect(await field(res)).toContain(name);
         const stored = await store.read(cart.cartId);
-        expect(stored).toMatchObject({ lines: [{ productId, qty: 2 }] });
+        expect(stored).toMatchObject({ lines: [{ variantId: productId, qty: 2 }] });
         expect(stored).not.toHaveProperty("pendingOrderId");
         expect((await counter.available([productId])).get(productId)).toBe(10);
       }

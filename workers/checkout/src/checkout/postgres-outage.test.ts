@@ -56,7 +56,7 @@ describe("checkout while Postgres is down", () => {
     try {
       expect((await checkout(carts[0] ?? "")).status).toBe(202);
       await expectError(await checkout(carts[1] ?? ""), 503, "dependency_unavailable");
-      expect(await cartLines(carts[1] ?? "")).toEqual([{ productId: unknown, qty: 1 }]);
+      expect(await cartLines(carts[1] ?? "")).toEqual([{ variantId: unknown, qty: 1 }]);
     } finally {
       await control("start");
     }

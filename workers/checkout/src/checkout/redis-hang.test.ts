@@ -36,7 +36,7 @@ describe("checkout while Redis hangs", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     await expectError(answer, 503, "dependency_unavailable");
     expect(Number(answer.headers.get("Retry-After"))).toBeGreaterThan(0);
-    expect(await store.read(cartId)).toMatchObject({ lines: [{ productId: "prod_0000051", qty: 1 }] });
+    expect(await store.read(cartId)).toMatchObject({ lines: [{ variantId: "prod_0000051", qty: 1 }] });
 
     // The same key, as a client retries it. The first request's script may still have run once Redis
     // woke (other files freeze the drill Redis too, so it may wake late): its lease then holds the

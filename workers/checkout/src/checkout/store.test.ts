@@ -130,7 +130,7 @@ describe("CheckoutStore", () => {
     ]);
 
     const unknown = await store.freeze(begun.version, order("ord_u", [["stock_never_loaded", 1]]), HOLD_MS);
-    expect(unknown).toEqual({ kind: "unknown", productIds: ["stock_never_loaded"] });
+    expect(unknown).toEqual({ kind: "unknown", variantIds: ["stock_never_loaded"] });
     const short = await store.freeze(
       begun.version,
       order("ord_s", [
@@ -139,7 +139,7 @@ describe("CheckoutStore", () => {
       ]),
       HOLD_MS,
     );
-    expect(short).toEqual({ kind: "short", items: [{ productId: "stock_b", requested: 2, available: 1 }] });
+    expect(short).toEqual({ kind: "short", items: [{ variantId: "stock_b", requested: 2, available: 1 }] });
     // Nothing was held by the refused freeze.
     expect(await counter().available(["stock_a", "stock_b"])).toEqual(
       new Map([

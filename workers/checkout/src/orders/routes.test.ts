@@ -122,7 +122,7 @@ describe("orders of customers", () => {
       body: JSON.stringify(checkoutBody(cartId)),
     });
     await expectError(res, 401, "unauthorized");
-    expect(await cartLines(cartId)).toEqual([{ productId: "prod_0000023", qty: 1 }]);
+    expect(await cartLines(cartId)).toEqual([{ variantId: "prod_0000023", qty: 1 }]);
     await expectError(await call("/v1/orders/ord_any", withToken("not.a.token")), 401, "unauthorized");
   });
 

@@ -84,19 +84,37 @@ describe("inventory", () => {
   it("sets, adjusts and reads stock, each write with a new version in the ETag", async () => {
     const id = await createProduct();
     const before = await call(stockUrl(id), admin("GET"));
-    expect(await json(before)).toEqual({ productId: id, available: 0, reserved: 0, version: 0 });
+    expect(await json(before)).toEqual({
+      variantId: id,
+      productId: id,
+      available: 0,
+      reserved: 0,
+      version: 0,
+    });
     expect(before.headers.get("ETag")).toBe('"0"');
     const set = await call(stockUrl(id), admin("PUT", { available: 10 }));
     expect({ status: set.status, etag: set.headers.get("ETag") }).toEqual({ status: 200, etag: '"1"' });
-    expect(await json(set)).toEqual({ productId: id, available: 10, reserved: 0, version: 1 });
+    expect(await json(set)).toEqual({ variantId: id, productId: id, available: 10, reserved: 0, version: 1 });
     const added = await call(stockUrl(id), admin("PUT", { delta: 5 }));
-    expect(await json(added)).toEqual({ productId: id, available: 15, reserved: 0, version: 2 });
+    expect(await json(added)).toEqual({
+      variantId: id,
+      productId: id,
+      available: 15,
+      reserved: 0,
+      version: 2,
+    });
     const taken = await call(stockUrl(id), admin("PUT", { delta: -15 }));
-    expect(await json(taken)).toEqual({ productId: id, available: 0, reserved: 0, version: 3 });
+    expect(await json(taken)).toEqual({
+      variantId: id,
+      productId: id,
+      available: 0,
+      reserved: 0,
+      version: 3,
+    });
     const read = await call(stockUrl(id), admin("GET"));
     expect({ etag: read.headers.get("ETag"), body: await json(read) }).toEqual({
       etag: '"3"',
-      body: { productId: id, available: 0, reserved: 0, version: 3 },
+      body: { variantId: id, productId: id, available: 0, reserved: 0, version: 3 },
     });
   });
 
@@ -202,12 +220,12 @@ describe("OpenAPI document", () => {
         "/v1/carts/{cartId}/items",
         "/v1/carts/{cartId}/items/{variantId}",
         "/v1/admin/products/{productId}",
-        "/v1/admin/inventory/{productId}",
+        "/v1/admin/inventory/{variantId}",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Product", "Cart", "Error"]));
     const putStock = (
-      doc.paths["/v1/admin/inventory/{productId}"] as {
+      doc.paths["/v1/admin/inventory/{variantId}"] as {
         put: { parameters: Array<{ name: string; in: string }>; responses: Record<string, unknown> };
       }
     ).put;

@@ -108,7 +108,7 @@ describe("signing in with a guest cart", () => {
     const session = await json<Session>(res);
     expect(session.cart.cartId).toBe(mine.cartId);
     expect(quantities(session.cart)).toEqual({ [seeded(1)]: 5, [seeded(2)]: 99, [seeded(5)]: 1 });
-    expect(session.notMerged).toEqual([{ productId: seeded(2), qty: 2 }]);
+    expect(session.notMerged).toEqual([{ productId: seeded(2), variantId: seeded(2), qty: 2 }]);
     await expectError(await call(`/v1/carts/${guest}`), 404, "cart_not_found");
     expect(quantities(await myCart(session.token))).toEqual(quantities(session.cart));
 
@@ -134,8 +134,8 @@ describe("signing in with a guest cart", () => {
     expect(quantities(session.cart)[seeded(1)]).toBe(3);
     expect(quantities(session.cart)[seeded(150)]).toBe(1);
     expect(session.notMerged).toEqual([
-      { productId: seeded(151), qty: 3 },
-      { productId: seeded(152), qty: 4 },
+      { productId: seeded(151), variantId: seeded(151), qty: 3 },
+      { productId: seeded(152), variantId: seeded(152), qty: 4 },
     ]);
   });
 
@@ -147,7 +147,7 @@ describe("signing in with a guest cart", () => {
     const guest = await guestCart([[euro, 2]]);
     const session = await json<Session>(await signIn({ email, password, cartId: guest }));
     expect(quantities(session.cart)).toEqual({ [seeded(1)]: 1 });
-    expect(session.notMerged).toEqual([{ productId: euro, qty: 2 }]);
+    expect(session.notMerged).toEqual([{ productId: euro, variantId: euro, qty: 2 }]);
   });
 
   it("merges both guest carts exactly when two sign-ins race (and the customer had no cart yet)", async () => {
