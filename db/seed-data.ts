@@ -122,3 +122,41 @@ export const seedProduct = (index: number): SeedProduct => {
     available: 10 + Math.floor(random(base + 8) * 490),
   };
 };
+
+/**
+ * Seed products from this index on have 1 to 6 variants (a size each), as a real catalog does; the
+ * first ones (the catalog the tests and the local stack know) have one, whose id is the product's.
+ */
+export const SEED_VARIANTS_FROM = 1_000;
+const SIZES = ["XS", "S", "M", "L", "XL", "XXL"] as const;
+
+export interface SeedVariant {
+  id: string;
+  sku: string;
+  options: Record<string, string>;
+  priceCents: number;
+  available: number;
+}
+
+/** The options and variants of seed product `index`: one variant, or one per size from XS up. */
+export const seedVariants = (
+  index: number,
+  product: SeedProduct = seedProduct(index),
+): { options: { name: string; values: string[] }[]; variants: SeedVariant[] } => {
+  const count = index < SEED_VARIANTS_FROM ? 1 : 1 + Math.floor(random(index * 7919 + 9) * SIZES.length);
+  if (count === 1) {
+    const { id, sku, priceCents, available } = product;
+    return { options: [], variants: [{ id, sku, options: {}, priceCents, available }] };
+  }
+  const sizes = SIZES.slice(0, count);
+  return {
+    options: [{ name: "Size", values: [...sizes] }],
+    variants: sizes.map((size, k) => ({
+      id: `${product.id}-${size.toLowerCase()}`,
+      sku: `${product.sku}-${size}`,
+      options: { Size: size },
+      priceCents: product.priceCents + k * 100,
+      available: product.available,
+    })),
+  };
+};

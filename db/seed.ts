@@ -3,7 +3,7 @@ import { SingleBar } from "cli-progress";
 import type pg from "pg";
 import { migrateDatabase } from "./migrate.ts";
 import { createNodeDb } from "./node-client.ts";
-import { SEED_CATEGORIES, seedProduct } from "./seed-data.ts";
+import { SEED_CATEGORIES, seedProduct, seedVariants } from "./seed-data.ts";
 import { seedImageKeys, seedImageKeysByCategory } from "./seed-images.ts";
 
 export const MAX_SEED_COUNT = 1_000_000;
@@ -23,19 +23,31 @@ const insertBatch = async (
 ): Promise<void> => {
   const rows = Array.from({ length: to - from }, (_, i) => {
     const product = seedProduct(from + i);
+    const { options, variants } = seedVariants(from + i, product);
+    const first = variants[0] ?? { sku: product.sku, priceCents: product.priceCents };
     // Media keys never contain a comma, so a joined list crosses unnest() as one text per row.
-    return { ...product, imageKeys: seedImageKeys(imageKeys, product.category, from + i).join(",") };
+    return {
+      ...product,
+      // A product repeats its first variant's SKU and price (see db/schema/catalog.ts).
+      sku: first.sku,
+      priceCents: first.priceCents,
+      options: JSON.stringify(options),
+      variants: variants.map((variant, position) => ({ ...variant, productId: product.id, position })),
+      imageKeys: seedImageKeys(imageKeys, product.category, from + i).join(","),
+    };
   });
   const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+  const variants = rows.flatMap((row) => row.variants);
+  const variantColumn = <K extends keyof (typeof variants)[number]>(key: K) => variants.map((v) => v[key]);
   const client = await pool.connect();
   try {
     await client.query("begin");
     // A product seeded before it had pictures gets them; one with images of its own keeps them.
     await client.query(
-      `insert into products (id, sku, name, description, price_cents, currency, category, image_keys)
-       select id, sku, name, description, price_cents, currency, category, string_to_array(image_keys, ',')
-       from unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::int[], $6::varchar[], $7::varchar[], $8::text[])
-         as t(id, sku, name, description, price_cents, currency, category, image_keys)
+      `insert into products (id, sku, name, description, price_cents, currency, category, image_keys, options)
+       select id, sku, name, description, price_cents, currency, category, string_to_array(image_keys, ','), options::jsonb
+       from unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::int[], $6::varchar[], $7::varchar[], $8::text[], $9::text[])
+         as t(id, sku, name, description, price_cents, currency, category, image_keys, options)
        on conflict (id) do update set image_keys = excluded.image_keys, version = products.version + 1
        where products.image_keys = '{}'`,
       [
@@ -47,20 +59,29 @@ const insertBatch = async (
         column("currency"),
         column("category"),
         column("imageKeys"),
+        column("options"),
       ],
     );
-    // Each seed product is its one variant, whose id is the product's.
     await client.query(
-      `insert into product_variants (id, product_id, sku, price_cents)
-       select id, id, sku, price_cents from unnest($1::varchar[], $2::varchar[], $3::int[]) as t(id, sku, price_cents)
+      `insert into product_variants (id, product_id, sku, options, price_cents, position)
+       select id, product_id, sku, options::jsonb, price_cents, position
+       from unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::int[], $6::int[])
+         as t(id, product_id, sku, options, price_cents, position)
        on conflict (id) do nothing`,
-      [column("id"), column("sku"), column("priceCents")],
+      [
+        variantColumn("id"),
+        variantColumn("productId"),
+        variantColumn("sku"),
+        variants.map((v) => JSON.stringify(v.options)),
+        variantColumn("priceCents"),
+        variantColumn("position"),
+      ],
     );
     await client.query(
       `insert into inventory (variant_id, available)
        select * from unnest($1::varchar[], $2::int[])
        on conflict (variant_id) do nothing`,
-      [column("id"), column("available")],
+      [variantColumn("id"), variantColumn("available")],
     );
     await client.query("commit");
   } catch (error) {
@@ -102,8 +123,8 @@ const backfillImageKeys = async (
 };
 
 /**
- * Seeds categories, products (with the keys of their generated pictures, see seed-images.ts) and their
- * stock; rerunning with the same count changes nothing. With `onlyIfEmpty` on a catalog that has
+ * Seeds categories, products (with the keys of their generated pictures, see seed-images.ts), their
+ * variants (one each for the first 1,000; 1 to 6 sizes after, see `seedVariants`) and their stock; rerunning with the same count changes nothing. With `onlyIfEmpty` on a catalog that has
  * products, it only gives seed products without pictures theirs (`backfilled`).
  */
 export const seedCatalog = async (
