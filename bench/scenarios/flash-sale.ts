@@ -12,10 +12,11 @@ interface Phase {
 }
 
 /**
- * Scenario 2: a flash sale on one product. `requests` reads of one product page at high
- * concurrency, first with nothing cached anywhere (a product nobody has read), then warm, then
- * warm with a price change half way through. Counts the queries that reached PostgreSQL for each,
- * and after the price change, how many answers still had the old price and for how long.
+ * Scenario 2: a flash sale on one product, a T-shirt in 3 sizes and 2 colours (6 variants, each with
+ * its price and stock). `requests` reads of its page at high concurrency, first with nothing cached
+ * anywhere (a product nobody has read), then warm, then warm with a price change of its cheapest
+ * variant half way through. Counts the queries that reached PostgreSQL for each, and after the price
+ * change, how many answers still had the old price and for how long.
  */
 export const flashSale: Scenario = async ({ env, api, quick, log }) => {
   const requests = quick ? 500 : 10_000;
@@ -24,7 +25,28 @@ export const flashSale: Scenario = async ({ env, api, quick, log }) => {
   const productId = uniqueProductId("bench_flash");
   const oldPrice = 4_999;
   const newPrice = 3_999;
-  await api.createProduct(productId, 1_000, oldPrice);
+  const variants = ["S", "M", "L"].flatMap((size, s) =>
+    ["Red", "Blue"].map((colour, c) => ({
+      variantId: `${productId}-${size}-${colour}`.toLowerCase(),
+      sku: `FLASH-${productId}-${size}-${colour}`.slice(0, 64),
+      options: { Size: size, Colour: colour },
+      priceCents: oldPrice + (s * 2 + c) * 100,
+    })),
+  );
+  // The product's price is its cheapest variant's: the first one's, which the change lowers.
+  const product = (cheapest: number) => ({
+    name: "Flash sale tee",
+    description: "a T-shirt in three sizes and two colours",
+    currency: "USD",
+    category: "bench",
+    options: [
+      { name: "Size", values: ["S", "M", "L"] },
+      { name: "Colour", values: ["Red", "Blue"] },
+    ],
+    variants: variants.map((v, i) => (i === 0 ? { ...v, priceCents: cheapest } : v)),
+  });
+  await api.putProductBody(productId, product(oldPrice));
+  for (const variant of variants) await api.setStock(variant.variantId, 1_000);
   const path = `/v1/products/${productId}`;
 
   // Price change half way through: how long do old prices keep being served?
@@ -79,13 +101,17 @@ export const flashSale: Scenario = async ({ env, api, quick, log }) => {
       if (answered() < requests / 2) return;
       clearInterval(timer);
       sentAt = answered();
-      void api.putProduct(productId, newPrice).then(() => {
+      void api.putProductBody(productId, product(newPrice)).then(() => {
         changedAt = performance.now();
         answeredAtChange = answered();
       });
     }, 5);
   });
-  const after = ((await (await fetch(`${env.url}${path}`)).json()) as { priceCents: number }).priceCents;
+  const read = (await (await fetch(`${env.url}${path}`)).json()) as {
+    priceCents: number;
+    variants: { inStock: boolean }[];
+  };
+  const after = read.priceCents;
   await stats.close();
 
   const byPhase = (name: string) => phases.find((p) => p.phase === name);
@@ -97,8 +123,9 @@ export const flashSale: Scenario = async ({ env, api, quick, log }) => {
     conditions: {
       requests: `${requests} per phase`,
       connections,
-      product: "one product created for the run (cold: never read, and its Redis entry deleted)",
-      "price change": `${oldPrice} → ${newPrice} cents through the admin API once half the requests were answered`,
+      product:
+        "one product created for the run, 6 variants (3 sizes × 2 colours, each stocked); cold: never read, and its Redis entry deleted",
+      "price change": `its cheapest variant ${oldPrice} → ${newPrice} cents through the admin API once half the requests were answered`,
     },
     headlines: [
       `${requests} reads at ${connections} connections: cold ${cold?.load.rps} req/s with ${cold?.queries.catalog} catalog queries in Postgres, warm ${warm?.load.rps} req/s (p99 ${warm?.load.p99Ms} ms) with ${warm?.queries.catalog}; after a price change ${staleAfterChange} answers still had the old price, the last ${(lastStaleMs / 1000).toFixed(1)} s after the change.`,
@@ -138,6 +165,11 @@ export const flashSale: Scenario = async ({ env, api, quick, log }) => {
         detail: phases.map((p) => `${p.phase}: ${JSON.stringify(p.load.statusCounts)}`).join("; "),
       },
       { name: "the new price is served after the run", ok: after === newPrice, detail: `${after}` },
+      {
+        name: "the product is answered with its 6 variants, all in stock",
+        ok: read.variants.length === 6 && read.variants.every((v) => v.inStock),
+        detail: `${read.variants.length} variants`,
+      },
     ],
     data: { phases, staleAfterChange, lastStaleMs, priceAfter: after },
   };

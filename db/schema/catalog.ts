@@ -89,7 +89,11 @@ export const productVariants = pgTable(
   },
   (t) => [
     check("product_variants_price_nonnegative", sql`${t.priceCents} >= 0`),
-    index("product_variants_product_idx").on(t.productId, t.position),
+    // Live variants by product, in order: the partial index matches every read of a product's live
+    // variants exactly (a plain one lost to the live-SKU index in the planner's estimates).
+    index("product_variants_live_idx").on(t.productId, t.position).where(sql`${t.deletedAt} is null`),
+    // Every variant of a product: those taken off it, and the cascade when a product is deleted.
+    index("product_variants_product_idx").on(t.productId),
     uniqueIndex("product_variants_live_sku_idx").on(t.sku).where(sql`${t.deletedAt} is null`),
     index("product_variants_options_idx").using("gin", sql`${t.options} jsonb_path_ops`),
   ],
