@@ -195,12 +195,20 @@ export const loadProductPage = async (
         sql`(${rank} < ${cursor.rank}::real or (${rank} = ${cursor.rank}::real and ${products.id} > ${cursor.id}))`,
       );
     }
-    const rows = await db
-      .select({ ...productColumns, rank: sql<string>`${rank}::text` })
+    // The page's ids first, then their records: the records' subqueries run for the page only, not
+    // for every product the search matched before the sort.
+    const top = db
+      .select({ id: products.id, rank: sql<number>`${rank}`.as("rank") })
       .from(products)
       .where(and(...filters))
       .orderBy(desc(rank), asc(products.id))
-      .limit(query.limit + 1);
+      .limit(query.limit + 1)
+      .as("top");
+    const rows = await db
+      .select({ ...productColumns, rank: sql<string>`${top.rank}::text` })
+      .from(products)
+      .innerJoin(top, eq(top.id, products.id))
+      .orderBy(desc(top.rank), asc(products.id));
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
