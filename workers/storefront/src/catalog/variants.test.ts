@@ -235,3 +235,53 @@ describe("GET /v1/products option filters", () => {
     );
   });
 });
+
+describe("price lists on variants", () => {
+  it("lowers the one variant listed: its answer, the product's price from it, and a cart line of it", async () => {
+    const id = uniqueProductId("tee");
+    const body = fourVariants(id);
+    await put(id, body);
+    const onSale = `${id}-m-red`;
+    await call(`/v1/admin/inventory/${onSale}`, admin("PUT", { available: 5 }));
+    const list = await call(
+      `/v1/admin/price-lists/${uniqueProductId("pl")}`,
+      admin("PUT", {
+        name: "Red M sale",
+        currency: "USD",
+        startsAt: new Date(Date.now() - 1_000).toISOString(),
+        prices: [{ variantId: onSale, priceCents: 500 }],
+      }),
+    );
+    expect(list.status).toBe(200);
+    const product = await json<ProductAnswer>(await call(`/v1/products/${id}`));
+    expect(product).toMatchObject({ priceCents: 500, compareAtPriceCents: 1_200, sku: `SKU-${onSale}` });
+    expect(product.variants.map((v) => [v.variantId, v.priceCents, v.compareAtPriceCents])).toEqual([
+      [`${id}-s-red`, 1_000, undefined],
+      [`${id}-s-blue`, 900, undefined],
+      [onSale, 500, 1_200],
+      [`${id}-m-blue`, 1_100, undefined],
+    ]);
+    const { cartId } = await json<{ cartId: string }>(await call("/v1/carts", { method: "POST" }));
+    const cart = await json<{
+      items: { variantId: string; unitPriceCents: number; compareAtPriceCents?: number }[];
+    }>(await call(`/v1/carts/${cartId}/items`, jsonInit("POST", { variantId: onSale, qty: 2 })));
+    expect(cart.items).toMatchObject([
+      { variantId: onSale, unitPriceCents: 500, compareAtPriceCents: 1_200 },
+    ]);
+    // A variant taken off its product is no longer one a price list may name.
+    await put(id, { ...body, variants: body.variants.filter((v) => v.variantId !== `${id}-s-red`) });
+    await expectError(
+      await call(
+        `/v1/admin/price-lists/${uniqueProductId("pl")}`,
+        admin("PUT", {
+          name: "Gone",
+          currency: "USD",
+          startsAt: new Date().toISOString(),
+          prices: [{ variantId: `${id}-s-red`, priceCents: 1 }],
+        }),
+      ),
+      400,
+      "invalid_request",
+    );
+  });
+});
