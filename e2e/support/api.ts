@@ -40,6 +40,16 @@ export const createApi = (baseUrl: string, adminToken: string) => {
     return (await res.json()) as T;
   };
 
+  /** An admin product upsert; a 503 is repeated after its Retry-After, as the contract tells clients to. */
+  const putRepeated = async (productId: string, body: unknown): Promise<Response> => {
+    let res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", body, adminHeaders));
+    for (let tries = 1; res.status === 503 && tries < 5; tries++) {
+      await sleep(Math.min(Number(res.headers.get("retry-after") ?? 1), 5) * 1_000);
+      res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", body, adminHeaders));
+    }
+    return res;
+  };
+
   const api = {
     /** Creates (upserts) a product through the admin API and sets its stock. */
     async createProduct(productId: string, available: number, priceCents = 1_250): Promise<void> {
@@ -56,20 +66,11 @@ export const createApi = (baseUrl: string, adminToken: string) => {
         currency: "USD",
         category: "e2e",
       };
-      // An upsert: a 503 is repeated after its Retry-After, as the contract tells clients to.
-      let res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders));
-      for (let tries = 1; res.status === 503 && tries < 5; tries++) {
-        await sleep(Math.min(Number(res.headers.get("retry-after") ?? 1), 5) * 1_000);
-        res = await call(`/v1/admin/products/${productId}`, jsonBody("PUT", product, adminHeaders));
-      }
-      await expectOk(res, "put product");
+      await expectOk(await putRepeated(productId, product), "put product");
     },
     /** Creates or updates a product from a whole admin body (options and variants, say). */
     async putProductBody(productId: string, body: Record<string, unknown>): Promise<Product> {
-      return expectOk<Product>(
-        await call(`/v1/admin/products/${productId}`, jsonBody("PUT", body, adminHeaders)),
-        "put product",
-      );
+      return expectOk<Product>(await putRepeated(productId, body), "put product");
     },
     /** A request as a client sends it (an admin one with `admin`), answered raw. */
     async request(path: string, method = "GET", body?: unknown, admin = false): Promise<Response> {
