@@ -305,7 +305,11 @@ export const saveProduct = async (
   // The product is read back by a statement of its own: RETURNING would read the price lists with the
   // upsert's snapshot, from before a list write it waited for, and cache an old schedule under the
   // newest version. The last statement sees every committed list while the row lock is held.
-  const [, , , , saved, taken] = await db.batch([
+  const [, , , , , saved, taken] = await db.batch([
+    // Writes naming one variant id take turns (locks in one order, so two never wait on each other):
+    // a write that comes second sees the first's variants, and writes nothing if it lost one to it.
+    db.execute(sql`select pg_advisory_xact_lock(hashtextextended('variant:' || k, 0))
+      from unnest(${ids}::varchar[]) as k order by k`),
     db
       .insert(categories)
       .values({ slug: input.category, name: categoryName(input.category) })

@@ -143,6 +143,22 @@ describe("PUT /v1/admin/products/:productId with variants", () => {
     expect(kept.variants).toHaveLength(4);
   });
 
+  it("lets one of two products racing for a new variant id have it; the other writes nothing", async () => {
+    for (let round = 0; round < 3; round++) {
+      const contested = uniqueProductId("contested");
+      const [a, b] = [uniqueProductId("tee"), uniqueProductId("tee")];
+      const body = (own: string) =>
+        withVariants([
+          { variantId: `${own}-s-red`, options: { Size: "S", Colour: "Red" } },
+          { variantId: contested, options: { Size: "M", Colour: "Red" } },
+        ]);
+      const answers = await Promise.all([put(a, body(a)), put(b, body(b))]);
+      expect(answers.map((res) => res.status).sort()).toEqual([200, 400]);
+      const loser = answers[0]?.status === 400 ? a : b;
+      await expectError(await call(`/v1/products/${loser}`), 404, "product_not_found");
+    }
+  });
+
   it("takes off a variant the body leaves out: its stock stays readable to holds, not to admin writes", async () => {
     const id = uniqueProductId("tee");
     await put(id, fourVariants(id));
