@@ -55,6 +55,14 @@ export const priceSwitch: Scenario = async ({ env, api, quick, log }) => {
   );
   const writeMs = Math.round(performance.now() - written);
   await stats.reset();
+  // Every page the reads below ask for is read once under the new prices version first, so a page
+  // first asked for after a switch (a quick run reads few) is not counted as the switch's cost.
+  await Promise.all(
+    SEED_CATEGORIES.map(async ({ slug }) => {
+      const res = await fetch(`${env.url}/v1/products?category=${slug}&limit=20`);
+      await res.arrayBuffer();
+    }),
+  );
 
   /** The price an answer at `at` must show for the product at `index`. */
   const priceAt = (index: number, at: number) =>
