@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { redisClient } from "../workers/platform/clients.ts";
 import { placeAll, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
-import { readRecords, readStock, tally } from "./support/records.ts";
+import { readRecords, readStock, stateRedis, tally } from "./support/records.ts";
 
 /** A flash sale: 1,000 shoppers race for 100 units, and the sold-out answer is immediate and exact. */
 describe("no oversell under a checkout race", () => {
@@ -56,13 +55,7 @@ describe("no oversell under a checkout race", () => {
     await expect
       .poll(() => e2e.api.stock(productId), { timeout: 15_000 })
       .toMatchObject({ productId, available: 0, reserved: 0 });
-    const counter = redisClient(
-      {
-        UPSTASH_REDIS_REST_URL: e2e.stack.redisRestUrl,
-        UPSTASH_REDIS_REST_TOKEN: e2e.stack.redisRestToken,
-      } as Parameters<typeof redisClient>[0],
-      { raw: true },
-    );
+    const counter = stateRedis(e2e.stack);
     const key = `stock:${productId}`;
     await expect
       .poll(async () => [await counter.hget(key, "pg"), await counter.hget(key, "h")], { timeout: 15_000 })

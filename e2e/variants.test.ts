@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { formatMoney } from "../consumers/src/email/render.ts";
-import { redisClient } from "../workers/platform/clients.ts";
 import { placeAll, uniqueProductId } from "./support/api.ts";
 import { useE2e } from "./support/fixture.ts";
-import { readRecords, tally } from "./support/records.ts";
+import { readRecords, stateRedis, tally } from "./support/records.ts";
 
 /** A T-shirt in three sizes and two colours: six variants, each with its own SKU, price and stock. */
 describe("products with variants", () => {
@@ -128,13 +127,7 @@ describe("products with variants", () => {
       .poll(() => e2e.api.stock(hot), { timeout: 15_000 })
       .toMatchObject({ variantId: hot, productId, available: 0, reserved: 0 });
     for (const id of siblings) expect(await e2e.api.stock(id)).toMatchObject({ available: 50, reserved: 0 });
-    const counter = redisClient(
-      {
-        UPSTASH_REDIS_REST_URL: e2e.stack.redisRestUrl,
-        UPSTASH_REDIS_REST_TOKEN: e2e.stack.redisRestToken,
-      } as Parameters<typeof redisClient>[0],
-      { raw: true },
-    );
+    const counter = stateRedis(e2e.stack);
     await expect
       .poll(async () => [await counter.hget(`stock:${hot}`, "pg"), await counter.hget(`stock:${hot}`, "h")], {
         timeout: 15_000,
@@ -203,13 +196,7 @@ describe("products with variants", () => {
     });
     for (const id of [gone, kept])
       expect(await e2e.api.stock(id).catch(() => null)).not.toMatchObject({ reserved: 1 });
-    const counter = redisClient(
-      {
-        UPSTASH_REDIS_REST_URL: e2e.stack.redisRestUrl,
-        UPSTASH_REDIS_REST_TOKEN: e2e.stack.redisRestToken,
-      } as Parameters<typeof redisClient>[0],
-      { raw: true },
-    );
+    const counter = stateRedis(e2e.stack);
     expect([null, "0"]).toContain(await counter.hget(`stock:${kept}`, "h"));
     // Removing the line lets the cart check out.
     await e2e.api.request(`/v1/carts/${cartId}/items/${gone}`, "DELETE");

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/node-client.ts";
+import { redisClient } from "../../workers/platform/clients.ts";
 
 /** What Postgres holds about a set of orders, for outcome checks. */
 export interface OrderRecords {
@@ -62,3 +63,13 @@ export const tally = <V>(values: Iterable<V>): Map<V, number> => {
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
 };
+
+/** The state Redis as the workers reach it (REST), raw values: to read the edge stock counter. */
+export const stateRedis = (stack: { redisRestUrl: string; redisRestToken: string }) =>
+  redisClient(
+    {
+      UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
+      UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
+    } as Parameters<typeof redisClient>[0],
+    { raw: true },
+  );
